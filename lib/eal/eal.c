@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* svio_eal_init(): options, DPDK, devices, the process domain. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_log.h>
+
+#include "svio_dev.h"
+#include "svio_eal.h"
+#include "svio_iommu.h"
+#include "eal_private.h"
+
+RTE_LOG_REGISTER_SUFFIX(svio_eal_logtype, eal, INFO);
+
+static struct svio_eal_config config;
+static struct eal_argv eal_args; /* DPDK may keep pointers into it: lives until cleanup */
+static bool svio_up;
+/* rte_eal_init() runs once per process; a failed svio start keeps DPDK up for the retry. */
+static bool dpdk_up;
+
+const struct svio_eal_config *svio_eal_config(void)
+{
+	return svio_up ? &config : NULL;
+}
+
+static int choose_backend(struct svio_eal_config *cfg)
+{
+	switch (cfg->iommu) {
+	case SVIO_IOMMU_SIM:
+		cfg->backend = SVIO_IOMMU_SIM;
+		return 0;
+	case SVIO_IOMMU_AUTO:
+		if (cfg->n_allow == 0) {
+			cfg->backend = SVIO_IOMMU_SIM;
+			return 0;
+		}
+		if (access("/dev/iommu", F_OK) != 0) {
+			SVIO_EAL_LOG(ERR, "PCI devices need /dev/iommu, which this kernel lacks "
+					  "(build it with CONFIG_IOMMUFD and load iommufd)");
+			return -ENODEV;
+		}
+		/* fall through */
+	case SVIO_IOMMU_IOMMUFD:
+		SVIO_EAL_LOG(ERR, "--iommu iommufd: the iommufd backend is not part of this "
+				  "build yet; use the built-in devices (--vdev sim_...)");
+		return -ENOTSUP;
+	}
+	return -EINVAL;
+}
+
+static int add_devices(char *const *list, unsigned int n)
+{
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		rc = svio_dev_add(list[i], NULL);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void teardown(void)
+{
+	struct svio_domain *dom = svio_domain_default();
+
+	svio_dev_remove_all();
+	if (dom != NULL) {
+		svio_domain_set_default(NULL);
+		svio_domain_destroy(dom);
+	}
+	svio_builtin_unregister();
+	svio_eal_config_free(&config);
+}
+
+int svio_eal_init(int argc, char **argv)
+{
+	struct svio_domain *dom;
+	struct eal_argv eal;
+	int consumed, rc;
+
+	if (svio_up) {
+		SVIO_EAL_LOG(ERR, "svio_eal_init() called twice");
+		return -EALREADY;
+	}
+	rc = svio_eal_parse(argc, argv, &config, &eal, &consumed);
+	if (rc < 0)
+		return rc;
+	if (config.help)
+		svio_eal_usage(stdout);
+
+	rc = choose_backend(&config);
+	if (rc < 0)
+		goto out_free_args;
+	rc = svio_builtin_register();
+	if (rc < 0)
+		goto out_teardown;
+	/* Devices are checked before DPDK starts: a typo costs no EAL start-up. */
+	rc = add_devices(config.vdev, config.n_vdev);
+	if (rc == 0)
+		rc = add_devices(config.allow, config.n_allow);
+	if (rc < 0)
+		goto out_teardown;
+
+	if (!dpdk_up) {
+		if (rte_eal_init(eal.argc, eal.argv) < 0) {
+			rc = rte_errno > 0 ? -rte_errno : -EINVAL;
+			SVIO_EAL_LOG(ERR, "DPDK EAL initialisation failed: %s", rte_strerror(-rc));
+			goto out_teardown;
+		}
+		dpdk_up = true;
+		eal_args = eal;
+		eal.argv = NULL;
+		eal.argc = 0;
+	} else {
+		SVIO_EAL_LOG(NOTICE, "DPDK already running: EAL options of this call ignored");
+	}
+
+	rc = svio_domain_create(&config.domain, &dom);
+	if (rc < 0) {
+		SVIO_EAL_LOG(ERR, "cannot create the process IOMMU domain: %s", strerror(-rc));
+		goto out_teardown;
+	}
+	svio_domain_set_default(dom);
+	rc = svio_dev_probe_all();
+	if (rc < 0)
+		goto out_teardown;
+
+	svio_up = true;
+	eal_argv_free(&eal);
+	if (consumed > 0 && consumed < argc)
+		argv[consumed] = argv[0];
+	return consumed;
+
+out_teardown:
+	teardown();
+out_free_args:
+	svio_eal_config_free(&config);
+	eal_argv_free(&eal);
+	return rc;
+}
+
+int svio_eal_cleanup(void)
+{
+	if (!svio_up)
+		return -EALREADY;
+	teardown();
+	svio_up = false;
+	if (dpdk_up) {
+		rte_eal_cleanup();
+		dpdk_up = false;
+		eal_argv_free(&eal_args);
+	}
+	return 0;
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The svio IOMMU core: one shared DMA domain per process.
+ *
+ * Every device of the process attaches to one svio_domain (one address space,
+ * one first-stage page table, one process PASID). With SVA on, device addresses
+ * are process virtual addresses: svio_dma_map() returns iova == va, and memory
+ * never mapped is faulted in through page requests. Unmaps from every lcore go
+ * through one flush queue that merges ranges and issues one invalidation per
+ * cache tag and one wait per IOMMU instance and batch.
+ *
+ * Threading: create/destroy/attach/detach are control path (main lcore).
+ * map/unmap/sync/poll may be called from any thread concurrently.
+ * Return convention: 0 (or a count) on success, a negative errno value on error.
+ */
+#ifndef SVIO_IOMMU_H
+#define SVIO_IOMMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct svio_device;
+struct svio_domain;
+
+/** How unmaps are invalidated. */
+enum svio_flush_policy {
+	SVIO_FLUSH_STRICT, /**< the batch completes before unmap returns */
+	SVIO_FLUSH_LAZY,   /**< deferred: batch size, timeout or svio_iommu_sync() */
+	SVIO_FLUSH_NAIVE,  /**< benchmark baseline: per device, per unmap, one wait each */
+};
+
+struct svio_iommu_config {
+	bool sva;                       /**< iova == va, faults resolve process addresses */
+	enum svio_flush_policy policy;
+	unsigned int flush_batch;       /**< lazy: flush once this many unmaps are queued */
+	uint64_t flush_timeout_us;      /**< lazy: oldest queued unmap waits at most this */
+};
+
+#define SVIO_IOMMU_DEFAULT_BATCH      256
+#define SVIO_IOMMU_DEFAULT_TIMEOUT_US 10000
+
+/** Fill @p cfg with defaults: SVA on, strict, batch 256, 10 ms. */
+void svio_iommu_config_default(struct svio_iommu_config *cfg);
+
+/** "strict", "lazy", "naive". */
+const char *svio_flush_policy_name(enum svio_flush_policy policy);
+
+/** Parse a policy name. @return 0 or -EINVAL. */
+int svio_flush_policy_parse(const char *s, enum svio_flush_policy *policy);
+
+/** Access a device may make through a mapping. */
+#define SVIO_DMA_READ  0x1 /**< device reads memory (host to device) */
+#define SVIO_DMA_WRITE 0x2 /**< device writes memory (device to host) */
+#define SVIO_DMA_RW    (SVIO_DMA_READ | SVIO_DMA_WRITE)
+
+/**
+ * Create a domain. svio_eal_init() creates the process domain; tests and
+ * benchmarks may create more to compare policies.
+ * @return 0, -EINVAL for a bad config, -ENOMEM.
+ */
+int svio_domain_create(const struct svio_iommu_config *cfg, struct svio_domain **out);
+
+/** Flush everything pending, detach every device, free the domain. */
+void svio_domain_destroy(struct svio_domain *dom);
+
+/** The process domain made by svio_eal_init(), or NULL before it. */
+struct svio_domain *svio_domain_default(void);
+void svio_domain_set_default(struct svio_domain *dom);
+
+/**
+ * Attach a device at the domain's PASID (or its requester id where the
+ * backend cannot do PASID). The device's invalidation tags are published
+ * before this returns, so no translation it caches can be missed by a flush.
+ * @return 0, -EEXIST if already attached, -ENODEV if the device has no IOMMU,
+ *         -ENOSPC when the IOMMU has no free domain id.
+ */
+int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev);
+
+/**
+ * Detach a device: its tags leave the invalidation array, its caches are
+ * invalidated, and readers of the old array are waited for.
+ * @return 0 or -ENOENT when the device is not attached.
+ */
+int svio_domain_detach(struct svio_domain *dom, struct svio_device *dev);
+
+uint32_t svio_domain_pasid(const struct svio_domain *dom);
+bool svio_domain_sva(const struct svio_domain *dom);
+enum svio_flush_policy svio_domain_policy(const struct svio_domain *dom);
+
+/**
+ * Map [va, va + len) for DMA. With SVA, *iova == va; otherwise an IOVA is
+ * allocated. va and len must be 4 KiB aligned.
+ * @return 0, -EINVAL (alignment, prot, overflow), -EEXIST (already mapped), -ENOMEM.
+ */
+int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64_t *iova);
+
+/**
+ * Remove a mapping made by svio_dma_map() (or by a page fault under SVA).
+ * Strict: returns after the invalidation completed. Lazy: queued.
+ * @return 0, -EINVAL (alignment), -ENOENT (nothing mapped there).
+ */
+int svio_dma_unmap(struct svio_domain *dom, uint64_t iova, size_t len);
+
+/** Called once the unmap's invalidation completed: memory may be reused. */
+typedef void (*svio_dma_release_t)(void *arg);
+
+/**
+ * Unmap and hand the memory back through @p release only after the
+ * invalidation that covers it completed (quarantine). In strict mode release
+ * runs before this returns; in lazy mode from whichever thread completes the
+ * batch.
+ */
+int svio_dma_unmap_release(struct svio_domain *dom, uint64_t iova, size_t len,
+			   svio_dma_release_t release, void *arg);
+
+/** Complete every queued invalidation now (and run their releases). */
+int svio_iommu_sync(struct svio_domain *dom);
+
+/**
+ * Cheap periodic call from PMD poll loops: completes a lazy batch whose
+ * timeout expired. Returns the number of unmaps completed, or a negative errno.
+ */
+int svio_iommu_poll(struct svio_domain *dom);
+
+/** Counters of one domain. */
+struct svio_iommu_stats {
+	uint64_t maps;
+	uint64_t unmaps;
+	uint64_t unmapped_pages;
+	uint64_t desc_iotlb;         /**< IOTLB invalidation descriptors (all kinds) */
+	uint64_t desc_iotlb_domain;  /**< ... of which domain-wide */
+	uint64_t desc_devtlb;        /**< device-TLB invalidation descriptors */
+	uint64_t desc_wait;          /**< wait descriptors */
+	uint64_t batches;            /**< flush batches completed */
+	uint64_t batch_ranges;       /**< ranges after merging, summed over batches */
+	uint64_t page_requests;      /**< page requests received */
+	uint64_t page_faults_failed; /**< answered with failure */
+	uint64_t quarantined;        /**< releases deferred behind a flush */
+	uint64_t released;           /**< releases run */
+	uint64_t stale_uses;         /**< reported by the IOMMU instances (models only) */
+	uint64_t queue_errors;       /**< invalidation queue errors */
+};
+
+/** Snapshot the counters. */
+int svio_iommu_stats_get(struct svio_domain *dom, struct svio_iommu_stats *st);
+void svio_iommu_stats_reset(struct svio_domain *dom);
+
+/** Write the counters as one JSON object (no trailing newline). */
+int svio_iommu_stats_json(const struct svio_iommu_stats *st, FILE *f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SVIO_IOMMU_H */

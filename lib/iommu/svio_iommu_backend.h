@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The seam between the IOMMU core (lib/iommu) and an IOMMU backend
+ * (drivers/iommu/sim programs the built-in model's registers and queues;
+ * drivers/iommu/iommufd talks to /dev/iommu).
+ *
+ * A backend registers one struct svio_iommu per hardware IOMMU instance. The
+ * core decides what to invalidate; the backend only turns hardware-neutral
+ * requests into its own descriptors. Invalidation is split in post (queue
+ * descriptors, return at once) and wait (post one wait, then poll it), so the
+ * core can issue every instance's work before waiting on any of them.
+ *
+ * Not installed: for backends inside the tree only.
+ */
+#ifndef SVIO_IOMMU_BACKEND_H
+#define SVIO_IOMMU_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "svio_iommu.h"
+
+struct svio_device;
+struct svio_iommu;
+
+/** What one IOMMU instance can do. */
+struct svio_iommu_caps {
+	unsigned int domain_ids;    /**< number of domain ids (id 0 is reserved) */
+	unsigned int pasid_bits;    /**< 0 when PASID is not supported */
+	unsigned int max_inv_order; /**< largest page-selective invalidation: 4 KiB << order */
+	bool first_stage;           /**< walks a page table the core owns (x86-64 4-level) */
+	bool ats;                   /**< device-TLB invalidation supported */
+	bool pri;                   /**< page requests supported */
+};
+
+enum svio_inv_kind {
+	SVIO_INV_IOTLB,  /**< IOTLB entries of (did, pasid) */
+	SVIO_INV_DEVTLB, /**< device-TLB of (sid, pasid) */
+};
+
+/** One hardware-neutral invalidation request. */
+struct svio_inv {
+	uint8_t kind;   /**< enum svio_inv_kind */
+	bool all;       /**< whole (did, pasid) or (sid, pasid): addr and order ignored */
+	uint8_t order;  /**< range is (4 KiB << order) bytes, naturally aligned */
+	uint16_t did;   /**< domain id (IOTLB) */
+	uint32_t pasid;
+	uint32_t sid;   /**< source id (DEVTLB) */
+	uint64_t addr;
+};
+
+/** A page request from a device, as the backend read it from its queue. */
+struct svio_page_req {
+	uint32_t sid;
+	uint32_t pasid;
+	uint64_t addr;   /**< page aligned */
+	bool read;
+	bool write;
+	bool last;       /**< last request of its group: a response is owed */
+	uint16_t group;  /**< page request group index */
+};
+
+/** Page response codes (PCIe PRG response). */
+enum svio_page_resp {
+	SVIO_PAGE_RESP_SUCCESS = 0,
+	SVIO_PAGE_RESP_INVALID = 1,
+	SVIO_PAGE_RESP_FAILURE = 0xf,
+};
+
+struct svio_iommu_ops {
+	const char *name;
+	/**
+	 * Point (device, pasid) at a first-stage table rooted at @p pgtable
+	 * (the table's address as the IOMMU reads it), tagged with @p did.
+	 * Untagged DMA of the device uses the same entry (RID_PASID).
+	 */
+	int (*attach)(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid,
+		      uint16_t did, uint64_t pgtable);
+	/** Clear (device, pasid); the core invalidates caches afterwards. */
+	int (*detach)(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid);
+	/** Queue @p n invalidations; do not wait for them. */
+	int (*inv_post)(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n);
+	/** Queue one wait after everything posted so far; @p cookie identifies it. */
+	int (*wait_post)(struct svio_iommu *iommu, uint64_t *cookie);
+	/** 0 when the wait completed, -EAGAIN while pending, -EIO on a queue error. */
+	int (*wait_poll)(struct svio_iommu *iommu, uint64_t cookie);
+	/** Answer a page request (enum svio_page_resp). */
+	int (*page_resp)(struct svio_iommu *iommu, const struct svio_page_req *req, int code);
+	/** Optional: stale translations used so far (the model's checker). */
+	uint64_t (*stale_uses)(struct svio_iommu *iommu);
+};
+
+/** One IOMMU instance as the core sees it. Backends embed or point to it. */
+struct svio_iommu {
+	const struct svio_iommu_ops *ops;
+	struct svio_iommu_caps caps;
+	unsigned int index;  /**< bus-level instance number */
+	void *priv;          /**< backend state */
+	void *core;          /**< core state (domain id allocator, ...) */
+};
+
+/**
+ * Register an instance. @p iommu is owned by the backend and must stay
+ * valid until svio_iommu_unregister() returns.
+ */
+int svio_iommu_register(struct svio_iommu *iommu);
+
+/** Unregister: fails with -EBUSY while devices are attached through it. */
+int svio_iommu_unregister(struct svio_iommu *iommu);
+
+/**
+ * A page request arrived (called from the backend's interrupt handler, on
+ * whatever thread raised it). The core resolves it against the domain that
+ * owns the PASID and answers through ops->page_resp before returning.
+ */
+void svio_iommu_page_request(struct svio_iommu *iommu, const struct svio_page_req *req);
+
+/**
+ * An invalidation queue error was reported by the hardware: counted, and
+ * pending waits fail with -EIO.
+ */
+void svio_iommu_queue_error(struct svio_iommu *iommu);
+
+#endif /* SVIO_IOMMU_BACKEND_H */
