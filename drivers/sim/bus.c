@@ -15,10 +15,16 @@
 #include "sim_bus.h"
 #include "dev_private.h"
 
-extern const struct sim_model sim_scratch_model;
+#include "svio_builtins.h"
+
+#define X(m) extern const struct sim_model m;
+SVIO_SIM_MODELS
+#undef X
 
 const struct sim_model *const sim_models[] = {
-	&sim_scratch_model,
+#define X(m) &m,
+	SVIO_SIM_MODELS
+#undef X
 	NULL,
 };
 

@@ -10,14 +10,20 @@
 #include "svio_dev.h"
 #include "eal_private.h"
 #include "sim_bus.h"
-#include "scratch_drv.h"
+#include "svio_builtins.h"
+
+#define X(d) extern struct svio_driver d;
+SVIO_BUILTIN_DRIVERS
+#undef X
 
 static struct svio_bus *const builtin_buses[] = {
 	&sim_bus,
 };
 
 static struct svio_driver *const builtin_drivers[] = {
-	&scratch_driver,
+#define X(d) &d,
+	SVIO_BUILTIN_DRIVERS
+#undef X
 };
 
 bool svio_eal_bus_claims(const char *name, size_t len)

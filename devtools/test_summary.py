@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Sum meson's test logs of several builds into one closing line:
+'N passed, N failed' (', N skipped' when any were skipped)."""
+import argparse
+import json
+import os
+import sys
+
+PASS = {"OK", "EXPECTEDFAIL"}
+SKIP = {"SKIP"}
+
+ap = argparse.ArgumentParser()
+ap.add_argument("builds", nargs="+")
+ap.add_argument("--failures", help="file listing steps that failed before testing")
+args = ap.parse_args()
+
+passed = failed = skipped = 0
+for b in args.builds:
+    log = os.path.join(b, "meson-logs", "testlog.json")
+    if not os.path.exists(log):
+        continue
+    with open(log) as f:
+        for line in f:
+            r = json.loads(line)
+            res = r.get("result")
+            if res in PASS:
+                passed += 1
+            elif res in SKIP:
+                skipped += 1
+            else:
+                failed += 1
+                print(f"FAILED: {b}: {r.get('name')} ({res})")
+if args.failures and os.path.exists(args.failures):
+    with open(args.failures) as f:
+        for line in f:
+            if line.strip():
+                failed += 1
+                print(f"FAILED: {line.strip()}")
+
+line = f"{passed} passed, {failed} failed"
+if skipped:
+    line += f", {skipped} skipped"
+print(line)
+sys.exit(1 if failed or passed == 0 else 0)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# An application outside the tree builds against the installed libsvio with
+# pkg-config alone, and runs.  Usage: out_of_tree.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=$1
+src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+meson install -C "$build" --destdir "$tmp/root" --no-rebuild --quiet >/dev/null
+pc=$(find "$tmp/root" -name libsvio.pc | head -n 1)
+[ -n "$pc" ] || { echo "libsvio.pc was not installed"; exit 1; }
+# The install was staged under $tmp/root: point the .pc file there.
+prefix=$(sed -n 's/^prefix=//p' "$pc")
+sed -i "s#^prefix=.*#prefix=$tmp/root$prefix#" "$pc"
+export PKG_CONFIG_PATH
+PKG_CONFIG_PATH=$(dirname "$pc")
+
+mkdir "$tmp/app"
+cp "$src/examples/hello/main.c" "$tmp/app/hello.c"
+cd "$tmp/app"
+# shellcheck disable=SC2046
+cc -std=gnu11 -Wall -Wextra -Werror hello.c -o hello $(pkg-config --cflags --libs libsvio)
+libdir=$(pkg-config --variable=libdir libsvio)
+LD_LIBRARY_PATH="$libdir" ./hello --no-huge -m 64 --in-memory --no-telemetry \
+	--log-level='*:error' --vdev sim_scratch0 -- --pages 4 | tee out.txt
+grep -q "sim_scratch0: wrote and read back 16384 bytes" out.txt
+echo "out-of-tree build against libsvio: ok"
