@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Domains: create/destroy, attach/detach, DMA map/unmap, the default domain. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+
+#include "svio_dev.h"
+#include "svio_x86_pte.h"
+#include "iommu_private.h"
+
+static struct svio_domain *default_domain;
+
+void svio_iommu_config_default(struct svio_iommu_config *cfg)
+{
+	cfg->sva = true;
+	cfg->policy = SVIO_FLUSH_STRICT;
+	cfg->flush_batch = SVIO_IOMMU_DEFAULT_BATCH;
+	cfg->flush_timeout_us = SVIO_IOMMU_DEFAULT_TIMEOUT_US;
+}
+
+static const char *const policy_names[] = {
+	[SVIO_FLUSH_STRICT] = "strict",
+	[SVIO_FLUSH_LAZY] = "lazy",
+	[SVIO_FLUSH_NAIVE] = "naive",
+};
+
+const char *svio_flush_policy_name(enum svio_flush_policy policy)
+{
+	if ((unsigned int)policy >= RTE_DIM(policy_names))
+		return "unknown";
+	return policy_names[policy];
+}
+
+int svio_flush_policy_parse(const char *s, enum svio_flush_policy *policy)
+{
+	if (s == NULL || policy == NULL)
+		return -EINVAL;
+	for (unsigned int i = 0; i < RTE_DIM(policy_names); i++) {
+		if (strcmp(s, policy_names[i]) == 0) {
+			*policy = (enum svio_flush_policy)i;
+			return 0;
+		}
+	}
+	IOMMU_LOG(ERR, "flush policy '%s': expected strict, lazy or naive", s);
+	return -EINVAL;
+}
+
+/* The lazy queue holds twice a batch; keep that allocation sane. */
+#define FLUSH_BATCH_MAX (1u << 20)
+
+int svio_domain_create(const struct svio_iommu_config *cfg, struct svio_domain **out)
+{
+	struct svio_domain *dom;
+	int rc;
+
+	if (cfg == NULL || out == NULL)
+		return -EINVAL;
+	if ((unsigned int)cfg->policy > SVIO_FLUSH_NAIVE) {
+		IOMMU_LOG(ERR, "domain: unknown flush policy %d", (int)cfg->policy);
+		return -EINVAL;
+	}
+	if (cfg->flush_batch == 0 || cfg->flush_batch > FLUSH_BATCH_MAX) {
+		IOMMU_LOG(ERR, "domain: flush_batch %u not in 1..%u", cfg->flush_batch,
+			  FLUSH_BATCH_MAX);
+		return -EINVAL;
+	}
+	if (cfg->flush_timeout_us > UINT64_MAX / 1000) {
+		IOMMU_LOG(ERR, "domain: flush_timeout_us %" PRIu64 " too large",
+			  cfg->flush_timeout_us);
+		return -EINVAL;
+	}
+	dom = calloc(1, sizeof(*dom));
+	if (dom == NULL)
+		return -ENOMEM;
+	dom->cfg = *cfg;
+	dom->iova_next = SVIO_IOVA_BASE;
+	pthread_mutex_init(&dom->attach_lock, NULL);
+	pthread_mutex_init(&dom->iova_lock, NULL);
+	dom->inv = calloc(1, sizeof(*dom->inv));
+	if (dom->inv == NULL) {
+		rc = -ENOMEM;
+		goto out_free_dom;
+	}
+	rc = pgtable_init(&dom->pgt);
+	if (rc < 0)
+		goto out_free_inv;
+	rc = flush_init(dom);
+	if (rc < 0)
+		goto out_fini_pgtable;
+	rc = reg_domain_add(dom);
+	if (rc < 0) {
+		IOMMU_LOG(ERR, "domain: no free PASID");
+		goto out_fini_flush;
+	}
+	*out = dom;
+	return 0;
+
+out_fini_flush:
+	flush_fini(dom);
+out_fini_pgtable:
+	pgtable_fini(&dom->pgt);
+out_free_inv:
+	free(dom->inv);
+out_free_dom:
+	pthread_mutex_destroy(&dom->iova_lock);
+	pthread_mutex_destroy(&dom->attach_lock);
+	free(dom);
+	return rc;
+}
+
+void svio_domain_destroy(struct svio_domain *dom)
+{
+	struct inv_array *arr;
+
+	if (dom == NULL)
+		return;
+	if (svio_iommu_sync(dom) < 0)
+		IOMMU_LOG(WARNING, "domain destroy: final flush failed");
+	for (;;) {
+		struct svio_device *dev;
+
+		pthread_mutex_lock(&dom->attach_lock);
+		arr = dom->inv;
+		dev = arr->n_devs > 0 ? arr->devs[0].dev : NULL;
+		pthread_mutex_unlock(&dom->attach_lock);
+		if (dev == NULL)
+			break;
+		svio_domain_detach(dom, dev);
+	}
+	reg_domain_del(dom);
+	__atomic_compare_exchange_n(&default_domain, &dom, NULL, false, __ATOMIC_ACQ_REL,
+				    __ATOMIC_RELAXED);
+	flush_fini(dom);
+	pgtable_fini(&dom->pgt);
+	inv_array_free(dom->inv);
+	pthread_mutex_destroy(&dom->iova_lock);
+	pthread_mutex_destroy(&dom->attach_lock);
+	free(dom);
+}
+
+struct svio_domain *svio_domain_default(void)
+{
+	return __atomic_load_n(&default_domain, __ATOMIC_ACQUIRE);
+}
+
+void svio_domain_set_default(struct svio_domain *dom)
+{
+	__atomic_store_n(&default_domain, dom, __ATOMIC_RELEASE);
+}
+
+uint32_t svio_domain_pasid(const struct svio_domain *dom)
+{
+	return dom->pasid;
+}
+
+bool svio_domain_sva(const struct svio_domain *dom)
+{
+	return dom->cfg.sva;
+}
+
+enum svio_flush_policy svio_domain_policy(const struct svio_domain *dom)
+{
+	return dom->cfg.policy;
+}
+
+/* Swap in a new array and free the old one once no reader can hold it. */
+static void publish_and_free_old(struct svio_domain *dom, struct inv_array *arr)
+{
+	struct inv_array *old = dom->inv;
+
+	inv_array_publish(&dom->inv, arr);
+	inv_array_synchronize();
+	inv_array_free(old);
+}
+
+int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev)
+{
+	struct svio_iommu *iommu;
+	struct inv_array *arr, *old;
+	struct inv_dev d;
+	bool new_did = false;
+	int did, rc;
+
+	if (dom == NULL || dev == NULL)
+		return -EINVAL;
+	iommu = reg_iommu_of(dev);
+	if (iommu == NULL) {
+		IOMMU_LOG(ERR, "attach %s: no IOMMU instance %u", dev->name, dev->dma.iommu_index);
+		return -ENODEV;
+	}
+	pthread_mutex_lock(&dom->attach_lock);
+	old = dom->inv;
+	if (inv_array_find_dev(old, dev) != NULL) {
+		rc = -EEXIST;
+		goto out_unlock;
+	}
+	did = inv_array_find_did(old, iommu);
+	if (did < 0) {
+		did = reg_did_alloc(iommu);
+		if (did < 0) {
+			IOMMU_LOG(ERR, "attach %s: IOMMU %u has no free domain id", dev->name,
+				  iommu->index);
+			rc = did;
+			goto out_unlock;
+		}
+		new_did = true;
+	}
+	d = (struct inv_dev){ .dev = dev,
+			      .iommu = iommu,
+			      .sid = dev->dma.sid,
+			      .did = (uint16_t)did,
+			      .ats = dev->dma.ats && iommu->caps.ats };
+	arr = inv_array_add(old, &d, dom->pasid);
+	if (arr == NULL) {
+		rc = -ENOMEM;
+		goto out_free_did;
+	}
+	reg_iommu_get(iommu);
+	/* Tags first: from here on every flush that starts covers this device. */
+	inv_array_publish(&dom->inv, arr);
+	rc = iommu->ops->attach(iommu, dev, dom->pasid, (uint16_t)did, pgtable_root(&dom->pgt));
+	if (rc < 0) {
+		IOMMU_LOG(ERR, "attach %s: backend %s failed (%d)", dev->name, iommu->ops->name,
+			  rc);
+		goto out_unpublish;
+	}
+	inv_array_synchronize();
+	inv_array_free(old);
+	pthread_mutex_unlock(&dom->attach_lock);
+	return 0;
+
+out_unpublish:
+	publish_and_free_old(dom, old);
+	reg_iommu_put(iommu);
+out_free_did:
+	if (new_did)
+		reg_did_free(iommu, (uint16_t)did);
+out_unlock:
+	pthread_mutex_unlock(&dom->attach_lock);
+	return rc;
+}
+
+int svio_domain_detach(struct svio_domain *dom, struct svio_device *dev)
+{
+	const struct inv_dev *found;
+	struct inv_array *arr;
+	struct inv_dev d;
+	bool last_did;
+	int rc;
+
+	if (dom == NULL || dev == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&dom->attach_lock);
+	found = inv_array_find_dev(dom->inv, dev);
+	if (found == NULL) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
+	d = *found;
+	/* Allocate before touching the hardware so nothing below can fail half way. */
+	arr = inv_array_remove(dom->inv, dev, dom->pasid, &last_did);
+	if (arr == NULL) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	/* 1. The device can no longer fetch translations. */
+	rc = d.iommu->ops->detach(d.iommu, dev, dom->pasid);
+	if (rc < 0) {
+		IOMMU_LOG(ERR, "detach %s: backend %s failed (%d)", dev->name, d.iommu->ops->name,
+			  rc);
+		inv_array_free(arr);
+		goto out_unlock;
+	}
+	/* 2. Flushes that start from now on skip it; 3. then drop what it cached. */
+	publish_and_free_old(dom, arr);
+	rc = flush_device(dom, &d, last_did);
+	if (rc < 0)
+		IOMMU_LOG(ERR, "detach %s: cache invalidation failed (%d)", dev->name, rc);
+	/* 4. No reader of an older array still uses the instance. */
+	inv_array_synchronize();
+	if (last_did)
+		reg_did_free(d.iommu, d.did);
+	reg_iommu_put(d.iommu);
+out_unlock:
+	pthread_mutex_unlock(&dom->attach_lock);
+	return rc;
+}
+
+static int iova_alloc(struct svio_domain *dom, uint64_t va, uint64_t len, uint64_t *iova)
+{
+	uint64_t align = SVIO_PT_PAGE_SIZE, start;
+	int rc = 0;
+
+	/* Keep va and iova congruent so large leaves stay possible. */
+	if (len >= (UINT64_C(1) << 30))
+		align = UINT64_C(1) << 30;
+	else if (len >= (UINT64_C(1) << 21))
+		align = UINT64_C(1) << 21;
+	pthread_mutex_lock(&dom->iova_lock);
+	start = ((dom->iova_next + align - 1) & ~(align - 1)) + (va & (align - 1));
+	if (start >= SVIO_IOVA_LIMIT || len > SVIO_IOVA_LIMIT - start) {
+		rc = -ENOMEM;
+	} else {
+		dom->iova_next = start + len;
+		*iova = start;
+	}
+	pthread_mutex_unlock(&dom->iova_lock);
+	return rc;
+}
+
+static bool dma_range_ok(uint64_t addr, size_t len)
+{
+	if (len == 0 || ((addr | len) & (SVIO_PT_PAGE_SIZE - 1)))
+		return false;
+	return addr + len > addr && addr + len <= (UINT64_C(1) << SVIO_PT_VA_BITS);
+}
+
+int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64_t *iova)
+{
+	uint64_t addr = (uint64_t)(uintptr_t)va, io = addr;
+	int rc;
+
+	if (dom == NULL || iova == NULL)
+		return -EINVAL;
+	if (!dma_range_ok(addr, len)) {
+		IOMMU_LOG(ERR, "map: va %p len 0x%zx not 4 KiB aligned or beyond 48 bits", va, len);
+		return -EINVAL;
+	}
+	if (prot == 0 || (prot & ~SVIO_DMA_RW)) {
+		IOMMU_LOG(ERR, "map: prot 0x%x is not a mix of SVIO_DMA_READ/WRITE", prot);
+		return -EINVAL;
+	}
+	if (!dom->cfg.sva) {
+		rc = iova_alloc(dom, addr, len, &io);
+		if (rc < 0)
+			return rc;
+	}
+	rc = pgtable_map(&dom->pgt, io, addr, len, prot);
+	if (rc < 0)
+		return rc;
+	STAT_ADD(dom, maps, 1);
+	*iova = io;
+	return 0;
+}
+
+struct unmap_span {
+	uint64_t lo, hi, bytes;
+};
+
+static void unmap_cleared(void *ctx, uint64_t iova, uint64_t len)
+{
+	struct unmap_span *s = ctx;
+
+	if (s->bytes == 0 || iova < s->lo)
+		s->lo = iova;
+	if (iova + len > s->hi)
+		s->hi = iova + len;
+	s->bytes += len;
+}
+
+int svio_dma_unmap_release(struct svio_domain *dom, uint64_t iova, size_t len,
+			   svio_dma_release_t release, void *arg)
+{
+	struct unmap_span span = { 0 };
+	void *tables = NULL;
+	int rc;
+
+	if (dom == NULL)
+		return -EINVAL;
+	if (!dma_range_ok(iova, len)) {
+		IOMMU_LOG(ERR, "unmap: iova 0x%" PRIx64 " len 0x%zx not 4 KiB aligned", iova, len);
+		return -EINVAL;
+	}
+	rc = pgtable_unmap(&dom->pgt, iova, len, unmap_cleared, &span, &tables);
+	if (rc < 0)
+		return rc;
+	STAT_ADD(dom, unmaps, 1);
+	STAT_ADD(dom, unmapped_pages, span.bytes / SVIO_PT_PAGE_SIZE);
+	/* Invalidate the span actually cleared; holes inside it cost nothing extra. */
+	return flush_unmap(dom, span.lo, span.hi - span.lo, release, arg, tables);
+}
+
+int svio_dma_unmap(struct svio_domain *dom, uint64_t iova, size_t len)
+{
+	return svio_dma_unmap_release(dom, iova, len, NULL, NULL);
+}
+
+int svio_iommu_sync(struct svio_domain *dom)
+{
+	if (dom == NULL)
+		return -EINVAL;
+	return flush_sync(dom);
+}
+
+int svio_iommu_poll(struct svio_domain *dom)
+{
+	if (dom == NULL)
+		return -EINVAL;
+	return flush_poll(dom);
+}

@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Flush batches: drain the queue, merge ranges, walk the invalidation array
+ * once posting every instance's descriptors and one wait each, then poll the
+ * waits, then release quarantined memory.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <rte_pause.h>
+
+#include "iommu_private.h"
+#include "svio_x86_pte.h"
+
+/* Descriptors gathered before one inv_post() call. */
+#define INV_BUF 32
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Back off while waiting on hardware or on another thread's batch. */
+static void relax(unsigned int *spins)
+{
+	if (++*spins < 64)
+		rte_pause();
+	else
+		sched_yield();
+}
+
+struct inv_buf {
+	struct svio_domain *dom;
+	struct svio_iommu *iommu;
+	struct svio_inv d[INV_BUF];
+	unsigned int n;
+	int rc;
+};
+
+static void inv_flush(struct inv_buf *b)
+{
+	int rc;
+
+	if (b->n == 0)
+		return;
+	rc = b->iommu->ops->inv_post(b->iommu, b->d, b->n);
+	if (rc < 0 && b->rc == 0)
+		b->rc = rc;
+	b->n = 0;
+}
+
+static void inv_emit(struct inv_buf *b, const struct svio_inv *inv)
+{
+	b->d[b->n++] = *inv;
+	if (inv->kind == SVIO_INV_IOTLB) {
+		STAT_ADD(b->dom, desc_iotlb, 1);
+		if (inv->all)
+			STAT_ADD(b->dom, desc_iotlb_domain, 1);
+	} else {
+		STAT_ADD(b->dom, desc_devtlb, 1);
+	}
+	if (b->n == INV_BUF)
+		inv_flush(b);
+}
+
+/* Largest naturally aligned chunk at @p a inside [a, end), at most max_order. */
+static unsigned int chunk_order(uint64_t a, uint64_t end, unsigned int max_order)
+{
+	unsigned int order = 0;
+
+	while (order < max_order) {
+		uint64_t next = SVIO_PT_PAGE_SIZE << (order + 1);
+
+		if ((a & (next - 1)) || end - a < next)
+			break;
+		order++;
+	}
+	return order;
+}
+
+static unsigned int count_chunks(const struct flush_range *r, unsigned int nr,
+				 unsigned int max_order, unsigned int limit)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < nr && n <= limit; i++)
+		for (uint64_t a = r[i].start; a < r[i].end && n <= limit; n++)
+			a += SVIO_PT_PAGE_SIZE << chunk_order(a, r[i].end, max_order);
+	return n;
+}
+
+/* Post the invalidations of one tag for the ranges (or all of it). */
+static void emit_tag(struct inv_buf *b, const struct inv_tag *t, const struct flush_range *r,
+		     unsigned int nr, bool all)
+{
+	struct svio_inv inv = { .kind = t->kind, .did = t->did, .sid = t->sid, .pasid = t->pasid };
+	unsigned int max_order = t->iommu->caps.max_inv_order;
+
+	if (all) {
+		inv.all = true;
+		inv_emit(b, &inv);
+		return;
+	}
+	for (unsigned int i = 0; i < nr; i++) {
+		for (uint64_t a = r[i].start; a < r[i].end;) {
+			inv.order = (uint8_t)chunk_order(a, r[i].end, max_order);
+			inv.addr = a;
+			inv_emit(b, &inv);
+			a += SVIO_PT_PAGE_SIZE << inv.order;
+		}
+	}
+}
+
+struct pending_wait {
+	struct svio_iommu *iommu;
+	uint64_t cookie;
+	bool posted;
+};
+
+/* Post one wait after everything posted on b->iommu; note it in @p w. */
+static void wait_post(struct inv_buf *b, struct pending_wait *w)
+{
+	int rc;
+
+	inv_flush(b);
+	w->iommu = b->iommu;
+	w->posted = false;
+	if (b->rc < 0)
+		return;
+	rc = b->iommu->ops->wait_post(b->iommu, &w->cookie);
+	if (rc < 0) {
+		b->rc = rc;
+		return;
+	}
+	w->posted = true;
+	STAT_ADD(b->dom, desc_wait, 1);
+}
+
+/* Poll every posted wait to completion; -EIO if any failed. */
+static int wait_all(struct pending_wait *w, unsigned int nw)
+{
+	unsigned int left = 0, spins = 0;
+	int rc = 0;
+
+	for (unsigned int i = 0; i < nw; i++)
+		left += w[i].posted;
+	while (left > 0) {
+		for (unsigned int i = 0; i < nw; i++) {
+			int r;
+
+			if (!w[i].posted)
+				continue;
+			r = w[i].iommu->ops->wait_poll(w[i].iommu, w[i].cookie);
+			if (r == -EAGAIN)
+				continue;
+			if (r < 0 && rc == 0)
+				rc = r;
+			w[i].posted = false;
+			left--;
+		}
+		if (left > 0)
+			relax(&spins);
+	}
+	return rc;
+}
+
+/*
+ * One walk of the array: per instance its IOTLB tag, then its device-TLB
+ * tags, then one wait; every instance is posted before any wait is polled.
+ */
+static int invalidate_ranges(struct svio_domain *dom, const struct flush_range *r, unsigned int nr)
+{
+	struct pending_wait waits[SVIO_IOMMU_MAX_INSTANCES];
+	const struct inv_array *arr;
+	unsigned int nw = 0, i = 0;
+	int rc = 0;
+
+	inv_array_read_lock();
+	arr = inv_array_get(&dom->inv);
+	while (i < arr->n_tags && nw < SVIO_IOMMU_MAX_INSTANCES) {
+		struct inv_buf b = { .dom = dom, .iommu = arr->tags[i].iommu };
+		unsigned int j = i;
+		bool all;
+
+		while (j < arr->n_tags && arr->tags[j].iommu == b.iommu)
+			j++;
+		all = count_chunks(r, nr, b.iommu->caps.max_inv_order, SVIO_INV_PSI_MAX) >
+		      SVIO_INV_PSI_MAX;
+		for (; i < j; i++)
+			emit_tag(&b, &arr->tags[i], r, nr, all);
+		wait_post(&b, &waits[nw++]);
+		if (b.rc < 0 && rc == 0)
+			rc = b.rc;
+	}
+	if (wait_all(waits, nw) < 0 && rc == 0)
+		rc = -EIO;
+	/* The instances stay valid until every wait on them was polled. */
+	inv_array_read_unlock();
+	return rc;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct flush_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sort and merge overlapping or adjacent ranges. */
+static unsigned int merge_ranges(struct flush_range *r, unsigned int n)
+{
+	unsigned int out = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(r, n, sizeof(*r), range_cmp);
+	for (unsigned int i = 1; i < n; i++) {
+		if (r[i].start <= r[out].end) {
+			if (r[i].end > r[out].end)
+				r[out].end = r[i].end;
+		} else {
+			r[++out] = r[i];
+		}
+	}
+	return out + 1;
+}
+
+static void release_entry(struct svio_domain *dom, const struct fq_entry *e)
+{
+	pgtable_free_tables(e->tables);
+	if (e->release != NULL) {
+		e->release(e->arg);
+		STAT_ADD(dom, released, 1);
+	}
+}
+
+/*
+ * Caller holds flush_lock. @return the number of unmaps completed (releases
+ * run), or -EIO when the hardware failed: entries stay quarantined and are
+ * retried by the next batch.
+ */
+static int run_batch(struct svio_domain *dom)
+{
+	unsigned int n = dom->n_retry, nr;
+	uint64_t hi = 0;
+	int rc;
+
+	while (n < dom->batch_cap && fq_pop(&dom->fq, &dom->batch[n]))
+		n++;
+	if (n == 0)
+		return 0;
+	for (unsigned int i = 0; i < n; i++) {
+		dom->ranges[i].start = dom->batch[i].iova;
+		dom->ranges[i].end = dom->batch[i].iova + dom->batch[i].len;
+		if (dom->batch[i].ticket + 1 > hi)
+			hi = dom->batch[i].ticket + 1;
+	}
+	nr = merge_ranges(dom->ranges, n);
+	rc = invalidate_ranges(dom, dom->ranges, nr);
+	if (rc < 0) {
+		dom->n_retry = n;
+		if (hi > __atomic_load_n(&dom->failed, __ATOMIC_RELAXED))
+			__atomic_store_n(&dom->failed, hi, __ATOMIC_RELEASE);
+		IOMMU_LOG(ERR, "flush of %u unmaps failed (%d); memory stays quarantined", n, rc);
+		return rc;
+	}
+	/* Releases run before the ticket is published: a strict unmap returns after its release. */
+	for (unsigned int i = 0; i < n; i++)
+		release_entry(dom, &dom->batch[i]);
+	dom->n_retry = 0;
+	STAT_ADD(dom, batches, 1);
+	STAT_ADD(dom, batch_ranges, nr);
+	if (hi > __atomic_load_n(&dom->done, __ATOMIC_RELAXED))
+		__atomic_store_n(&dom->done, hi, __ATOMIC_RELEASE);
+	return (int)n;
+}
+
+int flush_init(struct svio_domain *dom)
+{
+	unsigned int cap = 64;
+	int rc;
+
+	while (cap < 2 * dom->cfg.flush_batch)
+		cap <<= 1;
+	rc = fq_init(&dom->fq, cap);
+	if (rc < 0)
+		return rc;
+	/* Room for a full queue plus a full queue's worth of failed entries. */
+	dom->batch_cap = 2 * fq_capacity(&dom->fq);
+	dom->batch = calloc(dom->batch_cap, sizeof(*dom->batch));
+	dom->ranges = calloc(dom->batch_cap, sizeof(*dom->ranges));
+	if (dom->batch == NULL || dom->ranges == NULL) {
+		free(dom->batch);
+		free(dom->ranges);
+		fq_fini(&dom->fq);
+		return -ENOMEM;
+	}
+	dom->n_retry = 0;
+	dom->done = 0;
+	dom->failed = 0;
+	pthread_mutex_init(&dom->flush_lock, NULL);
+	return 0;
+}
+
+void flush_fini(struct svio_domain *dom)
+{
+	struct fq_entry e;
+
+	/* Devices are detached: whatever is left can no longer be reached by DMA. */
+	for (unsigned int i = 0; i < dom->n_retry; i++)
+		release_entry(dom, &dom->batch[i]);
+	while (fq_pop(&dom->fq, &e))
+		release_entry(dom, &e);
+	free(dom->batch);
+	free(dom->ranges);
+	fq_fini(&dom->fq);
+	pthread_mutex_destroy(&dom->flush_lock);
+}
+
+/* Wait until @p ticket completed, running batches ourselves when the lock is free. */
+static int wait_ticket(struct svio_domain *dom, uint64_t ticket)
+{
+	unsigned int spins = 0;
+
+	for (;;) {
+		if (__atomic_load_n(&dom->done, __ATOMIC_ACQUIRE) > ticket)
+			return 0;
+		if (__atomic_load_n(&dom->failed, __ATOMIC_ACQUIRE) > ticket)
+			return -EIO;
+		if (pthread_mutex_trylock(&dom->flush_lock) == 0) {
+			run_batch(dom);
+			pthread_mutex_unlock(&dom->flush_lock);
+			continue;
+		}
+		relax(&spins);
+	}
+}
+
+/* Lazy: run a batch when it is big enough, old enough, or failed before. */
+static int lazy_check(struct svio_domain *dom, bool force_count)
+{
+	uint64_t count = fq_count(&dom->fq), oldest;
+	int rc = 0;
+
+	if (count == 0 && !force_count)
+		return 0;
+	if (pthread_mutex_trylock(&dom->flush_lock) != 0)
+		return 0; /* someone is flushing already */
+	if (count >= dom->cfg.flush_batch || dom->n_retry > 0 ||
+	    (fq_peek_time(&dom->fq, &oldest) &&
+	     now_ns() - oldest >= dom->cfg.flush_timeout_us * 1000))
+		rc = run_batch(dom);
+	pthread_mutex_unlock(&dom->flush_lock);
+	return rc;
+}
+
+/* Naive baseline: per attached device one IOTLB, one device-TLB and one wait. */
+static int flush_naive(struct svio_domain *dom, uint64_t iova, uint64_t len)
+{
+	struct flush_range r = { .start = iova, .end = iova + len };
+	const struct inv_array *arr;
+	int rc = 0;
+
+	pthread_mutex_lock(&dom->flush_lock);
+	inv_array_read_lock();
+	arr = inv_array_get(&dom->inv);
+	for (unsigned int i = 0; i < arr->n_devs; i++) {
+		const struct inv_dev *d = &arr->devs[i];
+		struct inv_buf b = { .dom = dom, .iommu = d->iommu };
+		struct inv_tag t = { .iommu = d->iommu,
+				     .kind = SVIO_INV_IOTLB,
+				     .did = d->did,
+				     .pasid = dom->pasid };
+		bool all = count_chunks(&r, 1, d->iommu->caps.max_inv_order, SVIO_INV_PSI_MAX) >
+			   SVIO_INV_PSI_MAX;
+		struct pending_wait w;
+
+		emit_tag(&b, &t, &r, 1, all);
+		if (d->ats) {
+			t.kind = SVIO_INV_DEVTLB;
+			t.sid = d->sid;
+			emit_tag(&b, &t, &r, 1, all);
+		}
+		wait_post(&b, &w);
+		if (b.rc < 0 && rc == 0)
+			rc = b.rc;
+		if (wait_all(&w, 1) < 0 && rc == 0)
+			rc = -EIO;
+	}
+	inv_array_read_unlock();
+	if (rc == 0) {
+		STAT_ADD(dom, batches, 1);
+		STAT_ADD(dom, batch_ranges, 1);
+	}
+	pthread_mutex_unlock(&dom->flush_lock);
+	return rc;
+}
+
+int flush_unmap(struct svio_domain *dom, uint64_t iova, uint64_t len, svio_dma_release_t release,
+		void *arg, void *tables)
+{
+	struct fq_entry e = {
+		.iova = iova, .len = len, .release = release, .arg = arg, .tables = tables
+	};
+	uint64_t ticket;
+	int rc;
+
+	if (release != NULL)
+		STAT_ADD(dom, quarantined, 1);
+	if (dom->cfg.policy == SVIO_FLUSH_NAIVE) {
+		rc = flush_naive(dom, iova, len);
+		if (rc < 0)
+			return rc; /* memory stays quarantined: never released */
+		release_entry(dom, &e);
+		return 0;
+	}
+	if (dom->cfg.policy == SVIO_FLUSH_LAZY)
+		e.enq_ns = now_ns();
+	while (fq_push(&dom->fq, &e, &ticket) == -EAGAIN) {
+		/* Full: flush synchronously rather than overflow. */
+		pthread_mutex_lock(&dom->flush_lock);
+		rc = run_batch(dom);
+		pthread_mutex_unlock(&dom->flush_lock);
+		if (rc < 0 && fq_count(&dom->fq) >= fq_capacity(&dom->fq))
+			return rc;
+	}
+	if (dom->cfg.policy == SVIO_FLUSH_STRICT)
+		return wait_ticket(dom, ticket);
+	rc = lazy_check(dom, false);
+	return rc < 0 ? rc : 0;
+}
+
+int flush_sync(struct svio_domain *dom)
+{
+	uint64_t target = fq_tail(&dom->fq);
+	unsigned int spins = 0;
+	int rc = 0;
+
+	if (dom->cfg.policy == SVIO_FLUSH_NAIVE)
+		return 0;
+	pthread_mutex_lock(&dom->flush_lock);
+	while (rc >= 0 &&
+	       (__atomic_load_n(&dom->done, __ATOMIC_ACQUIRE) < target || dom->n_retry > 0)) {
+		rc = run_batch(dom);
+		if (rc == 0)
+			relax(&spins); /* a producer is still writing its entry */
+	}
+	pthread_mutex_unlock(&dom->flush_lock);
+	return rc < 0 ? rc : 0;
+}
+
+int flush_poll(struct svio_domain *dom)
+{
+	if (dom->cfg.policy != SVIO_FLUSH_LAZY)
+		return 0;
+	return lazy_check(dom, __atomic_load_n(&dom->failed, __ATOMIC_RELAXED) >
+				       __atomic_load_n(&dom->done, __ATOMIC_RELAXED));
+}
+
+int flush_device(struct svio_domain *dom, const struct inv_dev *d, bool last_did)
+{
+	struct inv_buf b = { .dom = dom, .iommu = d->iommu };
+	struct pending_wait w;
+	int rc;
+
+	if (!d->ats && !last_did)
+		return 0;
+	pthread_mutex_lock(&dom->flush_lock);
+	if (d->ats) {
+		struct svio_inv inv = {
+			.kind = SVIO_INV_DEVTLB, .all = true, .sid = d->sid, .pasid = dom->pasid
+		};
+
+		inv_emit(&b, &inv);
+	}
+	if (last_did) {
+		struct svio_inv inv = {
+			.kind = SVIO_INV_IOTLB, .all = true, .did = d->did, .pasid = dom->pasid
+		};
+
+		inv_emit(&b, &inv);
+	}
+	wait_post(&b, &w);
+	rc = b.rc;
+	if (wait_all(&w, 1) < 0 && rc == 0)
+		rc = -EIO;
+	pthread_mutex_unlock(&dom->flush_lock);
+	return rc;
+}

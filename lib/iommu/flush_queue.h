@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The flush queue: bounded, lock-free multi-producer, one consumer at a
+ * time (the thread holding the domain's flush lock).
+ *
+ * Why our own ring and not rte_ring or wfcqueue: the entry's position in the
+ * queue is its ticket, and the consumer drains positions strictly in order,
+ * so "every ticket below N completed" is exact; a bounded queue lets a full
+ * queue fall back to a synchronous flush instead of allocating on the data
+ * path (wfcqueue needs a node per entry); and every access is a C11 atomic
+ * that ThreadSanitizer understands (rte_ring's x86 build orders its slots
+ * with barriers TSan cannot see).
+ *
+ * Each cell carries a sequence number: cell i is free for position p when
+ * seq == p, holds position p's entry when seq == p + 1, and is handed back
+ * for position p + capacity once consumed.
+ */
+#ifndef SVIO_IOMMU_FLUSH_QUEUE_H
+#define SVIO_IOMMU_FLUSH_QUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "svio_iommu.h"
+
+/** One queued unmap. */
+struct fq_entry {
+	uint64_t iova;
+	uint64_t len;
+	svio_dma_release_t release; /**< NULL when nothing is quarantined */
+	void *arg;
+	void *tables;	 /**< emptied page-table pages, freed after the flush */
+	uint64_t ticket; /**< queue position, set by fq_push() */
+	uint64_t enq_ns; /**< CLOCK_MONOTONIC at enqueue */
+};
+
+struct fq_cell {
+	uint64_t seq;
+	struct fq_entry e;
+};
+
+struct flush_queue {
+	struct fq_cell *cells;
+	uint64_t mask;
+	/* Producers and the consumer write different lines. */
+	uint64_t tail __attribute__((aligned(64))); /**< next position to hand out */
+	uint64_t head __attribute__((aligned(64))); /**< next position to consume */
+};
+
+/** @p capacity is rounded up to a power of two. @return 0 or -ENOMEM. */
+int fq_init(struct flush_queue *fq, unsigned int capacity);
+void fq_fini(struct flush_queue *fq);
+
+static inline unsigned int fq_capacity(const struct flush_queue *fq)
+{
+	return (unsigned int)fq->mask + 1;
+}
+
+/** Enqueue a copy of @p e; its ticket is stored in *@p ticket. @return 0 or -EAGAIN (full). */
+int fq_push(struct flush_queue *fq, const struct fq_entry *e, uint64_t *ticket);
+
+/** Consumer only: take the next entry if it is fully written. */
+bool fq_pop(struct flush_queue *fq, struct fq_entry *e);
+
+/** Consumer only: enqueue time of the next entry, if fully written. */
+bool fq_peek_time(struct flush_queue *fq, uint64_t *enq_ns);
+
+/** Positions handed out but not consumed yet (any thread, a snapshot). */
+uint64_t fq_count(const struct flush_queue *fq);
+
+/** Next position to be handed out (any thread, a snapshot). */
+uint64_t fq_tail(const struct flush_queue *fq);
+
+#endif /* SVIO_IOMMU_FLUSH_QUEUE_H */

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private state of the IOMMU core, shared by its files only.
+ *
+ * Lock order (outer first):
+ *   dom->attach_lock -> dom->flush_lock -> reg_lock -> dom->pgt.lock
+ * (detach invalidates under the flush lock; a backend may report a queue
+ * error from inside wait_poll, which takes reg_lock; page requests install
+ * entries under reg_lock). Release callbacks run under the flush lock only:
+ * they must not call back into the domain's flush paths.
+ *
+ * Lifetimes: a domain is on the registry's list (found by PASID) from create
+ * until destroy; page requests resolve under reg_lock, so destroy unlinks it
+ * under reg_lock before tearing it down. IOMMU instances named by a
+ * published invalidation array stay registered (unregister is -EBUSY while a
+ * device is attached through them, and detach waits for readers).
+ */
+#ifndef SVIO_IOMMU_PRIVATE_H
+#define SVIO_IOMMU_PRIVATE_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <rte_log.h>
+
+#include "svio_iommu.h"
+#include "svio_iommu_backend.h"
+#include "flush_queue.h"
+#include "inv_array.h"
+#include "pgtable.h"
+
+extern int svio_iommu_logtype;
+#define IOMMU_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, svio_iommu_logtype, "svio_iommu: " fmt "\n", ##__VA_ARGS__)
+
+/** Registry limit on IOMMU instances (bounds the per-batch wait list). */
+#define SVIO_IOMMU_MAX_INSTANCES 64
+
+/**
+ * Past this many page-selective descriptors per tag in one batch, one
+ * domain-wide IOTLB and one whole-device device-TLB invalidation per tag
+ * are cheaper.
+ */
+#define SVIO_INV_PSI_MAX 8
+
+/** PASIDs the core hands out: 1 .. 2^20 - 1 (0 is RID_PASID). */
+#define SVIO_PASID_MAX ((UINT32_C(1) << 20) - 1)
+
+/** Start of the IOVA space handed out without SVA (below: devices' own windows). */
+#define SVIO_IOVA_BASE	(UINT64_C(1) << 32)
+#define SVIO_IOVA_LIMIT (UINT64_C(1) << 47)
+
+/** Counter helpers: relaxed atomics, no lock on the data path. */
+#define STAT_ADD(dom, field, n) __atomic_fetch_add(&(dom)->stats.field, (n), __ATOMIC_RELAXED)
+
+struct svio_domain {
+	struct svio_iommu_config cfg;
+	uint32_t pasid;
+	TAILQ_ENTRY(svio_domain) next; /**< registry list, under reg_lock */
+
+	struct svio_pgtable pgt;
+
+	/* Control path. */
+	pthread_mutex_t attach_lock; /**< serializes attach/detach and array updates */
+	struct inv_array *inv;	     /**< published array (RCU), never NULL */
+
+	/*
+	 * Flush state. The queue is lock-free for producers; everything else
+	 * here is owned by whoever holds flush_lock, which also serializes
+	 * every post and wait this domain sends to the backends.
+	 */
+	struct flush_queue fq;
+	pthread_mutex_t flush_lock;
+	struct fq_entry *batch; /**< drained entries; [0, n_retry) failed last time */
+	unsigned int batch_cap;
+	unsigned int n_retry;
+	struct flush_range *ranges; /**< merged ranges of the batch */
+	uint64_t done;		    /**< atomic: every ticket below completed */
+	uint64_t failed;	    /**< atomic: a batch covering tickets below failed */
+
+	/* Without SVA: a bump allocator (IOVAs are never reused). */
+	pthread_mutex_t iova_lock;
+	uint64_t iova_next;
+
+	struct svio_iommu_stats stats; /**< atomics, see STAT_ADD */
+	uint64_t stale_base;	       /**< instances' stale uses at the last reset */
+	uint64_t modeled_base;	       /**< instances' modeled time at the last reset */
+};
+
+struct flush_range {
+	uint64_t start;
+	uint64_t end;
+};
+
+/* registry.c */
+void reg_lock(void);
+void reg_unlock(void);
+/** Insert @p dom with a fresh PASID. @return 0 or -ENOSPC. */
+int reg_domain_add(struct svio_domain *dom);
+void reg_domain_del(struct svio_domain *dom);
+/** Under reg_lock. */
+struct svio_domain *reg_domain_by_pasid(uint32_t pasid);
+/** The instance of @p dev, resolving dev->dma.iommu from its index. */
+struct svio_iommu *reg_iommu_of(struct svio_device *dev);
+/** A free domain id of @p iommu, or -ENOSPC. */
+int reg_did_alloc(struct svio_iommu *iommu);
+void reg_did_free(struct svio_iommu *iommu, uint16_t did);
+/** Count devices attached through @p iommu (unregister refuses while > 0). */
+void reg_iommu_get(struct svio_iommu *iommu);
+void reg_iommu_put(struct svio_iommu *iommu);
+
+/* flush.c */
+int flush_init(struct svio_domain *dom);
+void flush_fini(struct svio_domain *dom);
+/** Queue (strict, lazy) or invalidate now (naive) an unmapped range. */
+int flush_unmap(struct svio_domain *dom, uint64_t iova, uint64_t len, svio_dma_release_t release,
+		void *arg, void *tables);
+int flush_sync(struct svio_domain *dom);
+int flush_poll(struct svio_domain *dom);
+/** Detach: invalidate what @p d may cache; its IOTLB tag too when @p last_did. */
+int flush_device(struct svio_domain *dom, const struct inv_dev *d, bool last_did);
+
+/* stats.c */
+/** Add up what the domain's instances report (each instance once). */
+void stats_instances(struct svio_domain *dom, uint64_t *stale, uint64_t *modeled);
+
+#endif /* SVIO_IOMMU_PRIVATE_H */

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The process's mappings, parsed from /proc/self/maps and cached. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "svio_iommu.h"
+#include "iommu_private.h"
+#include "vma_cache.h"
+
+struct vma {
+	uint64_t start, end;
+	int access;
+};
+
+static pthread_mutex_t vma_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vma *vmas;
+static unsigned int n_vmas, cap_vmas;
+static uint64_t reads;
+
+static int vma_reload(void)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (f == NULL) {
+		IOMMU_LOG(ERR, "page request: cannot read /proc/self/maps");
+		return -errno;
+	}
+	n_vmas = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		uint64_t start, end;
+		char perms[8];
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s", &start, &end, perms) != 3)
+			continue;
+		if (n_vmas == cap_vmas) {
+			unsigned int cap = cap_vmas ? 2 * cap_vmas : 256;
+			struct vma *v = realloc(vmas, cap * sizeof(*v));
+
+			if (v == NULL) {
+				fclose(f);
+				return -ENOMEM;
+			}
+			vmas = v;
+			cap_vmas = cap;
+		}
+		vmas[n_vmas++] = (struct vma){
+			.start = start,
+			.end = end,
+			.access = (perms[0] == 'r' ? SVIO_DMA_READ : 0) |
+				  (perms[1] == 'w' ? SVIO_DMA_WRITE : 0),
+		};
+		/* A path longer than the buffer: skip the rest of its line. */
+		while (strchr(line, '\n') == NULL && fgets(line, sizeof(line), f) != NULL)
+			;
+	}
+	fclose(f);
+	reads++;
+	return 0;
+}
+
+/* Sorted by address, as the kernel prints them. */
+static int vma_find(uint64_t addr)
+{
+	unsigned int lo = 0, hi = n_vmas;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (addr < vmas[mid].start)
+			hi = mid;
+		else if (addr >= vmas[mid].end)
+			lo = mid + 1;
+		else
+			return vmas[mid].access;
+	}
+	return 0;
+}
+
+int vma_access(uint64_t addr, int need)
+{
+	int access, rc;
+
+	pthread_mutex_lock(&vma_lock);
+	access = vma_find(addr);
+	if ((access & need) != need) {
+		rc = vma_reload();
+		access = rc < 0 ? rc : vma_find(addr);
+	}
+	pthread_mutex_unlock(&vma_lock);
+	return access;
+}
+
+uint64_t vma_cache_reads(void)
+{
+	uint64_t r;
+
+	pthread_mutex_lock(&vma_lock);
+	r = reads;
+	pthread_mutex_unlock(&vma_lock);
+	return r;
+}

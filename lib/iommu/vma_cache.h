@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A cached copy of the process's mappings (/proc/self/maps), for resolving
+ * page requests under SVA. Looked up first; re-read when the cache cannot
+ * grant the access (the mapping may be newer than the cache).
+ */
+#ifndef SVIO_IOMMU_VMA_CACHE_H
+#define SVIO_IOMMU_VMA_CACHE_H
+
+#include <stdint.h>
+
+/** Access the process allows at @p addr: SVIO_DMA_READ/WRITE bits, 0 when unmapped. */
+int vma_access(uint64_t addr, int need);
+
+/** Number of times the maps were (re)read, for tests. */
+uint64_t vma_cache_reads(void);
+
+#endif /* SVIO_IOMMU_VMA_CACHE_H */
