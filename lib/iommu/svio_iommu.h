@@ -36,10 +36,10 @@ enum svio_flush_policy {
 };
 
 struct svio_iommu_config {
-	bool sva; /**< iova == va, faults resolve process addresses */
+	bool sva;                       /**< iova == va, faults resolve process addresses */
 	enum svio_flush_policy policy;
-	unsigned int flush_batch;  /**< lazy: flush once this many unmaps are queued */
-	uint64_t flush_timeout_us; /**< lazy: oldest queued unmap waits at most this */
+	unsigned int flush_batch;       /**< lazy: flush once this many unmaps are queued */
+	uint64_t flush_timeout_us;      /**< lazy: oldest queued unmap waits at most this */
 };
 
 #define SVIO_IOMMU_DEFAULT_BATCH      256
@@ -133,19 +133,19 @@ struct svio_iommu_stats {
 	uint64_t maps;
 	uint64_t unmaps;
 	uint64_t unmapped_pages;
-	uint64_t desc_iotlb;	     /**< IOTLB invalidation descriptors (all kinds) */
+	uint64_t desc_iotlb;         /**< IOTLB invalidation descriptors (all kinds) */
 	uint64_t desc_iotlb_domain;  /**< ... of which domain-wide */
-	uint64_t desc_devtlb;	     /**< device-TLB invalidation descriptors */
-	uint64_t desc_wait;	     /**< wait descriptors */
-	uint64_t batches;	     /**< flush batches completed */
-	uint64_t batch_ranges;	     /**< ranges after merging, summed over batches */
-	uint64_t page_requests;	     /**< page requests received */
+	uint64_t desc_devtlb;        /**< device-TLB invalidation descriptors */
+	uint64_t desc_wait;          /**< wait descriptors */
+	uint64_t batches;            /**< flush batches completed */
+	uint64_t batch_ranges;       /**< ranges after merging, summed over batches */
+	uint64_t page_requests;      /**< page requests received */
 	uint64_t page_faults_failed; /**< answered with failure */
-	uint64_t quarantined;	     /**< releases deferred behind a flush */
-	uint64_t released;	     /**< releases run */
-	uint64_t stale_uses;	     /**< reported by the IOMMU instances (models only) */
-	uint64_t queue_errors;	     /**< invalidation queue errors */
-	uint64_t modeled_ns;	     /**< hardware time the instances modeled (models only) */
+	uint64_t quarantined;        /**< releases deferred behind a flush */
+	uint64_t released;           /**< releases run */
+	uint64_t stale_uses;         /**< reported by the IOMMU instances (models only) */
+	uint64_t queue_errors;       /**< invalidation queue errors */
+	uint64_t modeled_ns;         /**< hardware time the instances modeled (models only) */
 };
 
 /** Snapshot the counters. */

@@ -28,24 +28,24 @@ struct svio_iommu_caps {
 	unsigned int domain_ids;    /**< number of domain ids (id 0 is reserved) */
 	unsigned int pasid_bits;    /**< 0 when PASID is not supported */
 	unsigned int max_inv_order; /**< largest page-selective invalidation: 4 KiB << order */
-	bool first_stage;	    /**< walks a page table the core owns (x86-64 4-level) */
-	bool ats;		    /**< device-TLB invalidation supported */
-	bool pri;		    /**< page requests supported */
+	bool first_stage;           /**< walks a page table the core owns (x86-64 4-level) */
+	bool ats;                   /**< device-TLB invalidation supported */
+	bool pri;                   /**< page requests supported */
 };
 
 enum svio_inv_kind {
-	SVIO_INV_IOTLB,	 /**< IOTLB entries of (did, pasid) */
+	SVIO_INV_IOTLB,  /**< IOTLB entries of (did, pasid) */
 	SVIO_INV_DEVTLB, /**< device-TLB of (sid, pasid) */
 };
 
 /** One hardware-neutral invalidation request. */
 struct svio_inv {
-	uint8_t kind;  /**< enum svio_inv_kind */
-	bool all;      /**< whole (did, pasid) or (sid, pasid): addr and order ignored */
-	uint8_t order; /**< range is (4 KiB << order) bytes, naturally aligned */
-	uint16_t did;  /**< domain id (IOTLB) */
+	uint8_t kind;   /**< enum svio_inv_kind */
+	bool all;       /**< whole (did, pasid) or (sid, pasid): addr and order ignored */
+	uint8_t order;  /**< range is (4 KiB << order) bytes, naturally aligned */
+	uint16_t did;   /**< domain id (IOTLB) */
 	uint32_t pasid;
-	uint32_t sid; /**< source id (DEVTLB) */
+	uint32_t sid;   /**< source id (DEVTLB) */
 	uint64_t addr;
 };
 
@@ -53,11 +53,11 @@ struct svio_inv {
 struct svio_page_req {
 	uint32_t sid;
 	uint32_t pasid;
-	uint64_t addr; /**< page aligned */
+	uint64_t addr;   /**< page aligned */
 	bool read;
 	bool write;
-	bool last;	/**< last request of its group: a response is owed */
-	uint16_t group; /**< page request group index */
+	bool last;       /**< last request of its group: a response is owed */
+	uint16_t group;  /**< page request group index */
 };
 
 /** Page response codes (PCIe PRG response). */
@@ -96,9 +96,9 @@ struct svio_iommu_ops {
 struct svio_iommu {
 	const struct svio_iommu_ops *ops;
 	struct svio_iommu_caps caps;
-	unsigned int index; /**< bus-level instance number */
-	void *priv;	    /**< backend state */
-	void *core;	    /**< core state (domain id allocator, ...) */
+	unsigned int index;  /**< bus-level instance number */
+	void *priv;          /**< backend state */
+	void *core;          /**< core state (domain id allocator, ...) */
 };
 
 /**
