@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The fake IOMMU backend (see fake_iommu.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iommu_private.h"
+#include "fake_iommu.h"
+
+/* One lock for the log, the counters and every fake's waits: tests are small. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fake_ev *g_log;
+static unsigned int g_len, g_cap;
+static bool g_log_on = true;
+static struct fake_stats g_st;
+static struct svio_domain *g_check_dom;
+/* Per sid: detach returned and no attach since. */
+static bool g_sid_gone[FAKE_MAX_SIDS];
+
+static void log_add(const struct fake_ev *ev)
+{
+	if (!g_log_on)
+		return;
+	if (g_len == g_cap) {
+		unsigned int cap = g_cap ? 2 * g_cap : 1024;
+		struct fake_ev *n = realloc(g_log, cap * sizeof(*n));
+
+		if (n == NULL)
+			abort(); /* test helper: out of memory is fatal */
+		g_log = n;
+		g_cap = cap;
+	}
+	g_log[g_len++] = *ev;
+}
+
+static struct fake_iommu *fake_of(struct svio_iommu *iommu)
+{
+	return (struct fake_iommu *)iommu;
+}
+
+static int fake_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid,
+		       uint16_t did, uint64_t pgtable)
+{
+	struct fake_iommu *f = fake_of(iommu);
+	struct svio_domain *dom;
+	bool published = true;
+	int rc = 0;
+
+	(void)pgtable;
+	pthread_mutex_lock(&g_lock);
+	dom = g_check_dom;
+	pthread_mutex_unlock(&g_lock);
+	if (dom != NULL) {
+		inv_array_read_lock();
+		published = inv_array_find_dev(inv_array_get(&dom->inv), dev) != NULL;
+		inv_array_read_unlock();
+	}
+	pthread_mutex_lock(&g_lock);
+	if (!published)
+		g_st.unpublished++;
+	if (f->fail_attach) {
+		rc = f->fail_attach;
+		f->fail_attach = 0;
+	} else {
+		if (dev->dma.sid < FAKE_MAX_SIDS)
+			g_sid_gone[dev->dma.sid] = false;
+		log_add(&(struct fake_ev){ .kind = EV_ATTACH,
+					   .inst = iommu->index,
+					   .sid = dev->dma.sid,
+					   .pasid = pasid,
+					   .did = did });
+	}
+	pthread_mutex_unlock(&g_lock);
+	return rc;
+}
+
+static int fake_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid)
+{
+	pthread_mutex_lock(&g_lock);
+	log_add(&(struct fake_ev){
+		.kind = EV_DETACH, .inst = iommu->index, .sid = dev->dma.sid, .pasid = pasid });
+	pthread_mutex_unlock(&g_lock);
+	return 0;
+}
+
+static int fake_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n)
+{
+	pthread_mutex_lock(&g_lock);
+	for (unsigned int i = 0; i < n; i++) {
+		if (inv[i].kind == SVIO_INV_DEVTLB && inv[i].sid < FAKE_MAX_SIDS &&
+		    g_sid_gone[inv[i].sid])
+			g_st.violations++;
+		log_add(&(struct fake_ev){ .kind = EV_INV, .inst = iommu->index, .inv = inv[i] });
+	}
+	pthread_mutex_unlock(&g_lock);
+	return 0;
+}
+
+static int fake_wait_post(struct svio_iommu *iommu, uint64_t *cookie)
+{
+	struct fake_iommu *f = fake_of(iommu);
+	int rc = 0;
+
+	pthread_mutex_lock(&g_lock);
+	if (f->n_waits == FAKE_MAX_WAITS) {
+		rc = -ENOSPC;
+	} else {
+		/* Cookies carry the global post sequence. */
+		*cookie = ++g_st.waits_posted;
+		f->waits[f->n_waits].cookie = *cookie;
+		f->waits[f->n_waits].left = f->slow_polls;
+		f->n_waits++;
+		log_add(&(struct fake_ev){
+			.kind = EV_WAIT_POST, .inst = iommu->index, .cookie = *cookie });
+	}
+	pthread_mutex_unlock(&g_lock);
+	return rc;
+}
+
+static int fake_wait_poll(struct svio_iommu *iommu, uint64_t cookie)
+{
+	struct fake_iommu *f = fake_of(iommu);
+	int rc = -EINVAL;
+
+	pthread_mutex_lock(&g_lock);
+	for (unsigned int i = 0; i < f->n_waits; i++) {
+		if (f->waits[i].cookie != cookie)
+			continue;
+		if (!f->error && f->waits[i].left > 0) {
+			f->waits[i].left--;
+			rc = -EAGAIN;
+			break;
+		}
+		rc = f->error ? -EIO : 0;
+		f->waits[i] = f->waits[--f->n_waits];
+		if (rc == 0 && cookie > g_st.max_done)
+			g_st.max_done = cookie;
+		log_add(&(struct fake_ev){ .kind = rc ? EV_WAIT_FAIL : EV_WAIT_DONE,
+					   .inst = iommu->index,
+					   .cookie = cookie });
+		break;
+	}
+	pthread_mutex_unlock(&g_lock);
+	return rc;
+}
+
+static int fake_page_resp(struct svio_iommu *iommu, const struct svio_page_req *req, int code)
+{
+	pthread_mutex_lock(&g_lock);
+	log_add(&(struct fake_ev){ .kind = EV_PAGE_RESP,
+				   .inst = iommu->index,
+				   .sid = req->sid,
+				   .pasid = req->pasid,
+				   .addr = req->addr,
+				   .code = code });
+	pthread_mutex_unlock(&g_lock);
+	return 0;
+}
+
+static const struct svio_iommu_ops fake_ops = {
+	.name = "fake",
+	.attach = fake_attach,
+	.detach = fake_detach,
+	.inv_post = fake_inv_post,
+	.wait_post = fake_wait_post,
+	.wait_poll = fake_wait_poll,
+	.page_resp = fake_page_resp,
+};
+
+struct svio_iommu_caps fake_caps(void)
+{
+	return (struct svio_iommu_caps){ .domain_ids = 256,
+					 .pasid_bits = 20,
+					 .max_inv_order = 9,
+					 .first_stage = true,
+					 .ats = true,
+					 .pri = true };
+}
+
+int fake_iommu_init(struct fake_iommu *f, unsigned int index, const struct svio_iommu_caps *caps)
+{
+	memset(f, 0, sizeof(*f));
+	f->iommu.ops = &fake_ops;
+	f->iommu.caps = *caps;
+	f->iommu.index = index;
+	f->iommu.priv = f;
+	return svio_iommu_register(&f->iommu);
+}
+
+int fake_iommu_fini(struct fake_iommu *f)
+{
+	return svio_iommu_unregister(&f->iommu);
+}
+
+void fake_iommu_set_error(struct fake_iommu *f, bool error)
+{
+	pthread_mutex_lock(&g_lock);
+	f->error = error;
+	pthread_mutex_unlock(&g_lock);
+	if (error)
+		svio_iommu_queue_error(&f->iommu);
+}
+
+void fake_dev_init(struct svio_device *dev, struct fake_iommu *f, const char *name, uint32_t sid,
+		   bool ats)
+{
+	memset(dev, 0, sizeof(*dev));
+	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	dev->kind = SVIO_DEV_KIND_SCRATCH;
+	dev->numa_node = -1;
+	dev->dma.iommu = f ? &f->iommu : NULL;
+	dev->dma.iommu_index = f ? f->iommu.index : 0;
+	dev->dma.sid = sid;
+	dev->dma.pasid = true;
+	dev->dma.ats = ats;
+	dev->dma.pri = true;
+}
+
+void fake_log_reset(void)
+{
+	pthread_mutex_lock(&g_lock);
+	g_len = 0;
+	pthread_mutex_unlock(&g_lock);
+}
+
+void fake_log_enable(bool on)
+{
+	pthread_mutex_lock(&g_lock);
+	g_log_on = on;
+	pthread_mutex_unlock(&g_lock);
+}
+
+unsigned int fake_log_len(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&g_lock);
+	n = g_len;
+	pthread_mutex_unlock(&g_lock);
+	return n;
+}
+
+struct fake_ev fake_log_at(unsigned int i)
+{
+	struct fake_ev ev = { 0 };
+
+	pthread_mutex_lock(&g_lock);
+	if (i < g_len)
+		ev = g_log[i];
+	pthread_mutex_unlock(&g_lock);
+	return ev;
+}
+
+int fake_log_find(enum fake_ev_kind kind, int inst, unsigned int from)
+{
+	int idx = -1;
+
+	pthread_mutex_lock(&g_lock);
+	for (unsigned int i = from; i < g_len; i++) {
+		if (g_log[i].kind == kind && (inst < 0 || g_log[i].inst == (unsigned int)inst)) {
+			idx = (int)i;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&g_lock);
+	return idx;
+}
+
+unsigned int fake_log_count(enum fake_ev_kind kind, int inst, int inv_kind)
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&g_lock);
+	for (unsigned int i = 0; i < g_len; i++) {
+		const struct fake_ev *ev = &g_log[i];
+
+		if (ev->kind != kind || (inst >= 0 && ev->inst != (unsigned int)inst))
+			continue;
+		if (kind == EV_INV && inv_kind >= 0 && ev->inv.kind != inv_kind)
+			continue;
+		n++;
+	}
+	pthread_mutex_unlock(&g_lock);
+	return n;
+}
+
+void fake_log_note(int code)
+{
+	pthread_mutex_lock(&g_lock);
+	log_add(&(struct fake_ev){ .kind = EV_NOTE, .code = code });
+	pthread_mutex_unlock(&g_lock);
+}
+
+void fake_stats_get(struct fake_stats *st)
+{
+	pthread_mutex_lock(&g_lock);
+	*st = g_st;
+	pthread_mutex_unlock(&g_lock);
+}
+
+void fake_sid_detached(uint32_t sid)
+{
+	pthread_mutex_lock(&g_lock);
+	if (sid < FAKE_MAX_SIDS)
+		g_sid_gone[sid] = true;
+	pthread_mutex_unlock(&g_lock);
+}
+
+void fake_check_domain(struct svio_domain *dom)
+{
+	pthread_mutex_lock(&g_lock);
+	g_check_dom = dom;
+	pthread_mutex_unlock(&g_lock);
+}
