@@ -113,6 +113,7 @@ out_free_dom:
 
 void svio_domain_destroy(struct svio_domain *dom)
 {
+	struct svio_domain *expected;
 	struct inv_array *arr;
 
 	if (dom == NULL)
@@ -131,7 +132,8 @@ void svio_domain_destroy(struct svio_domain *dom)
 		svio_domain_detach(dom, dev);
 	}
 	reg_domain_del(dom);
-	__atomic_compare_exchange_n(&default_domain, &dom, NULL, false, __ATOMIC_ACQ_REL,
+	expected = dom; /* the exchange overwrites it on failure */
+	__atomic_compare_exchange_n(&default_domain, &expected, NULL, false, __ATOMIC_ACQ_REL,
 				    __ATOMIC_RELAXED);
 	flush_fini(dom);
 	pgtable_fini(&dom->pgt);
