@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private state of the sim IOMMU backend driver (drivers/iommu/sim only, and
+ * its unit tests).
+ *
+ * Locks: tbl_lock (mutex) guards the device tables (attach/detach, control
+ * path). iq_lock (spinlock) guards the invalidation queue tail and the wait
+ * sequence; any lcore may post. prq_lock (spinlock) serializes draining the
+ * page request queue; it is taken before iq_lock (a page response is posted
+ * while draining). svio_iommu_queue_error() is called with no lock held.
+ */
+#ifndef IOMMU_SIM_PRIV_H
+#define IOMMU_SIM_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_log.h>
+#include <rte_spinlock.h>
+
+#include "svio_dev.h"
+#include "svio_iommu_backend.h"
+#include "sim_iommu_hw.h"
+
+extern int sim_iommu_drv_logtype;
+#define SIMDRV_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, sim_iommu_drv_logtype, "iommu_sim: " fmt "\n", ##__VA_ARGS__)
+
+#define SIMDRV_IQ_QS	  1	    /* 512 descriptors */
+#define SIMDRV_PQ_QS	  0	    /* 128 page requests */
+#define SIMDRV_POLL_LIMIT 10000000u /* register polls before a command is declared stuck */
+
+struct simdrv {
+	struct svio_iommu iommu; /* first: what the core holds */
+	struct svio_device *dev;
+	uint64_t cap;
+	uint64_t ecap;
+	uint32_t gcmd; /* the state last written to GCMD */
+	unsigned int pdts;
+
+	pthread_mutex_t tbl_lock;
+	struct sim_iommu_root_entry *root;
+
+	rte_spinlock_t iq_lock;
+	struct sim_iommu_inv_desc *iq;
+	unsigned int iq_entries;
+	unsigned int iq_tail;  /* next free slot */
+	uint64_t wait_seq;     /* last wait posted */
+	uint32_t *wait_status; /* the model stores the low 32 bits of each completed seq */
+	uint64_t fail_lo;      /* waits in (fail_lo, fail_hi] failed with a queue error */
+	uint64_t fail_hi;
+	uint64_t queue_errors;
+
+	rte_spinlock_t prq_lock;
+	struct sim_iommu_page_req_desc *pq;
+	unsigned int pq_entries;
+};
+
+static inline struct simdrv *simdrv_of(struct svio_iommu *iommu)
+{
+	return (struct simdrv *)iommu->priv;
+}
+
+/* iommu_sim.c */
+int simdrv_poll_reg(struct simdrv *d, uint64_t off, uint32_t mask, uint32_t want);
+void simdrv_set_gcmd(struct simdrv *d, uint32_t bits, bool on);
+/* RID_PASID of @p sid, or -ENOENT; device-TLB allowed in *dte. */
+int simdrv_ctx_info(struct simdrv *d, uint32_t sid, uint32_t *rid_pasid, bool *dte);
+
+/* iommu_sim_qi.c */
+int simdrv_qi_init(struct simdrv *d);
+void simdrv_qi_fini(struct simdrv *d);
+int simdrv_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n);
+int simdrv_wait_post(struct svio_iommu *iommu, uint64_t *cookie);
+int simdrv_wait_poll(struct svio_iommu *iommu, uint64_t cookie);
+int simdrv_page_resp(struct svio_iommu *iommu, const struct svio_page_req *req, int code);
+
+/* iommu_sim_prq.c */
+int simdrv_prq_init(struct simdrv *d);
+void simdrv_prq_fini(struct simdrv *d);
+
+/* Zeroed memory the IOMMU may read: 4 KiB aligned. NULL when out of memory. */
+void *simdrv_zalloc(size_t size);
+
+#endif /* IOMMU_SIM_PRIV_H */
