@@ -3,9 +3,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "svio_iommu.h"
 #include "iommu_private.h"
@@ -81,13 +84,27 @@ static int vma_find(uint64_t addr)
 	return 0;
 }
 
+/*
+ * A hit may be stale: the range may have been unmapped (and the address
+ * reused) since the cache was read. mincore() fails with ENOMEM on an
+ * unmapped page: one cheap system call instead of re-reading the maps.
+ * (A later mprotect() that removes access is not seen until a miss.)
+ */
+static bool page_mapped(uint64_t addr)
+{
+	unsigned char vec;
+	void *page = (void *)(uintptr_t)(addr & ~(uint64_t)(sysconf(_SC_PAGESIZE) - 1));
+
+	return mincore(page, 1, &vec) == 0 || errno != ENOMEM;
+}
+
 int vma_access(uint64_t addr, int need)
 {
 	int access, rc;
 
 	pthread_mutex_lock(&vma_lock);
 	access = vma_find(addr);
-	if ((access & need) != need) {
+	if ((access & need) != need || !page_mapped(addr)) {
 		rc = vma_reload();
 		access = rc < 0 ? rc : vma_find(addr);
 	}

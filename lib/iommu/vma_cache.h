@@ -2,7 +2,8 @@
 /*
  * A cached copy of the process's mappings (/proc/self/maps), for resolving
  * page requests under SVA. Looked up first; re-read when the cache cannot
- * grant the access (the mapping may be newer than the cache).
+ * grant the access (the mapping may be newer than the cache) or when the
+ * page is no longer mapped at all.
  */
 #ifndef SVIO_IOMMU_VMA_CACHE_H
 #define SVIO_IOMMU_VMA_CACHE_H
