@@ -63,8 +63,6 @@ static int fake_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32
 		rc = f->fail_attach;
 		f->fail_attach = 0;
 	} else {
-		if (dev->dma.sid < FAKE_MAX_SIDS)
-			g_sid_gone[dev->dma.sid] = false;
 		log_add(&(struct fake_ev){ .kind = EV_ATTACH,
 					   .inst = iommu->index,
 					   .sid = dev->dma.sid,
@@ -304,6 +302,14 @@ void fake_sid_detached(uint32_t sid)
 	pthread_mutex_lock(&g_lock);
 	if (sid < FAKE_MAX_SIDS)
 		g_sid_gone[sid] = true;
+	pthread_mutex_unlock(&g_lock);
+}
+
+void fake_sid_attaching(uint32_t sid)
+{
+	pthread_mutex_lock(&g_lock);
+	if (sid < FAKE_MAX_SIDS)
+		g_sid_gone[sid] = false;
 	pthread_mutex_unlock(&g_lock);
 }
 

@@ -92,9 +92,12 @@ void fake_stats_get(struct fake_stats *st);
 
 /**
  * Stress support: after svio_domain_detach() of @p sid returned, any
- * invalidation naming @p sid until its next attach is a violation.
+ * invalidation naming @p sid is a violation until the test calls
+ * fake_sid_attaching() right before attaching it again (attach publishes
+ * the tags before the backend attach, so flushes may name it from then on).
  */
 void fake_sid_detached(uint32_t sid);
+void fake_sid_attaching(uint32_t sid);
 
 /** When set, attach checks that @p dom already published the device's tags. */
 void fake_check_domain(struct svio_domain *dom);
