@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The built-in virtio-net model as tests and tools see it: counters and a
+ * cable to pull. Drivers never include this; they see only virtio_spec.h.
+ *
+ * Devargs of sim_vnetN:
+ *   wire=pair:sim_vnetM | loop | none   where sent frames go (default none: link down)
+ *   mode=inline | thread                who moves frames (default inline)
+ *   queues=N        queue pairs offered (1..16, default 4)
+ *   qsize=N         largest queue size (power of two, 64..4096, default 1024)
+ *   mac=xx:xx:xx:xx:xx:xx   default 02:00:00:00:00:<N>
+ *   link=up|down    cable plugged in at power-on (default up)
+ *   mq=, ctrl=, mrg_rxbuf=, platform=on|off   withhold a feature (default all on)
+ */
+#ifndef SIM_VNET_H
+#define SIM_VNET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct svio_device;
+
+/** The model the sim bus instantiates for "sim_vnetN". */
+extern const struct sim_model sim_vnet_model;
+
+struct sim_vnet_stats {
+	uint64_t tx_frames; /**< frames taken from this port's tx queues */
+	uint64_t tx_bytes;
+	uint64_t rx_frames; /**< frames written into this port's rx queues */
+	uint64_t rx_bytes;
+	uint64_t rx_filtered; /**< dropped by the MAC / promiscuous filter */
+	uint64_t wire_drops;  /**< sent with link down or the peer not running */
+	uint64_t oversize;    /**< frames too large for the wire or the rx buffers */
+	uint64_t dma_errors;  /**< buffer accesses the IOMMU refused */
+	uint64_t ring_errors; /**< malformed rings (the queue then needs a reset) */
+	uint64_t ctrl_commands;
+	uint64_t kicks; /**< doorbell writes */
+};
+
+/** Counters of a sim_vnet device. @return 0 or -ENODEV when @p dev is not one. */
+int sim_vnet_stats_get(struct svio_device *dev, struct sim_vnet_stats *st);
+
+/** Plug (true) or pull the cable: link status changes, config interrupt raised. */
+int sim_vnet_set_link(struct svio_device *dev, bool up);
+
+/** Receive filter state as the control queue left it. */
+int sim_vnet_filter_get(struct svio_device *dev, bool *promisc, bool *allmulti,
+			uint16_t *active_pairs);
+
+#endif /* SIM_VNET_H */

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private state of the built-in virtio-net model, shared by its files:
+ * vnet_model.c (device lifecycle, devargs, wires), vnet_regs.c (register
+ * file and status handshake), vnet_vq.c (split virtqueue access through the
+ * IOMMU), vnet_xfer.c (moving frames between ports, control queue) and
+ * vnet_thread.c (thread mode).
+ *
+ * Locking: every receive queue has a lock that serialises deliveries into it;
+ * a transmit queue is only ever drained under the lock of the receive queue
+ * its frames go to, so one lock covers both rings of a transfer. Register
+ * writes (control path) come from one thread; doorbells from any thread.
+ * The peer link is set and cleared on the control path while no traffic
+ * flows (device creation and destruction).
+ */
+#ifndef VNET_PRIV_H
+#define VNET_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <rte_common.h>
+#include <rte_log.h>
+#include <rte_spinlock.h>
+
+#include "sim_bus.h"
+#include "virtio_spec.h"
+#include "sim_vnet.h"
+
+extern int sim_vnet_logtype;
+#define VNET_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, sim_vnet_logtype, "sim_vnet: " fmt "\n", ##__VA_ARGS__)
+
+#define VNET_PREFIX	   "sim_vnet"
+#define VNET_MAX_PAIRS	   16
+#define VNET_DEF_PAIRS	   4
+#define VNET_MAX_QSIZE	   4096
+#define VNET_DEF_QSIZE	   1024
+#define VNET_MAX_FRAME	   16384 /* largest frame the wire carries (bytes after the header) */
+#define VNET_MAC_TABLE_MAX 16
+#define VNET_HDR_LEN	   ((uint32_t)sizeof(struct virtio_net_hdr))
+
+enum vnet_wire {
+	VNET_WIRE_NONE, /* link down: nothing plugged in */
+	VNET_WIRE_PAIR, /* cabled to another sim_vnet port */
+	VNET_WIRE_LOOP, /* what a port sends, it receives */
+};
+
+enum vnet_mode {
+	VNET_MODE_INLINE, /* frames move when the driver rings a doorbell */
+	VNET_MODE_THREAD, /* a model thread moves frames */
+};
+
+/* One split virtqueue as the device sees it. */
+struct vnet_vq {
+	/* Programmed by the driver through the common configuration. */
+	uint16_t size;
+	uint16_t msix;
+	bool enabled;
+	uint64_t desc, avail, used;
+
+	/* Device side; only touched with the right lock held (see top). */
+	uint16_t last_avail;
+	uint16_t used_idx;
+	bool ready;   /* atomic: enabled and DRIVER_OK */
+	bool broken;  /* a malformed descriptor stopped it; set NEEDS_RESET */
+	bool stalled; /* rx: a transfer waits for buffers; driver must kick */
+	rte_spinlock_t lock;
+	uint8_t *bounce; /* tx: the frame being moved (VNET_MAX_FRAME + header) */
+};
+
+struct vnet_model {
+	struct svio_device *dev;
+	LIST_ENTRY(vnet_model) next;
+	int index;
+
+	/* Negotiation and status. */
+	uint64_t features;	  /* offered */
+	uint64_t driver_features; /* accepted by the driver */
+	uint32_t dfselect, gfselect;
+	uint8_t status; /* atomic */
+	uint8_t generation;
+	uint8_t isr;
+	uint16_t qselect;
+	uint16_t msix_config;
+
+	/* Network configuration. */
+	uint8_t mac[6];
+	uint8_t mac_orig[6]; /* devarg mac=, restored by a reset */
+	uint16_t link;	     /* atomic: VIRTIO_NET_S_LINK_UP or 0 */
+	bool link_admin_up;  /* devarg link=, sim_vnet_set_link() */
+	uint16_t max_pairs;
+	uint16_t active_pairs; /* atomic: MQ VQ_PAIRS_SET */
+	uint16_t qsize_max;
+	bool promisc, allmulti; /* atomic */
+	uint8_t uc_n, mc_n;
+	uint8_t uc[VNET_MAC_TABLE_MAX][6];
+	uint8_t mc[VNET_MAC_TABLE_MAX][6];
+
+	/* Wire. */
+	enum vnet_wire wire;
+	char peer_name[SVIO_DEV_NAME_MAX];
+	struct vnet_model *peer; /* atomic */
+
+	/* Thread mode. */
+	enum vnet_mode mode;
+	pthread_t thread;
+	bool thread_on;
+	bool thread_stop; /* atomic */
+
+	uint16_t nvqs; /* 2 * max_pairs + 1 (control queue last) */
+	struct vnet_vq *vqs;
+
+	struct sim_vnet_stats stats; /* updated with relaxed atomics */
+};
+
+#define VNET_STAT_ADD(m, field, n) __atomic_fetch_add(&(m)->stats.field, (n), __ATOMIC_RELAXED)
+
+static inline uint16_t vnet_ctrl_vq(const struct vnet_model *m)
+{
+	return (uint16_t)(2 * m->max_pairs);
+}
+
+static inline bool vnet_has(const struct vnet_model *m, unsigned int bit)
+{
+	return (m->driver_features & VIRTIO_BIT(bit)) != 0;
+}
+
+/* vnet_vq.c: ring and buffer access through the IOMMU. */
+void *vnet_dma_ptr(struct vnet_model *m, uint64_t addr, uint32_t len, bool write);
+int vnet_dma_copy(struct vnet_model *m, uint64_t addr, void *buf, uint32_t len, bool to_mem);
+void vnet_vq_reset(struct vnet_vq *vq);
+/** Fail a queue on a driver error: NEEDS_RESET, as hardware would. */
+void vnet_vq_break(struct vnet_model *m, struct vnet_vq *vq, const char *why);
+/** Index of the next available head, or -ENOENT when the ring is empty (-EIO broken). */
+int vnet_vq_peek(struct vnet_model *m, struct vnet_vq *vq, uint16_t avail_pos);
+uint16_t vnet_vq_avail_idx(struct vnet_model *m, struct vnet_vq *vq);
+int vnet_vq_push_used(struct vnet_model *m, struct vnet_vq *vq, uint16_t pos, uint32_t id,
+		      uint32_t len);
+void vnet_vq_publish_used(struct vnet_model *m, struct vnet_vq *vq);
+void vnet_vq_set_no_notify(struct vnet_model *m, struct vnet_vq *vq, bool no_notify);
+/** Descriptor @p i of the table (-EIO: unreachable, queue broken). */
+int vnet_vq_desc(struct vnet_model *m, struct vnet_vq *vq, uint16_t i, struct virtq_desc *d);
+/** Copy the readable part of a chain into @p buf (at most @p cap bytes). */
+int vnet_vq_gather(struct vnet_model *m, struct vnet_vq *vq, uint16_t head, uint8_t *buf,
+		   uint32_t cap, uint32_t *len);
+/** Write into the writable part of a chain; -EMSGSIZE when it is too short. */
+int vnet_vq_scatter(struct vnet_model *m, struct vnet_vq *vq, uint16_t head, const uint8_t *src,
+		    uint32_t len, uint32_t *written);
+
+/* vnet_xfer.c: frames between ports, control queue. */
+void vnet_kick(struct vnet_model *m, uint16_t qidx);
+/** Drain tx queue @p txq of @p src; returns frames moved (consumed). */
+unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq);
+void vnet_ctrl_process(struct vnet_model *m);
+
+/* vnet_thread.c */
+int vnet_thread_start(struct vnet_model *m);
+void vnet_thread_stop(struct vnet_model *m);
+
+/* vnet_regs.c */
+extern const struct svio_dev_reg_ops vnet_reg_ops;
+void vnet_device_reset(struct vnet_model *m);
+void vnet_update_link(struct vnet_model *m);
+
+#endif /* VNET_PRIV_H */
