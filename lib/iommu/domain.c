@@ -248,7 +248,7 @@ out_unlock:
 int svio_domain_detach(struct svio_domain *dom, struct svio_device *dev)
 {
 	const struct inv_dev *found;
-	struct inv_array *arr;
+	struct inv_array *arr, *old;
 	struct inv_dev d;
 	bool last_did;
 	int rc;
@@ -277,12 +277,14 @@ int svio_domain_detach(struct svio_domain *dom, struct svio_device *dev)
 		goto out_unlock;
 	}
 	/* 2. Flushes that start from now on skip it; 3. then drop what it cached. */
-	publish_and_free_old(dom, arr);
+	old = dom->inv;
+	inv_array_publish(&dom->inv, arr);
 	rc = flush_device(dom, &d, last_did);
 	if (rc < 0)
 		IOMMU_LOG(ERR, "detach %s: cache invalidation failed (%d)", dev->name, rc);
-	/* 4. No reader of an older array still uses the instance. */
+	/* 4. No reader of the old array still uses the instance (or the array). */
 	inv_array_synchronize();
+	inv_array_free(old);
 	if (last_did)
 		reg_did_free(d.iommu, d.did);
 	reg_iommu_put(d.iommu);

@@ -85,7 +85,8 @@ int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev);
 /**
  * Detach a device: its tags leave the invalidation array, its caches are
  * invalidated, and readers of the old array are waited for.
- * @return 0 or -ENOENT when the device is not attached.
+ * @return 0 or -ENOENT when the device is not attached; -EIO when the
+ *         final cache invalidation failed (the device is detached anyway).
  */
 int svio_domain_detach(struct svio_domain *dom, struct svio_device *dev);
 
@@ -103,7 +104,9 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 /**
  * Remove a mapping made by svio_dma_map() (or by a page fault under SVA).
  * Strict: returns after the invalidation completed. Lazy: queued.
- * @return 0, -EINVAL (alignment), -ENOENT (nothing mapped there).
+ * @return 0, -EINVAL (alignment), -ENOENT (nothing mapped there), -EIO when
+ *         the invalidation failed (the range stays unmapped; its memory stays
+ *         quarantined until a later flush succeeds).
  */
 int svio_dma_unmap(struct svio_domain *dom, uint64_t iova, size_t len);
 
