@@ -128,11 +128,12 @@ static int exec_devtlb(struct sim_iommu *m, const struct sim_iommu_inv_desc *d, 
 	if (!pasid_based)
 		mt.pasid = SIM_PASID_NONE;
 	else if (d->qw1 & SIM_IOMMU_PDEVTLB_GLOB)
-		mt.any_pasid = true;
+		mt.any_pasid = mt.any_addr = true;
 	else
 		mt.pasid = (uint32_t)((d->qw0 & SIM_IOMMU_DESC_PASID_MASK) >>
 				      SIM_IOMMU_DESC_PASID_SHIFT);
-	devtlb_range(d->qw1, d->qw1 & SIM_IOMMU_DEVTLB_S, &mt);
+	if (!mt.any_addr)
+		devtlb_range(d->qw1, d->qw1 & SIM_IOMMU_DEVTLB_S, &mt);
 	rte_spinlock_lock(&m->cache_lock);
 	atc = sim_atc_get(m, sid, false);
 	if (atc != NULL)

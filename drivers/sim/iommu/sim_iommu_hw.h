@@ -192,7 +192,7 @@ enum sim_iommu_iqe {
  * 63:12 the range is 4 KiB << (n + 1), aligned, starting at ADDR with those
  * bits cleared. ADDR 62:12 all ones (bit 63 zero) with S = 1 means everything.
  * Type 3 invalidates entries of untagged requests only; type 8 those of PASID.
- * Type 8 with qw1 bit 0 (G) set invalidates every entry of the device.
+ * Type 8 with qw1 bit 0 (G) set invalidates every entry of the device (ADDR ignored).
  */
 #define SIM_IOMMU_DEVTLB_S     (1ull << 11)	     /* qw1 */
 #define SIM_IOMMU_PDEVTLB_GLOB (1ull << 0)	     /* qw1 */
