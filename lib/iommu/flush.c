@@ -25,6 +25,16 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Lazy: remember when the oldest unflushed unmap was queued (0: none known). */
+static void lazy_note(struct svio_domain *dom, uint64_t t)
+{
+	uint64_t none = 0;
+
+	if (__atomic_load_n(&dom->lazy_since, __ATOMIC_RELAXED) == 0)
+		__atomic_compare_exchange_n(&dom->lazy_since, &none, t, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+}
+
 /* Back off while waiting on hardware or on another thread's batch. */
 static void relax(unsigned int *spins)
 {
@@ -250,8 +260,13 @@ static int run_batch(struct svio_domain *dom)
 	uint64_t hi = 0;
 	int rc;
 
+	if (dom->cfg.policy == SVIO_FLUSH_LAZY)
+		__atomic_store_n(&dom->lazy_since, 0, __ATOMIC_RELAXED);
 	while (n < dom->batch_cap && fq_pop(&dom->fq, &dom->batch[n]))
 		n++;
+	/* Left behind (still being written, or beyond the batch): keep their clock running. */
+	if (dom->cfg.policy == SVIO_FLUSH_LAZY && fq_count(&dom->fq) > 0)
+		lazy_note(dom, now_ns());
 	if (n == 0)
 		return 0;
 	for (unsigned int i = 0; i < n; i++) {
@@ -341,20 +356,32 @@ static int wait_ticket(struct svio_domain *dom, uint64_t ticket)
 	}
 }
 
-/* Lazy: run a batch when it is big enough, old enough, or failed before. */
-static int lazy_check(struct svio_domain *dom, bool force_count)
+/*
+ * Lazy: run a batch when it is big enough, old enough, or failed before.
+ * Decided from shared counters first so that the data path only touches
+ * the flush lock when a batch is due.
+ */
+static int lazy_check(struct svio_domain *dom, bool force)
 {
-	uint64_t count = fq_count(&dom->fq), oldest;
-	int rc = 0;
+	uint64_t count = fq_count(&dom->fq);
+	int rc;
 
-	if (count == 0 && !force_count)
+	if (count == 0 && !force)
 		return 0;
+	if (!force && count < dom->cfg.flush_batch) {
+		uint64_t since = __atomic_load_n(&dom->lazy_since, __ATOMIC_RELAXED);
+
+		if (since == 0) {
+			/* Queued while a batch was draining: start its clock now. */
+			lazy_note(dom, now_ns());
+			return 0;
+		}
+		if (now_ns() - since < dom->cfg.flush_timeout_us * 1000)
+			return 0;
+	}
 	if (pthread_mutex_trylock(&dom->flush_lock) != 0)
 		return 0; /* someone is flushing already */
-	if (count >= dom->cfg.flush_batch || dom->n_retry > 0 ||
-	    (fq_peek_time(&dom->fq, &oldest) &&
-	     now_ns() - oldest >= dom->cfg.flush_timeout_us * 1000))
-		rc = run_batch(dom);
+	rc = run_batch(dom);
 	pthread_mutex_unlock(&dom->flush_lock);
 	return rc;
 }
@@ -419,8 +446,6 @@ int flush_unmap(struct svio_domain *dom, uint64_t iova, uint64_t len, svio_dma_r
 		release_entry(dom, &e);
 		return 0;
 	}
-	if (dom->cfg.policy == SVIO_FLUSH_LAZY)
-		e.enq_ns = now_ns();
 	while (fq_push(&dom->fq, &e, &ticket) == -EAGAIN) {
 		/* Full: flush synchronously rather than overflow. */
 		pthread_mutex_lock(&dom->flush_lock);
@@ -431,6 +456,7 @@ int flush_unmap(struct svio_domain *dom, uint64_t iova, uint64_t len, svio_dma_r
 	}
 	if (dom->cfg.policy == SVIO_FLUSH_STRICT)
 		return wait_ticket(dom, ticket);
+	lazy_note(dom, now_ns());
 	rc = lazy_check(dom, false);
 	return rc < 0 ? rc : 0;
 }
@@ -458,6 +484,7 @@ int flush_poll(struct svio_domain *dom)
 {
 	if (dom->cfg.policy != SVIO_FLUSH_LAZY)
 		return 0;
+	/* A failed batch is retried at once. */
 	return lazy_check(dom, __atomic_load_n(&dom->failed, __ATOMIC_RELAXED) >
 				       __atomic_load_n(&dom->done, __ATOMIC_RELAXED));
 }

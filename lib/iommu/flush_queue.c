@@ -59,38 +59,17 @@ int fq_push(struct flush_queue *fq, const struct fq_entry *e, uint64_t *ticket)
 	return 0;
 }
 
-static struct fq_cell *ready_cell(struct flush_queue *fq, uint64_t *pos)
-{
-	struct fq_cell *c;
-
-	*pos = __atomic_load_n(&fq->head, __ATOMIC_RELAXED);
-	c = &fq->cells[*pos & fq->mask];
-	if (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != *pos + 1)
-		return NULL;
-	return c;
-}
-
 bool fq_pop(struct flush_queue *fq, struct fq_entry *e)
 {
-	uint64_t pos;
-	struct fq_cell *c = ready_cell(fq, &pos);
+	uint64_t pos = __atomic_load_n(&fq->head, __ATOMIC_RELAXED);
+	struct fq_cell *c = &fq->cells[pos & fq->mask];
 
-	if (c == NULL)
+	/* Acquire: pairs with the producer's release, the entry is complete. */
+	if (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != pos + 1)
 		return false;
 	*e = c->e;
 	__atomic_store_n(&c->seq, pos + fq->mask + 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&fq->head, pos + 1, __ATOMIC_RELEASE);
-	return true;
-}
-
-bool fq_peek_time(struct flush_queue *fq, uint64_t *enq_ns)
-{
-	uint64_t pos;
-	struct fq_cell *c = ready_cell(fq, &pos);
-
-	if (c == NULL)
-		return false;
-	*enq_ns = c->e.enq_ns;
 	return true;
 }
 

@@ -31,7 +31,6 @@ struct fq_entry {
 	void *arg;
 	void *tables;	 /**< emptied page-table pages, freed after the flush */
 	uint64_t ticket; /**< queue position, set by fq_push() */
-	uint64_t enq_ns; /**< CLOCK_MONOTONIC at enqueue */
 };
 
 struct fq_cell {
@@ -61,9 +60,6 @@ int fq_push(struct flush_queue *fq, const struct fq_entry *e, uint64_t *ticket);
 
 /** Consumer only: take the next entry if it is fully written. */
 bool fq_pop(struct flush_queue *fq, struct fq_entry *e);
-
-/** Consumer only: enqueue time of the next entry, if fully written. */
-bool fq_peek_time(struct flush_queue *fq, uint64_t *enq_ns);
 
 /** Positions handed out but not consumed yet (any thread, a snapshot). */
 uint64_t fq_count(const struct flush_queue *fq);

@@ -78,6 +78,7 @@ struct svio_domain {
 	struct flush_range *ranges; /**< merged ranges of the batch */
 	uint64_t done;		    /**< atomic: every ticket below completed */
 	uint64_t failed;	    /**< atomic: a batch covering tickets below failed */
+	uint64_t lazy_since;	    /**< atomic: oldest lazy unmap queued (ns), 0: none known */
 
 	/* Without SVA: a bump allocator (IOVAs are never reused). */
 	pthread_mutex_t iova_lock;
