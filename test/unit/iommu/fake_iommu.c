@@ -146,6 +146,10 @@ static int fake_wait_poll(struct svio_iommu *iommu, uint64_t cookie)
 static int fake_page_resp(struct svio_iommu *iommu, const struct svio_page_req *req, int code)
 {
 	pthread_mutex_lock(&g_lock);
+	if (code == SVIO_PAGE_RESP_SUCCESS)
+		g_st.resp_success++;
+	else
+		g_st.resp_other++;
 	log_add(&(struct fake_ev){ .kind = EV_PAGE_RESP,
 				   .inst = iommu->index,
 				   .sid = req->sid,

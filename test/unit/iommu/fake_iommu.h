@@ -87,6 +87,8 @@ struct fake_stats {
 	uint64_t max_done;     /**< highest sequence among completed waits */
 	uint64_t violations;   /**< invalidations naming a device detached and not re-attached */
 	uint64_t unpublished;  /**< attaches whose device tags were not published yet */
+	uint64_t resp_success; /**< page responses with SVIO_PAGE_RESP_SUCCESS */
+	uint64_t resp_other;   /**< page responses with any other code */
 };
 void fake_stats_get(struct fake_stats *st);
 

@@ -8,7 +8,10 @@
  * - after svio_domain_detach() of a device returned, the backend receives
  *   no invalidation naming it until svio_domain_attach() of it is called
  *   again (the detach waited for every flush that could still see it);
- * - the backend attach always finds the device's tags already published.
+ * - the backend attach always finds the device's tags already published;
+ * - page requests for fresh heap pages, racing with all of the above, are
+ *   answered with success, and the pages can be unmapped and freed through
+ *   the quarantine.
  * Runs under ThreadSanitizer too (suite 'concurrency').
  */
 #include <errno.h>
@@ -32,6 +35,7 @@
 #define WORKERS 3
 #define ITERS	800
 #define TOGGLED 4
+#define FAULTS	200
 
 struct rel {
 	uint64_t waits_before; /**< fake wait sequence before the unmap began */
@@ -91,6 +95,34 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static void free_page(void *arg)
+{
+	free(arg);
+}
+
+/* A device touching heap pages nobody mapped: each is faulted in, then unmapped. */
+static void *faulter(void *arg)
+{
+	(void)arg;
+	for (unsigned int i = 0; i < FAULTS; i++) {
+		void *buf = aligned_alloc(K4, K4);
+		struct svio_page_req req = { .sid = perm.dma.sid,
+					     .pasid = svio_domain_pasid(dom),
+					     .addr = (uint64_t)(uintptr_t)buf,
+					     .write = true,
+					     .last = true };
+
+		if (buf == NULL) {
+			__atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		svio_iommu_page_request(&f0.iommu, &req);
+		if (svio_dma_unmap_release(dom, req.addr, K4, free_page, buf) < 0)
+			__atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
 static void *toggler(void *arg)
 {
 	unsigned int i = 0;
@@ -116,9 +148,10 @@ static void run(enum svio_flush_policy policy)
 {
 	struct svio_iommu_caps caps = fake_caps();
 	struct svio_iommu_config cfg;
-	pthread_t w[WORKERS], t;
+	pthread_t w[WORKERS], t, pf;
 	struct fake_stats st;
 	struct svio_iommu_stats ds;
+	uint64_t resp_before;
 
 	memset(rels, 0, sizeof(rels));
 	workers_done = early_releases = errors = toggles = 0;
@@ -135,12 +168,16 @@ static void run(enum svio_flush_policy policy)
 	assert_int_equal(svio_domain_create(&cfg, &dom), 0);
 	fake_check_domain(dom);
 	assert_int_equal(svio_domain_attach(dom, &perm), 0);
+	fake_stats_get(&st);
+	resp_before = st.resp_success;
 
 	assert_int_equal(pthread_create(&t, NULL, toggler, NULL), 0);
 	for (unsigned int i = 0; i < WORKERS; i++)
 		assert_int_equal(pthread_create(&w[i], NULL, worker, (void *)(uintptr_t)i), 0);
+	assert_int_equal(pthread_create(&pf, NULL, faulter, NULL), 0);
 	for (unsigned int i = 0; i < WORKERS; i++)
 		pthread_join(w[i], NULL);
+	pthread_join(pf, NULL);
 	pthread_join(t, NULL);
 	assert_int_equal(svio_iommu_sync(dom), 0);
 
@@ -154,9 +191,12 @@ static void run(enum svio_flush_policy policy)
 	fake_stats_get(&st);
 	assert_int_equal(st.violations, 0);
 	assert_int_equal(st.unpublished, 0);
+	assert_int_equal(st.resp_success - resp_before, FAULTS);
+	assert_int_equal(st.resp_other, 0);
 	svio_iommu_stats_get(dom, &ds);
-	assert_int_equal(ds.released, WORKERS * ITERS);
-	assert_int_equal(ds.unmaps, WORKERS * ITERS);
+	assert_int_equal(ds.released, WORKERS * ITERS + FAULTS);
+	assert_int_equal(ds.unmaps, WORKERS * ITERS + FAULTS);
+	assert_int_equal(ds.page_requests, FAULTS);
 
 	fake_check_domain(NULL);
 	svio_domain_destroy(dom);
