@@ -4,8 +4,8 @@
  * its unit tests).
  *
  * Locks: tbl_lock (mutex) guards the device tables (attach/detach, control
- * path). iq_lock (spinlock) guards the invalidation queue tail and the wait
- * sequence; any lcore may post. prq_lock (spinlock) serializes draining the
+ * path). iq_lock (pthread spinlock) guards the invalidation queue tail and the wait
+ * sequence; any lcore may post. prq_lock (pthread spinlock) serializes draining the
  * page request queue; it is taken before iq_lock (a page response is posted
  * while draining). svio_iommu_queue_error() is called with no lock held.
  */
@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include <rte_log.h>
-#include <rte_spinlock.h>
+#include <rte_pause.h>
 
 #include "svio_dev.h"
 #include "svio_iommu_backend.h"
@@ -42,7 +42,7 @@ struct simdrv {
 	pthread_mutex_t tbl_lock;
 	struct sim_iommu_root_entry *root;
 
-	rte_spinlock_t iq_lock;
+	pthread_spinlock_t iq_lock;
 	struct sim_iommu_inv_desc *iq;
 	unsigned int iq_entries;
 	unsigned int iq_tail;  /* next free slot */
@@ -52,7 +52,7 @@ struct simdrv {
 	uint64_t fail_hi;
 	uint64_t queue_errors;
 
-	rte_spinlock_t prq_lock;
+	pthread_spinlock_t prq_lock;
 	struct sim_iommu_page_req_desc *pq;
 	unsigned int pq_entries;
 };

@@ -235,7 +235,7 @@ int simdrv_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsign
 		if (rc < 0)
 			return rc;
 	}
-	rte_spinlock_lock(&d->iq_lock);
+	pthread_spin_lock(&d->iq_lock);
 	for (i = 0; i < n && rc == 0; i++) {
 		build(d, &inv[i], desc, &k);
 		for (j = 0; j < k && rc == 0; j++)
@@ -243,7 +243,7 @@ int simdrv_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsign
 	}
 	if (rc == 0)
 		iq_submit(d);
-	rte_spinlock_unlock(&d->iq_lock);
+	pthread_spin_unlock(&d->iq_lock);
 	report_error(d, recovered);
 	return rc;
 }
@@ -256,7 +256,7 @@ int simdrv_wait_post(struct svio_iommu *iommu, uint64_t *cookie)
 	uint64_t seq;
 	int rc;
 
-	rte_spinlock_lock(&d->iq_lock);
+	pthread_spin_lock(&d->iq_lock);
 	seq = d->wait_seq + 1;
 	desc.qw0 = SIM_IOMMU_DESC_TYPE_WAIT | SIM_IOMMU_WAIT_SW | SIM_IOMMU_WAIT_FN |
 		   ((uint64_t)(uint32_t)seq << SIM_IOMMU_WAIT_DATA_SHIFT);
@@ -266,7 +266,7 @@ int simdrv_wait_post(struct svio_iommu *iommu, uint64_t *cookie)
 		d->wait_seq = seq;
 		iq_submit(d);
 	}
-	rte_spinlock_unlock(&d->iq_lock);
+	pthread_spin_unlock(&d->iq_lock);
 	report_error(d, recovered);
 	if (rc < 0)
 		return rc;
@@ -297,9 +297,9 @@ int simdrv_wait_poll(struct svio_iommu *iommu, uint64_t cookie)
 	rc = wait_state(d, cookie);
 	if (rc != -EAGAIN || !iq_error(d))
 		return rc;
-	rte_spinlock_lock(&d->iq_lock);
+	pthread_spin_lock(&d->iq_lock);
 	recovered = iq_recover_locked(d);
-	rte_spinlock_unlock(&d->iq_lock);
+	pthread_spin_unlock(&d->iq_lock);
 	report_error(d, recovered);
 	return wait_state(d, cookie);
 }
@@ -322,11 +322,11 @@ int simdrv_page_resp(struct svio_iommu *iommu, const struct svio_page_req *req, 
 		   ((uint64_t)(req->pasid & 0xfffff) << SIM_IOMMU_DESC_PASID_SHIFT) |
 		   ((uint64_t)code << SIM_IOMMU_PRESP_CODE_SHIFT);
 	desc.qw1 = ((uint64_t)req->group << SIM_IOMMU_PRESP_PRGI_SHIFT) & SIM_IOMMU_PRESP_PRGI_MASK;
-	rte_spinlock_lock(&d->iq_lock);
+	pthread_spin_lock(&d->iq_lock);
 	rc = iq_push(d, &desc, &recovered);
 	if (rc == 0)
 		iq_submit(d);
-	rte_spinlock_unlock(&d->iq_lock);
+	pthread_spin_unlock(&d->iq_lock);
 	report_error(d, recovered);
 	return rc;
 }

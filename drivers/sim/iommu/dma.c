@@ -47,7 +47,7 @@ static int translate_once(struct sim_iommu *m, const struct svio_device *dev, ui
 	int rc;
 
 	*prq = false;
-	rte_spinlock_lock(&m->cache_lock);
+	pthread_spin_lock(&m->cache_lock);
 	if (ats) {
 		atc = sim_atc_get(m, sid, false);
 		e = atc != NULL ? sim_tlb_lookup(&atc->tlb, 0, pasid, addr) : NULL;
@@ -57,7 +57,7 @@ static int translate_once(struct sim_iommu *m, const struct svio_device *dev, ui
 				xlate_from(e, addr, x);
 				sim_ctr_add(m, SIM_IOMMU_CTR_ATC_HIT, 1);
 			}
-			rte_spinlock_unlock(&m->cache_lock);
+			pthread_spin_unlock(&m->cache_lock);
 			return rc;
 		}
 		/* Too few rights cached: ask again, the table may allow more now. */
@@ -67,13 +67,13 @@ static int translate_once(struct sim_iommu *m, const struct svio_device *dev, ui
 	}
 	rc = sim_ctx_resolve(m, sid, pasid, &ctx);
 	if (rc < 0) {
-		rte_spinlock_unlock(&m->cache_lock);
+		pthread_spin_unlock(&m->cache_lock);
 		return rc;
 	}
 	e = sim_tlb_lookup(&m->iotlb, ctx.did, ctx.pasid, addr);
 	if (e != NULL && perm_ok(m, e, write)) {
 		if (sim_stale_use(m, e, sid)) {
-			rte_spinlock_unlock(&m->cache_lock);
+			pthread_spin_unlock(&m->cache_lock);
 			return -EFAULT;
 		}
 		sim_ctr_add(m, SIM_IOMMU_CTR_IOTLB_HIT, 1);
@@ -85,7 +85,7 @@ static int translate_once(struct sim_iommu *m, const struct svio_device *dev, ui
 		sim_ctr_add(m, SIM_IOMMU_CTR_WALKS, 1);
 		rc = sim_walk(m, ctx.root, addr, write, &tmpl);
 		if (rc < 0) {
-			rte_spinlock_unlock(&m->cache_lock);
+			pthread_spin_unlock(&m->cache_lock);
 			*prq = dev->dma.pri && ctx.pre && (m->ecap & SIM_IOMMU_ECAP_PRS);
 			return rc;
 		}
@@ -104,7 +104,7 @@ static int translate_once(struct sim_iommu *m, const struct svio_device *dev, ui
 				sim_ctr_add(m, SIM_IOMMU_CTR_ATC_EVICT, 1);
 		}
 	}
-	rte_spinlock_unlock(&m->cache_lock);
+	pthread_spin_unlock(&m->cache_lock);
 	xlate_from(&tmpl, addr, x);
 	return 0;
 }

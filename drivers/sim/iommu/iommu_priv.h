@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include <rte_log.h>
-#include <rte_spinlock.h>
+#include <rte_pause.h>
 
 #include "sim_iommu.h"
 
@@ -131,7 +131,7 @@ struct sim_iommu {
 	bool thr_stop;
 
 	/* Caches and the stale-use checker, under cache_lock. */
-	rte_spinlock_t cache_lock;
+	pthread_spinlock_t cache_lock;
 	struct sim_tlb iotlb;
 	struct sim_atc **atc_dir[256]; /* [bus][devfn] */
 	uint64_t waits_submitted;

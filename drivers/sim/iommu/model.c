@@ -69,7 +69,7 @@ void sim_iommu_flush_caches(struct svio_device *iommu_dev)
 	struct sim_inv_match all = { .any_did = true, .any_pasid = true, .any_addr = true };
 	unsigned int bus, devfn;
 
-	rte_spinlock_lock(&m->cache_lock);
+	pthread_spin_lock(&m->cache_lock);
 	sim_tlb_invalidate(m, &m->iotlb, &all);
 	for (bus = 0; bus < 256; bus++) {
 		if (m->atc_dir[bus] == NULL)
@@ -79,7 +79,7 @@ void sim_iommu_flush_caches(struct svio_device *iommu_dev)
 				sim_tlb_invalidate(m, &m->atc_dir[bus][devfn]->tlb, &all);
 		}
 	}
-	rte_spinlock_unlock(&m->cache_lock);
+	pthread_spin_unlock(&m->cache_lock);
 }
 
 /* Read an unsigned devarg bounded to [min, max]; errors name the key and the range. */
@@ -234,7 +234,7 @@ static int sim_iommu_create(struct svio_device *dev)
 	pthread_mutex_init(&m->thr_lock, NULL);
 	pthread_cond_init(&m->thr_cond, NULL);
 	pthread_mutex_init(&m->prq_lock, NULL);
-	rte_spinlock_init(&m->cache_lock);
+	pthread_spin_init(&m->cache_lock, PTHREAD_PROCESS_PRIVATE);
 	/* Interrupts start masked, like the hardware after reset. */
 	m->fectl = SIM_IOMMU_ECTL_IM;
 	m->pectl = SIM_IOMMU_ECTL_IM;
@@ -248,6 +248,7 @@ static int sim_iommu_create(struct svio_device *dev)
 	return 0;
 
 out_locks:
+	pthread_spin_destroy(&m->cache_lock);
 	pthread_mutex_destroy(&m->prq_lock);
 	pthread_cond_destroy(&m->thr_cond);
 	pthread_mutex_destroy(&m->thr_lock);
@@ -268,6 +269,7 @@ static void sim_iommu_destroy(struct svio_device *dev)
 	sim_qi_stop(m);
 	sim_atc_free_all(m);
 	sim_tlb_fini(&m->iotlb);
+	pthread_spin_destroy(&m->cache_lock);
 	pthread_mutex_destroy(&m->prq_lock);
 	pthread_cond_destroy(&m->thr_cond);
 	pthread_mutex_destroy(&m->thr_lock);

@@ -102,9 +102,9 @@ static int exec_iotlb(struct sim_iommu *m, const struct sim_iommu_inv_desc *d, b
 	} else {
 		return SIM_IOMMU_IQE_GRAN;
 	}
-	rte_spinlock_lock(&m->cache_lock);
+	pthread_spin_lock(&m->cache_lock);
 	n = sim_tlb_invalidate(m, &m->iotlb, &mt);
-	rte_spinlock_unlock(&m->cache_lock);
+	pthread_spin_unlock(&m->cache_lock);
 	sim_ctr_add(m, SIM_IOMMU_CTR_INV_ENTRIES, n);
 	return 0;
 }
@@ -134,11 +134,11 @@ static int exec_devtlb(struct sim_iommu *m, const struct sim_iommu_inv_desc *d, 
 				      SIM_IOMMU_DESC_PASID_SHIFT);
 	if (!mt.any_addr)
 		devtlb_range(d->qw1, d->qw1 & SIM_IOMMU_DEVTLB_S, &mt);
-	rte_spinlock_lock(&m->cache_lock);
+	pthread_spin_lock(&m->cache_lock);
 	atc = sim_atc_get(m, sid, false);
 	if (atc != NULL)
 		n = sim_tlb_invalidate(m, &atc->tlb, &mt);
-	rte_spinlock_unlock(&m->cache_lock);
+	pthread_spin_unlock(&m->cache_lock);
 	sim_ctr_add(m, SIM_IOMMU_CTR_INV_ENTRIES, n);
 	return 0;
 }
@@ -154,9 +154,9 @@ static int exec_wait(struct sim_iommu *m, const struct sim_iommu_inv_desc *d)
 	if ((d->qw0 & SIM_IOMMU_WAIT_SW) && (addr == 0 || (addr & 3)))
 		return SIM_IOMMU_IQE_ALIGN;
 	/* Mark what this wait failed to cover before the driver can see it complete. */
-	rte_spinlock_lock(&m->cache_lock);
+	pthread_spin_lock(&m->cache_lock);
 	sim_stale_complete(m);
-	rte_spinlock_unlock(&m->cache_lock);
+	pthread_spin_unlock(&m->cache_lock);
 	if (d->qw0 & SIM_IOMMU_WAIT_SW)
 		__atomic_store_n((uint32_t *)(uintptr_t)addr,
 				 (uint32_t)(d->qw0 >> SIM_IOMMU_WAIT_DATA_SHIFT), __ATOMIC_RELEASE);
@@ -352,9 +352,9 @@ void sim_qi_write_tail(struct sim_iommu *m, uint64_t val)
 	waits = count_waits((const void *)(uintptr_t)(m->iqa & SIM_IOMMU_IQA_ADDR_MASK), old, val,
 			    bytes);
 	if (waits > 0) {
-		rte_spinlock_lock(&m->cache_lock);
+		pthread_spin_lock(&m->cache_lock);
 		sim_stale_premark(m, waits);
-		rte_spinlock_unlock(&m->cache_lock);
+		pthread_spin_unlock(&m->cache_lock);
 	}
 	if (!m->thread_mode) {
 		/* The doorbell's cost is the writer's, like an MMIO write. */
@@ -375,9 +375,9 @@ static void iq_reset(struct sim_iommu *m)
 {
 	m->iq_gen++;
 	__atomic_store_n(&m->iqh, 0, __ATOMIC_RELEASE);
-	rte_spinlock_lock(&m->cache_lock);
+	pthread_spin_lock(&m->cache_lock);
 	m->waits_submitted = m->waits_done;
-	rte_spinlock_unlock(&m->cache_lock);
+	pthread_spin_unlock(&m->cache_lock);
 }
 
 void sim_qi_enable(struct sim_iommu *m, bool on)
