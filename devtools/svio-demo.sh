@@ -6,7 +6,7 @@ root=$(svio_root)
 cd "$root"
 svio_install_packages
 svio_build build
-eal=(--no-huge -m 256 --in-memory --no-telemetry --log-level='*:warning')
+eal=(--no-huge -m 256 --no-shconf --no-telemetry --log-level='*:warning')
 echo "== svio-hello: two devices behind two IOMMU instances, one shared SVA domain"
 build/examples/svio-hello "${eal[@]}" --vdev sim_scratch0,iommu=0 \
 	--vdev sim_scratch1,iommu=1 -- --pages 64

@@ -100,11 +100,15 @@ static uint64_t xorshift(uint64_t *s)
 
 static int dev_dma(unsigned int d, uint64_t iova, size_t len, bool to_mem, uint8_t pattern)
 {
+	static bool reported;
 	int rc;
 
 	rte_spinlock_lock(&devs[d].lock);
 	rc = scratch_dma(devs[d].dev, iova, len, to_mem, pattern, NULL);
 	rte_spinlock_unlock(&devs[d].lock);
+	if (rc < 0 && !__atomic_exchange_n(&reported, true, __ATOMIC_RELAXED))
+		fprintf(stderr, "flushbench: %s: DMA to %#" PRIx64 " failed: %s\n",
+			devs[d].dev->name, iova, strerror(-rc));
 	return rc;
 }
 

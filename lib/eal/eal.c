@@ -114,8 +114,7 @@ int svio_eal_init(int argc, char **argv)
 		}
 		dpdk_up = true;
 		eal_args = eal;
-		eal.argv = NULL;
-		eal.argc = 0;
+		memset(&eal, 0, sizeof(eal));
 	} else {
 		SVIO_EAL_LOG(NOTICE, "DPDK already running: EAL options of this call ignored");
 	}

@@ -13,10 +13,14 @@ extern int svio_eal_logtype;
 #define SVIO_EAL_LOG(level, fmt, ...)                                                              \
 	rte_log(RTE_LOG_##level, svio_eal_logtype, "svio: " fmt "\n", ##__VA_ARGS__)
 
-/** The argument vector handed to rte_eal_init(), NULL-terminated. */
+/**
+ * The argument vector handed to rte_eal_init(), NULL-terminated. DPDK
+ * permutes and overwrites argv's slots, so the strings are freed from @p owned.
+ */
 struct eal_argv {
 	int argc;
 	char **argv;
+	char **owned;
 };
 
 int eal_argv_push(struct eal_argv *a, const char *s);

@@ -318,13 +318,19 @@ void svio_eal_config_free(struct svio_eal_config *cfg)
 int eal_argv_push(struct eal_argv *a, const char *s)
 {
 	char **v = realloc(a->argv, sizeof(*v) * (a->argc + 2));
+	char **o;
 
 	if (v == NULL)
 		return -ENOMEM;
 	a->argv = v;
-	v[a->argc] = strdup(s);
-	if (v[a->argc] == NULL)
+	o = realloc(a->owned, sizeof(*o) * (a->argc + 1));
+	if (o == NULL)
 		return -ENOMEM;
+	a->owned = o;
+	o[a->argc] = strdup(s);
+	if (o[a->argc] == NULL)
+		return -ENOMEM;
+	v[a->argc] = o[a->argc];
 	a->argc++;
 	v[a->argc] = NULL;
 	return 0;
@@ -335,10 +341,10 @@ void eal_argv_free(struct eal_argv *a)
 	int i;
 
 	for (i = 0; i < a->argc; i++)
-		free(a->argv[i]);
+		free(a->owned[i]);
+	free(a->owned);
 	free(a->argv);
-	a->argv = NULL;
-	a->argc = 0;
+	memset(a, 0, sizeof(*a));
 }
 
 int svio_eal_parse(int argc, char **argv, struct svio_eal_config *cfg, struct eal_argv *eal,

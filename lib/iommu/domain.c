@@ -44,7 +44,6 @@ int svio_flush_policy_parse(const char *s, enum svio_flush_policy *policy)
 			return 0;
 		}
 	}
-	IOMMU_LOG(ERR, "flush policy '%s': expected strict, lazy or naive", s);
 	return -EINVAL;
 }
 

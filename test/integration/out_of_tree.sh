@@ -22,7 +22,7 @@ cd "$tmp/app"
 # shellcheck disable=SC2046
 cc -std=gnu11 -Wall -Wextra -Werror hello.c -o hello $(pkg-config --cflags --libs libsvio)
 libdir=$(pkg-config --variable=libdir libsvio)
-LD_LIBRARY_PATH="$libdir" ./hello --no-huge -m 64 --in-memory --no-telemetry \
+LD_LIBRARY_PATH="$libdir" ./hello --no-huge -m 64 --no-shconf --no-telemetry \
 	--log-level='*:error' --vdev sim_scratch0 -- --pages 4 | tee out.txt
 grep -q "sim_scratch0: wrote and read back 16384 bytes" out.txt
 echo "out-of-tree build against libsvio: ok"

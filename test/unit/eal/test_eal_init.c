@@ -16,7 +16,7 @@
 #include "svio_eal.h"
 #include "svio_iommu.h"
 
-#define EAL_QUIET "--no-huge", "-m", "64", "--in-memory", "--no-telemetry", "--log-level=*:error"
+#define EAL_QUIET "--no-huge", "-m", "64", "--no-shconf", "--no-telemetry", "--log-level=*:error"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
 

@@ -133,7 +133,7 @@ static void test_values(void **state)
 	char buf[512], *argv[64];
 
 	(void)state;
-	parse_ok("--vdev sim_scratch0,iommu=1 --vdev net_null0 -l 0 --iommu sim --sva off "
+	parse_ok("--vdev sim_scratch0,iommu=1 --vdev net_null0 -l 0 --iommu iommufd --sva off "
 		 "--iommu-flush lazy --iommu-flush-batch 64 --iommu-flush-timeout 500 "
 		 "-a 3:0.1,x=y -b 0000:04:00.0",
 		 &cfg, &eal, argv, buf, sizeof(buf));
@@ -143,7 +143,7 @@ static void test_values(void **state)
 	assert_string_equal(cfg.allow[0], "0000:03:00.1,x=y");
 	assert_int_equal(cfg.n_block, 1);
 	assert_string_equal(cfg.block[0], "0000:04:00.0");
-	assert_int_equal(cfg.iommu, SVIO_IOMMU_SIM);
+	assert_int_equal(cfg.iommu, SVIO_IOMMU_IOMMUFD);
 	assert_false(cfg.domain.sva);
 	assert_int_equal(cfg.domain.policy, SVIO_FLUSH_LAZY);
 	assert_int_equal(cfg.domain.flush_batch, 64);
