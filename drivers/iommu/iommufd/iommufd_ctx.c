@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The process iommufd: /dev/iommu, the one IOAS every device shares, its
+ * IOVA ranges, and IOVA == VA maps and unmaps.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "svio_iommu.h"
+#include "iommufd_priv.h"
+
+RTE_LOG_REGISTER_SUFFIX(svio_iommufd_logtype, iommu.iommufd, INFO);
+
+#define UFD_DEFAULT_PATH "/dev/iommu"
+#define UFD_PAGE_SIZE	 4096u
+
+struct ufd_ctx ufd = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.fd = -1,
+	.devs = TAILQ_HEAD_INITIALIZER(ufd.devs),
+};
+
+static const char *ufd_path = UFD_DEFAULT_PATH;
+
+static int sys_ioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) < 0 ? -errno : 0;
+}
+
+static svio_vfio_ioctl_fn ioctl_fn = sys_ioctl;
+
+int svio_vfio_ioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl_fn(fd, req, arg);
+}
+
+void svio_iommufd_set_ioctl(svio_vfio_ioctl_fn fn)
+{
+	ioctl_fn = fn != NULL ? fn : sys_ioctl;
+}
+
+void svio_iommufd_set_path(const char *path)
+{
+	ufd_path = path != NULL ? path : UFD_DEFAULT_PATH;
+}
+
+struct svio_iommu *svio_iommufd_iommu(void)
+{
+	return ufd.registered ? &ufd.iommu : NULL;
+}
+
+static int open_iommufd(void)
+{
+	int fd = open(ufd_path, O_RDWR | O_CLOEXEC);
+	int rc;
+
+	if (fd >= 0)
+		return fd;
+	rc = -errno;
+	switch (rc) {
+	case -ENOENT:
+	case -ENODEV:
+	case -ENXIO:
+		UFD_LOG(ERR,
+			"%s does not exist: this kernel has no iommufd (build it with "
+			"CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV, then 'modprobe iommufd')",
+			ufd_path);
+		return -ENODEV;
+	case -EACCES:
+	case -EPERM:
+		UFD_LOG(ERR, "%s: permission denied (run as root or give this user access to it)",
+			ufd_path);
+		return -EACCES;
+	default:
+		UFD_LOG(ERR, "cannot open %s: %s", ufd_path, strerror(-rc));
+		return rc;
+	}
+}
+
+int ufd_ctx_read_ranges(void)
+{
+	struct svio_iommu_ioas_iova_ranges q = {
+		.size = sizeof(q),
+		.ioas_id = ufd.ioas_id,
+		.num_iovas = SVIO_IOMMUFD_MAX_RANGES,
+		.allowed_iovas = (uint64_t)(uintptr_t)ufd.ranges,
+	};
+	int rc;
+
+	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_IOVA_RANGES, &q);
+	if (rc == -EMSGSIZE) {
+		/* More holes than we keep: the first ones still describe the space. */
+		UFD_LOG(WARNING, "IOAS has %u IOVA ranges; using the first %u", q.num_iovas,
+			SVIO_IOMMUFD_MAX_RANGES);
+		q.num_iovas = SVIO_IOMMUFD_MAX_RANGES;
+		rc = 0;
+	}
+	if (rc < 0) {
+		UFD_LOG(ERR, "IOMMU_IOAS_IOVA_RANGES failed: %s", strerror(-rc));
+		return rc;
+	}
+	ufd.n_ranges =
+		q.num_iovas < SVIO_IOMMUFD_MAX_RANGES ? q.num_iovas : SVIO_IOMMUFD_MAX_RANGES;
+	return 0;
+}
+
+void ufd_ctx_update_caps(void)
+{
+	const struct svio_iommufd_dev *idev;
+	unsigned int pasid_bits = 20;
+	bool any = false;
+
+	TAILQ_FOREACH (idev, &ufd.devs, next) {
+		any = true;
+		if (idev->hw.max_pasid_log2 < pasid_bits)
+			pasid_bits = idev->hw.max_pasid_log2;
+	}
+	ufd.iommu.caps.pasid_bits = any ? pasid_bits : 0;
+}
+
+int ufd_ctx_open(void)
+{
+	struct svio_iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct svio_iommu_destroy destroy = { .size = sizeof(destroy) };
+	int rc;
+
+	rc = open_iommufd();
+	if (rc < 0)
+		return rc;
+	ufd.fd = rc;
+	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_ALLOC, &alloc);
+	if (rc < 0) {
+		UFD_LOG(ERR, "IOMMU_IOAS_ALLOC failed: %s", strerror(-rc));
+		goto out_close;
+	}
+	ufd.ioas_id = alloc.out_ioas_id;
+	rc = ufd_ctx_read_ranges();
+	if (rc < 0)
+		goto out_destroy_ioas;
+
+	/*
+	 * The kernel owns the table and invalidates inside IOAS_UNMAP: no
+	 * first stage for the core, no device-TLB tags, no page requests.
+	 * One domain id is all the core needs to tag its inv array entries.
+	 */
+	memset(&ufd.iommu, 0, sizeof(ufd.iommu));
+	ufd.iommu.ops = &ufd_ops;
+	ufd.iommu.index = SVIO_IOMMUFD_INDEX;
+	ufd.iommu.priv = &ufd;
+	ufd.iommu.caps.domain_ids = 2;
+	ufd.iommu.caps.max_inv_order = 30;
+	ufd.iommu.caps.first_stage = false;
+	rc = svio_iommu_register(&ufd.iommu);
+	if (rc < 0) {
+		UFD_LOG(ERR, "cannot register the iommufd instance: %s", strerror(-rc));
+		goto out_destroy_ioas;
+	}
+	ufd.registered = true;
+	UFD_LOG(DEBUG, "opened %s, IOAS %u", ufd_path, ufd.ioas_id);
+	return 0;
+
+out_destroy_ioas:
+	destroy.id = ufd.ioas_id;
+	svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_DESTROY, &destroy);
+out_close:
+	close(ufd.fd);
+	ufd.fd = -1;
+	return rc;
+}
+
+void ufd_ctx_close(void)
+{
+	struct svio_iommu_destroy destroy = { .size = sizeof(destroy), .id = ufd.ioas_id };
+	int rc;
+
+	if (ufd.registered) {
+		rc = svio_iommu_unregister(&ufd.iommu);
+		if (rc < 0)
+			UFD_LOG(ERR,
+				"unregister the iommufd instance: %s (devices still attached?)",
+				strerror(-rc));
+		ufd.registered = false;
+	}
+	/* Destroying the IOAS unmaps and unpins whatever the core left mapped. */
+	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_DESTROY, &destroy);
+	if (rc < 0)
+		UFD_LOG(WARNING, "IOMMU_DESTROY of IOAS %u: %s", ufd.ioas_id, strerror(-rc));
+	close(ufd.fd);
+	ufd.fd = -1;
+	ufd.n_ranges = 0;
+}
+
+int svio_iommufd_iova_ranges(struct svio_iommu_iova_range *out, unsigned int n)
+{
+	unsigned int i, total;
+
+	pthread_mutex_lock(&ufd.lock);
+	total = ufd.fd >= 0 ? ufd.n_ranges : 0;
+	for (i = 0; i < total && i < n; i++)
+		out[i] = ufd.ranges[i];
+	pthread_mutex_unlock(&ufd.lock);
+	return (int)total;
+}
+
+static bool range_usable(uint64_t iova, uint64_t len)
+{
+	uint64_t last = iova + len - 1;
+	bool ok = false;
+	unsigned int i;
+
+	/* An attach on the main lcore may be rewriting the ranges. */
+	pthread_mutex_lock(&ufd.lock);
+	for (i = 0; i < ufd.n_ranges && !ok; i++)
+		ok = iova >= ufd.ranges[i].start && last <= ufd.ranges[i].last;
+	pthread_mutex_unlock(&ufd.lock);
+	return ok;
+}
+
+int svio_iommufd_map(struct svio_iommu *iommu, uint64_t iova, void *va, size_t len, int prot)
+{
+	struct svio_iommu_ioas_map m = { .size = sizeof(m) };
+	int rc;
+
+	if (iommu == NULL || iommu != &ufd.iommu || ufd.fd < 0)
+		return -ENODEV;
+	if (len == 0 || ((iova | len | (uintptr_t)va) & (UFD_PAGE_SIZE - 1)) || iova + len < iova) {
+		UFD_LOG(ERR, "map %#" PRIx64 "+%#zx: not 4 KiB aligned or wraps", iova, len);
+		return -EINVAL;
+	}
+	if (prot == 0 || (prot & ~SVIO_DMA_RW)) {
+		UFD_LOG(ERR, "map %#" PRIx64 ": prot %#x is not SVIO_DMA_READ/WRITE", iova, prot);
+		return -EINVAL;
+	}
+	if (!range_usable(iova, len)) {
+		UFD_LOG(ERR, "map %#" PRIx64 "+%#zx: outside the IOVA ranges this IOMMU accepts",
+			iova, len);
+		return -ERANGE;
+	}
+	m.flags = SVIO_IOMMU_IOAS_MAP_FIXED_IOVA;
+	if (prot & SVIO_DMA_READ)
+		m.flags |= SVIO_IOMMU_IOAS_MAP_READABLE;
+	if (prot & SVIO_DMA_WRITE)
+		m.flags |= SVIO_IOMMU_IOAS_MAP_WRITEABLE;
+	m.ioas_id = ufd.ioas_id;
+	m.user_va = (uint64_t)(uintptr_t)va;
+	m.length = len;
+	m.iova = iova;
+	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_MAP, &m);
+	if (rc < 0 && rc != -EEXIST)
+		UFD_LOG(ERR, "IOMMU_IOAS_MAP %#" PRIx64 "+%#zx: %s%s", iova, len, strerror(-rc),
+			rc == -ENOMEM ? " (pinning: raise RLIMIT_MEMLOCK?)" : "");
+	return rc;
+}
+
+int svio_iommufd_unmap(struct svio_iommu *iommu, uint64_t iova, size_t len)
+{
+	struct svio_iommu_ioas_unmap u = { .size = sizeof(u) };
+	int rc;
+
+	if (iommu == NULL || iommu != &ufd.iommu || ufd.fd < 0)
+		return -ENODEV;
+	if (len == 0 || iova + len < iova)
+		return -EINVAL;
+	u.ioas_id = ufd.ioas_id;
+	u.iova = iova;
+	u.length = len;
+	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_UNMAP, &u);
+	if (rc < 0 && rc != -ENOENT)
+		UFD_LOG(ERR, "IOMMU_IOAS_UNMAP %#" PRIx64 "+%#zx: %s", iova, len, strerror(-rc));
+	return rc;
+}
+
+const struct svio_iommu_map_ops svio_iommufd_map_ops = {
+	.map = svio_iommufd_map,
+	.unmap = svio_iommufd_unmap,
+};

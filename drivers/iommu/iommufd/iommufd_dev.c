@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * iommufd devices: bind a VFIO cdev, read the IOMMU's hardware info, and the
+ * svio_iommu_ops the core calls to attach and detach (PASID attach where the
+ * kernel and the device allow it, requester-id attach otherwise).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <rte_common.h>
+
+#include "svio_dev.h"
+#include "iommufd_priv.h"
+
+static void read_hw_info(struct svio_iommufd_dev *idev)
+{
+	struct svio_iommu_hw_info_vtd vtd = { 0 };
+	struct svio_iommu_hw_info q = {
+		.size = sizeof(q),
+		.dev_id = idev->dev_id,
+		.data_len = sizeof(vtd),
+		.data_uptr = (uint64_t)(uintptr_t)&vtd,
+	};
+	int rc;
+
+	memset(&idev->hw, 0, sizeof(idev->hw));
+	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_GET_HW_INFO, &q);
+	if (rc < 0) {
+		/* 6.6+ has it; without it we simply know less. */
+		UFD_LOG(NOTICE, "%s: IOMMU_GET_HW_INFO failed (%s): assuming no PASID",
+			idev->dev->name, strerror(-rc));
+		return;
+	}
+	idev->hw.type = q.out_data_type;
+	idev->hw.max_pasid_log2 = q.out_max_pasid_log2;
+	idev->hw.capabilities = q.out_capabilities;
+	if (q.out_data_type == SVIO_IOMMU_HW_INFO_TYPE_INTEL_VTD) {
+		idev->hw.vtd_cap = vtd.cap_reg;
+		idev->hw.vtd_ecap = vtd.ecap_reg;
+	}
+	UFD_LOG(DEBUG, "%s: IOMMU type %u, PASID bits %u, caps %#" PRIx64, idev->dev->name,
+		idev->hw.type, idev->hw.max_pasid_log2, idev->hw.capabilities);
+}
+
+static int bind_error(const struct svio_device *dev, int rc)
+{
+	switch (rc) {
+	case -ENOTTY:
+		UFD_LOG(ERR,
+			"%s: the kernel's VFIO has no device cdev binding "
+			"(needs Linux 6.6+ with CONFIG_VFIO_DEVICE_CDEV)",
+			dev->name);
+		break;
+	case -EBUSY:
+		UFD_LOG(ERR,
+			"%s: already in use (bound to an iommufd or a VFIO container "
+			"by another process or open twice)",
+			dev->name);
+		break;
+	case -EPERM:
+	case -EACCES:
+		UFD_LOG(ERR, "%s: VFIO_DEVICE_BIND_IOMMUFD: permission denied", dev->name);
+		rc = -EACCES;
+		break;
+	default:
+		UFD_LOG(ERR, "%s: VFIO_DEVICE_BIND_IOMMUFD failed: %s", dev->name, strerror(-rc));
+	}
+	return rc;
+}
+
+int svio_iommufd_bind(struct svio_iommufd_dev *idev, struct svio_device *dev, int fd)
+{
+	struct svio_vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	bool opened = false;
+	int rc;
+
+	if (idev == NULL || dev == NULL || fd < 0)
+		return -EINVAL;
+	memset(idev, 0, sizeof(*idev));
+	idev->dev = dev;
+	idev->fd = fd;
+	pthread_mutex_lock(&ufd.lock);
+	if (ufd.fd < 0) {
+		rc = ufd_ctx_open();
+		if (rc < 0)
+			goto out_unlock;
+		opened = true;
+	}
+	bind.iommufd = ufd.fd;
+	rc = svio_vfio_ioctl(fd, SVIO_VFIO_DEVICE_BIND_IOMMUFD, &bind);
+	if (rc < 0) {
+		rc = bind_error(dev, rc);
+		goto out_close_ctx;
+	}
+	idev->dev_id = bind.out_devid;
+	idev->bound = true;
+	read_hw_info(idev);
+	TAILQ_INSERT_TAIL(&ufd.devs, idev, next);
+	ufd.bound++;
+	ufd_ctx_update_caps();
+	dev->dma.iommu_index = SVIO_IOMMUFD_INDEX;
+	dev->dma.iommu = NULL; /* the core resolves it from the index */
+	pthread_mutex_unlock(&ufd.lock);
+	return 0;
+
+out_close_ctx:
+	if (opened)
+		ufd_ctx_close();
+out_unlock:
+	pthread_mutex_unlock(&ufd.lock);
+	return rc;
+}
+
+void svio_iommufd_unbind(struct svio_iommufd_dev *idev)
+{
+	if (idev == NULL || !idev->bound)
+		return;
+	pthread_mutex_lock(&ufd.lock);
+	if (idev->attached)
+		UFD_LOG(WARNING, "%s: unbound while still attached", idev->dev->name);
+	TAILQ_REMOVE(&ufd.devs, idev, next);
+	idev->bound = false;
+	ufd_ctx_update_caps();
+	if (--ufd.bound == 0)
+		ufd_ctx_close();
+	pthread_mutex_unlock(&ufd.lock);
+}
+
+static struct svio_iommufd_dev *find_dev(const struct svio_device *dev)
+{
+	struct svio_iommufd_dev *idev;
+
+	TAILQ_FOREACH (idev, &ufd.devs, next) {
+		if (idev->dev == dev)
+			return idev;
+	}
+	return NULL;
+}
+
+static int attach_rid(struct svio_iommufd_dev *idev, uint32_t pt_id)
+{
+	struct svio_vfio_device_attach_iommufd_pt at = {
+		.argsz = SVIO_VFIO_ATTACH_ARGSZ_RID,
+		.pt_id = pt_id,
+	};
+
+	return svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
+}
+
+static void detach_rid(struct svio_iommufd_dev *idev)
+{
+	struct svio_vfio_device_detach_iommufd_pt dt = { .argsz = SVIO_VFIO_DETACH_ARGSZ_RID };
+	int rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt);
+
+	if (rc < 0)
+		UFD_LOG(WARNING, "%s: VFIO_DEVICE_DETACH_IOMMUFD_PT: %s", idev->dev->name,
+			strerror(-rc));
+}
+
+static void destroy_obj(uint32_t id)
+{
+	struct svio_iommu_destroy d = { .size = sizeof(d), .id = id };
+
+	svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_DESTROY, &d);
+}
+
+/*
+ * PASID attach (kernel 6.15): the RID and the PASID must both point at a
+ * HWPT allocated with IOMMU_HWPT_ALLOC_PASID (an IOAS cannot take a PASID).
+ * The HWPT is a paging domain over the shared IOAS, so it sees every map.
+ * Returns 0, or a negative errno after undoing its own steps.
+ */
+static int attach_pasid(struct svio_iommufd_dev *idev, uint32_t pasid)
+{
+	struct svio_iommu_hwpt_alloc ha = {
+		.size = sizeof(ha),
+		.flags = SVIO_IOMMU_HWPT_ALLOC_PASID,
+		.dev_id = idev->dev_id,
+		.pt_id = ufd.ioas_id,
+	};
+	struct svio_vfio_device_attach_iommufd_pt at = {
+		.argsz = sizeof(at),
+		.flags = SVIO_VFIO_DEVICE_ATTACH_PASID,
+		.pasid = pasid,
+	};
+	int rc;
+
+	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_HWPT_ALLOC, &ha);
+	if (rc < 0)
+		return rc;
+	rc = attach_rid(idev, ha.out_hwpt_id);
+	if (rc < 0)
+		goto out_destroy_hwpt;
+	at.pt_id = ha.out_hwpt_id;
+	rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
+	if (rc < 0)
+		goto out_detach_rid;
+	idev->hwpt_id = ha.out_hwpt_id;
+	idev->pasid = pasid;
+	idev->pasid_attached = true;
+	return 0;
+
+out_detach_rid:
+	detach_rid(idev);
+out_destroy_hwpt:
+	destroy_obj(ha.out_hwpt_id);
+	return rc;
+}
+
+static int ufd_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid,
+		      uint16_t did, uint64_t pgtable)
+{
+	struct svio_iommufd_dev *idev;
+	int rc;
+
+	RTE_SET_USED(iommu);
+	/* The kernel owns the table: the core's root and domain id mean nothing here. */
+	RTE_SET_USED(did);
+	RTE_SET_USED(pgtable);
+	pthread_mutex_lock(&ufd.lock);
+	idev = find_dev(dev);
+	if (idev == NULL) {
+		UFD_LOG(ERR, "attach %s: device is not bound to the iommufd", dev->name);
+		rc = -ENODEV;
+		goto out_unlock;
+	}
+	if (idev->attached) {
+		rc = -EEXIST;
+		goto out_unlock;
+	}
+	if (dev->dma.pasid && idev->hw.max_pasid_log2 > 0 && pasid != 0 &&
+	    pasid < (UINT32_C(1) << idev->hw.max_pasid_log2)) {
+		rc = attach_pasid(idev, pasid);
+		if (rc == 0)
+			goto out_attached;
+		UFD_LOG(NOTICE,
+			"%s: PASID %u attach not available (%s): attaching on the "
+			"requester id",
+			dev->name, pasid, strerror(-rc));
+	} else {
+		UFD_LOG(INFO, "%s: attaching on the requester id (%s)", dev->name,
+			!dev->dma.pasid		       ? "device has no PASID capability"
+			: idev->hw.max_pasid_log2 == 0 ? "IOMMU or kernel reports no PASID"
+						       : "PASID out of range");
+	}
+	rc = attach_rid(idev, ufd.ioas_id);
+	if (rc < 0) {
+		UFD_LOG(ERR, "attach %s to IOAS %u: %s", dev->name, ufd.ioas_id, strerror(-rc));
+		goto out_unlock;
+	}
+out_attached:
+	idev->attached = true;
+	/* The device's restrictions (reserved regions, address width) narrow the IOAS. */
+	rc = ufd_ctx_read_ranges();
+	if (rc < 0) {
+		detach_rid(idev);
+		if (idev->pasid_attached) {
+			destroy_obj(idev->hwpt_id);
+			idev->pasid_attached = false;
+			idev->hwpt_id = 0;
+		}
+		idev->attached = false;
+	}
+out_unlock:
+	pthread_mutex_unlock(&ufd.lock);
+	return rc;
+}
+
+static int ufd_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid)
+{
+	struct svio_vfio_device_detach_iommufd_pt dt = {
+		.argsz = sizeof(dt),
+		.flags = SVIO_VFIO_DEVICE_DETACH_PASID,
+	};
+	struct svio_iommufd_dev *idev;
+	int rc = 0;
+
+	RTE_SET_USED(iommu);
+	pthread_mutex_lock(&ufd.lock);
+	idev = find_dev(dev);
+	if (idev == NULL || !idev->attached) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
+	if (idev->pasid_attached) {
+		if (pasid != idev->pasid)
+			UFD_LOG(WARNING, "detach %s: PASID %u asked, %u attached", dev->name, pasid,
+				idev->pasid);
+		dt.pasid = idev->pasid;
+		rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt);
+		if (rc < 0)
+			UFD_LOG(WARNING, "detach %s PASID %u: %s", dev->name, idev->pasid,
+				strerror(-rc));
+	}
+	/* The device blocks DMA from here on; the kernel flushed what it cached. */
+	detach_rid(idev);
+	if (idev->pasid_attached) {
+		destroy_obj(idev->hwpt_id);
+		idev->hwpt_id = 0;
+		idev->pasid_attached = false;
+	}
+	idev->attached = false;
+	rc = ufd_ctx_read_ranges(); /* detaching can widen the ranges */
+out_unlock:
+	pthread_mutex_unlock(&ufd.lock);
+	return rc;
+}
+
+/*
+ * The kernel invalidates inside IOMMU_IOAS_UNMAP, so there is nothing to post
+ * or wait for. These exist so today's core can register the instance.
+ */
+static int ufd_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n)
+{
+	RTE_SET_USED(iommu);
+	RTE_SET_USED(inv);
+	RTE_SET_USED(n);
+	return 0;
+}
+
+static int ufd_wait_post(struct svio_iommu *iommu, uint64_t *cookie)
+{
+	RTE_SET_USED(iommu);
+	*cookie = 0;
+	return 0;
+}
+
+static int ufd_wait_poll(struct svio_iommu *iommu, uint64_t cookie)
+{
+	RTE_SET_USED(iommu);
+	RTE_SET_USED(cookie);
+	return 0;
+}
+
+static int ufd_page_resp(struct svio_iommu *iommu, const struct svio_page_req *req, int code)
+{
+	RTE_SET_USED(iommu);
+	RTE_SET_USED(req);
+	RTE_SET_USED(code);
+	return -ENOTSUP; /* no fault queue: maps are made up front */
+}
+
+const struct svio_iommu_ops ufd_ops = {
+	.name = "iommufd",
+	.attach = ufd_attach,
+	.detach = ufd_detach,
+	.inv_post = ufd_inv_post,
+	.wait_post = ufd_wait_post,
+	.wait_poll = ufd_wait_poll,
+	.page_resp = ufd_page_resp,
+};
