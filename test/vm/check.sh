@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# check.sh: the test/vm entry point (meson test suite 'vm').  Prepares the
+# guest (cached in test/vm/cache) and runs iommufd_probe in it: /dev/iommu,
+# an IOAS, the NVMe's VFIO cdev bound and attached, BAR0 read, IOVA = VA
+# map, an NVMe Identify by DMA through the vIOMMU, unmap, and the virtio-net
+# ports attached to the same IOAS.
+#
+# Exit status: 0 pass, 77 skip (prerequisites cannot be had: printed as
+# "SKIP: reason"), anything else a failure.
+
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cache=${SVIO_VM_CACHE:-$here/cache}
+export SVIO_VM_CACHE=$cache
+
+skip() {
+	printf 'SKIP: %s\n' "$*"
+	exit 77
+}
+
+[ "$(uname -m)" = x86_64 ] || skip "the guest is x86_64 and QEMU runs TCG for it only here"
+[ "${SVIO_VM_SKIP:-0}" = 1 ] && skip "SVIO_VM_SKIP=1"
+if [ ! -e "$cache/ready" ] && [ "$(id -u)" -ne 0 ] &&
+	! { command -v sudo >/dev/null && sudo -n true 2>/dev/null; } &&
+	! command -v qemu-system-x86_64 >/dev/null; then
+	skip "QEMU is not installed and neither root nor sudo can install it"
+fi
+
+rc=0
+"$here/prepare.sh" || rc=$?
+[ $rc -eq 77 ] && exit 77
+[ $rc -eq 0 ] || {
+	echo "check: prepare.sh failed ($rc)"
+	exit 1
+}
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+rc=0
+SVIO_VM_TIMEOUT=${SVIO_VM_TIMEOUT:-300} "$here/run.sh" "$cache/iommufd_probe" 2>&1 |
+	tee "$out" || rc=$?
+[ $rc -eq 0 ] || {
+	echo "check: the probe failed in the guest (status $rc)"
+	exit 1
+}
+for want in 'probe: identify via DMA' 'probe: unmapped' 'probe: OK'; do
+	grep -q "$want" "$out" || {
+		echo "check: the probe's output lacks '$want'"
+		exit 1
+	}
+done
+echo "check: iommufd path OK in the guest"
+exit 0

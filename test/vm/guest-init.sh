@@ -1,0 +1,105 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# /init of the test/vm guest (busybox).  Loads the modules, mounts the host's
+# root (read-only 9p) at /host and the run folder (writable 9p) at the same
+# path inside it, hands the NVMe and virtio-net devices to vfio-pci, runs the
+# run folder's cmd.sh in the host root and writes its output and exit status
+# back to the run folder.  Always powers off, so a run is bounded by QEMU.
+
+/bin/busybox --install -s /bin
+export PATH=/bin
+
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+
+say() { echo "guest: $*" >/dev/console; }
+
+halt() {
+	sync
+	poweroff -f
+	sleep 5
+}
+
+for m in $(cat /lib/modules/load.list); do
+	insmod "/lib/modules/$m" || say "insmod $m failed"
+done
+
+run=
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	svio.run=*) run=${arg#svio.run=} ;;
+	esac
+done
+[ -n "$run" ] || {
+	say "no svio.run= on the kernel command line"
+	halt
+}
+
+# A large msize makes loading host binaries and libraries over 9p quick.
+opts=trans=virtio,version=9p2000.L,msize=524288
+mount -t 9p -o "$opts,ro,cache=loose" hostroot /host || {
+	say "cannot mount the host root"
+	halt
+}
+mount -t 9p -o "$opts" results "/host$run" || {
+	say "cannot mount the run folder $run"
+	halt
+}
+
+mount --bind /proc /host/proc
+mount --bind /sys /host/sys
+mount --bind /dev /host/dev
+mount -t tmpfs tmp /host/tmp
+mount -t tmpfs run /host/run
+mkdir -p /host/dev/shm /host/dev/pts /host/dev/hugepages
+mount -t tmpfs shm /host/dev/shm
+mount -t devpts pts /host/dev/pts
+mount -t hugetlbfs huge /host/dev/hugepages
+
+# Hand a device to vfio-pci: driver_override first, so no other driver takes
+# it, then unbind from whatever driver already holds it (virtio-pci is built
+# into the kernel) and reprobe.
+to_vfio() {
+	d=/sys/bus/pci/devices/$1
+	echo vfio-pci >"$d/driver_override"
+	[ -e "$d/driver" ] && echo "$1" >"$d/driver/unbind"
+	echo "$1" >/sys/bus/pci/drivers_probe
+	[ "$(basename "$(readlink "$d/driver")")" = vfio-pci ] || say "$1 did not bind to vfio-pci"
+}
+
+nvme=
+net=
+for d in /sys/bus/pci/devices/*; do
+	bdf=$(basename "$d")
+	class=$(cat "$d/class")
+	id=$(cat "$d/vendor"):$(cat "$d/device")
+	if [ "$class" = 0x010802 ]; then
+		to_vfio "$bdf"
+		nvme="$nvme $bdf"
+	elif [ "$id" = 0x1af4:0x1041 ]; then
+		to_vfio "$bdf"
+		net="$net $bdf"
+	fi
+done
+set -- $nvme
+export SVIO_VM_NVME=${1:-}
+set -- $net
+export SVIO_VM_NET0=${1:-}
+export SVIO_VM_NET1=${2:-}
+{
+	echo "SVIO_VM_NVME=$SVIO_VM_NVME"
+	echo "SVIO_VM_NET0=$SVIO_VM_NET0"
+	echo "SVIO_VM_NET1=$SVIO_VM_NET1"
+} >"/host$run/devices"
+
+export HOME=/tmp
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export SVIO_VM_GUEST=1
+say "running $run/cmd.sh"
+(
+	chroot /host /bin/bash "$run/cmd.sh"
+	echo $? >"/host$run/status"
+) 2>&1 | tee "/host$run/output" >/dev/console
+halt

@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# run.sh CMD [ARG...]: boot the test/vm guest under QEMU (TCG), run CMD inside
+# it and exit with CMD's exit status.  CMD is a host path (the guest sees the
+# host's root, read-only), run from the current folder.  The guest has an
+# intel-iommu (scalable mode, device-IOTLB), an NVMe controller and two
+# virtio-net devices on one QEMU hub (what one sends, the other receives), all
+# bound to vfio-pci; their addresses are in SVIO_VM_NVME, SVIO_VM_NET0 and
+# SVIO_VM_NET1.  The run folder (SVIO_VM_RUN inside the guest) is writable.
+#
+# Prints CMD's output, then one JSON line with the number of invalidation
+# descriptors the guest's IOMMU driver issued, by type.
+#
+# Environment: SVIO_VM_TIMEOUT (seconds, default 600), SVIO_VM_VERBOSE=1
+# (stream the serial console), SVIO_VM_KEEP=1 (keep the run folder),
+# SVIO_VM_CACHE (cache folder), SVIO_VM_APPEND (extra kernel arguments).
+#
+# Exit status: CMD's, or 124 when the run timed out, 125 when the guest did
+# not run CMD (the console log is printed), 77 when prepare.sh skipped.
+
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cache=${SVIO_VM_CACHE:-$here/cache}
+timeout_s=${SVIO_VM_TIMEOUT:-600}
+
+if [ $# -eq 0 ]; then
+	echo "usage: $0 CMD [ARG...]" >&2
+	exit 2
+fi
+
+rc=0
+SVIO_VM_CACHE=$cache "$here/prepare.sh" || rc=$?
+[ $rc -eq 0 ] || exit $rc
+
+kver=$(cat "$cache/ready")
+mkdir -p "$cache/runs"
+run=$(mktemp -d "$cache/runs/run.XXXXXX")
+cleanup() {
+	[ "${SVIO_VM_KEEP:-0}" = 1 ] || rm -rf "$run"
+}
+trap cleanup EXIT
+
+{
+	echo "export SVIO_VM_RUN=$(printf '%q' "$run")"
+	echo ". $(printf '%q' "$run")/devices"
+	echo "export SVIO_VM_NVME SVIO_VM_NET0 SVIO_VM_NET1"
+	echo "cd $(printf '%q' "$PWD") || exit 125"
+	printf '%q ' "$@"
+	echo
+} >"$run/cmd.sh"
+
+serial=(-serial "file:$run/console.log")
+[ "${SVIO_VM_VERBOSE:-0}" = 1 ] && serial=(-serial stdio)
+
+net() {
+	echo "virtio-net-pci,bus=rp$1,disable-legacy=on,iommu_platform=on,ats=on,netdev=hub$1,mac=52:54:00:5e:00:0$1"
+}
+
+qemu=(qemu-system-x86_64
+	-accel tcg,thread=multi -machine q35 -cpu max -m 2G -smp 2
+	-nodefaults -display none -monitor none -no-reboot "${serial[@]}"
+	-kernel "$cache/root/boot/vmlinuz-$kver"
+	-initrd "$cache/initramfs.cpio.gz"
+	-append "console=ttyS0 quiet panic=-1 intel_iommu=on iommu=nopt svio.run=$run ${SVIO_VM_APPEND:-}"
+	# The vIOMMU goes first so it sits in front of every device after it;
+	# 48-bit addresses so that IOVA = VA fits user-space addresses.
+	-device intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on,device-iotlb=on,aw-bits=48
+	-drive "file=$cache/nvme.img,if=none,id=nvm0,format=raw"
+	-device nvme,serial=svio-vm-0,drive=nvm0
+	# ATS needs the devices behind PCIe root ports.
+	-device pcie-root-port,id=rp1,chassis=1,slot=1
+	-device pcie-root-port,id=rp2,chassis=2,slot=2
+	# Both ports on one hub: a frame sent on one comes out of the other.
+	-netdev hubport,id=hub1,hubid=0
+	-netdev hubport,id=hub2,hubid=0
+	-device "$(net 1)"
+	-device "$(net 2)"
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
+	-virtfs "local,path=$run,mount_tag=results,security_model=none"
+	-trace "enable=vtd_inv_desc*,file=$run/trace.log")
+
+status=0
+timeout --kill-after=10 "$timeout_s" "${qemu[@]}" </dev/null 2>"$run/qemu.log" || status=$?
+
+if [ "${SVIO_VM_VERBOSE:-0}" != 1 ] && [ -e "$run/output" ]; then
+	cat "$run/output"
+fi
+
+"$here/inv-summary.sh" "$run/trace.log" || true
+
+if [ $status -eq 124 ] || [ $status -eq 137 ]; then
+	echo "run.sh: the guest did not finish within ${timeout_s}s" >&2
+	[ -e "$run/console.log" ] && tail -n 40 "$run/console.log" >&2
+	exit 124
+fi
+if [ ! -s "$run/status" ]; then
+	echo "run.sh: the guest did not run the command (qemu status $status)" >&2
+	cat "$run/qemu.log" >&2
+	echo "run.sh: console:" >&2
+	[ -e "$run/console.log" ] && tail -n 60 "$run/console.log" >&2
+	exit 125
+fi
+exit "$(cat "$run/status")"
