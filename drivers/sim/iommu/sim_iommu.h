@@ -15,7 +15,9 @@
  *   first-stage root and the leaf PTE (and effective permissions) it came
  *   from. When a driver submits a wait descriptor (the IQT write that makes
  *   it visible), the model re-walks every cached translation and pre-marks
- *   the ones that no longer match the page table with that wait's sequence
+ *   the ones that no longer match the page table (for device-TLB entries
+ *   also: the device's PASID entry no longer points at that table, i.e. a
+ *   detach) with that wait's sequence
  *   number: their PTE changed before the wait was submitted, so a correct
  *   driver has already queued the invalidation that removes them, ahead of
  *   the wait. When that wait completes, every pre-marked entry that is still

@@ -178,12 +178,23 @@ unsigned int sim_tlb_invalidate(struct sim_iommu *m, struct sim_tlb *t,
 	return n;
 }
 
-/* Does the page table still say what entry @p e remembers? */
-static bool entry_matches(struct sim_iommu *m, const struct sim_tlb_entry *e)
+#define NO_SID UINT32_MAX
+
+/*
+ * Does the page table still say what entry @p e remembers? A device-TLB
+ * entry (@p sid of its device) also needs its PASID entry to still point at
+ * the same table: a detach must invalidate the device-TLB, which the device
+ * uses without asking the IOMMU.
+ */
+static bool entry_matches(struct sim_iommu *m, const struct sim_tlb_entry *e, uint32_t sid)
 {
 	struct sim_tlb_entry now;
-	int rc = sim_walk(m, e->root, e->vbase, false, &now);
+	struct sim_ctx ctx;
+	int rc;
 
+	if (sid != NO_SID && (sim_ctx_resolve(m, sid, e->pasid, &ctx) < 0 || ctx.root != e->root))
+		return false;
+	rc = sim_walk(m, e->root, e->vbase, false, &now);
 	if (rc == -EFAULT)
 		return false;
 	return now.pte == e->pte && now.shift == e->shift &&
@@ -191,24 +202,26 @@ static bool entry_matches(struct sim_iommu *m, const struct sim_tlb_entry *e)
 		       (e->flags & (SIM_TLB_WRITE | SIM_TLB_USER));
 }
 
-typedef void (*tlb_visit_t)(struct sim_iommu *m, struct sim_tlb *t, uint64_t seq);
+typedef void (*tlb_visit_t)(struct sim_iommu *m, struct sim_tlb *t, uint32_t sid, uint64_t seq);
 
 static void for_each_tlb(struct sim_iommu *m, tlb_visit_t fn, uint64_t seq)
 {
 	unsigned int bus, devfn;
 
-	fn(m, &m->iotlb, seq);
+	fn(m, &m->iotlb, NO_SID, seq);
 	for (bus = 0; bus < 256; bus++) {
 		if (m->atc_dir[bus] == NULL)
 			continue;
 		for (devfn = 0; devfn < 256; devfn++) {
-			if (m->atc_dir[bus][devfn] != NULL)
-				fn(m, &m->atc_dir[bus][devfn]->tlb, seq);
+			struct sim_atc *atc = m->atc_dir[bus][devfn];
+
+			if (atc != NULL)
+				fn(m, &atc->tlb, atc->sid, seq);
 		}
 	}
 }
 
-static void premark_tlb(struct sim_iommu *m, struct sim_tlb *t, uint64_t seq)
+static void premark_tlb(struct sim_iommu *m, struct sim_tlb *t, uint32_t sid, uint64_t seq)
 {
 	unsigned int i, seen = 0, total = t->sets * t->ways;
 
@@ -218,14 +231,14 @@ static void premark_tlb(struct sim_iommu *m, struct sim_tlb *t, uint64_t seq)
 		if (!(e->flags & SIM_TLB_VALID))
 			continue;
 		seen++;
-		if (e->premark != 0 || e->stale != 0 || entry_matches(m, e))
+		if (e->premark != 0 || e->stale != 0 || entry_matches(m, e, sid))
 			continue;
 		e->premark = seq;
 		m->premarked++;
 	}
 }
 
-static void complete_tlb(struct sim_iommu *m, struct sim_tlb *t, uint64_t seq)
+static void complete_tlb(struct sim_iommu *m, struct sim_tlb *t, uint32_t sid, uint64_t seq)
 {
 	unsigned int i, total = t->sets * t->ways;
 
@@ -237,7 +250,7 @@ static void complete_tlb(struct sim_iommu *m, struct sim_tlb *t, uint64_t seq)
 		e->premark = 0;
 		m->premarked--;
 		/* The PTE may have been restored meanwhile: then nothing is stale. */
-		if (!entry_matches(m, e))
+		if (!entry_matches(m, e, sid))
 			e->stale = seq;
 	}
 }

@@ -594,6 +594,64 @@ static void test_stale_use_checker(void **state)
 	assert_true(hw_wait(&h));
 	assert_int_equal(rd(&a, PASID, VA0, out, 4), -EFAULT);
 	assert_int_equal(hw_ctr(&h, SIM_IOMMU_CTR_STALE_USES), 3);
+	inv(d_piotlb(1, PASID, SIM_IOMMU_PIOTLB_GRAN_PASID), 0);
+
+	/* Detach with its device-TLB invalidation: nothing stale. */
+	pt_map(root, VA0, (uintptr_t)page, KIB4, PTE_RWU);
+	assert_int_equal(rd(&b, PASID, VA0, out, 4), 0);
+	hw_detach(&h, SID_B, PASID);
+	hw_post(&h, d_piotlb(1, PASID, SIM_IOMMU_PIOTLB_GRAN_PASID), 0);
+	hw_post(&h, d_pdevtlb(SID_B, PASID), SIM_IOMMU_PDEVTLB_GLOB);
+	assert_true(hw_wait(&h));
+	assert_int_equal(rd(&b, PASID, VA0, out, 4), -EFAULT);
+	assert_int_equal(hw_ctr(&h, SIM_IOMMU_CTR_STALE_USES), 3);
+	/* Detach without it: the device keeps using its device-TLB, which is stale. */
+	hw_attach(&h, SID_B, PASID, 1, root, true, false);
+	assert_int_equal(rd(&b, PASID, VA0, out, 4), 0);
+	hw_detach(&h, SID_B, PASID);
+	inv(d_piotlb(1, PASID, SIM_IOMMU_PIOTLB_GRAN_PASID), 0);
+	assert_int_equal(rd(&b, PASID, VA0, out, 4), -EFAULT);
+	assert_int_equal(hw_ctr(&h, SIM_IOMMU_CTR_STALE_USES), 4);
+}
+
+static void test_translate_and_instances(void **state)
+{
+	struct svio_device a = mkdev(SID_A, false, false), a1 = mkdev(SID_A, false, false);
+	struct svio_device *io1;
+	uint64_t *root;
+	uint8_t *page;
+	void *host;
+	size_t avail;
+
+	(void)state;
+	hw_open(&h, NOCOST);
+	root = pt_new();
+	page = hw_zalloc(4096);
+	pt_map(root, VA0, (uintptr_t)page, KIB4, PTE_RWU);
+	hw_attach(&h, SID_A, PASID, 1, root, false, false);
+	assert_int_equal(sim_iommu_translate(&a, PASID, VA0 + 0x123, true, &host, &avail), 0);
+	assert_ptr_equal(host, page + 0x123);
+	assert_int_equal(avail, 4096 - 0x123);
+	assert_int_equal(sim_iommu_translate(&a, PASID, VA0 + KIB4, false, &host, &avail), -EFAULT);
+
+	/* A second instance: its own registers, tables and counters. */
+	assert_ptr_equal(sim_iommu_instance(0), h.dev);
+	assert_null(sim_iommu_instance(1));
+	a1.dma.iommu_index = 1;
+	assert_int_equal(sim_iommu_translate(&a1, PASID, VA0, false, &host, &avail), -ENODEV);
+	assert_int_equal(svio_dev_add("sim_iommu1,iotlb=16,iotlb_ways=4", &io1), 0);
+	assert_ptr_equal(sim_iommu_instance(1), io1);
+	/* Translation is off until its driver enables it: passthrough. */
+	assert_int_equal(sim_iommu_translate(&a1, PASID, (uintptr_t)page, false, &host, &avail), 0);
+	assert_ptr_equal(host, page);
+	assert_int_equal(sim_iommu_counter(io1, SIM_IOMMU_CTR_PASSTHROUGH), 1);
+	assert_int_equal(hw_ctr(&h, SIM_IOMMU_CTR_PASSTHROUGH), 0);
+	/* Bad devargs name the problem and fail. */
+	assert_int_equal(svio_dev_add("sim_iommu2,iotlb=12,iotlb_ways=8", &io1), -EINVAL);
+	assert_int_equal(svio_dev_add("sim_iommu2,mode=fast", &io1), -EINVAL);
+	assert_int_equal(svio_dev_add("sim_iommu2,cost_wait=lots", &io1), -EINVAL);
+	assert_int_equal(svio_dev_add("sim_iommu2,pasid_bits=21", &io1), -EINVAL);
+	assert_int_equal(svio_dev_add("sim_iommu99", &io1), -EINVAL);
 }
 
 int main(void)
@@ -607,6 +665,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_page_requests, teardown),
 		cmocka_unit_test_teardown(test_costs_counted, teardown),
 		cmocka_unit_test_teardown(test_stale_use_checker, teardown),
+		cmocka_unit_test_teardown(test_translate_and_instances, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
