@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # An application outside the tree builds against the installed libsvio with
-# pkg-config alone, and runs.  Usage: out_of_tree.sh BUILD_DIR SOURCE_DIR
+# pkg-config alone, and runs.
+# Usage: out_of_tree.sh BUILD_DIR SOURCE_DIR [SANITIZERS]
+# SANITIZERS is meson's b_sanitize of the build: an instrumented libsvio needs
+# an instrumented application.
 set -euo pipefail
 build=$1
 src=$2
+sanitize=${3:-none}
+san_flags=()
+[ "$sanitize" = none ] || san_flags=(-fsanitize="$sanitize")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -20,7 +26,8 @@ mkdir "$tmp/app"
 cp "$src/examples/hello/main.c" "$tmp/app/hello.c"
 cd "$tmp/app"
 # shellcheck disable=SC2046
-cc -std=gnu11 -Wall -Wextra -Werror hello.c -o hello $(pkg-config --cflags --libs libsvio)
+cc -std=gnu11 -Wall -Wextra -Werror "${san_flags[@]}" hello.c -o hello \
+	$(pkg-config --cflags --libs libsvio)
 libdir=$(pkg-config --variable=libdir libsvio)
 LD_LIBRARY_PATH="$libdir" ./hello --no-huge -m 64 --no-shconf --no-telemetry \
 	--log-level='*:error' --vdev sim_scratch0 -- --pages 4 | tee out.txt
