@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Internals of the NVMe PMD (drivers/nvme only).
+ *
+ * Lifetime and locking: a controller lives from probe to remove. admin_lock
+ * serialises the admin queue, queue id allocation, the qpair list and reset.
+ * Reset bumps `gen` to an odd value while it runs and to the next even value
+ * when done; a queue pair compares its own gen on every call (one acquire
+ * load) and recovers when it differs, so the data path takes no lock.
+ */
+#ifndef NVME_PRIV_H
+#define NVME_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/queue.h>
+
+#include <rte_log.h>
+
+#include "svio_dev.h"
+#include "svio_iommu.h"
+#include "svio_nvme.h"
+
+extern int svio_nvme_logtype;
+#define NVME_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, svio_nvme_logtype, "nvme: " fmt "\n", ##__VA_ARGS__)
+
+#define NVME_ADMIN_DEPTH     32
+#define NVME_ADMIN_BUF	     8192
+#define NVME_MAX_XFER	     (2u << 20) /* one PRP list page: 512 entries */
+#define NVME_MAX_NS	     16
+#define NVME_DEFAULT_DEPTH   128
+#define NVME_DEFAULT_TIMEOUT 5000000ull /* us */
+#define NVME_ADMIN_TIMEOUT   2000000ull /* us */
+
+/** Memory the device reaches: allocated page aligned and mapped in the domain. */
+struct nvme_dma_mem {
+	void *va;
+	uint64_t iova;
+	size_t len;
+	bool mapped;
+};
+
+int nvme_dma_alloc(struct svio_domain *dom, size_t len, struct nvme_dma_mem *m);
+/** Unmap and free once the unmap's invalidation completed (quarantine). */
+void nvme_dma_free(struct svio_domain *dom, struct nvme_dma_mem *m);
+
+enum nvme_req_state {
+	NVME_REQ_FREE,
+	NVME_REQ_ACTIVE,
+	NVME_REQ_ABORTING, /* timed out, Abort sent */
+};
+
+struct nvme_req {
+	svio_nvme_cb cb;
+	void *arg;
+	uint64_t deadline; /* tsc: timeout or abort expiry; 0 none */
+	uint8_t state;
+	bool timed_out;
+	uint64_t *prp_list; /* this slot's PRP list page (va) */
+	uint64_t prp_iova;
+};
+
+struct svio_nvme_qpair {
+	/* Hot: submit and poll. */
+	struct svio_nvme_ctrlr *ctrlr;
+	struct svio_device *dev;
+	struct nvme_sqe *sq;
+	struct nvme_cqe *cq;
+	struct nvme_req *reqs;
+	uint16_t *free_ids;
+	uint32_t nfree;
+	uint32_t depth; /* outstanding commands at most */
+	uint32_t qsize; /* entries: depth + 1 */
+	uint32_t sq_tail;
+	uint32_t cq_head;
+	uint16_t phase;
+	uint16_t qid;
+	uint32_t gen;
+	uint64_t sq_db, cq_db;
+	uint64_t next_check; /* tsc of the next timeout / CSTS check */
+	bool sva;
+
+	/* Cold. */
+	TAILQ_ENTRY(svio_nvme_qpair) next;
+	struct nvme_dma_mem sq_mem, cq_mem, prp_mem;
+	bool broken; /* queues could not be re-created after a reset */
+};
+
+struct svio_nvme_ctrlr {
+	struct svio_device *dev;
+	struct svio_domain *dom;
+	uint64_t cap;
+	uint32_t dstrd;
+	uint32_t mqes; /* entries (1-based) */
+	uint64_t ready_timeout_us;
+	_Atomic uint32_t gen;
+	_Atomic bool failed;
+	_Atomic uint64_t timeout_tsc; /* per command; 0 none */
+	_Atomic uint64_t resets;
+
+	pthread_mutex_t admin_lock;
+	struct nvme_dma_mem asq_mem, acq_mem, abuf_mem;
+	uint32_t asq_tail, acq_head;
+	uint16_t aphase;
+	uint16_t acid;
+	uint64_t qid_used; /* bit q: I/O queue pair q in use (1..64) */
+	TAILQ_HEAD(, svio_nvme_qpair) qpairs;
+
+	struct svio_nvme_ctrlr_info info;
+	struct svio_nvme_ns_info ns[NVME_MAX_NS];
+	bool attached;
+};
+
+/* nvme_ctrlr.c */
+/** Run an admin command with admin_lock held; data through the admin buffer. */
+int nvme_admin_locked(struct svio_nvme_ctrlr *c, struct nvme_sqe *sqe, struct svio_nvme_cpl *cpl);
+/** Create (or re-create) the controller queues of @p qp; admin_lock held. */
+int nvme_qpair_create_queues(struct svio_nvme_ctrlr *c, struct svio_nvme_qpair *qp);
+/** Map a completion status to the errno of struct svio_nvme_cpl. */
+int nvme_status_errno(uint16_t sf);
+uint64_t nvme_now_us(void);
+uint64_t nvme_us_to_tsc(uint64_t us);
+
+#endif /* NVME_PRIV_H */

@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NVMe PMD: I/O queue pairs. Submit and poll run on the pair's owner thread
+ * without locks; the only shared state they read is the controller's reset
+ * generation. Timeouts are checked from poll: Abort first, reset second.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_atomic.h>
+#include <rte_cycles.h>
+
+#include "nvme_priv.h"
+
+#define POLL_BATCH	32
+#define CHECK_PERIOD_US 1000 /* timeouts and CSTS are looked at this often */
+
+/* ---- completion delivery ---- */
+
+static void req_complete(struct svio_nvme_qpair *qp, uint16_t cid, uint32_t cdw0, uint16_t sf,
+			 int force_rc)
+{
+	struct nvme_req *r = &qp->reqs[cid];
+	struct svio_nvme_cpl cpl = { .cdw0 = cdw0, .status = sf };
+	svio_nvme_cb cb = r->cb;
+	void *arg = r->arg;
+
+	cpl.rc = force_rc != 0 ? force_rc : nvme_status_errno(sf);
+	if (r->timed_out && cpl.rc == -ECANCELED)
+		cpl.rc = -ETIMEDOUT;
+	r->state = NVME_REQ_FREE;
+	r->timed_out = false;
+	r->cb = NULL;
+	qp->free_ids[qp->nfree++] = cid;
+	if (cb != NULL)
+		cb(arg, &cpl);
+}
+
+/* Fail every outstanding command (reset, free). Callbacks may submit again. */
+static void fail_outstanding(struct svio_nvme_qpair *qp, int rc)
+{
+	uint32_t i;
+
+	for (i = 0; i < qp->depth; i++) {
+		if (qp->reqs[i].state != NVME_REQ_FREE)
+			req_complete(qp, (uint16_t)i, 0, 0, rc);
+	}
+}
+
+static void ring_reset(struct svio_nvme_qpair *qp)
+{
+	memset(qp->sq, 0, qp->sq_mem.len);
+	memset(qp->cq, 0, qp->cq_mem.len);
+	qp->sq_tail = 0;
+	qp->cq_head = 0;
+	qp->phase = 1;
+}
+
+/*
+ * The controller was reset since this pair last looked: its queues are gone.
+ * Re-create them, then fail what was outstanding (the callbacks may submit on
+ * the new queues).
+ */
+static int qp_recover(struct svio_nvme_qpair *qp, uint32_t gen)
+{
+	struct svio_nvme_ctrlr *c = qp->ctrlr;
+	struct nvme_req *saved;
+	int rc = 0;
+
+	if (gen & 1)
+		return -EAGAIN;
+	pthread_mutex_lock(&c->admin_lock);
+	gen = atomic_load(&c->gen);
+	if (gen & 1 || atomic_load(&c->failed)) {
+		pthread_mutex_unlock(&c->admin_lock);
+		if (atomic_load(&c->failed)) {
+			fail_outstanding(qp, -ENXIO);
+			return -ENXIO;
+		}
+		return -EAGAIN;
+	}
+	ring_reset(qp);
+	rc = nvme_qpair_create_queues(c, qp);
+	qp->broken = rc < 0;
+	qp->gen = gen;
+	pthread_mutex_unlock(&c->admin_lock);
+
+	/* Deliver the failures on a copy: a callback may reuse the slots. */
+	saved = malloc(sizeof(*saved) * qp->depth);
+	if (saved != NULL) {
+		memcpy(saved, qp->reqs, sizeof(*saved) * qp->depth);
+		for (uint32_t i = 0; i < qp->depth; i++) {
+			if (qp->reqs[i].state != NVME_REQ_FREE) {
+				qp->reqs[i].state = NVME_REQ_FREE;
+				qp->reqs[i].cb = NULL;
+				qp->free_ids[qp->nfree++] = (uint16_t)i;
+			}
+		}
+		for (uint32_t i = 0; i < qp->depth; i++) {
+			struct svio_nvme_cpl cpl = { .rc = -ECANCELED };
+
+			if (saved[i].state == NVME_REQ_FREE || saved[i].cb == NULL)
+				continue;
+			if (saved[i].timed_out)
+				cpl.rc = -ETIMEDOUT;
+			saved[i].cb(saved[i].arg, &cpl);
+		}
+		free(saved);
+	} else {
+		fail_outstanding(qp, -ECANCELED);
+	}
+	return qp->broken ? -EIO : 0;
+}
+
+static inline int qp_check_gen(struct svio_nvme_qpair *qp)
+{
+	uint32_t gen = atomic_load_explicit(&qp->ctrlr->gen, memory_order_acquire);
+
+	if (likely(gen == qp->gen && !qp->broken))
+		return 0;
+	if (atomic_load(&qp->ctrlr->failed))
+		return -ENXIO;
+	return qp_recover(qp, gen);
+}
+
+/* ---- timeouts ---- */
+
+static void send_abort(struct svio_nvme_qpair *qp, uint16_t cid)
+{
+	struct svio_nvme_ctrlr *c = qp->ctrlr;
+	struct nvme_sqe sqe = {
+		.opc = NVME_ADM_ABORT,
+		.cdw10 = ((uint32_t)cid << 16) | qp->qid,
+	};
+	struct svio_nvme_cpl cpl;
+
+	pthread_mutex_lock(&c->admin_lock);
+	if (nvme_admin_locked(c, &sqe, &cpl) == 0 && !(cpl.cdw0 & 1))
+		NVME_LOG(WARNING, "%s: command %u on queue %u timed out: aborted", c->dev->name,
+			 cid, qp->qid);
+	else
+		NVME_LOG(WARNING, "%s: command %u on queue %u timed out: abort refused",
+			 c->dev->name, cid, qp->qid);
+	pthread_mutex_unlock(&c->admin_lock);
+}
+
+/* @return true when the controller must be reset. */
+static bool check_timeouts(struct svio_nvme_qpair *qp, uint64_t now)
+{
+	uint64_t tmo = atomic_load_explicit(&qp->ctrlr->timeout_tsc, memory_order_relaxed);
+	uint32_t i;
+
+	for (i = 0; i < qp->depth; i++) {
+		struct nvme_req *r = &qp->reqs[i];
+
+		if (r->state == NVME_REQ_FREE || r->deadline == 0 || now < r->deadline)
+			continue;
+		if (r->state == NVME_REQ_ABORTING)
+			return true; /* the abort did not bring it back either */
+		r->state = NVME_REQ_ABORTING;
+		r->timed_out = true;
+		r->deadline = now + (tmo ? tmo : nvme_us_to_tsc(NVME_DEFAULT_TIMEOUT));
+		send_abort(qp, (uint16_t)i);
+	}
+	return false;
+}
+
+static int periodic_check(struct svio_nvme_qpair *qp, uint64_t now)
+{
+	struct svio_nvme_ctrlr *c = qp->ctrlr;
+	bool reset = false;
+	uint32_t csts;
+
+	qp->next_check = now + nvme_us_to_tsc(CHECK_PERIOD_US);
+	if (qp->nfree == qp->depth)
+		return 0;
+	if (svio_reg_read32(qp->dev, 0, NVME_REG_CSTS, &csts) == 0 && (csts & NVME_CSTS_CFS)) {
+		NVME_LOG(ERR, "%s: controller fatal status", c->dev->name);
+		reset = true;
+	} else {
+		reset = check_timeouts(qp, now);
+	}
+	if (!reset)
+		return 0;
+	svio_nvme_ctrlr_reset(c);
+	return qp_check_gen(qp);
+}
+
+/* ---- poll ---- */
+
+int svio_nvme_qpair_poll(struct svio_nvme_qpair *qp, uint32_t max)
+{
+	struct {
+		uint32_t cdw0;
+		uint16_t cid;
+		uint16_t sf;
+	} done[POLL_BATCH];
+	uint32_t total = 0;
+	uint64_t now;
+	int rc;
+
+	if (unlikely(qp == NULL))
+		return -EINVAL;
+	rc = qp_check_gen(qp);
+	if (unlikely(rc < 0))
+		return rc;
+	if (max == 0)
+		max = UINT32_MAX;
+	while (total < max) {
+		uint32_t n = 0, i;
+
+		while (n < POLL_BATCH && total + n < max) {
+			struct nvme_cqe *e = &qp->cq[qp->cq_head];
+			uint16_t st = __atomic_load_n(&e->status, __ATOMIC_ACQUIRE);
+
+			if ((st & NVME_CQE_PHASE) != qp->phase)
+				break;
+			done[n].cdw0 = e->cdw0;
+			done[n].cid = e->cid;
+			done[n].sf = NVME_CQE_SF(st);
+			n++;
+			if (++qp->cq_head == qp->qsize) {
+				qp->cq_head = 0;
+				qp->phase ^= 1;
+			}
+		}
+		/*
+		 * The head doorbell goes first so callbacks that submit find room.
+		 * With nothing new but commands outstanding it is rewritten
+		 * unchanged: a no-op for hardware, the moment an inline model
+		 * posts completions whose latency has passed.
+		 */
+		if (n > 0 || qp->nfree != qp->depth)
+			svio_reg_write32(qp->dev, 0, qp->cq_db, qp->cq_head);
+		for (i = 0; i < n; i++) {
+			uint16_t cid = done[i].cid;
+
+			if (unlikely(cid >= qp->depth || qp->reqs[cid].state == NVME_REQ_FREE)) {
+				NVME_LOG(ERR, "%s: queue %u: completion for unknown command %u",
+					 qp->ctrlr->dev->name, qp->qid, cid);
+				continue;
+			}
+			req_complete(qp, cid, done[i].cdw0, done[i].sf, 0);
+		}
+		total += n;
+		if (n < POLL_BATCH)
+			break;
+	}
+	now = rte_rdtsc();
+	if (unlikely(now >= qp->next_check)) {
+		rc = periodic_check(qp, now);
+		if (rc < 0)
+			return rc;
+	}
+	svio_iommu_poll(qp->ctrlr->dom);
+	return (int)total;
+}
+
+/* ---- submit ---- */
+
+static int submit(struct svio_nvme_qpair *qp, struct nvme_sqe *sqe, uint64_t iova, size_t len,
+		  svio_nvme_cb cb, void *arg)
+{
+	struct nvme_req *r;
+	uint64_t tmo;
+	uint16_t cid;
+	int rc;
+
+	rc = qp_check_gen(qp);
+	if (unlikely(rc < 0))
+		return rc;
+	if (unlikely(qp->nfree == 0))
+		return -EAGAIN;
+	cid = qp->free_ids[--qp->nfree];
+	r = &qp->reqs[cid];
+	if (len > 0) {
+		uint64_t first = NVME_PAGE_SIZE - (iova & (NVME_PAGE_SIZE - 1));
+
+		sqe->prp1 = iova;
+		sqe->prp2 = 0;
+		if (len > first) {
+			uint64_t rest = len - first, page = iova + first;
+
+			if (rest <= NVME_PAGE_SIZE) {
+				sqe->prp2 = page;
+			} else {
+				uint32_t i, n = (uint32_t)((rest + NVME_PAGE_SIZE - 1) /
+							   NVME_PAGE_SIZE);
+
+				for (i = 0; i < n; i++)
+					r->prp_list[i] = page + (uint64_t)i * NVME_PAGE_SIZE;
+				sqe->prp2 = r->prp_iova;
+			}
+		}
+	}
+	sqe->cid = cid;
+	r->cb = cb;
+	r->arg = arg;
+	r->state = NVME_REQ_ACTIVE;
+	r->timed_out = false;
+	tmo = atomic_load_explicit(&qp->ctrlr->timeout_tsc, memory_order_relaxed);
+	r->deadline = tmo ? rte_rdtsc() + tmo : 0;
+	qp->sq[qp->sq_tail] = *sqe;
+	if (++qp->sq_tail == qp->qsize)
+		qp->sq_tail = 0;
+	rte_wmb(); /* entry and PRP list reach memory before the doorbell */
+	svio_reg_write32(qp->dev, 0, qp->sq_db, qp->sq_tail);
+	return 0;
+}
+
+static const struct svio_nvme_ns_info *ns_find(const struct svio_nvme_ctrlr *c, uint32_t nsid)
+{
+	for (uint32_t i = 0; i < c->info.num_ns; i++)
+		if (c->ns[i].nsid == nsid)
+			return &c->ns[i];
+	return NULL;
+}
+
+static int check_blocks(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba, uint32_t nlb,
+			const struct svio_nvme_ns_info **out)
+{
+	const struct svio_nvme_ns_info *ns;
+
+	if (unlikely(qp == NULL))
+		return -EINVAL;
+	ns = ns_find(qp->ctrlr, nsid);
+	if (unlikely(ns == NULL))
+		return -ENXIO;
+	if (unlikely(nlb == 0))
+		return -EINVAL;
+	if (unlikely(lba >= ns->nblocks || nlb > ns->nblocks - lba))
+		return -ERANGE;
+	*out = ns;
+	return 0;
+}
+
+static int rw(struct svio_nvme_qpair *qp, uint8_t opc, uint32_t nsid, uint64_t iova, uint64_t lba,
+	      uint32_t nlb, svio_nvme_cb cb, void *arg)
+{
+	const struct svio_nvme_ns_info *ns;
+	struct nvme_sqe sqe;
+	uint64_t len;
+	int rc;
+
+	rc = check_blocks(qp, nsid, lba, nlb, &ns);
+	if (unlikely(rc < 0))
+		return rc;
+	len = (uint64_t)nlb * ns->lba_size;
+	if (unlikely(nlb > NVME_RW_NLB_MAX || len > qp->ctrlr->info.max_xfer || (iova & 3) ||
+		     iova == 0))
+		return -EINVAL;
+	memset(&sqe, 0, sizeof(sqe));
+	sqe.opc = opc;
+	sqe.nsid = nsid;
+	sqe.cdw10 = (uint32_t)lba;
+	sqe.cdw11 = (uint32_t)(lba >> 32);
+	sqe.cdw12 = nlb - 1;
+	return submit(qp, &sqe, iova, len, cb, arg);
+}
+
+int svio_nvme_read_iova(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t iova, uint64_t lba,
+			uint32_t nlb, svio_nvme_cb cb, void *arg)
+{
+	return rw(qp, NVME_CMD_READ, nsid, iova, lba, nlb, cb, arg);
+}
+
+int svio_nvme_write_iova(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t iova, uint64_t lba,
+			 uint32_t nlb, svio_nvme_cb cb, void *arg)
+{
+	return rw(qp, NVME_CMD_WRITE, nsid, iova, lba, nlb, cb, arg);
+}
+
+int svio_nvme_read(struct svio_nvme_qpair *qp, uint32_t nsid, void *buf, uint64_t lba, uint32_t nlb,
+		   svio_nvme_cb cb, void *arg)
+{
+	if (unlikely(qp == NULL))
+		return -EINVAL;
+	if (unlikely(!qp->sva))
+		return -ENOTSUP;
+	return rw(qp, NVME_CMD_READ, nsid, (uint64_t)(uintptr_t)buf, lba, nlb, cb, arg);
+}
+
+int svio_nvme_write(struct svio_nvme_qpair *qp, uint32_t nsid, const void *buf, uint64_t lba,
+		    uint32_t nlb, svio_nvme_cb cb, void *arg)
+{
+	if (unlikely(qp == NULL))
+		return -EINVAL;
+	if (unlikely(!qp->sva))
+		return -ENOTSUP;
+	return rw(qp, NVME_CMD_WRITE, nsid, (uint64_t)(uintptr_t)buf, lba, nlb, cb, arg);
+}
+
+int svio_nvme_flush(struct svio_nvme_qpair *qp, uint32_t nsid, svio_nvme_cb cb, void *arg)
+{
+	struct nvme_sqe sqe = { .opc = NVME_CMD_FLUSH, .nsid = nsid };
+
+	if (unlikely(qp == NULL))
+		return -EINVAL;
+	if (nsid != 0xffffffffu && ns_find(qp->ctrlr, nsid) == NULL)
+		return -ENXIO;
+	return submit(qp, &sqe, 0, 0, cb, arg);
+}
+
+int svio_nvme_write_zeroes(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba, uint32_t nlb,
+			   svio_nvme_cb cb, void *arg)
+{
+	const struct svio_nvme_ns_info *ns;
+	struct nvme_sqe sqe = { .opc = NVME_CMD_WRITE_ZEROES, .nsid = nsid };
+	int rc = check_blocks(qp, nsid, lba, nlb, &ns);
+
+	if (rc < 0)
+		return rc;
+	if (nlb > NVME_RW_NLB_MAX)
+		return -EINVAL;
+	if (!qp->ctrlr->info.write_zeroes)
+		return -ENOTSUP;
+	sqe.cdw10 = (uint32_t)lba;
+	sqe.cdw11 = (uint32_t)(lba >> 32);
+	sqe.cdw12 = nlb - 1;
+	return submit(qp, &sqe, 0, 0, cb, arg);
+}
+
+int svio_nvme_deallocate(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba, uint32_t nlb,
+			 svio_nvme_cb cb, void *arg)
+{
+	const struct svio_nvme_ns_info *ns;
+	struct nvme_sqe sqe = { .opc = NVME_CMD_DSM, .nsid = nsid, .cdw11 = NVME_DSM_AD };
+	struct nvme_dsm_range *range;
+	int rc = check_blocks(qp, nsid, lba, nlb, &ns);
+
+	if (rc < 0)
+		return rc;
+	if (!qp->ctrlr->info.dsm)
+		return -ENOTSUP;
+	rc = qp_check_gen(qp);
+	if (rc < 0)
+		return rc;
+	if (qp->nfree == 0)
+		return -EAGAIN;
+	/* The range lives in the PRP list page of the slot submit() will take. */
+	range = (struct nvme_dsm_range *)qp->reqs[qp->free_ids[qp->nfree - 1]].prp_list;
+	range->attributes = 0;
+	range->nlb = nlb;
+	range->slba = lba;
+	return submit(qp, &sqe, qp->reqs[qp->free_ids[qp->nfree - 1]].prp_iova, sizeof(*range), cb,
+		      arg);
+}
+
+int svio_nvme_io_raw(struct svio_nvme_qpair *qp, const struct nvme_sqe *cmd, uint64_t iova,
+		     size_t len, svio_nvme_cb cb, void *arg)
+{
+	struct nvme_sqe sqe;
+
+	if (qp == NULL || cmd == NULL || len > qp->ctrlr->info.max_xfer || (len > 0 && iova == 0))
+		return -EINVAL;
+	sqe = *cmd;
+	return submit(qp, &sqe, iova, iova != 0 ? len : 0, cb, arg);
+}
+
+uint32_t svio_nvme_qpair_outstanding(const struct svio_nvme_qpair *qp)
+{
+	return qp->depth - qp->nfree;
+}
+
+uint32_t svio_nvme_qpair_depth(const struct svio_nvme_qpair *qp)
+{
+	return qp->depth;
+}
+
+/* ---- alloc, free ---- */
+
+static void qp_free_mem(struct svio_nvme_ctrlr *c, struct svio_nvme_qpair *qp)
+{
+	nvme_dma_free(c->dom, &qp->prp_mem);
+	nvme_dma_free(c->dom, &qp->cq_mem);
+	nvme_dma_free(c->dom, &qp->sq_mem);
+	free(qp->free_ids);
+	free(qp->reqs);
+	free(qp);
+}
+
+int svio_nvme_qpair_alloc(struct svio_nvme_ctrlr *c, uint32_t depth, struct svio_nvme_qpair **out)
+{
+	struct svio_nvme_qpair *qp;
+	uint32_t q, i;
+	int rc;
+
+	if (c == NULL || out == NULL)
+		return -EINVAL;
+	if (atomic_load(&c->failed))
+		return -ENXIO;
+	if (depth == 0)
+		depth = NVME_DEFAULT_DEPTH;
+	if (depth > c->mqes - 1)
+		depth = c->mqes - 1;
+	qp = calloc(1, sizeof(*qp));
+	if (qp == NULL)
+		return -ENOMEM;
+	qp->ctrlr = c;
+	qp->dev = c->dev;
+	qp->depth = depth;
+	qp->qsize = depth + 1;
+	qp->sva = svio_domain_sva(c->dom);
+	qp->reqs = calloc(depth, sizeof(*qp->reqs));
+	qp->free_ids = calloc(depth, sizeof(*qp->free_ids));
+	if (qp->reqs == NULL || qp->free_ids == NULL) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	rc = nvme_dma_alloc(c->dom, qp->qsize * sizeof(struct nvme_sqe), &qp->sq_mem);
+	if (rc == 0)
+		rc = nvme_dma_alloc(c->dom, qp->qsize * sizeof(struct nvme_cqe), &qp->cq_mem);
+	if (rc == 0)
+		rc = nvme_dma_alloc(c->dom, (size_t)depth * NVME_PAGE_SIZE, &qp->prp_mem);
+	if (rc < 0)
+		goto out_free;
+	qp->sq = qp->sq_mem.va;
+	qp->cq = qp->cq_mem.va;
+	for (i = 0; i < depth; i++) {
+		qp->reqs[i].prp_list = (uint64_t *)((uint8_t *)qp->prp_mem.va + i * NVME_PAGE_SIZE);
+		qp->reqs[i].prp_iova = qp->prp_mem.iova + (uint64_t)i * NVME_PAGE_SIZE;
+		/* Lowest ids handed out first. */
+		qp->free_ids[i] = (uint16_t)(depth - 1 - i);
+	}
+	qp->nfree = depth;
+	qp->phase = 1;
+	qp->next_check = rte_rdtsc() + nvme_us_to_tsc(CHECK_PERIOD_US);
+
+	pthread_mutex_lock(&c->admin_lock);
+	for (q = 1; q <= c->info.max_qpairs; q++)
+		if (!(c->qid_used & (1ull << (q - 1))))
+			break;
+	if (q > c->info.max_qpairs) {
+		pthread_mutex_unlock(&c->admin_lock);
+		NVME_LOG(ERR, "%s: all %u I/O queue pairs are in use", c->dev->name,
+			 c->info.max_qpairs);
+		rc = -ENOSPC;
+		goto out_free;
+	}
+	qp->qid = (uint16_t)q;
+	qp->sq_db = nvme_sq_doorbell(qp->qid, c->dstrd);
+	qp->cq_db = nvme_cq_doorbell(qp->qid, c->dstrd);
+	qp->gen = atomic_load(&c->gen);
+	if (qp->gen & 1) {
+		rc = -EAGAIN;
+	} else {
+		rc = nvme_qpair_create_queues(c, qp);
+	}
+	if (rc < 0) {
+		pthread_mutex_unlock(&c->admin_lock);
+		goto out_free;
+	}
+	c->qid_used |= 1ull << (q - 1);
+	TAILQ_INSERT_TAIL(&c->qpairs, qp, next);
+	pthread_mutex_unlock(&c->admin_lock);
+	*out = qp;
+	return 0;
+
+out_free:
+	qp_free_mem(c, qp);
+	return rc;
+}
+
+void svio_nvme_qpair_free(struct svio_nvme_qpair *qp)
+{
+	struct svio_nvme_ctrlr *c;
+	struct svio_nvme_cpl cpl;
+
+	if (qp == NULL)
+		return;
+	c = qp->ctrlr;
+	pthread_mutex_lock(&c->admin_lock);
+	if (qp->gen == atomic_load(&c->gen) && !qp->broken && !atomic_load(&c->failed)) {
+		struct nvme_sqe dsq = { .opc = NVME_ADM_DELETE_SQ, .cdw10 = qp->qid };
+		struct nvme_sqe dcq = { .opc = NVME_ADM_DELETE_CQ, .cdw10 = qp->qid };
+
+		/* Deleting the SQ ends its commands; only then may the memory go. */
+		nvme_admin_locked(c, &dsq, &cpl);
+		nvme_admin_locked(c, &dcq, &cpl);
+	}
+	c->qid_used &= ~(1ull << (qp->qid - 1));
+	TAILQ_REMOVE(&c->qpairs, qp, next);
+	pthread_mutex_unlock(&c->admin_lock);
+	fail_outstanding(qp, -ECANCELED);
+	qp_free_mem(c, qp);
+}

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The svio NVMe poll-mode driver.
+ *
+ * svio_eal_init() probes every NVMe device named on the command line
+ * (`--vdev sim_nvme0,...` for the built-in controller): the driver resets
+ * and enables the controller, attaches it to the process IOMMU domain,
+ * identifies it and its namespaces. Applications then look a controller up
+ * by device name, allocate one I/O queue pair per lcore, submit commands
+ * with a completion callback and poll for completions:
+ *
+ *   struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get("sim_nvme0");
+ *   struct svio_nvme_qpair *qp;
+ *   svio_nvme_qpair_alloc(c, 128, &qp);
+ *   svio_nvme_write(qp, 1, buf, lba, nlb, done_cb, arg);   // buf: any memory (SVA)
+ *   while (!done) svio_nvme_qpair_poll(qp, 0);
+ *
+ * Addresses. With SVA on (the default) device addresses are process virtual
+ * addresses: svio_nvme_read()/write() take a pointer. Without SVA, map the
+ * buffer with svio_dma_map() and use the _iova variants.
+ *
+ * Threading. Controller functions (lookup, info, qpair alloc/free, admin,
+ * reset) may be called from any thread; they serialise on a per-controller
+ * admin lock. A queue pair belongs to one thread at a time: its submit and
+ * poll functions take no lock. Completion callbacks run inside
+ * svio_nvme_qpair_poll() on the polling thread and may submit on the same
+ * queue pair, but must not free it.
+ *
+ * Robustness. Every command has a timeout (svio_nvme_ctrlr_set_timeout):
+ * on expiry the poller sends an Abort; when the command still does not
+ * complete within another timeout, or the controller reports a fatal status
+ * (CSTS.CFS), the controller is reset. Every queue pair notices the reset at
+ * its next call, completes its outstanding commands (-ETIMEDOUT for the
+ * timed-out one, -ECANCELED for the others) and re-creates its queues.
+ *
+ * Return convention: 0 or a count on success, a negative errno value on error.
+ */
+#ifndef SVIO_NVME_H
+#define SVIO_NVME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nvme_spec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct svio_device;
+struct svio_nvme_ctrlr;
+struct svio_nvme_qpair;
+
+struct svio_nvme_ctrlr_info {
+	char name[64];	     /**< device name ("sim_nvme0") */
+	char sn[21];	     /**< serial number, trailing blanks removed */
+	char mn[41];	     /**< model number */
+	char fr[9];	     /**< firmware revision */
+	uint32_t version;    /**< VS register: major << 16 | minor << 8 */
+	uint32_t nn;	     /**< highest namespace id */
+	uint32_t max_xfer;   /**< largest transfer of one command, bytes */
+	uint32_t max_qpairs; /**< I/O queue pairs granted by the controller */
+	uint32_t max_depth;  /**< deepest queue pair (CAP.MQES) */
+	uint32_t num_ns;     /**< active namespaces */
+	bool vwc;	     /**< volatile write cache present: flush matters */
+	bool write_zeroes;   /**< Write Zeroes supported */
+	bool dsm;	     /**< Dataset Management (deallocate) supported */
+};
+
+struct svio_nvme_ns_info {
+	uint32_t nsid;
+	uint64_t nblocks;  /**< NSZE */
+	uint32_t lba_size; /**< bytes per block (512, 4096) */
+};
+
+/** What a completion callback receives. */
+struct svio_nvme_cpl {
+	uint32_t cdw0;	 /**< command specific result */
+	uint16_t status; /**< NVMe status field (NVME_SF_SCT/NVME_SF_SC), 0 = success */
+	/**
+	 * The status as an errno: 0, -EFAULT (data transfer error: bad buffer
+	 * address), -ERANGE (LBA out of range), -ENXIO (invalid namespace),
+	 * -EINVAL (invalid field), -EOPNOTSUPP (invalid opcode), -ETIMEDOUT
+	 * (timed out and aborted), -ECANCELED (controller reset or queue pair
+	 * freed), -EIO (any other error status).
+	 */
+	int rc;
+};
+
+typedef void (*svio_nvme_cb)(void *arg, const struct svio_nvme_cpl *cpl);
+
+/* ---- Controllers (any thread; control path) ---- */
+
+/** The probed controller on device @p name, or NULL. */
+struct svio_nvme_ctrlr *svio_nvme_ctrlr_get(const char *name);
+
+/** Iterate controllers: NULL starts; returns NULL after the last. */
+struct svio_nvme_ctrlr *svio_nvme_ctrlr_next(const struct svio_nvme_ctrlr *prev);
+
+/** The device under a controller. */
+struct svio_device *svio_nvme_ctrlr_device(const struct svio_nvme_ctrlr *ctrlr);
+
+/** Copy the controller's identity and limits. @return 0 or -EINVAL. */
+int svio_nvme_ctrlr_info_get(const struct svio_nvme_ctrlr *ctrlr,
+			     struct svio_nvme_ctrlr_info *info);
+
+/**
+ * Geometry of namespace @p nsid.
+ * @return 0, -ENXIO when the namespace does not exist or is inactive.
+ */
+int svio_nvme_ns_info_get(const struct svio_nvme_ctrlr *ctrlr, uint32_t nsid,
+			  struct svio_nvme_ns_info *info);
+
+/** The next active namespace id after @p prev (0 starts), or 0 after the last. */
+uint32_t svio_nvme_ns_next(const struct svio_nvme_ctrlr *ctrlr, uint32_t prev);
+
+/**
+ * Per-command timeout (default 5 s; 0 disables). Takes effect for commands
+ * submitted afterwards. @return 0 or -EINVAL.
+ */
+int svio_nvme_ctrlr_set_timeout(struct svio_nvme_ctrlr *ctrlr, uint64_t timeout_us);
+
+/**
+ * Run one admin command synchronously. The command's data (direction from the
+ * opcode's low bits, as the spec defines) is copied through a driver buffer,
+ * so @p buf may be any memory; @p len at most 8 KiB.
+ * @return 0 (success status), -EIO (error status, see @p cpl), -EINVAL,
+ *         -ETIMEDOUT, -ENXIO (the controller failed and is gone).
+ */
+int svio_nvme_admin_cmd(struct svio_nvme_ctrlr *ctrlr, const struct nvme_sqe *cmd, void *buf,
+			size_t len, struct svio_nvme_cpl *cpl);
+
+/**
+ * Reset the controller (disable, enable, reinitialise). Queue pairs recover
+ * at their next call. Called by the driver itself on timeouts and fatal
+ * status. @return 0, -ETIMEDOUT / -EIO when the controller does not come
+ * back (it is then marked failed: every later call returns -ENXIO).
+ */
+int svio_nvme_ctrlr_reset(struct svio_nvme_ctrlr *ctrlr);
+
+/** Number of resets so far (tests, monitoring). */
+uint64_t svio_nvme_ctrlr_resets(const struct svio_nvme_ctrlr *ctrlr);
+
+/* ---- Queue pairs ---- */
+
+/**
+ * Create an I/O queue pair able to hold @p depth outstanding commands
+ * (0: 128; clamped to the controller's maximum). Control path.
+ * @return 0, -ENOSPC (no queue id left), -ENOMEM, -EIO (controller refused).
+ */
+int svio_nvme_qpair_alloc(struct svio_nvme_ctrlr *ctrlr, uint32_t depth,
+			  struct svio_nvme_qpair **out);
+
+/**
+ * Delete the queues and free the pair. Commands still outstanding complete
+ * with -ECANCELED first. Control path; not from a completion callback.
+ */
+void svio_nvme_qpair_free(struct svio_nvme_qpair *qp);
+
+/** Commands submitted and not yet completed. */
+uint32_t svio_nvme_qpair_outstanding(const struct svio_nvme_qpair *qp);
+
+/** Depth the pair was created with. */
+uint32_t svio_nvme_qpair_depth(const struct svio_nvme_qpair *qp);
+
+/**
+ * Reap up to @p max completions (0: no limit beyond the queue) and run their
+ * callbacks; also checks timeouts and advances the domain's lazy
+ * invalidations (svio_iommu_poll). Owner thread only.
+ * @return completions reaped, or -ENXIO (controller failed), -EAGAIN
+ *         (controller resetting right now: poll again).
+ */
+int svio_nvme_qpair_poll(struct svio_nvme_qpair *qp, uint32_t max);
+
+/*
+ * I/O submission (owner thread only): @p nlb blocks from @p lba. The buffer
+ * is any 4-byte aligned memory (SVA) or, for the _iova variants, one
+ * contiguous IOVA range from svio_dma_map().
+ * @return 0 (submitted; @p cb runs from a later poll), -ENXIO (no such
+ *         namespace, or controller failed), -ERANGE (beyond the namespace's
+ *         end), -EINVAL (misaligned buffer, nlb 0 or above the transfer
+ *         limit), -EAGAIN (queue full, or controller resetting: poll, then
+ *         retry), -ENOTSUP (pointer variant without SVA).
+ */
+int svio_nvme_read(struct svio_nvme_qpair *qp, uint32_t nsid, void *buf, uint64_t lba, uint32_t nlb,
+		   svio_nvme_cb cb, void *arg);
+int svio_nvme_write(struct svio_nvme_qpair *qp, uint32_t nsid, const void *buf, uint64_t lba,
+		    uint32_t nlb, svio_nvme_cb cb, void *arg);
+int svio_nvme_read_iova(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t iova, uint64_t lba,
+			uint32_t nlb, svio_nvme_cb cb, void *arg);
+int svio_nvme_write_iova(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t iova, uint64_t lba,
+			 uint32_t nlb, svio_nvme_cb cb, void *arg);
+
+/** Flush the volatile write cache of @p nsid. Same returns as svio_nvme_read(). */
+int svio_nvme_flush(struct svio_nvme_qpair *qp, uint32_t nsid, svio_nvme_cb cb, void *arg);
+
+/** Zero @p nlb (1..65536) blocks without a data buffer. Same returns as svio_nvme_read(). */
+int svio_nvme_write_zeroes(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba, uint32_t nlb,
+			   svio_nvme_cb cb, void *arg);
+
+/** Deallocate (trim) @p nlb blocks: they read as zeroes afterwards. */
+int svio_nvme_deallocate(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba, uint32_t nlb,
+			 svio_nvme_cb cb, void *arg);
+
+/**
+ * Submit a raw I/O command (tests, vendor commands): the driver fills the
+ * command id and, when @p iova is non-zero, PRP1/PRP2 for @p len bytes.
+ * Same returns as svio_nvme_read() (no namespace checks).
+ */
+int svio_nvme_io_raw(struct svio_nvme_qpair *qp, const struct nvme_sqe *cmd, uint64_t iova,
+		     size_t len, svio_nvme_cb cb, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SVIO_NVME_H */

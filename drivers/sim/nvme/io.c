@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* NVMe model: PRP walking and the NVM command set (read, write, flush, write zeroes, DSM). */
+#include <errno.h>
+#include <string.h>
+
+#include "sim_nvme_priv.h"
+
+#define PS	NVME_PAGE_SIZE
+#define PS_MASK (NVME_PAGE_SIZE - 1)
+
+/* One contiguous piece of a transfer. */
+static int xfer_seg(struct sim_nvme *c, uint64_t addr, uint8_t *buf, size_t len, bool to_host)
+{
+	return sim_nvme_dma(c, addr, buf, len, to_host);
+}
+
+/*
+ * PRP1 may start anywhere in a page (dword aligned); later entries are page
+ * aligned. Beyond two pages PRP2 points at a list whose last entry chains to
+ * the next list page when more entries are needed. Contiguous entries are
+ * merged so a large buffer costs few DMA calls.
+ */
+uint16_t sim_nvme_prp_xfer(struct sim_nvme *c, const struct nvme_sqe *sqe, void *vbuf, size_t len,
+			   bool to_host)
+{
+	uint8_t *buf = vbuf;
+	uint64_t run_addr, list, entries[PS / 8];
+	size_t first, run_len, done, left, hops;
+
+	if (sqe->prp1 & 3)
+		return NVME_SF(NVME_SCT_GENERIC, NVME_SC_INVALID_PRP_OFFSET);
+	first = PS - (sqe->prp1 & PS_MASK);
+	if (first > len)
+		first = len;
+	run_addr = sqe->prp1;
+	run_len = first;
+	done = first;
+	left = len - first;
+	if (left == 0)
+		goto last_run;
+	if (left <= PS) {
+		if (sqe->prp2 & PS_MASK)
+			return NVME_SF(NVME_SCT_GENERIC, NVME_SC_INVALID_PRP_OFFSET);
+		if (sqe->prp2 == run_addr + run_len) {
+			run_len += left;
+		} else {
+			if (xfer_seg(c, run_addr, buf, run_len, to_host) < 0)
+				goto out_xfer_error;
+			run_addr = sqe->prp2;
+			run_len = left;
+		}
+		done += left;
+		goto last_run;
+	}
+	list = sqe->prp2;
+	for (hops = 0; left > 0; hops++) {
+		size_t slots = (PS - (list & PS_MASK)) / 8, need = (left + PS - 1) / PS;
+		size_t data = need <= slots ? need : slots - 1, i;
+
+		/* A list that chains in circles must not hold the queue forever. */
+		if ((list & 7) || hops > (1u << SIM_NVME_MDTS))
+			return NVME_SF(NVME_SCT_GENERIC, NVME_SC_INVALID_PRP_OFFSET);
+		if (sim_nvme_dma(c, list, entries, (need <= slots ? need : slots) * 8, false) < 0)
+			goto out_xfer_error;
+		for (i = 0; i < data; i++) {
+			size_t seg = left < PS ? left : PS;
+
+			if (entries[i] & PS_MASK)
+				return NVME_SF(NVME_SCT_GENERIC, NVME_SC_INVALID_PRP_OFFSET);
+			if (entries[i] == run_addr + run_len) {
+				run_len += seg;
+			} else {
+				if (xfer_seg(c, run_addr, buf + done - run_len, run_len, to_host) <
+				    0)
+					goto out_xfer_error;
+				run_addr = entries[i];
+				run_len = seg;
+			}
+			done += seg;
+			left -= seg;
+		}
+		if (left > 0)
+			list = entries[slots - 1];
+	}
+last_run:
+	if (xfer_seg(c, run_addr, buf + done - run_len, run_len, to_host) < 0)
+		goto out_xfer_error;
+	return NVME_SF(NVME_SCT_GENERIC, NVME_SC_SUCCESS);
+
+out_xfer_error:
+	return NVME_SF(NVME_SCT_GENERIC, NVME_SC_DATA_XFER_ERROR);
+}
+
+static uint16_t sc(uint8_t code)
+{
+	return NVME_SF(NVME_SCT_GENERIC, code);
+}
+
+static uint16_t check_range(struct sim_nvme_ns *ns, uint64_t slba, uint64_t nlb)
+{
+	if (slba >= ns->nsze || nlb > ns->nsze - slba)
+		return sc(NVME_SC_LBA_OUT_OF_RANGE);
+	return 0;
+}
+
+static uint16_t io_rw(struct sim_nvme *c, struct sim_nvme_cq *grp, const struct nvme_sqe *sqe,
+		      uint64_t *err_lba)
+{
+	struct sim_nvme_ns *ns = &c->ns;
+	uint64_t slba = (uint64_t)sqe->cdw11 << 32 | sqe->cdw10;
+	uint32_t nlb = (sqe->cdw12 & 0xffff) + 1;
+	bool read = sqe->opc == NVME_CMD_READ;
+	size_t len = (size_t)nlb << ns->lba_shift;
+	uint16_t st;
+
+	*err_lba = slba;
+	if (len > (size_t)PS << SIM_NVME_MDTS)
+		return sc(NVME_SC_INVALID_FIELD);
+	st = check_range(ns, slba, nlb);
+	if (st != 0)
+		return st;
+	st = sim_nvme_prp_xfer(c, sqe, ns->data + (slba << ns->lba_shift), len, read);
+	if (st != 0)
+		return st;
+	if (read) {
+		atomic_fetch_add_explicit(&grp->reads, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&grp->blocks_read, nlb, memory_order_relaxed);
+	} else {
+		atomic_fetch_add_explicit(&grp->writes, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&grp->blocks_written, nlb, memory_order_relaxed);
+	}
+	return 0;
+}
+
+static uint16_t io_write_zeroes(struct sim_nvme *c, const struct nvme_sqe *sqe, uint64_t *err_lba)
+{
+	uint64_t slba = (uint64_t)sqe->cdw11 << 32 | sqe->cdw10;
+	uint32_t nlb = (sqe->cdw12 & 0xffff) + 1;
+	uint16_t st;
+
+	*err_lba = slba;
+	st = check_range(&c->ns, slba, nlb);
+	if (st != 0)
+		return st;
+	sim_nvme_ns_zero(&c->ns, slba, nlb);
+	return 0;
+}
+
+static uint16_t io_dsm(struct sim_nvme *c, const struct nvme_sqe *sqe, uint64_t *err_lba)
+{
+	struct nvme_dsm_range r[256];
+	uint32_t nr = (sqe->cdw10 & 0xff) + 1, i;
+	uint16_t st;
+
+	st = sim_nvme_prp_xfer(c, sqe, r, nr * sizeof(r[0]), false);
+	if (st != 0)
+		return st;
+	for (i = 0; i < nr; i++) {
+		*err_lba = r[i].slba;
+		st = check_range(&c->ns, r[i].slba, r[i].nlb);
+		if (st != 0)
+			return st;
+	}
+	/* Deallocated blocks read as zeroes (DLFEAT); other attributes are hints only. */
+	if (sqe->cdw11 & NVME_DSM_AD) {
+		for (i = 0; i < nr; i++)
+			if (r[i].nlb > 0)
+				sim_nvme_ns_zero(&c->ns, r[i].slba, r[i].nlb);
+	}
+	return 0;
+}
+
+uint16_t sim_nvme_io(struct sim_nvme *c, struct sim_nvme_cq *grp, const struct nvme_sqe *sqe,
+		     uint64_t *err_lba)
+{
+	*err_lba = 0;
+	if (sqe->flags != 0) /* fused operations and SGLs are not supported */
+		return sc(NVME_SC_INVALID_FIELD);
+	if (sqe->opc == NVME_CMD_FLUSH) {
+		if (sqe->nsid != c->ns.nsid && sqe->nsid != 0xffffffffu)
+			return sc(NVME_SC_INVALID_NS);
+		sim_nvme_ns_sync(&c->ns);
+		return 0;
+	}
+	switch (sqe->opc) {
+	case NVME_CMD_READ:
+	case NVME_CMD_WRITE:
+	case NVME_CMD_WRITE_ZEROES:
+	case NVME_CMD_DSM:
+		break;
+	default:
+		return sc(NVME_SC_INVALID_OPCODE);
+	}
+	if (sqe->nsid != c->ns.nsid)
+		return sc(NVME_SC_INVALID_NS);
+	switch (sqe->opc) {
+	case NVME_CMD_READ:
+	case NVME_CMD_WRITE:
+		return io_rw(c, grp, sqe, err_lba);
+	case NVME_CMD_WRITE_ZEROES:
+		return io_write_zeroes(c, sqe, err_lba);
+	default:
+		return io_dsm(c, sqe, err_lba);
+	}
+}

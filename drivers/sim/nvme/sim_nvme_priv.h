@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Internals of the built-in NVMe controller model (drivers/sim/nvme only).
+ *
+ * Locking. Every completion queue has a lock that also covers the submission
+ * queues bound to it (a queue "group"): the SQ head, the command contexts,
+ * the CQ tail/phase and the list of completions waiting to be posted. The
+ * PMD binds one SQ to one CQ per lcore, so groups never contend on the data
+ * path. Lock order: reg_lock, then cq[0].lock (admin), then cq[1..n].lock in
+ * ascending order; I/O processing holds one group lock only. Doorbell values
+ * are atomics written without a lock (the driver's release, the model's
+ * acquire) so that the model thread (mode=thread) sees the queue entries the
+ * driver wrote before ringing.
+ *
+ * Queue structures are allocated once for every queue id at create time and
+ * never freed before destroy, so a doorbell racing with a Delete I/O Queue
+ * command reads a dead queue, never freed memory.
+ */
+#ifndef SIM_NVME_PRIV_H
+#define SIM_NVME_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_log.h>
+
+#include "nvme_spec.h"
+#include "sim_bus.h"
+#include "sim_iommu.h"
+#include "sim_nvme.h"
+
+extern int sim_nvme_logtype;
+#define SIM_NVME_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, sim_nvme_logtype, "sim_nvme: " fmt "\n", ##__VA_ARGS__)
+
+#define SIM_NVME_MAX_QUEUES 64 /* I/O queue pairs, plus the admin pair */
+#define SIM_NVME_MDTS	    8  /* 2^8 pages: 1 MiB per command */
+#define SIM_NVME_ACL	    3  /* 0-based: four outstanding aborts */
+#define SIM_NVME_ERRLOG	    16 /* error log entries kept */
+#define SIM_NVME_TO	    4  /* CAP.TO: 2 s */
+
+/* One fetched command, from fetch until its completion is posted. */
+struct sim_nvme_cmd {
+	struct sim_nvme_cmd *next;
+	struct nvme_cqe cqe; /* sqhd and phase filled when posted */
+	uint64_t due_ns;     /* latency: post no earlier than this */
+};
+
+struct sim_nvme_sq {
+	_Atomic uint32_t tail; /* doorbell */
+	_Atomic bool live;
+	uint16_t qid;
+	uint16_t cqid;
+	uint32_t size; /* entries */
+	uint64_t base; /* bus address */
+	uint32_t head;
+	uint32_t inflight;	   /* fetched, completion not yet posted */
+	struct sim_nvme_cmd *cmds; /* size contexts */
+	struct sim_nvme_cmd *free; /* free contexts */
+	struct sim_nvme_cmd *held; /* hung by fault injection, until Abort or reset */
+};
+
+struct sim_nvme_cq {
+	pthread_mutex_t lock;  /* the group lock: this CQ and the SQs bound to it */
+	_Atomic uint32_t head; /* doorbell */
+	_Atomic bool live;
+	uint16_t qid;
+	uint32_t size;
+	uint64_t base;
+	uint32_t tail;
+	uint16_t phase;
+	uint16_t iv;
+	bool ien;
+	uint32_t nsq; /* SQs bound to it */
+	struct sim_nvme_cmd *pend_head, *pend_tail;
+	/* SMART counters of this group (relaxed atomics: read by Get Log Page). */
+	_Atomic uint64_t reads, writes, blocks_read, blocks_written;
+};
+
+struct sim_nvme_ns {
+	uint32_t nsid;
+	uint32_t lba_shift;
+	uint64_t nsze;	/* blocks */
+	uint64_t bytes; /* nsze << lba_shift */
+	uint8_t *data;	/* mmap: anonymous (sparse) or the backing file */
+	int fd;		/* -1 for memory */
+};
+
+struct sim_nvme {
+	struct svio_device *dev;
+	uint32_t nqueues; /* I/O queue pairs the controller offers */
+	uint32_t mqes;	  /* CAP.MQES (0-based) */
+	uint32_t dstrd;
+	uint64_t latency_ns;
+	bool thread_mode;
+	uint64_t bar_size;
+
+	pthread_mutex_t reg_lock; /* CC, AQA, ASQ, ACQ, enable and reset */
+	uint32_t cc;
+	uint32_t aqa;
+	uint64_t asq, acq;
+	_Atomic uint32_t csts;
+	_Atomic bool enabled; /* processing allowed: RDY and no CFS */
+	uint32_t intms;
+	uint32_t nsq_alloc, ncq_alloc; /* Set Features (number of queues), 1-based */
+	bool vwc;
+
+	struct sim_nvme_ns ns;
+
+	/* Fault injection. */
+	_Atomic uint32_t hang_next;
+
+	/* Error log (admin context: under cq[0].lock, or any group lock + err_lock). */
+	pthread_mutex_t err_lock;
+	uint64_t err_count;
+	struct nvme_error_log errlog[SIM_NVME_ERRLOG];
+
+	_Atomic uint64_t stat_cmds, stat_held, stat_aborted, stat_posted;
+
+	pthread_t thread;
+	bool thread_running;
+	_Atomic bool thread_stop;
+
+	struct sim_nvme_sq sq[SIM_NVME_MAX_QUEUES + 1];
+	struct sim_nvme_cq cq[SIM_NVME_MAX_QUEUES + 1];
+};
+
+/*
+ * Every DMA of the model: the IOMMU model translates and checks it (what
+ * sim_dma_rw() forwards to once drivers/sim/sim_dma.c is wired up).
+ */
+static inline int sim_nvme_dma(struct sim_nvme *c, uint64_t addr, void *buf, size_t len,
+			       bool to_host)
+{
+	return sim_iommu_dma(c->dev, SIM_PASID_NONE, addr, buf, len, to_host);
+}
+
+/* model.c */
+uint64_t sim_nvme_now_ns(void);
+/** Execute what is due in group @p cq (locked): fetch from its SQs, post completions. */
+void sim_nvme_group_service(struct sim_nvme *c, struct sim_nvme_cq *cq);
+/** Declare a fatal controller error (CSTS.CFS): processing stops until reset. */
+void sim_nvme_fatal(struct sim_nvme *c, const char *why);
+/** Free an SQ's contexts (its group locked), dropping held and pending commands. */
+void sim_nvme_sq_teardown(struct sim_nvme *c, struct sim_nvme_sq *sq);
+int sim_nvme_sq_setup(struct sim_nvme_sq *sq, uint16_t qid, uint16_t cqid, uint32_t size,
+		      uint64_t base);
+/** Record a failed command in the error log. */
+void sim_nvme_log_error(struct sim_nvme *c, uint16_t sqid, uint16_t cid, uint16_t sf, uint64_t lba,
+			uint32_t nsid);
+
+/* admin.c: run an admin command; returns the status field, *cdw0 set. */
+uint16_t sim_nvme_admin(struct sim_nvme *c, const struct nvme_sqe *sqe, uint32_t *cdw0);
+/** Complete a held command of @p sq with @p sf (group locked); false when not held. */
+bool sim_nvme_release_held(struct sim_nvme *c, struct sim_nvme_sq *sq, uint16_t cid, uint16_t sf);
+
+/* io.c */
+uint16_t sim_nvme_io(struct sim_nvme *c, struct sim_nvme_cq *grp, const struct nvme_sqe *sqe,
+		     uint64_t *err_lba);
+/**
+ * Move @p len bytes between model memory @p buf and the host pages named by
+ * PRP1/PRP2 (and PRP lists). @return a status field (success, invalid PRP
+ * offset, data transfer error).
+ */
+uint16_t sim_nvme_prp_xfer(struct sim_nvme *c, const struct nvme_sqe *sqe, void *buf, size_t len,
+			   bool to_host);
+
+/* ns.c */
+int sim_nvme_ns_open(struct sim_nvme_ns *ns, const char *file, uint64_t size, uint32_t lba,
+		     uint32_t nsid, const char *devname);
+void sim_nvme_ns_close(struct sim_nvme_ns *ns);
+/** Zero [lba, lba + nlb): whole pages are given back to the system. */
+void sim_nvme_ns_zero(struct sim_nvme_ns *ns, uint64_t lba, uint64_t nlb);
+void sim_nvme_ns_sync(struct sim_nvme_ns *ns);
+
+#endif /* SIM_NVME_PRIV_H */

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Helpers shared by the NVMe test programs: start-up and synchronous I/O. */
+#ifndef NVME_TEST_H
+#define NVME_TEST_H
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "svio_eal.h"
+#include "svio_nvme.h"
+
+/* svio_eal_init() with the quiet test options plus @p extra (NULL-terminated). */
+static inline int nvme_test_init(const char *const *extra)
+{
+	char *argv[32];
+	int argc = 0;
+
+	argv[argc++] = (char *)"test";
+	argv[argc++] = (char *)"--no-huge";
+	argv[argc++] = (char *)"-m";
+	argv[argc++] = (char *)"64";
+	argv[argc++] = (char *)"--no-shconf";
+	argv[argc++] = (char *)"--no-telemetry";
+	argv[argc++] = (char *)"--log-level=*:error";
+	while (*extra != NULL && argc < 31)
+		argv[argc++] = (char *)*extra++;
+	argv[argc] = NULL;
+	return svio_eal_init(argc, argv);
+}
+
+struct nvme_wait {
+	int done;
+	struct svio_nvme_cpl cpl;
+};
+
+static inline void nvme_wait_cb(void *arg, const struct svio_nvme_cpl *cpl)
+{
+	struct nvme_wait *w = arg;
+
+	w->cpl = *cpl;
+	w->done++;
+}
+
+/* Poll until @p w completed (or the queue pair failed). @return cpl.rc or the poll error. */
+static inline int nvme_wait_done(struct svio_nvme_qpair *qp, struct nvme_wait *w)
+{
+	while (!w->done) {
+		int rc = svio_nvme_qpair_poll(qp, 0);
+
+		if (rc < 0 && rc != -EAGAIN)
+			return rc;
+	}
+	return w->cpl.rc;
+}
+
+/* Synchronous read or write of @p nlb blocks (SVA pointer). */
+static inline int nvme_rw_sync(struct svio_nvme_qpair *qp, bool write, uint32_t nsid, void *buf,
+			       uint64_t lba, uint32_t nlb)
+{
+	struct nvme_wait w = { 0 };
+	int rc = write ? svio_nvme_write(qp, nsid, buf, lba, nlb, nvme_wait_cb, &w)
+		       : svio_nvme_read(qp, nsid, buf, lba, nlb, nvme_wait_cb, &w);
+
+	if (rc < 0)
+		return rc;
+	return nvme_wait_done(qp, &w);
+}
+
+static inline void nvme_fill(void *buf, size_t len, uint64_t seed)
+{
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		p[i] = (uint8_t)(seed >> 56);
+	}
+}
+
+#endif /* NVME_TEST_H */
