@@ -336,7 +336,7 @@ static int simdrv_probe(struct svio_driver *drv, struct svio_device *dev)
 	d->iommu.index = (unsigned int)idx;
 	pthread_mutex_init(&d->tbl_lock, NULL);
 	pthread_spin_init(&d->iq_lock, PTHREAD_PROCESS_PRIVATE);
-	pthread_spin_init(&d->prq_lock, PTHREAD_PROCESS_PRIVATE);
+	pthread_mutex_init(&d->prq_lock, NULL);
 	rc = read_caps(d);
 	if (rc < 0)
 		goto out_free;
@@ -380,7 +380,7 @@ out_qi:
 out_tables:
 	free_tables(d);
 out_free:
-	pthread_spin_destroy(&d->prq_lock);
+	pthread_mutex_destroy(&d->prq_lock);
 	pthread_spin_destroy(&d->iq_lock);
 	pthread_mutex_destroy(&d->tbl_lock);
 	free(d);
@@ -401,7 +401,7 @@ static int simdrv_remove(struct svio_device *dev)
 	simdrv_prq_fini(d);
 	simdrv_qi_fini(d);
 	free_tables(d);
-	pthread_spin_destroy(&d->prq_lock);
+	pthread_mutex_destroy(&d->prq_lock);
 	pthread_spin_destroy(&d->iq_lock);
 	pthread_mutex_destroy(&d->tbl_lock);
 	free(d);

@@ -4,10 +4,11 @@
  * its unit tests).
  *
  * Locks: tbl_lock (mutex) guards the device tables (attach/detach, control
- * path). iq_lock (pthread spinlock) guards the invalidation queue tail and the wait
- * sequence; any lcore may post. prq_lock (pthread spinlock) serializes draining the
- * page request queue; it is taken before iq_lock (a page response is posted
- * while draining). svio_iommu_queue_error() is called with no lock held.
+ * path). iq_lock (pthread spinlock) guards the invalidation queue tail and
+ * the wait sequence; any lcore may post. prq_lock (mutex: it is held while
+ * the core resolves a fault) serializes draining the page request queue; it
+ * is taken before iq_lock (a page response is posted while draining).
+ * svio_iommu_queue_error() is called with no lock held.
  */
 #ifndef IOMMU_SIM_PRIV_H
 #define IOMMU_SIM_PRIV_H
@@ -52,7 +53,7 @@ struct simdrv {
 	uint64_t fail_hi;
 	uint64_t queue_errors;
 
-	pthread_spinlock_t prq_lock;
+	pthread_mutex_t prq_lock; /* held across the core's (slow) fault resolution */
 	struct sim_iommu_page_req_desc *pq;
 	unsigned int pq_entries;
 };

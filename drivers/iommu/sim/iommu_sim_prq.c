@@ -54,7 +54,7 @@ static void prq_handler(struct svio_device *dev, unsigned int vector, void *arg)
 
 	(void)dev;
 	(void)vector;
-	pthread_spin_lock(&d->prq_lock);
+	pthread_mutex_lock(&d->prq_lock);
 	head = reg64(d, SIM_IOMMU_REG_PQH);
 	for (;;) {
 		tail = reg64(d, SIM_IOMMU_REG_PQT);
@@ -75,7 +75,7 @@ static void prq_handler(struct svio_device *dev, unsigned int vector, void *arg)
 			svio_iommu_page_request(&d->iommu, &req);
 		}
 	}
-	pthread_spin_unlock(&d->prq_lock);
+	pthread_mutex_unlock(&d->prq_lock);
 }
 
 int simdrv_prq_init(struct simdrv *d)
