@@ -74,6 +74,7 @@ int sim_nvme_sq_setup(struct sim_nvme_sq *sq, uint16_t qid, uint16_t cqid, uint3
 	sq->base = base;
 	sq->head = 0;
 	sq->held = NULL;
+	sq->stuck = NULL;
 	atomic_store_explicit(&sq->tail, 0, memory_order_relaxed);
 	return 0;
 }
@@ -97,6 +98,7 @@ void sim_nvme_sq_teardown(struct sim_nvme *c, struct sim_nvme_sq *sq)
 	sq->cmds = NULL;
 	sq->free = NULL;
 	sq->held = NULL;
+	sq->stuck = NULL;
 	/* size and cqid stay: a racing doorbell writer may still read them. */
 }
 
@@ -233,8 +235,11 @@ static unsigned int sq_fetch(struct sim_nvme *c, struct sim_nvme_cq *cq, struct 
 		if (sq->qid == 0) {
 			sf = sim_nvme_admin(c, &sqe, &cdw0);
 		} else if (take_hang(c)) {
-			cmd->next = sq->held;
-			sq->held = cmd;
+			struct sim_nvme_cmd **list =
+				atomic_load(&c->hang_abortable) ? &sq->held : &sq->stuck;
+
+			cmd->next = *list;
+			*list = cmd;
 			atomic_fetch_add_explicit(&c->stat_held, 1, memory_order_relaxed);
 			continue;
 		} else {
@@ -319,7 +324,7 @@ static void ctrl_disable(struct sim_nvme *c)
 			atomic_store(&sq->live, false);
 			free(sq->cmds);
 			sq->cmds = NULL;
-			sq->free = sq->held = NULL;
+			sq->free = sq->held = sq->stuck = NULL;
 		}
 	}
 	unlock_all(c);
@@ -725,12 +730,13 @@ int sim_nvme_inject_fatal(struct svio_device *dev)
 	return 0;
 }
 
-int sim_nvme_inject_hang(struct svio_device *dev, unsigned int n)
+int sim_nvme_inject_hang(struct svio_device *dev, unsigned int n, bool abortable)
 {
 	struct sim_nvme *c = model_of(dev);
 
 	if (c == NULL)
 		return -EINVAL;
+	atomic_store(&c->hang_abortable, abortable);
 	atomic_store(&c->hang_next, n);
 	return 0;
 }

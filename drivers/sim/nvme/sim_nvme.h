@@ -38,6 +38,7 @@
 #ifndef SIM_NVME_H
 #define SIM_NVME_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "svio_dev.h"
@@ -49,10 +50,11 @@ extern const struct sim_model sim_nvme_model;
 int sim_nvme_inject_fatal(struct svio_device *dev);
 
 /**
- * The next @p n I/O commands fetched never complete: they stay held until an
- * Abort names them (completed with Abort Requested) or the controller resets.
+ * The next @p n I/O commands fetched never complete: they stay held until the
+ * controller resets or, when @p abortable, an Abort names them (completed
+ * with Abort Requested). Not abortable: Abort answers "not aborted".
  */
-int sim_nvme_inject_hang(struct svio_device *dev, unsigned int n);
+int sim_nvme_inject_hang(struct svio_device *dev, unsigned int n, bool abortable);
 
 struct sim_nvme_stats {
 	uint64_t commands; /**< fetched, admin and I/O */

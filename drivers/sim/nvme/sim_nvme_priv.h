@@ -56,10 +56,11 @@ struct sim_nvme_sq {
 	uint32_t size; /* entries */
 	uint64_t base; /* bus address */
 	uint32_t head;
-	uint32_t inflight;	   /* fetched, completion not yet posted */
-	struct sim_nvme_cmd *cmds; /* size contexts */
-	struct sim_nvme_cmd *free; /* free contexts */
-	struct sim_nvme_cmd *held; /* hung by fault injection, until Abort or reset */
+	uint32_t inflight;	    /* fetched, completion not yet posted */
+	struct sim_nvme_cmd *cmds;  /* size contexts */
+	struct sim_nvme_cmd *free;  /* free contexts */
+	struct sim_nvme_cmd *held;  /* hung by fault injection, until Abort or reset */
+	struct sim_nvme_cmd *stuck; /* hung and deaf to Abort, until reset */
 };
 
 struct sim_nvme_cq {
@@ -111,6 +112,7 @@ struct sim_nvme {
 
 	/* Fault injection. */
 	_Atomic uint32_t hang_next;
+	_Atomic bool hang_abortable;
 
 	/* Error log (admin context: under cq[0].lock, or any group lock + err_lock). */
 	pthread_mutex_t err_lock;
