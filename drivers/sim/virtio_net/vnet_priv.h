@@ -119,14 +119,21 @@ struct vnet_model {
 
 #define VNET_STAT_ADD(m, field, n) __atomic_fetch_add(&(m)->stats.field, (n), __ATOMIC_RELAXED)
 
-static inline uint16_t vnet_ctrl_vq(const struct vnet_model *m)
-{
-	return (uint16_t)(2 * m->max_pairs);
-}
-
 static inline bool vnet_has(const struct vnet_model *m, unsigned int bit)
 {
 	return (m->driver_features & VIRTIO_BIT(bit)) != 0;
+}
+
+/* The control queue follows the data queues: 2N with MQ negotiated, else 2. */
+static inline uint16_t vnet_ctrl_vq(const struct vnet_model *m)
+{
+	return (uint16_t)(vnet_has(m, VIRTIO_NET_F_MQ) ? 2 * m->max_pairs : 2);
+}
+
+/* Receive queues the driver may use: all with MQ, else the first. */
+static inline uint16_t vnet_rx_pairs(const struct vnet_model *m)
+{
+	return vnet_has(m, VIRTIO_NET_F_MQ) ? m->max_pairs : 1;
 }
 
 /* vnet_vq.c: ring and buffer access through the IOMMU. */

@@ -364,8 +364,11 @@ void vnet_device_reset(struct vnet_model *m)
 	for (q = 0; q < m->nvqs; q++)
 		rte_spinlock_lock(&m->vqs[q].lock);
 	__atomic_store_n(&m->status, 0, __ATOMIC_RELEASE);
-	for (q = 0; q < m->nvqs; q++)
+	for (q = 0; q < m->nvqs; q++) {
 		vnet_vq_reset(&m->vqs[q]);
+		m->vqs[q].size =
+			m->qsize_max; /* reads as the maximum until the driver shrinks it */
+	}
 	m->driver_features = 0;
 	m->dfselect = m->gfselect = 0;
 	m->qselect = 0;

@@ -259,9 +259,9 @@ void vnet_kick(struct vnet_model *m, uint16_t q)
 /* Filter updates take every receive queue lock: deliveries read the filter under one. */
 static void filter_lock(struct vnet_model *m, bool lock)
 {
-	uint16_t j;
+	uint16_t j, n = vnet_rx_pairs(m);
 
-	for (j = 0; j < m->max_pairs; j++) {
+	for (j = 0; j < n; j++) {
 		if (lock)
 			rte_spinlock_lock(&m->vqs[2 * j].lock);
 		else

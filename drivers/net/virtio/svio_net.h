@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * svio network ports: an ethdev-like API over svio's virtio-net driver, on
+ * DPDK's rte_mbuf and rte_mempool.
+ *
+ *   svio_net_port_by_name("sim_vnet0", &port);
+ *   svio_net_configure(port, nb_rxq, nb_txq);
+ *   svio_net_rx_queue_setup(port, q, 1024, SOCKET_ID_ANY, mbuf_pool);
+ *   svio_net_tx_queue_setup(port, q, 1024, SOCKET_ID_ANY);
+ *   svio_net_start(port);
+ *   n = svio_net_rx_burst(port, q, pkts, 32);  ...  svio_net_tx_burst(port, q, pkts, n);
+ *   svio_net_stop(port);
+ *
+ * Ports are numbered 0.. in probe order (the order of --vdev / -a).
+ * Threading: everything but the burst functions and the stats/link getters is
+ * control path (one thread). A queue is used by one thread at a time; the
+ * burst functions take no locks. Stats and link getters may run on any thread.
+ * Return convention: 0 (or a count) on success, a negative errno value on error.
+ * Transmit takes ownership of the mbufs it accepts (it frees them once the
+ * device is done); receive hands over mbufs (chains with MRG_RXBUF) the caller
+ * frees.
+ */
+#ifndef SVIO_NET_H
+#define SVIO_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SVIO_NET_MAX_PORTS  32
+#define SVIO_NET_MAX_QUEUES 16 /* queue pairs per port */
+#define SVIO_NET_NAME_MAX   64
+
+/** Number of ports (probed network devices). */
+uint16_t svio_net_count(void);
+
+/** Port of device @p name ("sim_vnet0"). @return 0 or -ENODEV. */
+int svio_net_port_by_name(const char *name, uint16_t *port);
+
+/** Device name of @p port, or NULL when there is no such port. */
+const char *svio_net_port_name(uint16_t port);
+
+struct svio_net_info {
+	char name[SVIO_NET_NAME_MAX];
+	uint16_t max_rx_queues;
+	uint16_t max_tx_queues;
+	uint16_t max_desc; /**< largest ring size */
+	uint16_t min_desc;
+	uint32_t max_rx_pktlen; /**< largest frame (without the 4-byte FCS) */
+	uint64_t features;	/**< virtio features negotiated (offered & wanted) */
+	int numa_node;
+};
+
+/** @return 0 or -ENODEV. */
+int svio_net_info_get(uint16_t port, struct svio_net_info *info);
+
+/**
+ * Set the number of queues (1..max; receive queue i and transmit queue i
+ * form pair i; the device uses max(nb_rxq, nb_txq) pairs). Port stopped.
+ * @return 0, -ENODEV, -EBUSY (started), -EINVAL (counts).
+ */
+int svio_net_configure(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq);
+
+/**
+ * Set up receive queue @p q with @p nb_desc descriptors (power of two, 0 for
+ * the device maximum) on NUMA @p socket (SOCKET_ID_ANY allowed), filled from
+ * @p mp (data room at least RTE_PKTMBUF_HEADROOM + 64 bytes; frames longer
+ * than one buffer arrive as chains). Replaces an earlier setup.
+ * @return 0, -ENODEV, -EBUSY, -EINVAL, -ENOMEM, or a mapping error.
+ */
+int svio_net_rx_queue_setup(uint16_t port, uint16_t q, uint16_t nb_desc, int socket,
+			    struct rte_mempool *mp);
+
+/** Set up transmit queue @p q (same rules as receive, no pool). */
+int svio_net_tx_queue_setup(uint16_t port, uint16_t q, uint16_t nb_desc, int socket);
+
+/**
+ * Start: negotiate with the device, hand it the rings, fill the receive
+ * rings. @return 0, -ENODEV, -EINVAL (not configured, queue not set up),
+ * -EIO (the device refused), -ENOMEM (receive pool too small to fill a ring).
+ */
+int svio_net_start(uint16_t port);
+
+/** Stop: reset the device, free every mbuf the rings held. @return 0 or -ENODEV. */
+int svio_net_stop(uint16_t port);
+
+/* Statistics. */
+struct svio_net_stats {
+	uint64_t ipackets, opackets, ibytes, obytes;
+	uint64_t imissed;   /**< frames the device dropped for want of buffers */
+	uint64_t ierrors;   /**< malformed receive completions */
+	uint64_t oerrors;   /**< frames refused at transmit (too many segments, no address) */
+	uint64_t rx_nombuf; /**< refill allocations that failed */
+	uint64_t q_ipackets[SVIO_NET_MAX_QUEUES], q_opackets[SVIO_NET_MAX_QUEUES];
+	uint64_t q_ibytes[SVIO_NET_MAX_QUEUES], q_obytes[SVIO_NET_MAX_QUEUES];
+};
+
+int svio_net_stats_get(uint16_t port, struct svio_net_stats *st);
+int svio_net_stats_reset(uint16_t port);
+
+struct svio_net_xstat_name {
+	char name[64];
+};
+
+/** Extended statistics: per queue counters and driver events, by position. */
+struct svio_net_xstat {
+	uint64_t id;
+	uint64_t value;
+};
+
+/** Names of the extended stats; with @p names NULL, just the count. @return count. */
+int svio_net_xstats_get_names(uint16_t port, struct svio_net_xstat_name *names, unsigned int n);
+
+/** Values; returns the count needed (larger than @p n when the array is short). */
+int svio_net_xstats_get(uint16_t port, struct svio_net_xstat *xstats, unsigned int n);
+
+/* Link, addresses, filters. */
+struct svio_net_link {
+	uint32_t speed_mbps; /**< 0 when down */
+	bool up;
+	bool full_duplex;
+};
+
+/** Link state from the device (without STATUS support: always up). */
+int svio_net_link_get(uint16_t port, struct svio_net_link *link);
+
+int svio_net_macaddr_get(uint16_t port, struct rte_ether_addr *mac);
+
+/** Change the port's address (control queue; port started). -ENOTSUP without CTRL_MAC_ADDR. */
+int svio_net_macaddr_set(uint16_t port, const struct rte_ether_addr *mac);
+
+/** Promiscuous / all-multicast reception (control queue; port started). -ENOTSUP without CTRL_RX.
+ */
+int svio_net_promiscuous_set(uint16_t port, bool on);
+int svio_net_allmulticast_set(uint16_t port, bool on);
+int svio_net_promiscuous_get(uint16_t port);
+
+/* Data path. */
+typedef uint16_t (*svio_net_burst_t)(void *queue, struct rte_mbuf **pkts, uint16_t n);
+
+/** Per-port fast-path table, filled at start (functions chosen from negotiated features). */
+struct svio_net_fp {
+	svio_net_burst_t rx_burst;
+	svio_net_burst_t tx_burst;
+	void *rxq[SVIO_NET_MAX_QUEUES];
+	void *txq[SVIO_NET_MAX_QUEUES];
+} __rte_cache_aligned;
+
+extern struct svio_net_fp svio_net_fp[SVIO_NET_MAX_PORTS];
+
+/**
+ * Receive up to @p n frames from queue @p q. No argument checks (like
+ * rte_eth_rx_burst): port and queue must be valid. A stopped port returns 0.
+ */
+static inline uint16_t svio_net_rx_burst(uint16_t port, uint16_t q, struct rte_mbuf **pkts,
+					 uint16_t n)
+{
+	const struct svio_net_fp *fp = &svio_net_fp[port];
+
+	return fp->rx_burst(fp->rxq[q], pkts, n);
+}
+
+/**
+ * Queue up to @p n frames on transmit queue @p q; returns how many were
+ * taken (the rest stay the caller's: retry or free them).
+ */
+static inline uint16_t svio_net_tx_burst(uint16_t port, uint16_t q, struct rte_mbuf **pkts,
+					 uint16_t n)
+{
+	const struct svio_net_fp *fp = &svio_net_fp[port];
+
+	return fp->tx_burst(fp->txq[q], pkts, n);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SVIO_NET_H */

@@ -1,0 +1,1019 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The virtio-net driver: probe, ports, queue setup, start/stop and the
+ * control path (control queue, statistics, link). The data path is in
+ * virtio_rxtx.c, the transport in virtio_pci.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
+
+#include "svio_dev.h"
+#include "svio_iommu.h"
+#include "virtio_net_priv.h"
+
+RTE_LOG_REGISTER_SUFFIX(virtio_net_logtype, virtio_net, INFO);
+
+#define CTRL_TIMEOUT_MS 1000
+#define RING_ALIGN	4096
+
+/* What the driver asks for; the device may offer less. */
+#define WANTED_FEATURES                                                              \
+	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM) |     \
+	 VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) |            \
+	 VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) |     \
+	 VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | \
+	 VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VIRTIO_NET_F_MTU))
+/* Without these the driver cannot work: virtio 1.x, and DMA through the IOMMU. */
+#define REQUIRED_FEATURES (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM))
+
+struct virtio_port {
+	bool used;
+	bool configured, started;
+	uint16_t id;
+	struct svio_device *dev;
+	struct virtio_hw hw;
+	struct svio_domain *dom;
+	bool identity; /* device addresses are process addresses (SVA) */
+	bool premap;   /* map memory up front (no SVA, or no page requests) */
+	uint64_t features;
+	uint16_t max_pairs, dev_pairs, max_desc, mtu;
+	uint16_t nb_rxq, nb_txq;
+	struct virtio_rxq *rxq[SVIO_NET_MAX_QUEUES];
+	struct virtio_txq *txq[SVIO_NET_MAX_QUEUES];
+	struct virtio_ctrlq *ctrl;
+	struct rte_ether_addr mac;
+	bool promisc;
+};
+
+static struct virtio_port ports[SVIO_NET_MAX_PORTS];
+
+struct svio_net_fp svio_net_fp[SVIO_NET_MAX_PORTS] = {
+	[0 ... SVIO_NET_MAX_PORTS - 1] = { .rx_burst = virtio_burst_stopped,
+					   .tx_burst = virtio_burst_stopped },
+};
+
+static struct virtio_port *port_get(uint16_t id)
+{
+	if (id >= SVIO_NET_MAX_PORTS || !ports[id].used)
+		return NULL;
+	return &ports[id];
+}
+
+static bool has(const struct virtio_port *p, unsigned int bit)
+{
+	return (p->features & VIRTIO_BIT(bit)) != 0;
+}
+
+uint16_t svio_net_count(void)
+{
+	uint16_t i, n = 0;
+
+	for (i = 0; i < SVIO_NET_MAX_PORTS; i++)
+		n += ports[i].used;
+	return n;
+}
+
+int svio_net_port_by_name(const char *name, uint16_t *port)
+{
+	uint16_t i;
+
+	for (i = 0; name != NULL && i < SVIO_NET_MAX_PORTS; i++) {
+		if (ports[i].used && strcmp(ports[i].dev->name, name) == 0) {
+			*port = i;
+			return 0;
+		}
+	}
+	return -ENODEV;
+}
+
+const char *svio_net_port_name(uint16_t port)
+{
+	struct virtio_port *p = port_get(port);
+
+	return p != NULL ? p->dev->name : NULL;
+}
+
+int svio_net_info_get(uint16_t port, struct svio_net_info *info)
+{
+	struct virtio_port *p = port_get(port);
+
+	if (p == NULL)
+		return -ENODEV;
+	memset(info, 0, sizeof(*info));
+	snprintf(info->name, sizeof(info->name), "%s", p->dev->name);
+	info->max_rx_queues = p->max_pairs;
+	info->max_tx_queues = p->max_pairs;
+	info->max_desc = p->max_desc;
+	info->min_desc = VIRTIO_MIN_DESC;
+	info->max_rx_pktlen = (uint32_t)p->mtu + RTE_ETHER_HDR_LEN;
+	info->features = p->features;
+	info->numa_node = p->dev->numa_node;
+	return 0;
+}
+
+/* Rings: descriptors, avail, used, then @p extra bytes; one page-aligned, mapped allocation. */
+static int ring_alloc(struct virtio_port *p, struct virtio_ring *r, uint16_t qidx, uint16_t size,
+		      size_t extra, int socket, size_t *extra_off)
+{
+	size_t avail_off = virtq_desc_bytes(size);
+	size_t used_off = RTE_ALIGN_CEIL(avail_off + virtq_avail_bytes(size), 64);
+	size_t x_off = RTE_ALIGN_CEIL(used_off + virtq_used_bytes(size), 64);
+	size_t len = RTE_ALIGN_CEIL(x_off + extra, RING_ALIGN);
+	struct virtio_xlate x = { .identity = p->identity };
+	uint16_t i;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->mem = rte_zmalloc_socket("svio_vring", len, RING_ALIGN, socket);
+	if (r->mem == NULL)
+		return -ENOMEM;
+	r->mem_len = len;
+	if (p->premap) {
+		rc = virtio_dma_register(p->dom, r->mem, len, p->identity, &r->dma_handle);
+		if (rc < 0) {
+			rte_free(r->mem);
+			r->mem = NULL;
+			return rc;
+		}
+	}
+	if (virtio_iova(&x, r->mem, len) == UINT64_MAX) {
+		virtio_dma_unregister(p->dom, r->dma_handle);
+		rte_free(r->mem);
+		r->mem = NULL;
+		return -EFAULT;
+	}
+	r->desc = r->mem;
+	r->avail = (struct virtq_avail *)((uint8_t *)r->mem + avail_off);
+	r->used = (struct virtq_used *)((uint8_t *)r->mem + used_off);
+	r->size = size;
+	r->mask = (uint16_t)(size - 1);
+	r->qidx = qidx;
+	r->hw = &p->hw;
+	/* Interrupts are not used: tell the device not to send them. */
+	r->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+	for (i = 0; i < size; i++)
+		r->desc[i].next = (uint16_t)(i + 1);
+	if (extra_off != NULL)
+		*extra_off = x_off;
+	return 0;
+}
+
+static void ring_free(struct virtio_port *p, struct virtio_ring *r)
+{
+	if (r->mem == NULL)
+		return;
+	virtio_dma_unregister(p->dom, r->dma_handle);
+	rte_free(r->mem);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Hand a ring to the device (start). */
+static int ring_program(struct virtio_port *p, struct virtio_ring *r)
+{
+	struct virtio_xlate x = { .identity = p->identity };
+	struct virtio_queue_addr a = {
+		.size = r->size,
+		.desc = virtio_iova(&x, r->desc, virtq_desc_bytes(r->size)),
+		.avail = virtio_iova(&x, r->avail, virtq_avail_bytes(r->size)),
+		.used = virtio_iova(&x, r->used, virtq_used_bytes(r->size)),
+	};
+
+	return p->hw.ops->queue_setup(&p->hw, r->qidx, &a, &r->notify_off);
+}
+
+/* Rings restart from zero after a device reset. */
+static void ring_rewind(struct virtio_ring *r)
+{
+	uint16_t i;
+
+	r->avail_idx = 0;
+	r->used_cons = 0;
+	r->avail->idx = 0;
+	r->used->idx = 0;
+	r->used->flags = 0;
+	for (i = 0; i < r->size; i++)
+		r->desc[i].next = (uint16_t)(i + 1);
+}
+
+static uint16_t ring_size(const struct virtio_port *p, uint16_t nb_desc)
+{
+	if (nb_desc == 0)
+		nb_desc = RTE_MIN(VIRTIO_DEF_DESC, p->max_desc);
+	if (nb_desc < VIRTIO_MIN_DESC || nb_desc > p->max_desc || (nb_desc & (nb_desc - 1)))
+		return 0;
+	return nb_desc;
+}
+
+/* Negotiate features: everything we want that the device offers. */
+static int negotiate(struct virtio_port *p)
+{
+	struct virtio_hw *hw = &p->hw;
+	uint64_t offered;
+	int rc;
+
+	rc = hw->ops->reset(hw);
+	if (rc < 0) {
+		VIRTIO_LOG(ERR, "%s: device did not reset", p->dev->name);
+		return -EIO;
+	}
+	hw->ops->set_status(hw, VIRTIO_STATUS_ACKNOWLEDGE);
+	hw->ops->set_status(hw, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	offered = hw->ops->get_features(hw);
+	if ((offered & REQUIRED_FEATURES) != REQUIRED_FEATURES) {
+		VIRTIO_LOG(ERR,
+			   "%s: device offers features %#" PRIx64 " without %s; svio needs virtio "
+			   "1.x with DMA through the IOMMU",
+			   p->dev->name, offered,
+			   offered & VIRTIO_BIT(VIRTIO_F_VERSION_1) ? "ACCESS_PLATFORM"
+								    : "VERSION_1");
+		hw->ops->set_status(hw, VIRTIO_STATUS_FAILED);
+		return -ENOTSUP;
+	}
+	p->features = offered & WANTED_FEATURES;
+	/* Control-queue features are meaningless without the control queue. */
+	if (!has(p, VIRTIO_NET_F_CTRL_VQ))
+		p->features &=
+			~(VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX) |
+			  VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | VIRTIO_BIT(VIRTIO_NET_F_MQ));
+	hw->ops->set_features(hw, p->features);
+	hw->ops->set_status(hw, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+					VIRTIO_STATUS_FEATURES_OK);
+	if (!(hw->ops->get_status(hw) & VIRTIO_STATUS_FEATURES_OK)) {
+		VIRTIO_LOG(ERR, "%s: device refused features %#" PRIx64, p->dev->name, p->features);
+		hw->ops->set_status(hw, VIRTIO_STATUS_FAILED);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int read_config(struct virtio_port *p)
+{
+	struct virtio_hw *hw = &p->hw;
+	uint16_t pairs = 1, mtu = RTE_ETHER_MTU;
+	int rc = 0;
+
+	if (has(p, VIRTIO_NET_F_MAC))
+		rc = hw->ops->read_dev_cfg(hw, VIRTIO_NET_CFG_MAC, p->mac.addr_bytes, 6);
+	else
+		rte_eth_random_addr(p->mac.addr_bytes);
+	if (rc == 0 && has(p, VIRTIO_NET_F_MQ))
+		rc = hw->ops->read_dev_cfg(hw, VIRTIO_NET_CFG_MAX_PAIRS, &pairs, 2);
+	if (rc == 0 && has(p, VIRTIO_NET_F_MTU))
+		rc = hw->ops->read_dev_cfg(hw, VIRTIO_NET_CFG_MTU, &mtu, 2);
+	if (rc < 0)
+		return rc;
+	if (pairs < 1 || hw->ops->num_queues(hw) < 2 * pairs) {
+		VIRTIO_LOG(ERR, "%s: device reports %u queue pairs but %u queues", p->dev->name,
+			   pairs, hw->ops->num_queues(hw));
+		return -EIO;
+	}
+	p->dev_pairs = pairs;
+	p->max_pairs = RTE_MIN(pairs, (uint16_t)SVIO_NET_MAX_QUEUES);
+	p->mtu = mtu;
+	p->max_desc = RTE_MIN(hw->ops->queue_max(hw, 0), (uint16_t)VIRTQ_MAX_SIZE);
+	if (p->max_desc < VIRTIO_MIN_DESC) {
+		VIRTIO_LOG(ERR, "%s: queues of %u descriptors are too small", p->dev->name,
+			   p->max_desc);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int ctrl_setup(struct virtio_port *p)
+{
+	/* The control queue follows the data queues: 2N with MQ, else 2. */
+	uint16_t qidx = (uint16_t)(has(p, VIRTIO_NET_F_MQ) ? 2 * p->dev_pairs : 2), size;
+	struct virtio_xlate x = { .identity = p->identity };
+	struct virtio_ctrlq *c;
+	size_t off;
+	int rc;
+
+	size = RTE_MIN(p->hw.ops->queue_max(&p->hw, qidx), (uint16_t)64);
+	if (size < 4)
+		return -EIO;
+	c = rte_zmalloc_socket("svio_vnet_ctrl", sizeof(*c), 0, p->dev->numa_node);
+	if (c == NULL)
+		return -ENOMEM;
+	rc = ring_alloc(p, &c->r, qidx, size, 4096, p->dev->numa_node, &off);
+	if (rc < 0) {
+		rte_free(c);
+		return rc;
+	}
+	c->buf = (uint8_t *)c->r.mem + off;
+	c->buf_iova = virtio_iova(&x, c->buf, 4096);
+	p->ctrl = c;
+	return 0;
+}
+
+static void ctrl_free(struct virtio_port *p)
+{
+	if (p->ctrl == NULL)
+		return;
+	ring_free(p, &p->ctrl->r);
+	rte_free(p->ctrl);
+	p->ctrl = NULL;
+}
+
+/*
+ * One control command: header, data, status byte. Synchronous: the driver
+ * waits for the device (inline models answer on the doorbell).
+ * @return 0, -ENOTSUP (no control queue), -EIO (device said no), -ETIMEDOUT.
+ */
+static int ctrl_cmd(struct virtio_port *p, uint8_t class, uint8_t cmd, const void *data,
+		    uint16_t len)
+{
+	struct virtio_ctrlq *c = p->ctrl;
+	struct virtio_ring *r;
+	uint8_t *status;
+	uint64_t deadline;
+	uint16_t head;
+
+	if (c == NULL || !p->started)
+		return c == NULL ? -ENOTSUP : -EAGAIN;
+	if (len > 4096 - 64)
+		return -EINVAL;
+	r = &c->r;
+	c->buf[0] = class;
+	c->buf[1] = cmd;
+	memcpy(c->buf + 2, data, len);
+	status = c->buf + 4096 - 1;
+	*status = 0xff;
+	head = (uint16_t)(r->avail_idx & r->mask);
+	/* Fixed 3-descriptor chain starting at slot 0: one command at a time. */
+	r->desc[0] = (struct virtq_desc){ c->buf_iova, 2, VIRTQ_DESC_F_NEXT, 1 };
+	r->desc[1] = (struct virtq_desc){ c->buf_iova + 2, len, VIRTQ_DESC_F_NEXT, 2 };
+	r->desc[2] = (struct virtq_desc){ c->buf_iova + 4096 - 1, 1, VIRTQ_DESC_F_WRITE, 0 };
+	if (len == 0) {
+		r->desc[0].next = 2;
+	}
+	r->avail->ring[head] = 0;
+	r->avail_idx++;
+	__atomic_store_n(&r->avail->idx, r->avail_idx, __ATOMIC_RELEASE);
+	virtio_notify(&p->hw, r->notify_off, r->qidx);
+	deadline = rte_get_timer_cycles() + rte_get_timer_hz() * CTRL_TIMEOUT_MS / 1000;
+	while (__atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE) == r->used_cons) {
+		if (rte_get_timer_cycles() > deadline) {
+			VIRTIO_LOG(ERR, "%s: control command %u/%u timed out", p->dev->name, class,
+				   cmd);
+			return -ETIMEDOUT;
+		}
+		rte_pause();
+	}
+	r->used_cons++;
+	if (*status != VIRTIO_NET_OK) {
+		VIRTIO_LOG(ERR, "%s: device refused control command %u/%u", p->dev->name, class,
+			   cmd);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int virtio_net_probe(struct svio_driver *drv, struct svio_device *dev)
+{
+	struct svio_domain *dom = svio_domain_default();
+	struct virtio_port *p = NULL;
+	uint16_t i;
+	int rc;
+
+	(void)drv;
+	for (i = 0; i < SVIO_NET_MAX_PORTS; i++) {
+		if (!ports[i].used) {
+			p = &ports[i];
+			break;
+		}
+	}
+	if (p == NULL) {
+		VIRTIO_LOG(ERR, "%s: more than %d network ports", dev->name, SVIO_NET_MAX_PORTS);
+		return -ENOSPC;
+	}
+	if (dom == NULL) {
+		VIRTIO_LOG(ERR, "%s: no process IOMMU domain (call svio_eal_init)", dev->name);
+		return -ENODEV;
+	}
+	memset(p, 0, sizeof(*p));
+	p->id = i;
+	p->dev = dev;
+	p->dom = dom;
+	p->identity = svio_domain_sva(dom);
+	p->premap = !p->identity || !dev->dma.pri;
+	rc = virtio_pci_init(&p->hw, dev);
+	if (rc < 0)
+		return rc;
+	rc = negotiate(p);
+	if (rc == 0)
+		rc = read_config(p);
+	if (rc < 0)
+		goto out_reset;
+	rc = svio_domain_attach(dom, dev);
+	if (rc < 0) {
+		VIRTIO_LOG(ERR, "%s: cannot attach to the process domain: %s", dev->name,
+			   strerror(-rc));
+		goto out_reset;
+	}
+	if (has(p, VIRTIO_NET_F_CTRL_VQ)) {
+		rc = ctrl_setup(p);
+		if (rc < 0)
+			goto out_detach;
+	}
+	(void)p->hw.ops->reset(&p->hw); /* start() negotiates again, with queues */
+	p->promisc = true;
+	p->used = true;
+	dev->driver_priv = p;
+	VIRTIO_LOG(DEBUG, "%s: port %u, features %#" PRIx64 ", %u queue pairs", dev->name, p->id,
+		   p->features, p->max_pairs);
+	return 0;
+
+out_detach:
+	svio_domain_detach(dom, dev);
+out_reset:
+	(void)p->hw.ops->reset(&p->hw);
+	memset(p, 0, sizeof(*p));
+	return rc;
+}
+
+static void rxq_free(struct virtio_port *p, struct virtio_rxq *q);
+static void txq_free(struct virtio_port *p, struct virtio_txq *q);
+
+static int virtio_net_remove(struct svio_device *dev)
+{
+	struct virtio_port *p = dev->driver_priv;
+	uint16_t i;
+
+	if (p == NULL)
+		return 0;
+	svio_net_stop(p->id);
+	for (i = 0; i < SVIO_NET_MAX_QUEUES; i++) {
+		rxq_free(p, p->rxq[i]);
+		txq_free(p, p->txq[i]);
+	}
+	ctrl_free(p);
+	svio_domain_detach(p->dom, dev);
+	memset(p, 0, sizeof(*p));
+	dev->driver_priv = NULL;
+	return 0;
+}
+
+int svio_net_configure(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq)
+{
+	struct virtio_port *p = port_get(port);
+
+	if (p == NULL)
+		return -ENODEV;
+	if (p->started)
+		return -EBUSY;
+	if (nb_rxq < 1 || nb_txq < 1 || nb_rxq > p->max_pairs || nb_txq > p->max_pairs) {
+		VIRTIO_LOG(ERR, "%s: %u rx / %u tx queues: the device has 1..%u pairs",
+			   p->dev->name, nb_rxq, nb_txq, p->max_pairs);
+		return -EINVAL;
+	}
+	if (RTE_MAX(nb_rxq, nb_txq) > 1 && !has(p, VIRTIO_NET_F_MQ)) {
+		VIRTIO_LOG(ERR, "%s: several queues need the MQ feature", p->dev->name);
+		return -EINVAL;
+	}
+	p->nb_rxq = nb_rxq;
+	p->nb_txq = nb_txq;
+	p->configured = true;
+	return 0;
+}
+
+static void rxq_drop_mbufs(struct virtio_rxq *q)
+{
+	uint16_t i;
+
+	for (i = 0; i < q->r.size; i++) {
+		if (q->sw[i] != NULL) {
+			rte_pktmbuf_free(q->sw[i]);
+			q->sw[i] = NULL;
+		}
+	}
+	if (q->pend_first != NULL)
+		rte_pktmbuf_free(q->pend_first);
+	q->pend_first = q->pend_last = NULL;
+	q->pend_left = 0;
+	q->nfree = q->r.size;
+	for (i = 0; i < q->r.size; i++)
+		q->free_ids[i] = (uint16_t)(q->r.size - 1 - i);
+}
+
+static void rxq_free(struct virtio_port *p, struct virtio_rxq *q)
+{
+	unsigned int i;
+
+	if (q == NULL)
+		return;
+	rxq_drop_mbufs(q);
+	for (i = 0; i < q->n_pool_handles; i++)
+		virtio_dma_unregister(p->dom, q->pool_handles[i]);
+	rte_free(q->pool_handles);
+	ring_free(p, &q->r);
+	rte_free(q->sw);
+	rte_free(q->free_ids);
+	p->rxq[q->qid] = NULL;
+	rte_free(q);
+}
+
+struct pool_map_ctx {
+	struct virtio_port *p;
+	struct virtio_rxq *q;
+	int rc;
+};
+
+static void pool_chunk_map(struct rte_mempool *mp, void *opaque, struct rte_mempool_memhdr *mh,
+			   unsigned int idx)
+{
+	struct pool_map_ctx *ctx = opaque;
+	struct virtio_rxq *q = ctx->q;
+
+	(void)mp;
+	(void)idx;
+	if (ctx->rc < 0)
+		return;
+	ctx->rc = virtio_dma_register(ctx->p->dom, mh->addr, mh->len, ctx->p->identity,
+				      &q->pool_handles[q->n_pool_handles]);
+	if (ctx->rc == 0)
+		q->n_pool_handles++;
+}
+
+int svio_net_rx_queue_setup(uint16_t port, uint16_t qid, uint16_t nb_desc, int socket,
+			    struct rte_mempool *mp)
+{
+	struct virtio_port *p = port_get(port);
+	struct virtio_rxq *q;
+	uint16_t size;
+	int rc;
+
+	if (p == NULL)
+		return -ENODEV;
+	if (p->started)
+		return -EBUSY;
+	size = ring_size(p, nb_desc);
+	if (!p->configured || qid >= p->nb_rxq || size == 0 || mp == NULL) {
+		VIRTIO_LOG(ERR, "%s: rx queue %u: %s", p->dev->name, qid,
+			   !p->configured     ? "port not configured"
+			   : qid >= p->nb_rxq ? "queue id past the configured count"
+			   : mp == NULL	      ? "no mempool"
+					      : "descriptor count not a power of two in range");
+		return -EINVAL;
+	}
+	if (rte_pktmbuf_data_room_size(mp) < RTE_PKTMBUF_HEADROOM + 64) {
+		VIRTIO_LOG(ERR, "%s: rx queue %u: mbufs of pool %s are too small", p->dev->name,
+			   qid, mp->name);
+		return -EINVAL;
+	}
+	if (socket == SOCKET_ID_ANY)
+		socket = p->dev->numa_node;
+	rxq_free(p, p->rxq[qid]);
+	q = rte_zmalloc_socket("svio_vnet_rxq", sizeof(*q), RTE_CACHE_LINE_SIZE, socket);
+	if (q == NULL)
+		return -ENOMEM;
+	q->qid = qid;
+	q->port_id = port;
+	q->mp = mp;
+	q->dom = p->dom;
+	q->x.identity = p->identity;
+	q->sw = rte_zmalloc_socket("svio_vnet_rxsw", size * sizeof(q->sw[0]), 0, socket);
+	q->free_ids = rte_zmalloc_socket("svio_vnet_rxfree", size * sizeof(uint16_t), 0, socket);
+	q->pool_handles = rte_zmalloc_socket("svio_vnet_rxdma", mp->nb_mem_chunks * sizeof(void *),
+					     0, socket);
+	if (q->sw == NULL || q->free_ids == NULL || q->pool_handles == NULL) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	rc = ring_alloc(p, &q->r, (uint16_t)(2 * qid), size, 0, socket, NULL);
+	if (rc < 0)
+		goto out_free;
+	if (p->premap) {
+		struct pool_map_ctx ctx = { p, q, 0 };
+
+		rte_mempool_mem_iter(mp, pool_chunk_map, &ctx);
+		rc = ctx.rc;
+		if (rc < 0)
+			goto out_free;
+	}
+	rxq_drop_mbufs(q);
+	p->rxq[qid] = q;
+	return 0;
+
+out_free:
+	p->rxq[qid] = q;
+	rxq_free(p, q);
+	return rc;
+}
+
+static void txq_drop_mbufs(struct virtio_txq *q)
+{
+	uint16_t i;
+
+	for (i = 0; i < q->r.size; i++) {
+		if (q->sw[i].m != NULL) {
+			rte_pktmbuf_free(q->sw[i].m);
+			q->sw[i].m = NULL;
+		}
+	}
+	q->free_head = 0;
+	q->nfree = q->r.size;
+}
+
+static void txq_free(struct virtio_port *p, struct virtio_txq *q)
+{
+	if (q == NULL)
+		return;
+	txq_drop_mbufs(q);
+	ring_free(p, &q->r);
+	rte_free(q->sw);
+	p->txq[q->qid] = NULL;
+	rte_free(q);
+}
+
+int svio_net_tx_queue_setup(uint16_t port, uint16_t qid, uint16_t nb_desc, int socket)
+{
+	struct virtio_port *p = port_get(port);
+	struct virtio_txq *q;
+	uint16_t size;
+	size_t off;
+	int rc;
+
+	if (p == NULL)
+		return -ENODEV;
+	if (p->started)
+		return -EBUSY;
+	size = ring_size(p, nb_desc);
+	if (!p->configured || qid >= p->nb_txq || size == 0) {
+		VIRTIO_LOG(ERR, "%s: tx queue %u: %s", p->dev->name, qid,
+			   !p->configured     ? "port not configured"
+			   : qid >= p->nb_txq ? "queue id past the configured count"
+					      : "descriptor count not a power of two in range");
+		return -EINVAL;
+	}
+	if (socket == SOCKET_ID_ANY)
+		socket = p->dev->numa_node;
+	txq_free(p, p->txq[qid]);
+	q = rte_zmalloc_socket("svio_vnet_txq", sizeof(*q), RTE_CACHE_LINE_SIZE, socket);
+	if (q == NULL)
+		return -ENOMEM;
+	q->qid = qid;
+	q->port_id = port;
+	q->x.identity = p->identity;
+	q->sw = rte_zmalloc_socket("svio_vnet_txsw", size * sizeof(q->sw[0]), 0, socket);
+	if (q->sw == NULL) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	rc = ring_alloc(p, &q->r, (uint16_t)(2 * qid + 1), size,
+			(size_t)size * sizeof(struct virtio_net_hdr), socket, &off);
+	if (rc < 0)
+		goto out_free;
+	q->hdrs = (struct virtio_net_hdr *)((uint8_t *)q->r.mem + off);
+	q->hdrs_iova = virtio_iova(&q->x, q->hdrs, (size_t)size * sizeof(q->hdrs[0]));
+	txq_drop_mbufs(q);
+	p->txq[qid] = q;
+	return 0;
+
+out_free:
+	p->txq[qid] = q;
+	txq_free(p, q);
+	return rc;
+}
+
+int svio_net_start(uint16_t port)
+{
+	struct virtio_port *p = port_get(port);
+	struct virtio_hw *hw;
+	uint16_t i, pairs;
+	int rc;
+
+	if (p == NULL)
+		return -ENODEV;
+	if (p->started)
+		return 0;
+	if (!p->configured)
+		return -EINVAL;
+	for (i = 0; i < p->nb_rxq; i++) {
+		if (p->rxq[i] == NULL) {
+			VIRTIO_LOG(ERR, "%s: rx queue %u not set up", p->dev->name, i);
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i < p->nb_txq; i++) {
+		if (p->txq[i] == NULL) {
+			VIRTIO_LOG(ERR, "%s: tx queue %u not set up", p->dev->name, i);
+			return -EINVAL;
+		}
+	}
+	hw = &p->hw;
+	rc = negotiate(p);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < p->nb_rxq && rc == 0; i++) {
+		struct virtio_rxq *q = p->rxq[i];
+
+		ring_rewind(&q->r);
+		rxq_drop_mbufs(q);
+		q->mrg = has(p, VIRTIO_NET_F_MRG_RXBUF);
+		rc = ring_program(p, &q->r);
+	}
+	for (i = 0; i < p->nb_txq && rc == 0; i++) {
+		ring_rewind(&p->txq[i]->r);
+		txq_drop_mbufs(p->txq[i]);
+		rc = ring_program(p, &p->txq[i]->r);
+	}
+	if (rc == 0 && p->ctrl != NULL) {
+		ring_rewind(&p->ctrl->r);
+		rc = ring_program(p, &p->ctrl->r);
+	}
+	if (rc < 0)
+		goto out_reset;
+	hw->ops->set_status(hw, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+					VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	if (hw->ops->get_status(hw) & (VIRTIO_STATUS_DEVICE_NEEDS_RESET | VIRTIO_STATUS_FAILED) ||
+	    !(hw->ops->get_status(hw) & VIRTIO_STATUS_DRIVER_OK)) {
+		VIRTIO_LOG(ERR, "%s: device did not go live", p->dev->name);
+		rc = -EIO;
+		goto out_reset;
+	}
+	p->started = true;
+	pairs = RTE_MAX(p->nb_rxq, p->nb_txq);
+	if (has(p, VIRTIO_NET_F_MQ)) {
+		rc = ctrl_cmd(p, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2);
+		if (rc < 0)
+			goto out_stopped;
+	}
+	if (has(p, VIRTIO_NET_F_CTRL_RX) && !p->promisc) {
+		uint8_t off = 0;
+
+		rc = ctrl_cmd(p, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &off, 1);
+		if (rc < 0)
+			goto out_stopped;
+	}
+	for (i = 0; i < p->nb_rxq; i++) {
+		if (virtio_rx_refill(p->rxq[i]) == 0) {
+			VIRTIO_LOG(ERR, "%s: rx queue %u: pool %s is empty", p->dev->name, i,
+				   p->rxq[i]->mp->name);
+			rc = -ENOMEM;
+			goto out_stopped;
+		}
+	}
+	for (i = 0; i < p->nb_rxq; i++)
+		svio_net_fp[port].rxq[i] = p->rxq[i];
+	for (i = 0; i < p->nb_txq; i++)
+		svio_net_fp[port].txq[i] = p->txq[i];
+	/* One data path today (split ring, any MRG_RXBUF); chosen here once. */
+	__atomic_store_n(&svio_net_fp[port].rx_burst, virtio_rx_burst, __ATOMIC_RELEASE);
+	__atomic_store_n(&svio_net_fp[port].tx_burst, virtio_tx_burst, __ATOMIC_RELEASE);
+	return 0;
+
+out_stopped:
+	p->started = false;
+out_reset:
+	(void)hw->ops->reset(hw);
+	return rc;
+}
+
+int svio_net_stop(uint16_t port)
+{
+	struct virtio_port *p = port_get(port);
+	uint16_t i;
+
+	if (p == NULL)
+		return -ENODEV;
+	if (!p->started)
+		return 0;
+	__atomic_store_n(&svio_net_fp[port].rx_burst, virtio_burst_stopped, __ATOMIC_RELEASE);
+	__atomic_store_n(&svio_net_fp[port].tx_burst, virtio_burst_stopped, __ATOMIC_RELEASE);
+	/* After the reset the device touches no ring or buffer: the mbufs are ours again. */
+	(void)p->hw.ops->reset(&p->hw);
+	p->started = false;
+	for (i = 0; i < p->nb_rxq; i++)
+		rxq_drop_mbufs(p->rxq[i]);
+	for (i = 0; i < p->nb_txq; i++)
+		txq_drop_mbufs(p->txq[i]);
+	return 0;
+}
+
+int svio_net_link_get(uint16_t port, struct svio_net_link *link)
+{
+	struct virtio_port *p = port_get(port);
+	uint16_t status = VIRTIO_NET_S_LINK_UP;
+	int rc;
+
+	if (p == NULL)
+		return -ENODEV;
+	if (has(p, VIRTIO_NET_F_STATUS)) {
+		rc = p->hw.ops->read_dev_cfg(&p->hw, VIRTIO_NET_CFG_STATUS, &status, 2);
+		if (rc < 0)
+			return rc;
+	}
+	link->up = (status & VIRTIO_NET_S_LINK_UP) != 0 && p->started;
+	link->full_duplex = link->up;
+	link->speed_mbps = link->up ? 10000 : 0; /* virtio has no speed without SPEED_DUPLEX */
+	return 0;
+}
+
+int svio_net_macaddr_get(uint16_t port, struct rte_ether_addr *mac)
+{
+	struct virtio_port *p = port_get(port);
+
+	if (p == NULL)
+		return -ENODEV;
+	*mac = p->mac;
+	return 0;
+}
+
+int svio_net_macaddr_set(uint16_t port, const struct rte_ether_addr *mac)
+{
+	struct virtio_port *p = port_get(port);
+	int rc;
+
+	if (p == NULL)
+		return -ENODEV;
+	if (!rte_is_valid_assigned_ether_addr(mac))
+		return -EINVAL;
+	if (!has(p, VIRTIO_NET_F_CTRL_MAC_ADDR))
+		return -ENOTSUP;
+	rc = ctrl_cmd(p, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac->addr_bytes, 6);
+	if (rc == 0)
+		p->mac = *mac;
+	return rc;
+}
+
+static int rx_mode(uint16_t port, uint8_t cmd, bool on)
+{
+	struct virtio_port *p = port_get(port);
+	uint8_t v = on;
+	int rc;
+
+	if (p == NULL)
+		return -ENODEV;
+	if (!has(p, VIRTIO_NET_F_CTRL_RX))
+		return -ENOTSUP;
+	rc = ctrl_cmd(p, VIRTIO_NET_CTRL_RX, cmd, &v, 1);
+	if (rc == 0 && cmd == VIRTIO_NET_CTRL_RX_PROMISC)
+		p->promisc = on;
+	return rc;
+}
+
+int svio_net_promiscuous_set(uint16_t port, bool on)
+{
+	return rx_mode(port, VIRTIO_NET_CTRL_RX_PROMISC, on);
+}
+
+int svio_net_allmulticast_set(uint16_t port, bool on)
+{
+	return rx_mode(port, VIRTIO_NET_CTRL_RX_ALLMULTI, on);
+}
+
+int svio_net_promiscuous_get(uint16_t port)
+{
+	struct virtio_port *p = port_get(port);
+
+	return p == NULL ? -ENODEV : p->promisc;
+}
+
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+int svio_net_stats_get(uint16_t port, struct svio_net_stats *st)
+{
+	struct virtio_port *p = port_get(port);
+	uint16_t i;
+
+	if (p == NULL)
+		return -ENODEV;
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < p->nb_rxq; i++) {
+		struct virtio_rxq *q = p->rxq[i];
+
+		if (q == NULL)
+			continue;
+		st->q_ipackets[i] = LOAD(q->packets);
+		st->q_ibytes[i] = LOAD(q->bytes);
+		st->ipackets += st->q_ipackets[i];
+		st->ibytes += st->q_ibytes[i];
+		st->ierrors += LOAD(q->errors);
+		st->rx_nombuf += LOAD(q->nombuf);
+	}
+	for (i = 0; i < p->nb_txq; i++) {
+		struct virtio_txq *q = p->txq[i];
+
+		if (q == NULL)
+			continue;
+		st->q_opackets[i] = LOAD(q->packets);
+		st->q_obytes[i] = LOAD(q->bytes);
+		st->opackets += st->q_opackets[i];
+		st->obytes += st->q_obytes[i];
+		st->oerrors += LOAD(q->errors);
+	}
+	return 0;
+}
+
+/* Counters belong to the queue threads: reset only while they are quiet. */
+int svio_net_stats_reset(uint16_t port)
+{
+	struct virtio_port *p = port_get(port);
+	uint16_t i;
+
+	if (p == NULL)
+		return -ENODEV;
+	for (i = 0; i < SVIO_NET_MAX_QUEUES; i++) {
+		struct virtio_rxq *rq = p->rxq[i];
+		struct virtio_txq *tq = p->txq[i];
+
+		if (rq != NULL) {
+			__atomic_store_n(&rq->packets, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&rq->bytes, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&rq->errors, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&rq->nombuf, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&rq->chains, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&rq->refills, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&rq->kicks, 0, __ATOMIC_RELAXED);
+		}
+		if (tq != NULL) {
+			__atomic_store_n(&tq->packets, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&tq->bytes, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&tq->errors, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&tq->full, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&tq->kicks, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&tq->hdr_descs, 0, __ATOMIC_RELAXED);
+		}
+	}
+	return 0;
+}
+
+/* Extended stats: per queue, in this order. */
+static const char *const rxq_xstat_names[] = {
+	"packets", "bytes", "errors", "mbuf_alloc_failed", "chains", "refills", "kicks",
+};
+static const char *const txq_xstat_names[] = {
+	"packets", "bytes", "errors", "ring_full", "kicks", "header_descs",
+};
+
+int svio_net_xstats_get_names(uint16_t port, struct svio_net_xstat_name *names, unsigned int n)
+{
+	struct virtio_port *p = port_get(port);
+	unsigned int count, k = 0, i, j;
+
+	if (p == NULL)
+		return -ENODEV;
+	count = p->nb_rxq * RTE_DIM(rxq_xstat_names) + p->nb_txq * RTE_DIM(txq_xstat_names);
+	if (names == NULL || n < count)
+		return (int)count;
+	for (i = 0; i < p->nb_rxq; i++) {
+		for (j = 0; j < RTE_DIM(rxq_xstat_names); j++)
+			snprintf(names[k++].name, sizeof(names[0].name), "rx_q%u_%s", i,
+				 rxq_xstat_names[j]);
+	}
+	for (i = 0; i < p->nb_txq; i++) {
+		for (j = 0; j < RTE_DIM(txq_xstat_names); j++)
+			snprintf(names[k++].name, sizeof(names[0].name), "tx_q%u_%s", i,
+				 txq_xstat_names[j]);
+	}
+	return (int)count;
+}
+
+int svio_net_xstats_get(uint16_t port, struct svio_net_xstat *xs, unsigned int n)
+{
+	struct virtio_port *p = port_get(port);
+	unsigned int count, k = 0, i;
+
+	if (p == NULL)
+		return -ENODEV;
+	count = p->nb_rxq * RTE_DIM(rxq_xstat_names) + p->nb_txq * RTE_DIM(txq_xstat_names);
+	if (xs == NULL || n < count)
+		return (int)count;
+	for (i = 0; i < p->nb_rxq; i++) {
+		struct virtio_rxq *q = p->rxq[i];
+		uint64_t v[] = { q ? LOAD(q->packets) : 0, q ? LOAD(q->bytes) : 0,
+				 q ? LOAD(q->errors) : 0,  q ? LOAD(q->nombuf) : 0,
+				 q ? LOAD(q->chains) : 0,  q ? LOAD(q->refills) : 0,
+				 q ? LOAD(q->kicks) : 0 };
+
+		for (unsigned int j = 0; j < RTE_DIM(v); j++, k++)
+			xs[k] = (struct svio_net_xstat){ k, v[j] };
+	}
+	for (i = 0; i < p->nb_txq; i++) {
+		struct virtio_txq *q = p->txq[i];
+		uint64_t v[] = { q ? LOAD(q->packets) : 0, q ? LOAD(q->bytes) : 0,
+				 q ? LOAD(q->errors) : 0,  q ? LOAD(q->full) : 0,
+				 q ? LOAD(q->kicks) : 0,   q ? LOAD(q->hdr_descs) : 0 };
+
+		for (unsigned int j = 0; j < RTE_DIM(v); j++, k++)
+			xs[k] = (struct svio_net_xstat){ k, v[j] };
+	}
+	return (int)count;
+}
+
+static const char *const virtio_net_devargs[] = { NULL };
+
+struct svio_driver virtio_net_driver = {
+	.name = "virtio_net",
+	.kind = SVIO_DEV_KIND_NET,
+	.name_prefix = NULL,
+	.devargs = virtio_net_devargs,
+	.probe = virtio_net_probe,
+	.remove = virtio_net_remove,
+};

@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The virtio-net driver against the built-in virtio-net model, inline mode:
+ * negotiation, frames arriving intact and in order across queues, chains,
+ * mempool exhaustion, loopback, link status, MAC and promiscuous filters,
+ * statistics, and zero stale IOMMU translations used.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <rte_mbuf.h>
+
+#include "svio_dev.h"
+#include "svio_eal.h"
+#include "svio_iommu.h"
+#include "svio_net.h"
+#include "sim_vnet.h"
+#include "virtio_spec.h"
+#include "net_test_util.h"
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
+
+static struct rte_mempool *rx_pool, *tx_pool;
+
+static uint16_t port_of(const char *name)
+{
+	uint16_t port = UINT16_MAX;
+
+	assert_int_equal(svio_net_port_by_name(name, &port), 0);
+	return port;
+}
+
+struct xfer {
+	uint16_t tx_port, rx_port, nq;
+	uint32_t frames; /* per queue */
+	uint32_t min_len, max_len;
+	uint32_t seg;	   /* transmit segment size, 0: single segment */
+	unsigned int hold; /* receiver keeps up to this many mbufs until starved */
+};
+
+/* Send x->frames per queue, receive them on the peer, check every one. */
+static void xfer_verify(const struct xfer *x)
+{
+	uint32_t sent[SVIO_NET_MAX_QUEUES] = { 0 }, next[SVIO_NET_MAX_QUEUES] = { 0 };
+	struct rte_mbuf *held[4096];
+	unsigned int nheld = 0, idle = 0, q;
+	struct rte_ether_addr dst;
+	uint64_t received = 0, total = (uint64_t)x->frames * x->nq, spins = 0;
+	uint32_t span = x->max_len - x->min_len + 1;
+
+	assert_true(x->hold <= RTE_DIM(held));
+	assert_int_equal(svio_net_macaddr_get(x->rx_port, &dst), 0);
+	while (received < total) {
+		assert_true(++spins < 2000000); /* progress, not timing: a stuck ring fails */
+		for (q = 0; q < x->nq; q++) {
+			struct rte_mbuf *pkts[32];
+			uint16_t n = 0, done, i;
+
+			while (n < RTE_DIM(pkts) && sent[q] + n < x->frames) {
+				uint32_t seq = sent[q] + n;
+				uint32_t len = x->min_len + (seq * 7919u) % span;
+
+				pkts[n] = test_frame(tx_pool, &dst, q, seq, len, x->seg);
+				if (pkts[n] == NULL)
+					break;
+				n++;
+			}
+			done = svio_net_tx_burst(x->tx_port, (uint16_t)q, pkts, n);
+			for (i = done; i < n; i++)
+				rte_pktmbuf_free(
+					pkts[i]); /* rebuilt with the same seq next round */
+			sent[q] += done;
+		}
+		for (q = 0; q < x->nq; q++) {
+			struct rte_mbuf *pkts[32];
+			uint16_t n = svio_net_rx_burst(x->rx_port, (uint16_t)q, pkts, 32), i;
+
+			for (i = 0; i < n; i++) {
+				struct test_payload pl;
+
+				assert_true(test_frame_ok(pkts[i], &pl));
+				assert_int_equal(pl.queue, q);
+				assert_int_equal(pl.seq, next[q]);
+				assert_int_equal(pkts[i]->port, x->rx_port);
+				next[q]++;
+				received++;
+				if (x->hold > 0 && nheld < x->hold) {
+					held[nheld++] = pkts[i];
+				} else {
+					rte_pktmbuf_free(pkts[i]);
+				}
+			}
+			/* Holding every buffer starves the ring; let go once the sender is stuck.
+			 */
+			idle = n == 0 ? idle + 1 : 0;
+			if (x->hold > 0 && nheld > 0 && idle >= 64) {
+				rte_pktmbuf_free_bulk(held, nheld);
+				nheld = 0;
+			}
+		}
+	}
+	rte_pktmbuf_free_bulk(held, nheld);
+	for (q = 0; q < x->nq; q++)
+		assert_int_equal(next[q], x->frames);
+}
+
+static void test_probe_and_features(void **state)
+{
+	struct svio_net_info info;
+	uint16_t p0 = port_of("sim_vnet0");
+	uint64_t need = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM) |
+			VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_NET_F_MQ) |
+			VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |
+			VIRTIO_BIT(VIRTIO_NET_F_STATUS);
+	struct rte_ether_addr mac;
+
+	(void)state;
+	assert_true(svio_net_count() >= 4);
+	assert_int_equal(svio_net_info_get(p0, &info), 0);
+	assert_string_equal(info.name, "sim_vnet0");
+	assert_int_equal(info.features & need, need);
+	assert_int_equal(info.max_rx_queues, 4);
+	assert_int_equal(info.max_desc, 1024);
+	assert_string_equal(svio_net_port_name(p0), "sim_vnet0");
+	assert_null(svio_net_port_name(SVIO_NET_MAX_PORTS));
+	assert_int_equal(svio_net_info_get(SVIO_NET_MAX_PORTS, &info), -ENODEV);
+	assert_int_equal(svio_net_port_by_name("sim_vnet77", &p0), -ENODEV);
+	/* The default MAC is locally administered and carries the index. */
+	assert_int_equal(svio_net_macaddr_get(port_of("sim_vnet1"), &mac), 0);
+	assert_int_equal(mac.addr_bytes[0], 0x02);
+	assert_int_equal(mac.addr_bytes[5], 1);
+
+	/* A device without MQ: one pair only. */
+	assert_int_equal(svio_net_info_get(port_of("sim_vnet4"), &info), 0);
+	assert_int_equal(info.features & VIRTIO_BIT(VIRTIO_NET_F_MQ), 0);
+	assert_int_equal(svio_net_configure(port_of("sim_vnet4"), 2, 2), -EINVAL);
+	assert_int_equal(svio_net_configure(port_of("sim_vnet4"), 1, 1), 0);
+}
+
+static void test_refused_features(void **state)
+{
+	struct svio_device *dev = NULL;
+
+	(void)state;
+	/* No ACCESS_PLATFORM: the device would bypass the IOMMU; the driver refuses it. */
+	assert_int_equal(svio_dev_add("sim_vnet9,platform=off", &dev), 0);
+	assert_true(svio_dev_probe_all() < 0);
+	assert_null(dev->driver);
+	assert_int_equal(svio_net_port_by_name("sim_vnet9", &(uint16_t){ 0 }), -ENODEV);
+}
+
+static void test_bad_setup(void **state)
+{
+	uint16_t p = port_of("sim_vnet3");
+
+	(void)state;
+	assert_int_equal(svio_net_rx_queue_setup(p, 0, 256, SOCKET_ID_ANY, rx_pool), -EINVAL);
+	assert_int_equal(svio_net_configure(p, 0, 1), -EINVAL);
+	assert_int_equal(svio_net_configure(p, 5, 5), -EINVAL);
+	assert_int_equal(svio_net_configure(p, 1, 1), 0);
+	assert_int_equal(svio_net_rx_queue_setup(p, 0, 100, SOCKET_ID_ANY, rx_pool), -EINVAL);
+	assert_int_equal(svio_net_rx_queue_setup(p, 1, 256, SOCKET_ID_ANY, rx_pool), -EINVAL);
+	assert_int_equal(svio_net_rx_queue_setup(p, 0, 256, SOCKET_ID_ANY, NULL), -EINVAL);
+	assert_int_equal(svio_net_start(p), -EINVAL); /* queues not set up */
+}
+
+static void test_pair_multiqueue(void **state)
+{
+	struct xfer x = { .nq = 4, .frames = 3000, .min_len = 60, .max_len = 1514 };
+	struct svio_net_stats st;
+
+	(void)state;
+	x.tx_port = port_of("sim_vnet0");
+	x.rx_port = port_of("sim_vnet1");
+	xfer_verify(&x);
+	/* And back. */
+	x.tx_port = port_of("sim_vnet1");
+	x.rx_port = port_of("sim_vnet0");
+	xfer_verify(&x);
+	assert_int_equal(svio_net_stats_get(x.rx_port, &st), 0);
+	assert_int_equal(st.ipackets, 4 * 3000);
+	assert_int_equal(st.opackets, 4 * 3000);
+	for (unsigned int q = 0; q < 4; q++)
+		assert_int_equal(st.q_ipackets[q], 3000);
+	assert_int_equal(st.ierrors, 0);
+	assert_int_equal(test_stale_uses(), 0);
+}
+
+static uint64_t xstat(uint16_t port, const char *name)
+{
+	struct svio_net_xstat_name names[64];
+	struct svio_net_xstat xs[64];
+	int n = svio_net_xstats_get_names(port, names, RTE_DIM(names)), i;
+
+	assert_true(n > 0 && n <= (int)RTE_DIM(names));
+	assert_int_equal(svio_net_xstats_get(port, xs, RTE_DIM(xs)), n);
+	for (i = 0; i < n; i++) {
+		if (strcmp(names[i].name, name) == 0)
+			return xs[i].value;
+	}
+	fail_msg("no xstat %s", name);
+	return 0;
+}
+
+static void test_chains(void **state)
+{
+	/* Jumbo frames sent as 1000-byte segments arrive as MRG_RXBUF chains of 2 KiB buffers. */
+	struct xfer x = { .nq = 2, .frames = 500, .min_len = 2100, .max_len = 9000, .seg = 1000 };
+
+	(void)state;
+	x.tx_port = port_of("sim_vnet0");
+	x.rx_port = port_of("sim_vnet1");
+	svio_net_stats_reset(x.rx_port);
+	xfer_verify(&x);
+	assert_int_equal(xstat(x.rx_port, "rx_q0_chains") + xstat(x.rx_port, "rx_q1_chains"),
+			 2 * 500);
+	assert_int_equal(test_stale_uses(), 0);
+}
+
+static void test_mempool_exhaustion(void **state)
+{
+	/*
+	 * The receiver sits on every buffer its small pool has: refills fail,
+	 * the sender's ring fills and tx_burst takes less; once the receiver
+	 * lets go, every frame still arrives, none lost.
+	 */
+	struct xfer x = { .nq = 1, .frames = 5000, .min_len = 60, .max_len = 300, .hold = 4000 };
+	struct rte_mempool *small;
+	struct svio_net_stats st;
+
+	(void)state;
+	x.tx_port = port_of("sim_vnet1");
+	x.rx_port = port_of("sim_vnet0");
+	small = rte_pktmbuf_pool_create("test_small", 600, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					SOCKET_ID_ANY);
+	assert_non_null(small);
+	assert_int_equal(svio_net_stop(x.rx_port), 0);
+	assert_int_equal(svio_net_rx_queue_setup(x.rx_port, 0, 256, SOCKET_ID_ANY, small), 0);
+	assert_int_equal(svio_net_start(x.rx_port), 0);
+	svio_net_stats_reset(x.rx_port);
+	svio_net_stats_reset(x.tx_port);
+	xfer_verify(&x);
+	assert_int_equal(svio_net_stats_get(x.rx_port, &st), 0);
+	assert_true(st.rx_nombuf > 0);
+	assert_int_equal(st.q_ipackets[0], 5000);
+	assert_true(xstat(x.tx_port, "tx_q0_ring_full") > 0);
+	assert_int_equal(test_stale_uses(), 0);
+
+	/* Back to the big pool; every small-pool buffer comes home. */
+	assert_int_equal(svio_net_stop(x.rx_port), 0);
+	assert_int_equal(svio_net_rx_queue_setup(x.rx_port, 0, 1024, SOCKET_ID_ANY, rx_pool), 0);
+	assert_int_equal(svio_net_start(x.rx_port), 0);
+	assert_int_equal(rte_mempool_avail_count(small), 600);
+	rte_mempool_free(small);
+}
+
+static void test_loop(void **state)
+{
+	struct xfer x = { .nq = 1, .frames = 2000, .min_len = 60, .max_len = 4000 };
+
+	(void)state;
+	x.tx_port = x.rx_port = port_of("sim_vnet2");
+	xfer_verify(&x);
+	assert_int_equal(test_stale_uses(), 0);
+}
+
+static void test_link_status(void **state)
+{
+	struct svio_net_link link;
+	struct svio_device *dev = svio_dev_find("sim_vnet1");
+
+	(void)state;
+	assert_int_equal(svio_net_link_get(port_of("sim_vnet1"), &link), 0);
+	assert_true(link.up);
+	assert_int_equal(link.speed_mbps, 10000);
+	/* Nothing plugged in. */
+	assert_int_equal(svio_net_link_get(port_of("sim_vnet3"), &link), 0);
+	assert_false(link.up);
+	assert_int_equal(link.speed_mbps, 0);
+	/* Pull the cable and plug it back. */
+	assert_int_equal(sim_vnet_set_link(dev, false), 0);
+	assert_int_equal(svio_net_link_get(port_of("sim_vnet1"), &link), 0);
+	assert_false(link.up);
+	assert_int_equal(sim_vnet_set_link(dev, true), 0);
+	assert_int_equal(svio_net_link_get(port_of("sim_vnet1"), &link), 0);
+	assert_true(link.up);
+}
+
+/* Send one frame to @p dst from port @p tx; true when port @p rx got it. */
+static bool one_frame(uint16_t tx, uint16_t rx, const struct rte_ether_addr *dst, uint32_t seq)
+{
+	struct rte_mbuf *m = test_frame(tx_pool, dst, 0, seq, 100, 0), *got[4];
+	struct test_payload pl;
+	uint16_t n;
+	bool ok;
+
+	assert_non_null(m);
+	assert_int_equal(svio_net_tx_burst(tx, 0, &m, 1), 1);
+	n = svio_net_rx_burst(rx, 0, got, 4);
+	assert_true(n <= 1);
+	if (n == 0)
+		return false;
+	ok = test_frame_ok(got[0], &pl) && pl.seq == seq;
+	rte_pktmbuf_free(got[0]);
+	assert_true(ok);
+	return true;
+}
+
+static void test_mac_promisc(void **state)
+{
+	uint16_t p0 = port_of("sim_vnet0"), p1 = port_of("sim_vnet1");
+	struct rte_ether_addr mac1, other = { { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 } };
+	struct rte_ether_addr bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	struct rte_ether_addr mcast = { { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 } };
+	struct svio_device *dev1 = svio_dev_find("sim_vnet1");
+	struct sim_vnet_stats before, after;
+	bool promisc, allmulti;
+	uint16_t pairs;
+
+	(void)state;
+	assert_int_equal(svio_net_macaddr_get(p1, &mac1), 0);
+	assert_int_equal(svio_net_promiscuous_get(p1), 1);
+	assert_true(one_frame(p0, p1, &other, 1));
+
+	assert_int_equal(svio_net_promiscuous_set(p1, false), 0);
+	assert_int_equal(sim_vnet_filter_get(dev1, &promisc, &allmulti, &pairs), 0);
+	assert_false(promisc);
+	assert_int_equal(pairs, 4);
+	assert_int_equal(sim_vnet_stats_get(dev1, &before), 0);
+	assert_false(one_frame(p0, p1, &other, 2));
+	assert_false(one_frame(p0, p1, &mcast, 3));
+	assert_true(one_frame(p0, p1, &mac1, 4));
+	assert_true(one_frame(p0, p1, &bcast, 5));
+	assert_int_equal(sim_vnet_stats_get(dev1, &after), 0);
+	assert_int_equal(after.rx_filtered - before.rx_filtered, 2);
+
+	assert_int_equal(svio_net_allmulticast_set(p1, true), 0);
+	assert_true(one_frame(p0, p1, &mcast, 6));
+	assert_int_equal(svio_net_allmulticast_set(p1, false), 0);
+
+	/* A new address: frames follow it, the old one is filtered. */
+	assert_int_equal(svio_net_macaddr_set(p1, &other), 0);
+	assert_true(one_frame(p0, p1, &other, 7));
+	assert_false(one_frame(p0, p1, &mac1, 8));
+	assert_int_equal(svio_net_macaddr_set(p1, &mac1), 0);
+	assert_int_equal(svio_net_macaddr_set(p1, &mcast), -EINVAL);
+
+	assert_int_equal(svio_net_promiscuous_set(p1, true), 0);
+	assert_true(one_frame(p0, p1, &other, 9));
+	assert_int_equal(test_stale_uses(), 0);
+}
+
+static void test_stop_start(void **state)
+{
+	uint16_t p0 = port_of("sim_vnet0"), p1 = port_of("sim_vnet1");
+	struct xfer x = {
+		.tx_port = p0, .rx_port = p1, .nq = 4, .frames = 200, .min_len = 60, .max_len = 200
+	};
+	struct rte_mbuf *pkts[4];
+	unsigned int avail = rte_mempool_avail_count(rx_pool);
+
+	(void)state;
+	assert_int_equal(svio_net_stop(p1), 0);
+	/* Every buffer of the rx rings went back to the pool. */
+	assert_true(rte_mempool_avail_count(rx_pool) > avail);
+	assert_int_equal(svio_net_rx_burst(p1, 0, pkts, 4), 0);
+	assert_int_equal(svio_net_start(p1), 0);
+	xfer_verify(&x);
+	assert_int_equal(test_stale_uses(), 0);
+}
+
+static int setup(void **state)
+{
+	static char *argv[] = { "test_net",
+				"--no-huge",
+				"-m",
+				"256",
+				"--no-shconf",
+				"--no-telemetry",
+				"--log-level=*:error",
+				"--vdev",
+				"sim_vnet0,wire=pair:sim_vnet1",
+				"--vdev",
+				"sim_vnet1",
+				"--vdev",
+				"sim_vnet2,wire=loop,queues=1",
+				"--vdev",
+				"sim_vnet3",
+				"--vdev",
+				"sim_vnet4,mq=off,wire=loop",
+				NULL };
+	unsigned int i;
+
+	(void)state;
+	if (svio_eal_init(ARGC(argv), argv) < 0)
+		return -1;
+	rx_pool = rte_pktmbuf_pool_create("test_rx", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					  SOCKET_ID_ANY);
+	tx_pool = rte_pktmbuf_pool_create("test_tx", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					  SOCKET_ID_ANY);
+	if (rx_pool == NULL || tx_pool == NULL)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		char name[16];
+		uint16_t port;
+
+		snprintf(name, sizeof(name), "sim_vnet%u", i);
+		if (svio_net_port_by_name(name, &port) < 0 ||
+		    test_port_setup(port, i < 2 ? 4 : 1, 1024, rx_pool) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	svio_eal_cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probe_and_features), cmocka_unit_test(test_bad_setup),
+		cmocka_unit_test(test_pair_multiqueue),	   cmocka_unit_test(test_chains),
+		cmocka_unit_test(test_mempool_exhaustion), cmocka_unit_test(test_loop),
+		cmocka_unit_test(test_link_status),	   cmocka_unit_test(test_mac_promisc),
+		cmocka_unit_test(test_stop_start),	   cmocka_unit_test(test_refused_features),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
