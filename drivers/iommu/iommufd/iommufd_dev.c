@@ -208,6 +208,8 @@ out_destroy_hwpt:
 	return rc;
 }
 
+static void undo_attach(struct svio_iommufd_dev *idev);
+
 static int ufd_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid,
 		      uint16_t did, uint64_t pgtable)
 {
@@ -253,44 +255,27 @@ out_attached:
 	idev->attached = true;
 	/* The device's restrictions (reserved regions, address width) narrow the IOAS. */
 	rc = ufd_ctx_read_ranges();
-	if (rc < 0) {
-		detach_rid(idev);
-		if (idev->pasid_attached) {
-			destroy_obj(idev->hwpt_id);
-			idev->pasid_attached = false;
-			idev->hwpt_id = 0;
-		}
-		idev->attached = false;
-	}
+	if (rc < 0)
+		undo_attach(idev);
 out_unlock:
 	pthread_mutex_unlock(&ufd.lock);
 	return rc;
 }
 
-static int ufd_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid)
+/* Take the device off the IOAS: PASID first, then the RID, then its HWPT. */
+static void undo_attach(struct svio_iommufd_dev *idev)
 {
 	struct svio_vfio_device_detach_iommufd_pt dt = {
 		.argsz = sizeof(dt),
 		.flags = SVIO_VFIO_DEVICE_DETACH_PASID,
+		.pasid = idev->pasid,
 	};
-	struct svio_iommufd_dev *idev;
-	int rc = 0;
+	int rc;
 
-	RTE_SET_USED(iommu);
-	pthread_mutex_lock(&ufd.lock);
-	idev = find_dev(dev);
-	if (idev == NULL || !idev->attached) {
-		rc = -ENOENT;
-		goto out_unlock;
-	}
 	if (idev->pasid_attached) {
-		if (pasid != idev->pasid)
-			UFD_LOG(WARNING, "detach %s: PASID %u asked, %u attached", dev->name, pasid,
-				idev->pasid);
-		dt.pasid = idev->pasid;
 		rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt);
 		if (rc < 0)
-			UFD_LOG(WARNING, "detach %s PASID %u: %s", dev->name, idev->pasid,
+			UFD_LOG(WARNING, "detach %s PASID %u: %s", idev->dev->name, idev->pasid,
 				strerror(-rc));
 	}
 	/* The device blocks DMA from here on; the kernel flushed what it cached. */
@@ -301,6 +286,24 @@ static int ufd_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_
 		idev->pasid_attached = false;
 	}
 	idev->attached = false;
+}
+
+static int ufd_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid)
+{
+	struct svio_iommufd_dev *idev;
+	int rc;
+
+	RTE_SET_USED(iommu);
+	pthread_mutex_lock(&ufd.lock);
+	idev = find_dev(dev);
+	if (idev == NULL || !idev->attached) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
+	if (idev->pasid_attached && pasid != idev->pasid)
+		UFD_LOG(WARNING, "detach %s: PASID %u asked, %u attached", dev->name, pasid,
+			idev->pasid);
+	undo_attach(idev);
 	rc = ufd_ctx_read_ranges(); /* detaching can widen the ranges */
 out_unlock:
 	pthread_mutex_unlock(&ufd.lock);
