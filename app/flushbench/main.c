@@ -453,12 +453,17 @@ int main(int argc, char **argv)
 	struct bench_result res[3];
 	struct svio_device *dev = NULL;
 	unsigned int i, n_res = 0;
-	char **eal_argv;
+	char **eal_argv, **eal_copy;
 	int eal_argc, rc;
 
 	if (build_eal_args(argc, argv, &eal_argc, &eal_argv) < 0)
 		return 2;
-	rc = svio_eal_init(eal_argc, eal_argv);
+	/* svio_eal_init() overwrites one slot of the vector it is given. */
+	eal_copy = malloc(sizeof(*eal_copy) * ((size_t)eal_argc + 1));
+	if (eal_copy == NULL)
+		return 2;
+	memcpy(eal_copy, eal_argv, sizeof(*eal_copy) * ((size_t)eal_argc + 1));
+	rc = svio_eal_init(eal_argc, eal_copy);
 	if (rc < 0) {
 		fprintf(stderr, "flushbench: svio_eal_init: %s\n", strerror(-rc));
 		return 2;
@@ -503,5 +508,9 @@ int main(int argc, char **argv)
 out:
 	free(live);
 	svio_eal_cleanup();
+	for (i = 0; i < opts.devices; i++)
+		free(eal_argv[eal_argc - 1 - 2 * i]); /* the --vdev values we built */
+	free(eal_argv);
+	free(eal_copy);
 	return rc < 0 ? 1 : 0;
 }

@@ -149,7 +149,7 @@ static int simdrv_attach(struct svio_iommu *iommu, struct svio_device *dev, uint
 {
 	struct simdrv *d = simdrv_of(iommu);
 	struct sim_iommu_context_entry *ce;
-	struct sim_iommu_pasid_entry *pe;
+	struct sim_iommu_pasid_entry *pe, *cur;
 	int rc;
 
 	if (dev->dma.sid > 0xffff || pgtable == 0 || (pgtable & (SIM_IOMMU_PAGE_SIZE - 1)) ||
@@ -182,6 +182,14 @@ static int simdrv_attach(struct svio_iommu *iommu, struct svio_device *dev, uint
 	__atomic_store_n(&pe->qw[3], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&pe->qw[0], SIM_IOMMU_PE_P | SIM_IOMMU_PE_PGTT_FS, __ATOMIC_RELEASE);
 	rc = 0;
+	/*
+	 * Untagged DMA follows the device to its new domain: re-point RID_PASID
+	 * when the PASID it named was detached (the core invalidated that
+	 * PASID's device-TLB entries, untagged ones included, on detach).
+	 */
+	cur = pasid_entry(ce->lo, (uint32_t)(ce->hi & SIM_IOMMU_CE_RID_PASID_MASK), false);
+	if (cur == NULL || !(__atomic_load_n(&cur->qw[0], __ATOMIC_RELAXED) & SIM_IOMMU_PE_P))
+		__atomic_store_n(&ce->hi, pasid, __ATOMIC_RELEASE);
 out_unlock:
 	pthread_mutex_unlock(&d->tbl_lock);
 	return rc;
