@@ -84,20 +84,51 @@ int virtio_dma_register(struct svio_domain *dom, const void *va, size_t len, boo
 	return 0;
 }
 
+/* Is the page at @p va inside a live identity region other than @p self? */
+static bool identity_covered(const struct virtio_dma_region *self, uintptr_t va)
+{
+	unsigned int i;
+
+	for (i = 0; i < n_regions; i++) {
+		const struct virtio_dma_region *r = &regions[i];
+
+		if (r != self && r->len > 0 && r->iova == r->va && va - r->va < r->len)
+			return true;
+	}
+	return false;
+}
+
 void virtio_dma_unregister(struct svio_domain *dom, void *handle)
 {
 	struct virtio_dma_region *r = handle;
-	size_t off;
+	uintptr_t p, run = 0;
+	bool identity;
 
 	if (r == NULL)
 		return;
-	/*
-	 * Under SVA pages we found mapped (faults) are unmapped too: harmless,
-	 * the next use faults them back in.
-	 */
-	if (svio_dma_unmap(dom, r->iova, r->len) < 0 && r->iova == r->va) {
-		for (off = 0; off < r->len; off += DMA_PAGE)
-			(void)svio_dma_unmap(dom, r->iova + off, DMA_PAGE);
+	identity = r->iova == r->va && svio_domain_sva(dom);
+	if (!identity) {
+		(void)svio_dma_unmap(dom, r->iova, r->len);
+	} else {
+		/*
+		 * Identity mappings are shared by every registration of the same
+		 * pages (two queues on one pool): unmap only the runs no other
+		 * region still covers. Pages we found mapped by faults go too;
+		 * the next use faults them back in.
+		 */
+		for (p = r->va; p <= r->va + r->len; p += DMA_PAGE) {
+			bool keep = p == r->va + r->len || identity_covered(r, p);
+
+			if (keep && run != 0) {
+				if (svio_dma_unmap(dom, run, p - run) < 0) {
+					for (; run < p; run += DMA_PAGE)
+						(void)svio_dma_unmap(dom, run, DMA_PAGE);
+				}
+				run = 0;
+			} else if (!keep && run == 0) {
+				run = p;
+			}
+		}
 	}
 	r->refs = 0;
 	__atomic_store_n(&r->len, 0, __ATOMIC_RELEASE);

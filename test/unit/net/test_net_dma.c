@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The driver's two ways of giving the device addresses:
+ *   nosva  --sva off: rings and pool memory mapped through the domain at IOVAs
+ *          that are not process addresses; everything must be translated;
+ *   nopri  SVA on, but the device cannot send page requests: memory is mapped
+ *          (IOVA = VA) up front instead of faulted in.
+ * Frames must arrive intact, no stale translation may be used, and what the
+ * driver mapped is unmapped when its queues go away.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "svio_eal.h"
+#include "svio_iommu.h"
+#include "svio_net.h"
+#include "sim_vnet.h"
+#include "net_test_util.h"
+
+static bool sva_off;
+static struct rte_mempool *pool, *pool2;
+static uint16_t p0, p1;
+
+/* Send @p frames frames on @p nq queues from p0 to p1 and check them. */
+static void exchange(uint16_t nq, uint32_t frames, uint32_t max_len, uint32_t seg)
+{
+	uint32_t sent[SVIO_NET_MAX_QUEUES] = { 0 }, next[SVIO_NET_MAX_QUEUES] = { 0 };
+	uint64_t received = 0, spins = 0;
+	struct rte_ether_addr dst;
+	uint16_t q;
+
+	assert_int_equal(svio_net_macaddr_get(p1, &dst), 0);
+	while (received < (uint64_t)frames * nq) {
+		assert_true(++spins < 1000000);
+		for (q = 0; q < nq; q++) {
+			struct rte_mbuf *pkts[32];
+			uint16_t n = 0, i, done;
+
+			while (n < 32 && sent[q] + n < frames) {
+				pkts[n] = test_frame(pool, &dst, q, sent[q] + n,
+						     60 + (sent[q] + n) * 13 % max_len, seg);
+				assert_non_null(pkts[n]);
+				n++;
+			}
+			done = svio_net_tx_burst(p0, q, pkts, n);
+			for (i = done; i < n; i++)
+				rte_pktmbuf_free(pkts[i]);
+			sent[q] += done;
+			n = svio_net_rx_burst(p1, q, pkts, 32);
+			for (i = 0; i < n; i++) {
+				struct test_payload pl;
+
+				assert_true(test_frame_ok(pkts[i], &pl));
+				assert_int_equal(pl.seq, next[q]);
+				next[q]++;
+				received++;
+				rte_pktmbuf_free(pkts[i]);
+			}
+		}
+	}
+}
+
+static void test_traffic(void **state)
+{
+	struct svio_iommu_stats st;
+
+	(void)state;
+	assert_int_equal(svio_domain_sva(svio_domain_default()), !sva_off);
+	exchange(2, 3000, 1500, 0);
+	exchange(2, 300, 9000, 700); /* chains both ways */
+	assert_int_equal(svio_iommu_stats_get(svio_domain_default(), &st), 0);
+	assert_true(st.maps > 0); /* mapped up front, not faulted */
+	assert_int_equal(st.page_requests, 0);
+	assert_int_equal(st.stale_uses, 0);
+}
+
+static void test_requeue_unmaps(void **state)
+{
+	struct svio_iommu_stats before, after;
+
+	(void)state;
+	/* A queue set up again with another pool: the old pool's mapping goes. */
+	assert_int_equal(svio_iommu_stats_get(svio_domain_default(), &before), 0);
+	assert_int_equal(svio_net_stop(p1), 0);
+	assert_int_equal(svio_net_rx_queue_setup(p1, 0, 512, SOCKET_ID_ANY, pool2), 0);
+	assert_int_equal(svio_net_start(p1), 0);
+	assert_int_equal(svio_iommu_stats_get(svio_domain_default(), &after), 0);
+	assert_true(after.unmaps > before.unmaps);
+	assert_true(after.maps > before.maps);
+	exchange(2, 1000, 1500, 0);
+	assert_int_equal(svio_iommu_stats_get(svio_domain_default(), &after), 0);
+	assert_int_equal(after.stale_uses, 0);
+}
+
+static int setup(void **state)
+{
+	static char *nosva[] = { "test_net_dma",
+				 "--no-huge",
+				 "-m",
+				 "256",
+				 "--no-shconf",
+				 "--no-telemetry",
+				 "--log-level=*:error",
+				 "--sva",
+				 "off",
+				 "--vdev",
+				 "sim_vnet0,wire=pair:sim_vnet1,queues=2",
+				 "--vdev",
+				 "sim_vnet1,queues=2",
+				 NULL };
+	static char *nopri[] = { "test_net_dma",
+				 "--no-huge",
+				 "-m",
+				 "256",
+				 "--no-shconf",
+				 "--no-telemetry",
+				 "--log-level=*:error",
+				 "--vdev",
+				 "sim_vnet0,wire=pair:sim_vnet1,queues=2,pri=off",
+				 "--vdev",
+				 "sim_vnet1,queues=2,pri=off",
+				 NULL };
+	char **argv = sva_off ? nosva : nopri;
+	int argc = 0;
+
+	(void)state;
+	while (argv[argc] != NULL)
+		argc++;
+	if (svio_eal_init(argc, argv) < 0)
+		return -1;
+	pool = rte_pktmbuf_pool_create("dma_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	pool2 = rte_pktmbuf_pool_create("dma_pool2", 2047, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					SOCKET_ID_ANY);
+	if (pool == NULL || pool2 == NULL || svio_net_port_by_name("sim_vnet0", &p0) < 0 ||
+	    svio_net_port_by_name("sim_vnet1", &p1) < 0 || test_port_setup(p0, 2, 512, pool) < 0 ||
+	    test_port_setup(p1, 2, 512, pool) < 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	svio_eal_cleanup();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_traffic),
+		cmocka_unit_test(test_requeue_unmaps),
+	};
+
+	if (argc != 2 || (strcmp(argv[1], "nosva") != 0 && strcmp(argv[1], "nopri") != 0)) {
+		fprintf(stderr, "usage: %s nosva|nopri\n", argv[0]);
+		return 2;
+	}
+	sva_off = strcmp(argv[1], "nosva") == 0;
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
