@@ -5,6 +5,20 @@
  * descriptor the sim bus lists. Drivers never include this; they program the
  * IOMMU through the registers and memory formats of sim_iommu_hw.h.
  *
+ * Devargs of "sim_iommuN" (N < 16):
+ *   mode=inline|thread     who runs the invalidation queue (default inline:
+ *                          the thread that writes IQT)
+ *   iotlb=512,iotlb_ways=8 IOTLB entries and associativity (sets: power of 2)
+ *   atc=64,atc_ways=4      device-TLB size of every ATS device
+ *   cost_iotlb=100,cost_devtlb=1000,cost_wait=500,cost_submit=200,
+ *   cost_other=100         ns really spent per descriptor kind / IQT write
+ *   domains=4              CAP.ND: 1 << (4 + 2 * N) domain ids
+ *   pasid_bits=20, mamv=9  PASID width; largest page-selective mask
+ *   ats=on, pri=on         ECAP device-TLB and page request support
+ *   prq_timeout=1000       ms a faulting access waits for its page response
+ *   user=on                require U/S at every level (user-mode requests)
+ *   stale_check=on         run the stale-use checker (costs a cache scan per wait)
+ *
  * Threading: sim_iommu_dma() and sim_iommu_translate() may be called from any
  * thread at once. A DMA that needs a page request blocks its caller until the
  * response arrives (at most prq_timeout_ms). Instances must outlive the DMAs
