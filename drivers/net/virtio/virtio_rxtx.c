@@ -15,15 +15,16 @@
 #include "virtio_net_priv.h"
 
 /*
- * Publish new avail entries, then decide on a doorbell. The full fence orders
- * our avail->idx store before the flags load; the device orders its flags
- * store before re-reading avail->idx, so one side always sees the other.
+ * Publish new avail entries, then decide on a doorbell. Sequentially
+ * consistent store and load: our avail->idx store is ordered before the
+ * flags load, and the device orders its flags store before re-reading
+ * avail->idx the same way, so one side always sees the other (on x86 the
+ * store is one locked instruction, the load a plain one).
  */
 static inline bool ring_publish(struct virtio_ring *r)
 {
-	__atomic_store_n(&r->avail->idx, r->avail_idx, __ATOMIC_RELEASE);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&r->used->flags, __ATOMIC_RELAXED) & VIRTQ_USED_F_NO_NOTIFY)
+	__atomic_store_n(&r->avail->idx, r->avail_idx, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&r->used->flags, __ATOMIC_SEQ_CST) & VIRTQ_USED_F_NO_NOTIFY)
 		return false;
 	virtio_notify(r->hw, r->notify_off, r->qidx);
 	return true;

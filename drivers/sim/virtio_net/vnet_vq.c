@@ -77,8 +77,11 @@ uint16_t vnet_vq_avail_idx(struct vnet_model *m, struct vnet_vq *vq)
 		vnet_vq_break(m, vq, "avail ring not reachable");
 		return vq->last_avail;
 	}
-	/* Pairs with the driver's release store: ring entries are visible. */
-	return __atomic_load_n(idx, __ATOMIC_ACQUIRE);
+	/*
+	 * Pairs with the driver's store: ring entries are visible. Sequentially
+	 * consistent for the doorbell handshake (vnet_xfer.c); free on x86.
+	 */
+	return __atomic_load_n(idx, __ATOMIC_SEQ_CST);
 }
 
 int vnet_vq_peek(struct vnet_model *m, struct vnet_vq *vq, uint16_t avail_pos)
@@ -135,7 +138,8 @@ void vnet_vq_set_no_notify(struct vnet_model *m, struct vnet_vq *vq, bool no_not
 		vnet_vq_break(m, vq, "used ring not reachable");
 		return;
 	}
-	__atomic_store_n(flags, no_notify ? VIRTQ_USED_F_NO_NOTIFY : 0, __ATOMIC_RELAXED);
+	/* Sequentially consistent: ordered before the next avail->idx load. */
+	__atomic_store_n(flags, no_notify ? VIRTQ_USED_F_NO_NOTIFY : 0, __ATOMIC_SEQ_CST);
 }
 
 int vnet_vq_desc(struct vnet_model *m, struct vnet_vq *vq, uint16_t i, struct virtq_desc *d)

@@ -113,15 +113,15 @@ static int deliver(struct vnet_model *dst, struct vnet_vq *rxq, uint8_t *pkt, ui
 
 /*
  * A receive queue with no buffers asks for a doorbell. Store-load ordering
- * against the driver (it publishes avail->idx, then reads the flags): after
- * clearing NO_NOTIFY, look at avail->idx again so no refill is missed; true
+ * against the driver (it publishes avail->idx, then reads the flags; both
+ * sides use sequentially consistent accesses): after clearing NO_NOTIFY,
+ * look at avail->idx again so no refill is missed; true
  * when it moved since the delivery saw @p seen.
  */
 static bool rx_wait_for_buffers(struct vnet_model *dst, struct vnet_vq *rxq, uint16_t seen)
 {
 	rxq->stalled = true;
 	vnet_vq_set_no_notify(dst, rxq, false);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return vnet_vq_avail_idx(dst, rxq) != seen;
 }
 

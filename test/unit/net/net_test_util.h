@@ -55,7 +55,7 @@ static inline struct rte_mbuf *test_frame(struct rte_mempool *mp, const struct r
 {
 	uint8_t buf[16384];
 	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)buf;
-	struct test_payload *pl = (struct test_payload *)(buf + RTE_ETHER_HDR_LEN);
+	struct test_payload pl;
 	struct rte_mbuf *head = NULL, *last = NULL;
 	uint32_t i, off = 0;
 
@@ -70,10 +70,11 @@ static inline struct rte_mbuf *test_frame(struct rte_mempool *mp, const struct r
 	eh->ether_type = rte_cpu_to_be_16(TEST_ETHERTYPE);
 	for (i = TEST_HDR_LEN; i < len; i++)
 		buf[i] = test_byte(seq, i);
-	pl->queue = queue;
-	pl->seq = seq;
-	pl->len = len;
-	pl->csum = test_csum(buf + TEST_HDR_LEN, len - TEST_HDR_LEN);
+	pl.queue = queue;
+	pl.seq = seq;
+	pl.len = len;
+	pl.csum = test_csum(buf + TEST_HDR_LEN, len - TEST_HDR_LEN);
+	memcpy(buf + RTE_ETHER_HDR_LEN, &pl, sizeof(pl)); /* unaligned in the frame */
 	while (off < len) {
 		struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
 		uint32_t n = RTE_MIN(seg, len - off);
