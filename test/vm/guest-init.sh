@@ -51,7 +51,13 @@ mount -t 9p -o "$opts" results "/host$run" || {
 mount --bind /proc /host/proc
 mount --bind /sys /host/sys
 mount --bind /dev /host/dev
-mount -t tmpfs tmp /host/tmp
+# The host's /tmp stays visible (test binaries may live there) and writable:
+# an overlay with the guest's changes in memory.
+mkdir -p /mnt/tmp
+mount -t tmpfs tmpo /mnt/tmp
+mkdir -p /mnt/tmp/upper /mnt/tmp/work
+mount -t overlay -o lowerdir=/host/tmp,upperdir=/mnt/tmp/upper,workdir=/mnt/tmp/work \
+	tmp /host/tmp || mount -t tmpfs tmp /host/tmp
 mount -t tmpfs run /host/run
 mkdir -p /host/dev/shm /host/dev/pts /host/dev/hugepages
 mount -t tmpfs shm /host/dev/shm
@@ -98,8 +104,13 @@ export HOME=/tmp
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export SVIO_VM_GUEST=1
 say "running $run/cmd.sh"
+# The host stamps these files with its own clock, which is also the clock of
+# QEMU's trace: run.sh counts the invalidations between the two.
 (
+	: >"/host$run/cmd-start"
 	chroot /host /bin/bash "$run/cmd.sh"
-	echo $? >"/host$run/status"
+	rc=$?
+	: >"/host$run/cmd-end"
+	echo $rc >"/host$run/status"
 ) 2>&1 | tee "/host$run/output" >/dev/console
 halt

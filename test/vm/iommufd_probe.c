@@ -191,7 +191,8 @@ _Static_assert(sizeof(struct probe_vfio_region_info) == 32, "vfio_region_info la
 #define NVME_IDENTIFY_CTRL  1
 #define NVME_AQ_DEPTH	    2
 
-#define PAGE 4096
+#define PAGE	   4096
+#define MAX_OTHERS 8
 
 static int failures;
 
@@ -543,8 +544,11 @@ out_munmap:
 	return rc;
 }
 
-/* Attaches one more device to the shared IOAS and shows the ranges narrow. */
-static void attach_other(int iommufd, uint32_t ioas, const char *bdf)
+/*
+ * Attaches one more device to the shared IOAS and shows the ranges after it.
+ * Returns the open device (it stays attached until closed) or -1.
+ */
+static int attach_other(int iommufd, uint32_t ioas, const char *bdf)
 {
 	char name[PATH_MAX];
 	uint32_t devid;
@@ -553,14 +557,16 @@ static void attach_other(int iommufd, uint32_t ioas, const char *bdf)
 	fd = open_vfio_cdev(bdf, name, sizeof(name));
 	if (fd < 0) {
 		fail(bdf, -fd);
-		return;
+		return -1;
 	}
 	say("%s: %s\n", bdf, name);
-	if (bind_attach(fd, iommufd, ioas, &devid) == 0) {
-		print_hw_info(iommufd, devid);
-		print_ranges(iommufd, ioas, "after attaching it");
+	if (bind_attach(fd, iommufd, ioas, &devid) < 0) {
+		close(fd);
+		return -1;
 	}
-	close(fd);
+	print_hw_info(iommufd, devid);
+	print_ranges(iommufd, ioas, "after attaching it");
+	return fd;
 }
 
 int main(int argc, char **argv)
@@ -571,6 +577,7 @@ int main(int argc, char **argv)
 	struct probe_vfio_detach_pt detach = { .argsz = sizeof(detach) };
 	struct probe_iommu_destroy destroy = { .size = sizeof(destroy) };
 	volatile uint8_t *bar = NULL;
+	int others[MAX_OTHERS], nothers = 0;
 	char name[PATH_MAX];
 	size_t barlen = 0;
 	uint32_t devid;
@@ -628,8 +635,8 @@ int main(int argc, char **argv)
 	if (map_unmap(iommufd, alloc.out_ioas_id, bar) < 0)
 		say("map/unmap check failed\n");
 
-	for (i = 2; i < argc; i++)
-		attach_other(iommufd, alloc.out_ioas_id, argv[i]);
+	for (i = 2; i < argc && nothers < MAX_OTHERS; i++)
+		others[nothers++] = attach_other(iommufd, alloc.out_ioas_id, argv[i]);
 	if (argc <= 2) {
 		const char *env[] = { "SVIO_VM_NET0", "SVIO_VM_NET1" };
 		const char *v;
@@ -637,10 +644,20 @@ int main(int argc, char **argv)
 		for (i = 0; i < 2; i++) {
 			v = getenv(env[i]);
 			if (v != NULL && v[0] != '\0')
-				attach_other(iommufd, alloc.out_ioas_id, v);
+				others[nothers++] = attach_other(iommufd, alloc.out_ioas_id, v);
 		}
 	}
 
+	/*
+	 * Once more with every device attached: the unmap now has to reach the
+	 * device-TLBs of the ATS-capable ports as well as the IOTLB.
+	 */
+	if (map_unmap(iommufd, alloc.out_ioas_id, NULL) < 0)
+		say("map/unmap check with every device attached failed\n");
+
+	for (i = 0; i < nothers; i++)
+		if (others[i] >= 0)
+			close(others[i]);
 	if (bar != NULL)
 		munmap((void *)bar, barlen);
 	if (ioctl(devfd, PROBE_VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach) < 0)

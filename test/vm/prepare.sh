@@ -264,8 +264,9 @@ build_modules() {
 # --- initramfs -------------------------------------------------------------
 
 # Loaded in dependency order (kmod works the order out at prepare time): the
-# 9p share that carries the host's root, then iommufd and vfio-pci.
-guest_modules=(9p 9pnet_virtio iommufd vfio vfio_iommu_type1 vfio-pci)
+# 9p share that carries the host's root, overlay for a writable /tmp over the
+# host's, then iommufd and vfio-pci.
+guest_modules=(9p 9pnet_virtio overlay iommufd vfio vfio_iommu_type1 vfio-pci)
 
 initramfs() {
 	local out=$cache/initramfs.cpio.gz

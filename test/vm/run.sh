@@ -10,7 +10,8 @@
 # SVIO_VM_NET1.  The run folder (SVIO_VM_RUN inside the guest) is writable.
 #
 # Prints CMD's output, then one JSON line with the number of invalidation
-# descriptors the guest's IOMMU driver issued, by type.
+# descriptors the guest's IOMMU driver issued, by type, while CMD ran ("cmd")
+# and over the whole boot ("run"); see inv-summary.sh.
 #
 # Environment: SVIO_VM_TIMEOUT (seconds, default 600), SVIO_VM_VERBOSE=1
 # (stream the serial console), SVIO_VM_KEEP=1 (keep the run folder),
@@ -60,7 +61,7 @@ net() {
 
 qemu=(qemu-system-x86_64
 	-accel tcg,thread=multi -machine q35 -cpu max -m 2G -smp 2
-	-nodefaults -display none -monitor none -no-reboot "${serial[@]}"
+	-nodefaults -display none -monitor none -no-reboot -msg timestamp=on "${serial[@]}"
 	-kernel "$cache/root/boot/vmlinuz-$kver"
 	-initrd "$cache/initramfs.cpio.gz"
 	-append "console=ttyS0 quiet panic=-1 intel_iommu=on iommu=nopt svio.run=$run ${SVIO_VM_APPEND:-}"
@@ -88,7 +89,11 @@ if [ "${SVIO_VM_VERBOSE:-0}" != 1 ] && [ -e "$run/output" ]; then
 	cat "$run/output"
 fi
 
-"$here/inv-summary.sh" "$run/trace.log" || true
+window=()
+if [ -e "$run/cmd-start" ] && [ -e "$run/cmd-end" ]; then
+	window=("$(date -r "$run/cmd-start" +%s.%N)" "$(date -r "$run/cmd-end" +%s.%N)")
+fi
+"$here/inv-summary.sh" "$run/trace.log" "${window[@]}" || true
 
 if [ $status -eq 124 ] || [ $status -eq 137 ]; then
 	echo "run.sh: the guest did not finish within ${timeout_s}s" >&2
