@@ -10,6 +10,8 @@
  *   qsize=N         largest queue size (power of two, 64..4096, default 1024)
  *   mac=xx:xx:xx:xx:xx:xx   default 02:00:00:00:00:<N>
  *   link=up|down    cable plugged in at power-on (default up)
+ *   rx_full=wait|drop   a frame finding no receive buffer waits in the sender's
+ *                   ring (lossless, default) or is dropped (rx_no_buffer)
  *   mq=, ctrl=, mrg_rxbuf=, platform=on|off   withhold a feature (default all on)
  */
 #ifndef SIM_VNET_H
@@ -34,7 +36,8 @@ struct sim_vnet_stats {
 	uint64_t dma_errors;  /**< buffer accesses the IOMMU refused */
 	uint64_t ring_errors; /**< malformed rings (the queue then needs a reset) */
 	uint64_t ctrl_commands;
-	uint64_t kicks; /**< doorbell writes */
+	uint64_t kicks;	       /**< doorbell writes */
+	uint64_t rx_no_buffer; /**< dropped for want of a receive buffer (rx_full=drop) */
 };
 
 /** Counters of a sim_vnet device. @return 0 or -ENODEV when @p dev is not one. */

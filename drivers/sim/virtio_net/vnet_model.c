@@ -15,8 +15,8 @@
 RTE_LOG_REGISTER_SUFFIX(sim_vnet_logtype, sim_vnet, INFO);
 
 static const char *const vnet_devargs[] = {
-	"wire", "mode", "queues",    "qsize",	 "mac", "link",
-	"mq",	"ctrl", "mrg_rxbuf", "platform", NULL,
+	"wire", "mode", "queues",    "qsize",	 "mac",	    "link",
+	"mq",	"ctrl", "mrg_rxbuf", "platform", "rx_full", NULL,
 };
 
 /* Every sim_vnet device, so that cables find both ends (control path only). */
@@ -70,6 +70,7 @@ static int parse_devargs(struct vnet_model *m)
 {
 	struct svio_device *dev = m->dev;
 	const char *mode = svio_dev_arg(dev, "mode"), *mac = svio_dev_arg(dev, "mac");
+	const char *rx_full = svio_dev_arg(dev, "rx_full");
 	uint64_t pairs = VNET_DEF_PAIRS, qsize = VNET_DEF_QSIZE;
 	bool link = true;
 	int rc;
@@ -85,6 +86,11 @@ static int parse_devargs(struct vnet_model *m)
 		VNET_LOG(ERR, "%s: mode=%s: expected inline or thread", dev->name, mode);
 		return -EINVAL;
 	}
+	if (rx_full != NULL && strcmp(rx_full, "drop") != 0 && strcmp(rx_full, "wait") != 0) {
+		VNET_LOG(ERR, "%s: rx_full=%s: expected wait or drop", dev->name, rx_full);
+		return -EINVAL;
+	}
+	m->rx_full_drop = rx_full != NULL && strcmp(rx_full, "drop") == 0;
 	rc = svio_dev_arg_u64(dev, "queues", &pairs);
 	if (rc == 0 && (pairs < 1 || pairs > VNET_MAX_PAIRS)) {
 		VNET_LOG(ERR, "%s: queues=%" PRIu64 ": expected 1..%d queue pairs", dev->name,

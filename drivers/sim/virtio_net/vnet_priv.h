@@ -102,6 +102,7 @@ struct vnet_model {
 
 	/* Wire. */
 	enum vnet_wire wire;
+	bool rx_full_drop; /* devarg rx_full=drop: no buffer, no frame */
 	char peer_name[SVIO_DEV_NAME_MAX];
 	struct vnet_model *peer; /* atomic */
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Moving frames: a transmit queue is drained into the receive queue of the
- * port at the other end of the wire. Delivery is lossless while the receiver
- * runs: a frame with no receive buffer waits in the transmit ring (the
- * sender sees its ring fill up) and the receive queue asks for a doorbell
- * (used flags without NO_NOTIFY) so the driver's next refill moves it.
+ * port at the other end of the wire. By default delivery is lossless while
+ * the receiver runs: a frame with no receive buffer waits in the transmit
+ * ring (the sender sees its ring fill up) and the receive queue asks for a
+ * doorbell (used flags without NO_NOTIFY) so the driver's next refill moves
+ * it. With rx_full=drop the receiver drops it instead, as a NIC would.
  * Frames sent with the link down or to a port that is not running are
  * dropped, as on a real cable.
  */
@@ -171,7 +172,9 @@ unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq_idx)
 			uint16_t seen;
 
 			rc = deliver(dst, rxq, txq->bounce, len, &seen);
-			if (rc == -ENOBUFS) {
+			if (rc == -ENOBUFS && dst->rx_full_drop) {
+				VNET_STAT_ADD(dst, rx_no_buffer, 1);
+			} else if (rc == -ENOBUFS) {
 				if (rx_wait_for_buffers(dst, rxq, seen))
 					continue; /* a refill raced with us: try again */
 				break;
