@@ -482,11 +482,14 @@ static void test_bar_reg_ops(void **state)
 
 /* The PCI tests' kernel: region info for the fake cdev, the rest to the iommufd mock. */
 static unsigned int regions_before_bind;
+static unsigned int pci_calls, pci_fail_nth;
 
 static int pci_mock_ioctl(int fd, unsigned long req, void *arg)
 {
 	struct vfio_region_info *ri = arg;
 
+	if (++pci_calls == pci_fail_nth)
+		return -EIO;
 	if (req != VFIO_DEVICE_GET_REGION_INFO)
 		return mock_ioctl(fd, req, arg);
 	/* Like VFIO: no regions on a cdev that is not bound to an iommufd. */
@@ -623,6 +626,61 @@ static void test_add_errors(void **state)
 	svio_iommufd_set_path(NULL);
 }
 
+static unsigned int count_fds(void)
+{
+	char path[64];
+	unsigned int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+/* Fail each ioctl of add() in turn: no device, no open fd, no iommufd left behind. */
+static void test_add_fail_nth(void **state)
+{
+	struct svio_device *dev = NULL;
+	unsigned int n, total, fds, failures = 0;
+
+	(void)state;
+	svio_iommufd_set_ioctl(pci_mock_ioctl);
+	svio_iommufd_set_path("/dev/null");
+	assert_int_equal(svio_bus_register(&pci_bus), 0);
+	fds = count_fds();
+	pci_calls = 0;
+	pci_fail_nth = 0;
+	assert_int_equal(svio_dev_add(NVME_ADDR, &dev), 0);
+	total = pci_calls;
+	svio_dev_remove_all();
+	assert_true(total >= 10);
+	assert_int_equal(count_fds(), fds);
+
+	for (n = 1; n <= total; n++) {
+		int rc;
+
+		mock_reset();
+		pci_calls = 0;
+		pci_fail_nth = n;
+		rc = svio_dev_add(NVME_ADDR, &dev);
+		if (rc == 0) {
+			/* only soft steps (hardware info) may fail without failing add() */
+			svio_dev_remove_all();
+		} else {
+			failures++;
+			assert_null(svio_dev_find(NVME_ADDR));
+		}
+		assert_null(svio_iommufd_iommu());
+		assert_int_equal(count_fds(), fds);
+	}
+	assert_true(failures >= total - 1);
+	pci_fail_nth = 0;
+	svio_bus_unregister(&pci_bus);
+	svio_iommufd_set_ioctl(NULL);
+	svio_iommufd_set_path(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -639,6 +697,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bar_reg_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_fail_nth, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
