@@ -52,7 +52,7 @@ static int translate_once(struct sim_iommu *m, const struct svio_device *dev, ui
 		atc = sim_atc_get(m, sid, false);
 		e = atc != NULL ? sim_tlb_lookup(&atc->tlb, 0, pasid, addr) : NULL;
 		if (e != NULL && perm_ok(m, e, write)) {
-			rc = sim_stale_use(m, e, sid) ? -EFAULT : 0;
+			rc = sim_stale_use(m, e, sid, true) ? -EFAULT : 0;
 			if (rc == 0) {
 				xlate_from(e, addr, x);
 				sim_ctr_add(m, SIM_IOMMU_CTR_ATC_HIT, 1);
@@ -72,7 +72,7 @@ static int translate_once(struct sim_iommu *m, const struct svio_device *dev, ui
 	}
 	e = sim_tlb_lookup(&m->iotlb, ctx.did, ctx.pasid, addr);
 	if (e != NULL && perm_ok(m, e, write)) {
-		if (sim_stale_use(m, e, sid)) {
+		if (sim_stale_use(m, e, sid, false)) {
 			pthread_spin_unlock(&m->cache_lock);
 			return -EFAULT;
 		}

@@ -194,8 +194,11 @@ unsigned int sim_tlb_invalidate(struct sim_iommu *m, struct sim_tlb *t,
 /* Stale checker: at submission of waits with first seq @p seq; at completion of @p seq. */
 void sim_stale_premark(struct sim_iommu *m, uint64_t nwaits);
 void sim_stale_complete(struct sim_iommu *m);
-/* Is this hit a stale use? Counts and logs it. */
-bool sim_stale_use(struct sim_iommu *m, const struct sim_tlb_entry *e, uint32_t sid);
+/*
+ * Is this hit (by device @p sid; @p atc: from its device-TLB) a stale use?
+ * Counts and logs it.
+ */
+bool sim_stale_use(struct sim_iommu *m, struct sim_tlb_entry *e, uint32_t sid, bool atc);
 
 /* qi.c */
 void sim_qi_write_tail(struct sim_iommu *m, uint64_t val);

@@ -36,8 +36,9 @@
  *   driver has already queued the invalidation that removes them, ahead of
  *   the wait. When that wait completes, every pre-marked entry that is still
  *   cached and still does not match becomes stale. A DMA that uses a stale
- *   entry is a stale use: counted, logged (rate limited) and refused with
- *   -EFAULT (so it never writes freed memory).
+ *   entry while it still differs from the tables (a remap of the very same
+ *   page makes it harmless again) is a stale use: counted, logged (rate
+ *   limited) and refused with -EFAULT (so it never writes freed memory).
  *   Correct drivers (clear the PTE, post the invalidations, post the wait)
  *   never trigger it. A driver that skips a needed IOTLB or device-TLB
  *   invalidation and then lets the device DMA to the address does, as soon as

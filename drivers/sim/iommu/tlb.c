@@ -272,12 +272,20 @@ void sim_stale_complete(struct sim_iommu *m)
 		for_each_tlb(m, complete_tlb, seq);
 }
 
-bool sim_stale_use(struct sim_iommu *m, const struct sim_tlb_entry *e, uint32_t sid)
+bool sim_stale_use(struct sim_iommu *m, struct sim_tlb_entry *e, uint32_t sid, bool atc)
 {
 	uint64_t now;
 
 	if (e->stale == 0)
 		return false;
+	/*
+	 * Mapped again to the very same page since: using it gives what a fresh
+	 * walk would, so it is not a stale use (and no longer stale).
+	 */
+	if (entry_matches(m, e, atc ? sid : NO_SID)) {
+		e->stale = 0;
+		return false;
+	}
 	sim_ctr_add(m, SIM_IOMMU_CTR_STALE_USES, 1);
 	now = sim_now_ns();
 	if (now >= m->stale_log_next_ns) {

@@ -612,6 +612,21 @@ static void test_stale_use_checker(void **state)
 	inv(d_piotlb(1, PASID, SIM_IOMMU_PIOTLB_GRAN_PASID), 0);
 	assert_int_equal(rd(&b, PASID, VA0, out, 4), -EFAULT);
 	assert_int_equal(hw_ctr(&h, SIM_IOMMU_CTR_STALE_USES), 4);
+
+	/* Mapped again to the same page meanwhile: the old entry is right again. */
+	pt_map(root, VA0 + KIB4, (uintptr_t)page, KIB4, PTE_RWU);
+	assert_int_equal(rd(&a, PASID, VA0 + KIB4, out, 4), 0);
+	pt_unmap(root, VA0 + KIB4);
+	assert_true(hw_wait(&h));
+	pt_map(root, VA0 + KIB4, (uintptr_t)page, KIB4, PTE_RWU);
+	assert_int_equal(rd(&a, PASID, VA0 + KIB4, out, 4), 0);
+	assert_int_equal(hw_ctr(&h, SIM_IOMMU_CTR_STALE_USES), 4);
+	/* Mapped again elsewhere: still stale. */
+	pt_unmap(root, VA0 + KIB4);
+	assert_true(hw_wait(&h));
+	pt_map(root, VA0 + KIB4, (uintptr_t)hw_zalloc(4096), KIB4, PTE_RWU);
+	assert_int_equal(rd(&a, PASID, VA0 + KIB4, out, 4), -EFAULT);
+	assert_int_equal(hw_ctr(&h, SIM_IOMMU_CTR_STALE_USES), 5);
 }
 
 static void test_translate_and_instances(void **state)
