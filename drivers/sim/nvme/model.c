@@ -295,39 +295,35 @@ static bool group_service_busy(struct sim_nvme *c, struct sim_nvme_cq *cq)
 
 /* ---- enable, disable, shutdown (reg_lock held) ---- */
 
-static void lock_all(struct sim_nvme *c)
-{
-	for (unsigned int q = 0; q <= SIM_NVME_MAX_QUEUES; q++)
-		pthread_mutex_lock(&c->cq[q].lock);
-}
-
-static void unlock_all(struct sim_nvme *c)
-{
-	for (unsigned int q = SIM_NVME_MAX_QUEUES + 1; q-- > 0;)
-		pthread_mutex_unlock(&c->cq[q].lock);
-}
-
 /* Controller reset: every queue goes away, held and pending commands are dropped. */
 static void ctrl_disable(struct sim_nvme *c)
 {
 	unsigned int q;
 
+	/*
+	 * Every processing path checks `enabled` under its group lock, so once it
+	 * is false the groups can be torn down one at a time.
+	 */
 	atomic_store(&c->enabled, false);
-	lock_all(c);
 	for (q = 0; q <= SIM_NVME_MAX_QUEUES; q++) {
 		struct sim_nvme_cq *cq = &c->cq[q];
-		struct sim_nvme_sq *sq = &c->sq[q];
 
+		pthread_mutex_lock(&cq->lock);
 		cq->pend_head = cq->pend_tail = NULL;
 		atomic_store(&cq->live, false);
-		if (atomic_load(&sq->live) || sq->cmds != NULL) {
-			atomic_store(&sq->live, false);
-			free(sq->cmds);
-			sq->cmds = NULL;
-			sq->free = sq->held = sq->stuck = NULL;
-		}
+		pthread_mutex_unlock(&cq->lock);
 	}
-	unlock_all(c);
+	for (q = 0; q <= SIM_NVME_MAX_QUEUES; q++) {
+		struct sim_nvme_sq *sq = &c->sq[q];
+		struct sim_nvme_cq *cq = &c->cq[sq->cqid];
+
+		pthread_mutex_lock(&cq->lock);
+		atomic_store(&sq->live, false);
+		free(sq->cmds);
+		sq->cmds = NULL;
+		sq->free = sq->held = sq->stuck = NULL;
+		pthread_mutex_unlock(&cq->lock);
+	}
 	atomic_store(&c->csts, 0);
 }
 
