@@ -681,6 +681,35 @@ static void test_add_fail_nth(void **state)
 	svio_iommufd_set_path(NULL);
 }
 
+/*
+ * Real kernel: SVIO_TEST_PCI_ADDR=DDDD:BB:DD.F names a function bound to
+ * vfio-pci (the test/vm guest sets it). NVMe: CAP.MQES and VS are readable.
+ */
+static void test_real_pci(void **state)
+{
+	const char *addr = getenv("SVIO_TEST_PCI_ADDR");
+	struct svio_device *dev = NULL;
+	uint32_t vs = 0;
+	uint64_t cap = 0;
+
+	(void)state;
+	if (addr == NULL || access("/dev/iommu", F_OK) != 0)
+		skip();
+	svio_pci_set_paths(NULL, NULL);
+	assert_int_equal(svio_bus_register(&pci_bus), 0);
+	assert_int_equal(svio_dev_add(addr, &dev), 0);
+	assert_non_null(svio_iommufd_iommu());
+	if (dev->kind == SVIO_DEV_KIND_NVME) {
+		assert_int_equal(svio_reg_read64(dev, 0, 0x0, &cap), 0);
+		assert_int_equal(svio_reg_read32(dev, 0, 0x8, &vs), 0);
+		assert_true(cap != 0 && cap != UINT64_MAX);
+		assert_true(vs >= 0x10000); /* NVMe 1.0 or later */
+	}
+	svio_dev_remove_all();
+	assert_null(svio_iommufd_iommu());
+	svio_bus_unregister(&pci_bus);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -698,6 +727,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_fail_nth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_real_pci, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
