@@ -54,6 +54,21 @@ enum vnet_mode {
 	VNET_MODE_THREAD, /* a model thread moves frames */
 };
 
+/*
+ * Translations a queue holds for one burst, like a DMA engine working
+ * through a batch: dropped at the start of every burst, so nothing is kept
+ * across doorbells and the IOMMU sees every burst's first use of a page.
+ */
+#define VNET_TC_SIZE 8
+struct vnet_tcache {
+	unsigned int n, next;
+	struct {
+		uint64_t page;
+		uint8_t *host;
+		bool write;
+	} e[VNET_TC_SIZE];
+};
+
 /* One split virtqueue as the device sees it. */
 struct vnet_vq {
 	/* Programmed by the driver through the common configuration. */
@@ -69,7 +84,8 @@ struct vnet_vq {
 	bool broken;  /* a malformed descriptor stopped it; set NEEDS_RESET */
 	bool stalled; /* rx: a transfer waits for buffers; driver must kick */
 	rte_spinlock_t lock;
-	uint8_t *bounce; /* tx: the frame being moved (VNET_MAX_FRAME + header) */
+	uint8_t *bounce;       /* tx: the frame being moved (VNET_MAX_FRAME + header) */
+	struct vnet_tcache tc; /* under the queue's lock */
 };
 
 struct vnet_model {
@@ -138,8 +154,17 @@ static inline uint16_t vnet_rx_pairs(const struct vnet_model *m)
 }
 
 /* vnet_vq.c: ring and buffer access through the IOMMU. */
-void *vnet_dma_ptr(struct vnet_model *m, uint64_t addr, uint32_t len, bool write);
-int vnet_dma_copy(struct vnet_model *m, uint64_t addr, void *buf, uint32_t len, bool to_mem);
+/* Accesses on behalf of @p vq use (and fill) its burst cache; vq may be NULL. */
+void *vnet_dma_ptr(struct vnet_model *m, struct vnet_vq *vq, uint64_t addr, uint32_t len,
+		   bool write);
+int vnet_dma_copy(struct vnet_model *m, struct vnet_vq *vq, uint64_t addr, void *buf, uint32_t len,
+		  bool to_mem);
+/** Start a burst: forget the translations of the last one. */
+static inline void vnet_tc_reset(struct vnet_vq *vq)
+{
+	vq->tc.n = 0;
+	vq->tc.next = 0;
+}
 void vnet_vq_reset(struct vnet_vq *vq);
 /** Fail a queue on a driver error: NEEDS_RESET, as hardware would. */
 void vnet_vq_break(struct vnet_model *m, struct vnet_vq *vq, const char *why);

@@ -154,6 +154,7 @@ static void vq_go_live(struct vnet_model *m, uint16_t q)
 
 	if (!vq->enabled)
 		return;
+	vnet_tc_reset(vq);
 	/* Inline mode moves frames on transmit doorbells; receive ones only after a stall. */
 	vnet_vq_set_no_notify(m, vq, data && (m->mode == VNET_MODE_THREAD || !(q & 1)));
 	__atomic_store_n(&vq->ready, true, __ATOMIC_RELEASE);

@@ -10,28 +10,65 @@
 #include "sim_iommu.h"
 #include "vnet_priv.h"
 
-/* A host pointer for [addr, addr + len) when it lies in one page, else NULL. */
-void *vnet_dma_ptr(struct vnet_model *m, uint64_t addr, uint32_t len, bool write)
-{
-	size_t avail;
-	void *host;
+#define VNET_PAGE 4096u
 
-	if (sim_iommu_translate(m->dev, SIM_PASID_NONE, addr, write, &host, &avail) < 0 ||
-	    avail < len)
+/* Translate through the burst cache: one IOMMU lookup per page and burst. */
+static int tc_translate(struct vnet_model *m, struct vnet_vq *vq, uint64_t addr, bool write,
+			uint8_t **host, size_t *avail)
+{
+	uint64_t page = addr & ~(uint64_t)(VNET_PAGE - 1), off = addr - page;
+	struct vnet_tcache *tc = vq != NULL ? &vq->tc : NULL;
+	unsigned int i;
+	size_t got;
+	void *h;
+	int rc;
+
+	if (tc != NULL) {
+		for (i = 0; i < tc->n; i++) {
+			if (tc->e[i].page == page && (tc->e[i].write || !write)) {
+				*host = tc->e[i].host + off;
+				*avail = VNET_PAGE - off;
+				return 0;
+			}
+		}
+	}
+	rc = sim_iommu_translate(m->dev, SIM_PASID_NONE, addr, write, &h, &got);
+	if (rc < 0)
+		return rc;
+	*host = h;
+	*avail = got;
+	if (tc != NULL && got >= VNET_PAGE - off) {
+		i = tc->n < VNET_TC_SIZE ? tc->n++ : tc->next++ % VNET_TC_SIZE;
+		tc->e[i].page = page;
+		tc->e[i].host = (uint8_t *)h - off;
+		tc->e[i].write = write;
+	}
+	return 0;
+}
+
+/* A host pointer for [addr, addr + len) when it lies in one page, else NULL. */
+void *vnet_dma_ptr(struct vnet_model *m, struct vnet_vq *vq, uint64_t addr, uint32_t len,
+		   bool write)
+{
+	uint8_t *host;
+	size_t avail;
+
+	if (tc_translate(m, vq, addr, write, &host, &avail) < 0 || avail < len)
 		return NULL;
 	return host;
 }
 
-int vnet_dma_copy(struct vnet_model *m, uint64_t addr, void *buf, uint32_t len, bool to_mem)
+int vnet_dma_copy(struct vnet_model *m, struct vnet_vq *vq, uint64_t addr, void *buf, uint32_t len,
+		  bool to_mem)
 {
 	uint8_t *p = buf;
 
 	while (len > 0) {
+		uint8_t *host;
 		size_t avail, n;
-		void *host;
 		int rc;
 
-		rc = sim_iommu_translate(m->dev, SIM_PASID_NONE, addr, to_mem, &host, &avail);
+		rc = tc_translate(m, vq, addr, to_mem, &host, &avail);
 		if (rc < 0)
 			return rc;
 		n = avail < len ? avail : len;
@@ -57,6 +94,7 @@ void vnet_vq_reset(struct vnet_vq *vq)
 	__atomic_store_n(&vq->ready, false, __ATOMIC_RELEASE);
 	vq->broken = false;
 	vq->stalled = false;
+	vnet_tc_reset(vq);
 }
 
 void vnet_vq_break(struct vnet_model *m, struct vnet_vq *vq, const char *why)
@@ -71,7 +109,7 @@ void vnet_vq_break(struct vnet_model *m, struct vnet_vq *vq, const char *why)
 
 uint16_t vnet_vq_avail_idx(struct vnet_model *m, struct vnet_vq *vq)
 {
-	uint16_t *idx = vnet_dma_ptr(m, vq->avail + 2, 2, false);
+	uint16_t *idx = vnet_dma_ptr(m, vq, vq->avail + 2, 2, false);
 
 	if (idx == NULL) {
 		vnet_vq_break(m, vq, "avail ring not reachable");
@@ -88,7 +126,7 @@ int vnet_vq_peek(struct vnet_model *m, struct vnet_vq *vq, uint16_t avail_pos)
 {
 	uint16_t *slot, head;
 
-	slot = vnet_dma_ptr(m, vq->avail + 4 + 2ull * (avail_pos & (vq->size - 1)), 2, false);
+	slot = vnet_dma_ptr(m, vq, vq->avail + 4 + 2ull * (avail_pos & (vq->size - 1)), 2, false);
 	if (slot == NULL) {
 		vnet_vq_break(m, vq, "avail ring not reachable");
 		return -EIO;
@@ -106,8 +144,8 @@ int vnet_vq_push_used(struct vnet_model *m, struct vnet_vq *vq, uint16_t pos, ui
 {
 	/* id and len separately: the used ring is only 4-byte aligned, an element may straddle. */
 	uint64_t at = vq->used + 4 + 8ull * (pos & (vq->size - 1));
-	uint32_t *pid = vnet_dma_ptr(m, at, 4, true);
-	uint32_t *plen = vnet_dma_ptr(m, at + 4, 4, true);
+	uint32_t *pid = vnet_dma_ptr(m, vq, at, 4, true);
+	uint32_t *plen = vnet_dma_ptr(m, vq, at + 4, 4, true);
 
 	if (pid == NULL || plen == NULL) {
 		vnet_vq_break(m, vq, "used ring not reachable");
@@ -120,7 +158,7 @@ int vnet_vq_push_used(struct vnet_model *m, struct vnet_vq *vq, uint16_t pos, ui
 
 void vnet_vq_publish_used(struct vnet_model *m, struct vnet_vq *vq)
 {
-	uint16_t *idx = vnet_dma_ptr(m, vq->used + 2, 2, true);
+	uint16_t *idx = vnet_dma_ptr(m, vq, vq->used + 2, 2, true);
 
 	if (idx == NULL) {
 		vnet_vq_break(m, vq, "used ring not reachable");
@@ -132,7 +170,7 @@ void vnet_vq_publish_used(struct vnet_model *m, struct vnet_vq *vq)
 
 void vnet_vq_set_no_notify(struct vnet_model *m, struct vnet_vq *vq, bool no_notify)
 {
-	uint16_t *flags = vnet_dma_ptr(m, vq->used, 2, true);
+	uint16_t *flags = vnet_dma_ptr(m, vq, vq->used, 2, true);
 
 	if (flags == NULL) {
 		vnet_vq_break(m, vq, "used ring not reachable");
@@ -144,7 +182,7 @@ void vnet_vq_set_no_notify(struct vnet_model *m, struct vnet_vq *vq, bool no_not
 
 int vnet_vq_desc(struct vnet_model *m, struct vnet_vq *vq, uint16_t i, struct virtq_desc *d)
 {
-	struct virtq_desc *p = vnet_dma_ptr(m, vq->desc + 16ull * i, 16, false);
+	struct virtq_desc *p = vnet_dma_ptr(m, vq, vq->desc + 16ull * i, 16, false);
 
 	if (p == NULL) {
 		vnet_vq_break(m, vq, "descriptor table not reachable");
@@ -177,7 +215,7 @@ int vnet_vq_gather(struct vnet_model *m, struct vnet_vq *vq, uint16_t head, uint
 		if (rc == 0 && d.len > cap - total)
 			rc = -EMSGSIZE; /* keep walking: the chain must still be well formed */
 		if (rc == 0 && d.len > 0) {
-			rc = vnet_dma_copy(m, d.addr, buf + total, d.len, false);
+			rc = vnet_dma_copy(m, vq, d.addr, buf + total, d.len, false);
 			if (rc == 0)
 				total += d.len;
 		}
@@ -221,7 +259,7 @@ int vnet_vq_scatter(struct vnet_model *m, struct vnet_vq *vq, uint16_t head, con
 		if (done < len && d.len > 0) {
 			uint32_t c = len - done < d.len ? len - done : d.len;
 
-			rc = vnet_dma_copy(m, d.addr, (void *)(uintptr_t)(src + done), c, true);
+			rc = vnet_dma_copy(m, vq, d.addr, (void *)(uintptr_t)(src + done), c, true);
 			if (rc < 0)
 				return rc;
 			done += c;

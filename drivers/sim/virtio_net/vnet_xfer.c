@@ -143,6 +143,9 @@ unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq_idx)
 		rte_spinlock_lock(&rxq->lock);
 	}
 	rte_spinlock_lock(&txq->lock);
+	vnet_tc_reset(txq);
+	if (rxq != NULL)
+		vnet_tc_reset(rxq);
 	if (txq->broken)
 		goto out_unlock;
 	avail = vnet_vq_avail_idx(src, txq);
@@ -221,6 +224,7 @@ static void rx_refilled(struct vnet_model *m, uint16_t j)
 	bool stalled;
 
 	rte_spinlock_lock(&rxq->lock);
+	vnet_tc_reset(rxq);
 	stalled = rxq->stalled;
 	if (stalled) {
 		rxq->stalled = false;
@@ -348,6 +352,7 @@ void vnet_ctrl_process(struct vnet_model *m)
 	if (!vq_ready(vq))
 		return;
 	rte_spinlock_lock(&vq->lock);
+	vnet_tc_reset(vq);
 	avail = vnet_vq_avail_idx(m, vq);
 	while (vq->last_avail != avail && !vq->broken) {
 		uint64_t ack_addr = 0;
@@ -370,7 +375,7 @@ void vnet_ctrl_process(struct vnet_model *m)
 					ack_addr = d.addr;
 			} else if (ack_addr != 0 || d.len > sizeof(cmd) - len) {
 				bad = true; /* data after the status byte, or too long */
-			} else if (vnet_dma_copy(m, d.addr, cmd + len, d.len, false) < 0) {
+			} else if (vnet_dma_copy(m, vq, d.addr, cmd + len, d.len, false) < 0) {
 				bad = true;
 			} else {
 				len += d.len;
@@ -385,7 +390,7 @@ void vnet_ctrl_process(struct vnet_model *m)
 		if (!bad && len >= sizeof(struct virtio_net_ctrl_hdr))
 			ack = ctrl_exec(m, cmd, len);
 		VNET_STAT_ADD(m, ctrl_commands, 1);
-		if (ack_addr != 0 && vnet_dma_copy(m, ack_addr, &ack, 1, true) < 0)
+		if (ack_addr != 0 && vnet_dma_copy(m, vq, ack_addr, &ack, 1, true) < 0)
 			VNET_STAT_ADD(m, dma_errors, 1);
 		if (vnet_vq_push_used(m, vq, vq->used_idx, (uint32_t)head, ack_addr ? 1 : 0) < 0)
 			break;

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * svio-testpmd: forward frames between svio network ports the way DPDK's
+ * testpmd does, and report port statistics in its layout (or JSON).
+ *
+ *   svio-testpmd --no-huge -m 512 --vdev sim_vnet0,wire=pair:sim_vnet1 \
+ *       --vdev sim_vnet1 -l 0-1 -- --forward-mode=io --tx-first --run-time=5
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include "svio_eal.h"
+#include "testpmd.h"
+
+struct tp_config tp_cfg;
+volatile bool tp_stop;
+
+static struct tp_stream streams[TP_MAX_STREAMS];
+static unsigned int n_streams;
+static struct tp_lcore fwd_lcores[RTE_MAX_LCORE];
+static unsigned int n_fwd_lcores;
+static const struct tp_engine *engine;
+static uint64_t deadline; /* timer cycles; 0: none */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&tp_stop, true, __ATOMIC_RELAXED);
+}
+
+static bool should_stop(void)
+{
+	return __atomic_load_n(&tp_stop, __ATOMIC_RELAXED) ||
+	       (deadline != 0 && rte_get_timer_cycles() >= deadline);
+}
+
+static void stream_tx(struct tp_stream *s, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent = svio_net_tx_burst(s->tx_port, s->tx_queue, pkts, n);
+
+	if (unlikely(sent < n)) {
+		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+		__atomic_store_n(&s->fwd_dropped, s->fwd_dropped + (n - sent), __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&s->tx_packets, s->tx_packets + sent, __ATOMIC_RELAXED);
+}
+
+static void txonly_burst(struct tp_stream *s)
+{
+	struct rte_mbuf *pkts[TP_MAX_BURST];
+	uint16_t n;
+
+	for (n = 0; n < tp_cfg.burst; n++) {
+		pkts[n] = tp_txonly_frame(s);
+		if (pkts[n] == NULL)
+			break;
+	}
+	if (n > 0)
+		stream_tx(s, pkts, n);
+}
+
+static int fwd_loop(void *arg)
+{
+	struct tp_lcore *lc = arg;
+	bool main_lcore = rte_lcore_id() == rte_get_main_lcore();
+	unsigned int iter = 0, i;
+
+	while (!__atomic_load_n(&tp_stop, __ATOMIC_RELAXED)) {
+		for (i = 0; i < lc->n_streams; i++) {
+			struct tp_stream *s = lc->streams[i];
+			struct rte_mbuf *pkts[TP_MAX_BURST];
+			uint16_t n;
+
+			if (!engine->rx) {
+				txonly_burst(s);
+				continue;
+			}
+			n = svio_net_rx_burst(s->rx_port, s->rx_queue, pkts, tp_cfg.burst);
+			if (n == 0)
+				continue;
+			__atomic_store_n(&s->rx_packets, s->rx_packets + n, __ATOMIC_RELAXED);
+			n = engine->fwd(s, pkts, n);
+			if (engine->tx && n > 0)
+				stream_tx(s, pkts, n);
+		}
+		/* Forwarding on the main lcore: it also keeps the clock. */
+		if (main_lcore && (++iter & 1023) == 0 && should_stop())
+			break;
+	}
+	return 0;
+}
+
+static int setup_ports(uint16_t nb_ports, struct rte_mempool *mp)
+{
+	uint16_t p, q;
+	int rc;
+
+	for (p = 0; p < nb_ports; p++) {
+		rc = svio_net_configure(p, tp_cfg.rxq, tp_cfg.txq);
+		for (q = 0; rc == 0 && q < tp_cfg.rxq; q++)
+			rc = svio_net_rx_queue_setup(p, q, tp_cfg.rxd, SOCKET_ID_ANY, mp);
+		for (q = 0; rc == 0 && q < tp_cfg.txq; q++)
+			rc = svio_net_tx_queue_setup(p, q, tp_cfg.txd, SOCKET_ID_ANY);
+		if (rc == 0)
+			rc = svio_net_start(p);
+		if (rc < 0) {
+			fprintf(stderr, "port %u (%s): setup failed: %s\n", p,
+				svio_net_port_name(p), strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* testpmd's paired topology: 0<->1, 2<->3; an odd last port talks to itself. */
+static void build_streams(uint16_t nb_ports, struct rte_mempool *mp)
+{
+	unsigned int lcore, k = 0, i;
+	uint16_t p, q;
+
+	for (p = 0; p < nb_ports; p++) {
+		uint16_t peer = (p ^ 1) < nb_ports ? (uint16_t)(p ^ 1) : p;
+		uint16_t nq = engine->rx ? tp_cfg.rxq : tp_cfg.txq;
+
+		for (q = 0; q < nq; q++) {
+			struct tp_stream *s = &streams[n_streams++];
+
+			memset(s, 0, sizeof(*s));
+			s->rx_port = p;
+			s->rx_queue = q;
+			s->tx_port = peer;
+			s->tx_queue = (uint16_t)(q % tp_cfg.txq);
+			s->pool = mp;
+		}
+	}
+	/* Forwarding lcores: workers if there are any, else the main lcore. */
+	RTE_LCORE_FOREACH_WORKER (lcore) {
+		if (n_fwd_lcores == tp_cfg.nb_cores)
+			break;
+		fwd_lcores[n_fwd_lcores++].lcore_id = lcore;
+	}
+	if (n_fwd_lcores == 0)
+		fwd_lcores[n_fwd_lcores++].lcore_id = rte_get_main_lcore();
+	for (i = 0; i < n_streams; i++) {
+		struct tp_lcore *lc = &fwd_lcores[k++ % n_fwd_lcores];
+
+		lc->streams[lc->n_streams++] = &streams[i];
+	}
+}
+
+static void print_periodic(uint16_t nb_ports, double secs)
+{
+	struct tp_port_totals tot[TP_MAX_PORTS];
+	static uint64_t last_rx[TP_MAX_PORTS], last_tx[TP_MAX_PORTS];
+	uint16_t p;
+
+	tp_stats_snapshot(nb_ports, streams, n_streams, tot);
+	for (p = 0; p < nb_ports; p++) {
+		printf("  ######################## NIC statistics for port %-2u "
+		       "########################\n"
+		       "  RX-packets: %-10" PRIu64 " RX-missed: %-10" PRIu64 " RX-bytes: %" PRIu64
+		       "\n  TX-packets: %-10" PRIu64 " TX-errors: %-10" PRIu64 " TX-bytes: %" PRIu64
+		       "\n\n  Throughput (since last show)\n  Rx-pps: %12.0f\n  Tx-pps: %12.0f\n"
+		       "  "
+		       "###########################################################################"
+		       "#\n",
+		       p, tot[p].rx_packets, tot[p].rx_dropped, tot[p].rx_bytes, tot[p].tx_packets,
+		       tot[p].tx_dropped, tot[p].tx_bytes,
+		       (double)(tot[p].rx_packets - last_rx[p]) / secs,
+		       (double)(tot[p].tx_packets - last_tx[p]) / secs);
+		last_rx[p] = tot[p].rx_packets;
+		last_tx[p] = tot[p].tx_packets;
+	}
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	struct tp_port_totals tot[TP_MAX_PORTS];
+	struct rte_mempool *mp = NULL;
+	uint64_t hz, start, last_print;
+	unsigned int nb_mbufs, cache, i;
+	uint16_t nb_ports, p;
+	double secs;
+	int ret, rc = EXIT_FAILURE;
+
+	ret = svio_eal_init(argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "svio_eal_init failed: %s\n", strerror(-ret));
+		return EXIT_FAILURE;
+	}
+	argc -= ret;
+	argv += ret;
+	ret = tp_parse_args(argc, argv, &tp_cfg);
+	if (ret != 0) {
+		rc = ret > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+		goto out_cleanup;
+	}
+	engine = tp_engine_find(tp_cfg.mode);
+	nb_ports = svio_net_count();
+	if (nb_ports == 0) {
+		fprintf(stderr, "no network ports: add e.g. --vdev sim_vnet0,wire=pair:sim_vnet1 "
+				"--vdev sim_vnet1\n");
+		goto out_cleanup;
+	}
+	nb_mbufs = tp_cfg.total_mbufs;
+	if (nb_mbufs == 0)
+		nb_mbufs = RTE_MAX(nb_ports * (tp_cfg.rxq * tp_cfg.rxd + tp_cfg.txq * tp_cfg.txd +
+					       (unsigned int)tp_cfg.burst * TP_MAX_SEGS * 4) +
+					   rte_lcore_count() * 512u,
+				   8192u);
+	cache = RTE_MIN(256u, nb_mbufs / (rte_lcore_count() * 4));
+	mp = rte_pktmbuf_pool_create("tp_mbuf_pool", nb_mbufs, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				     SOCKET_ID_ANY);
+	if (mp == NULL) {
+		fprintf(stderr, "cannot create a pool of %u mbufs (raise -m)\n", nb_mbufs);
+		goto out_cleanup;
+	}
+	if (setup_ports(nb_ports, mp) < 0)
+		goto out_ports;
+	build_streams(nb_ports, mp);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	if (!tp_cfg.json)
+		printf("%s packet forwarding - ports=%u - cores=%u - streams=%u\n", engine->name,
+		       nb_ports, n_fwd_lcores, n_streams);
+	if (tp_cfg.tx_first) {
+		for (i = 0; i < n_streams; i++)
+			txonly_burst(&streams[i]);
+	}
+	hz = rte_get_timer_hz();
+	start = last_print = rte_get_timer_cycles();
+	deadline = tp_cfg.run_time > 0 ? start + (uint64_t)(tp_cfg.run_time * (double)hz) : 0;
+	for (i = 0; i < n_fwd_lcores; i++) {
+		if (fwd_lcores[i].lcore_id != rte_get_main_lcore())
+			rte_eal_remote_launch(fwd_loop, &fwd_lcores[i], fwd_lcores[i].lcore_id);
+	}
+	if (fwd_lcores[0].lcore_id == rte_get_main_lcore()) {
+		fwd_loop(&fwd_lcores[0]);
+	} else {
+		while (!should_stop()) {
+			rte_delay_us_sleep(10000);
+			if (tp_cfg.stats_period > 0 && !tp_cfg.json &&
+			    rte_get_timer_cycles() - last_print >= tp_cfg.stats_period * hz) {
+				print_periodic(nb_ports,
+					       (double)(rte_get_timer_cycles() - last_print) /
+						       (double)hz);
+				last_print = rte_get_timer_cycles();
+			}
+		}
+	}
+	__atomic_store_n(&tp_stop, true, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	secs = (double)(rte_get_timer_cycles() - start) / (double)hz;
+
+	tp_stats_snapshot(nb_ports, streams, n_streams, tot);
+	if (tp_cfg.json) {
+		tp_stats_json(stdout, nb_ports, tot, secs, engine->name);
+	} else {
+		printf("Telling cores to stop...\nWaiting for lcores to finish...\n");
+		tp_stats_print(stdout, nb_ports, tot);
+		printf("\nDone. %.3f s, %.3f Mpps forwarded\n", secs,
+		       secs > 0 ? (double)(tot[0].tx_packets +
+					   (nb_ports > 1 ? tot[1].tx_packets : 0)) /
+					  secs / 1e6
+				: 0.0);
+	}
+	rc = EXIT_SUCCESS;
+out_ports:
+	for (p = 0; p < nb_ports; p++)
+		svio_net_stop(p);
+out_cleanup:
+	svio_eal_cleanup();
+	/* Pools live in EAL memory: released with it. */
+	(void)mp;
+	return rc;
+}
