@@ -52,5 +52,12 @@ for want in 'probe: identify via DMA' 'probe: unmapped' 'probe: OK'; do
 		exit 1
 	}
 done
-echo "check: iommufd path OK in the guest"
+# Unmapping with the ATS-capable ports attached must have reached their
+# device-TLBs: the guest kernel's invalidation path for svio's SVA devices.
+devtlb=$(sed -n 's/.*"cmd":{[^}]*"by_type":{[^}]*"device":\([0-9]*\).*/\1/p' "$out" | tail -n1)
+[ "${devtlb:-0}" -gt 0 ] || {
+	echo "check: no device-TLB invalidation while the probe ran"
+	exit 1
+}
+echo "check: iommufd path OK in the guest ($devtlb device-TLB invalidations)"
 exit 0

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # Prepare the guest that test/vm/run.sh boots: Debian 13's 6.12 kernel, iommufd
-# and VFIO (cdev) modules built for it, a busybox initramfs, an NVMe backing
-# file and the iommufd probe.  Everything lands in test/vm/cache (git-ignored);
-# a second run finds it there and touches neither the network nor the compiler.
+# and VFIO (cdev) modules built for it, a busybox initramfs and the iommufd
+# probe.  Everything lands in test/vm/cache (git-ignored); a second run finds
+# it there and touches neither the network nor the compiler.
 #
 # Nothing from Debian 13 is installed into the system: packages come through a
 # side apt configuration under the cache and are unpacked with dpkg -x.  The
@@ -327,10 +327,6 @@ probe() {
 	cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$out" "$here/iommufd_probe.c"
 }
 
-disk() {
-	[ -e "$cache/nvme.img" ] || truncate -s 64M "$cache/nvme.img"
-}
-
 # --- main ------------------------------------------------------------------
 
 main() {
@@ -352,7 +348,6 @@ main() {
 	build_modules
 	initramfs
 	probe
-	disk
 	echo "$kver" >"$cache/ready"
 	log "ready: kernel $kver"
 }

@@ -14,8 +14,14 @@
 # and over the whole boot ("run"); see inv-summary.sh.
 #
 # Environment: SVIO_VM_TIMEOUT (seconds, default 600), SVIO_VM_VERBOSE=1
-# (stream the serial console), SVIO_VM_KEEP=1 (keep the run folder),
-# SVIO_VM_CACHE (cache folder), SVIO_VM_APPEND (extra kernel arguments).
+# (stream the serial console), SVIO_VM_KEEP=1 (keep the run folder; a failed
+# boot always keeps it),
+# SVIO_VM_CACHE (cache folder), SVIO_VM_APPEND (extra kernel arguments),
+# SVIO_VM_DISK (raw image behind the NVMe; default a fresh 64 MiB one).
+#
+# Inside the guest the host's root is read-only, except the run folder and
+# /tmp (an overlay on the host's /tmp: host files are visible, writes stay in
+# the guest); /run and /dev/shm are empty tmpfs, /dev/hugepages is mounted.
 #
 # Exit status: CMD's, or 124 when the run timed out, 125 when the guest did
 # not run CMD (the console log is printed), 77 when prepare.sh skipped.
@@ -38,8 +44,13 @@ SVIO_VM_CACHE=$cache "$here/prepare.sh" || rc=$?
 kver=$(cat "$cache/ready")
 mkdir -p "$cache/runs"
 run=$(mktemp -d "$cache/runs/run.XXXXXX")
+# A run whose guest failed stays for inspection (console.log, qemu.log).
 cleanup() {
-	[ "${SVIO_VM_KEEP:-0}" = 1 ] || rm -rf "$run"
+	if [ "${SVIO_VM_KEEP:-0}" = 1 ] || [ ! -s "$run/status" ]; then
+		echo "run.sh: run folder kept: $run" >&2
+	else
+		rm -rf "$run"
+	fi
 }
 trap cleanup EXIT
 
@@ -51,6 +62,10 @@ trap cleanup EXIT
 	printf '%q ' "$@"
 	echo
 } >"$run/cmd.sh"
+
+# A fresh sparse disk per run, so that runs may go in parallel.
+disk=${SVIO_VM_DISK:-$run/nvme.img}
+[ -e "$disk" ] || truncate -s 64M "$disk"
 
 serial=(-serial "file:$run/console.log")
 [ "${SVIO_VM_VERBOSE:-0}" = 1 ] && serial=(-serial stdio)
@@ -68,7 +83,7 @@ qemu=(qemu-system-x86_64
 	# The vIOMMU goes first so it sits in front of every device after it;
 	# 48-bit addresses so that IOVA = VA fits user-space addresses.
 	-device intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on,device-iotlb=on,aw-bits=48
-	-drive "file=$cache/nvme.img,if=none,id=nvm0,format=raw"
+	-drive "file=$disk,if=none,id=nvm0,format=raw"
 	-device nvme,serial=svio-vm-0,drive=nvm0
 	# ATS needs the devices behind PCIe root ports.
 	-device pcie-root-port,id=rp1,chassis=1,slot=1
