@@ -40,10 +40,12 @@ int pci_bars_map(struct pci_dev *pdev)
 		p = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED, pdev->fd,
 			 (off_t)ri.offset);
 		if (p == MAP_FAILED) {
-			rc = -errno;
-			PCI_LOG(ERR, "%s: mmap of BAR%u (%#" PRIx64 " bytes): %s", pdev->info.addr,
-				i, (uint64_t)ri.size, strerror(-rc));
-			goto out_unmap;
+			/* e.g. sparse areas around an MSI-X table on old kernels: still usable. */
+			PCI_LOG(WARNING,
+				"%s: BAR%u (%#" PRIx64 " bytes) cannot be mapped (%s): its "
+				"registers go through read/write calls (slow)",
+				pdev->info.addr, i, (uint64_t)ri.size, strerror(errno));
+			continue;
 		}
 		bar->addr = p;
 	}

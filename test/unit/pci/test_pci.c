@@ -39,6 +39,9 @@
 #define BAR0_SIZE 0x4000
 #define BAR2_OFF  0x20000
 #define BAR2_SIZE 0x100
+#define BAR4_OFF  0x20100 /* not page aligned: mmap fails, like a sparse BAR */
+#define BAR4_SIZE 0x100
+#define CDEV_SIZE (BAR4_OFF + BAR4_SIZE)
 
 static char root[256];
 static char sysfs[PATH_MAX];
@@ -152,7 +155,7 @@ static int setup(void **state)
 	/* The NVMe function's cdev: a file holding its config space and BARs. */
 	build_config(cfg, 0x8086, 0x0a54, true);
 	snprintf(path, sizeof(path), "%s/vfio0", vfio_dir);
-	close(write_image(path, cfg, BAR2_OFF + BAR2_SIZE));
+	close(write_image(path, cfg, CDEV_SIZE));
 	svio_pci_set_paths(sysfs, vfio_dir);
 	mock_reset();
 	log_capture_begin();
@@ -512,6 +515,11 @@ static int pci_mock_ioctl(int fd, unsigned long req, void *arg)
 		ri->offset = BAR2_OFF;
 		ri->size = BAR2_SIZE;
 		return 0;
+	case VFIO_PCI_BAR4_REGION_INDEX:
+		ri->offset = BAR4_OFF;
+		ri->size = BAR4_SIZE;
+		ri->flags |= VFIO_REGION_INFO_FLAG_MMAP;
+		return 0;
 	default:
 		if (ri->index > VFIO_PCI_BAR5_REGION_INDEX)
 			return -EINVAL;
@@ -567,6 +575,11 @@ static void test_add_release(void **state)
 	assert_int_equal(pread(fd, &w, 4, BAR2_OFF + 0x4), 4);
 	assert_int_equal(w, 0x77);
 	assert_int_equal(svio_reg_read32(dev, 1, 0, &w), -ENXIO);
+	/* BAR4 claims to be mappable but mmap refuses it: still reachable. */
+	assert_true(log_contains("BAR4 (0x100 bytes) cannot be mapped"));
+	assert_int_equal(svio_reg_write32(dev, 4, 0xfc, 0x4444), 0);
+	assert_int_equal(pread(fd, &w, 4, BAR4_OFF + 0xfc), 4);
+	assert_int_equal(w, 0x4444);
 	/* Bus mastering and memory decoding were turned on in config space. */
 	assert_int_equal(pread(fd, &cmd, 2, CFG_OFF + 0x04), 2);
 	assert_int_equal(cmd & 0x6, 0x6);
@@ -604,14 +617,14 @@ static void test_add_errors(void **state)
 	/* Config space disagrees with sysfs: refuse, unbind, close the iommufd. */
 	build_config(cfg, 0x8086, 0x1234, true);
 	snprintf(path, sizeof(path), "%s/vfio0", vfio_dir);
-	close(write_image(path, cfg, BAR2_OFF + BAR2_SIZE));
+	close(write_image(path, cfg, CDEV_SIZE));
 	assert_int_equal(svio_dev_add(NVME_ADDR, &dev), -EIO);
 	assert_true(log_contains("config space says 8086:1234"));
 	assert_null(svio_iommufd_iommu());
 
 	/* Busy: the kernel refuses the bind. */
 	build_config(cfg, 0x8086, 0x0a54, true);
-	close(write_image(path, cfg, BAR2_OFF + BAR2_SIZE));
+	close(write_image(path, cfg, CDEV_SIZE));
 	mock.bind_error = -EBUSY;
 	assert_int_equal(svio_dev_add(NVME_ADDR, &dev), -EBUSY);
 	mock.bind_error = 0;
