@@ -67,10 +67,12 @@ void svio_eal_usage(FILE *f)
 		const struct opt_def *d = &opt_defs[i];
 		char left[64];
 
-		snprintf(left, sizeof(left), "%s%c%s--%s %s", d->shrt ? "-" : "",
-			 d->shrt ? d->shrt : ' ', d->shrt ? ", " : "  ", d->lng,
-			 d->expect ? d->expect : "");
-		fprintf(f, "  %-46s %s\n", d->shrt ? left : left + 2, d->help);
+		if (d->shrt)
+			snprintf(left, sizeof(left), "-%c, --%s %s", d->shrt, d->lng,
+				 d->expect ? d->expect : "");
+		else
+			snprintf(left, sizeof(left), "    --%s %s", d->lng, d->expect);
+		fprintf(f, "  %-46s %s\n", left, d->help);
 	}
 	fprintf(f, "Other options go to DPDK's EAL (--no-pci is added: svio owns PCI devices).\n");
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -195,9 +196,31 @@ static void test_pci_addr(void **state)
 	assert_int_equal(svio_parse_pci_addr("", 0, out), -EINVAL);
 }
 
+static void test_usage_lists_every_option(void **state)
+{
+	static const char *const names[] = { "--allow", "--block", "--vdev", "--iommu ",
+					     "--sva", "--iommu-flush ", "--iommu-flush-batch",
+					     "--iommu-flush-timeout", "--help" };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	unsigned int i;
+
+	(void)state;
+	assert_non_null(f);
+	svio_eal_usage(f);
+	fclose(f);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strstr(text, names[i]) == NULL)
+			fail_msg("--help does not list %s", names[i]);
+	}
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_usage_lists_every_option),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_pci_addr),
