@@ -179,10 +179,14 @@ void ufd_ctx_close(void)
 
 	if (ufd.registered) {
 		rc = svio_iommu_unregister(&ufd.iommu);
-		if (rc < 0)
+		if (rc < 0) {
+			/* The core still points at the instance: keep it, and the IOAS, alive. */
 			UFD_LOG(ERR,
-				"unregister the iommufd instance: %s (devices still attached?)",
+				"cannot unregister the iommufd instance: %s (a device is still "
+				"attached to a domain); keeping /dev/iommu open",
 				strerror(-rc));
+			return;
+		}
 		ufd.registered = false;
 	}
 	/* Destroying the IOAS unmaps and unpins whatever the core left mapped. */

@@ -296,7 +296,12 @@ static int ufd_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_
 	RTE_SET_USED(iommu);
 	pthread_mutex_lock(&ufd.lock);
 	idev = find_dev(dev);
-	if (idev == NULL || !idev->attached) {
+	if (idev == NULL) {
+		/* Unbound while attached: closing its cdev already detached it. */
+		rc = 0;
+		goto out_unlock;
+	}
+	if (!idev->attached) {
 		rc = -ENOENT;
 		goto out_unlock;
 	}

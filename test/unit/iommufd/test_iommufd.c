@@ -349,6 +349,28 @@ static void test_map_unmap(void **state)
 	svio_domain_destroy(dom);
 }
 
+/* Unbound while the core still has it attached: the instance must outlive it. */
+static void test_unbind_while_attached(void **state)
+{
+	struct svio_domain *dom;
+
+	(void)state;
+	assert_int_equal(svio_iommufd_bind(&idev0, &dev0, fd0), 0);
+	dom = make_domain();
+	assert_int_equal(svio_domain_attach(dom, &dev0), 0);
+	svio_iommufd_unbind(&idev0);
+	assert_true(log_contains("unbound while still attached"));
+	assert_true(log_contains("keeping /dev/iommu open"));
+	assert_non_null(svio_iommufd_iommu());
+	assert_int_equal(svio_domain_detach(dom, &dev0), 0);
+	svio_domain_destroy(dom);
+	/* The next last unbind closes it for good. */
+	assert_int_equal(svio_iommufd_bind(&idev1, &dev1, fd1), 0);
+	assert_int_equal(mock_count(SVIO_IOMMU_IOAS_ALLOC), 1);
+	svio_iommufd_unbind(&idev1);
+	assert_null(svio_iommufd_iommu());
+}
+
 /* Fail each ioctl of bind + attach in turn: every failure unwinds completely. */
 static void test_fail_nth_sweep(void **state)
 {
@@ -486,6 +508,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ranges_reread_after_attach, setup_mock,
 						teardown_mock),
 		cmocka_unit_test_setup_teardown(test_map_unmap, setup_mock, teardown_mock),
+		cmocka_unit_test_setup_teardown(test_unbind_while_attached, setup_mock,
+						teardown_mock),
 		cmocka_unit_test_setup_teardown(test_fail_nth_sweep, setup_mock, teardown_mock),
 		cmocka_unit_test(test_real_ioas),
 		cmocka_unit_test(test_real_device),
