@@ -232,7 +232,7 @@ static int ufd_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32_
 		goto out_unlock;
 	}
 	if (dev->dma.pasid && idev->hw.max_pasid_log2 > 0 && pasid != 0 &&
-	    pasid < (UINT32_C(1) << idev->hw.max_pasid_log2)) {
+	    (uint64_t)pasid < (UINT64_C(1) << (idev->hw.max_pasid_log2 & 63))) {
 		rc = attach_pasid(idev, pasid);
 		if (rc == 0)
 			goto out_attached;
