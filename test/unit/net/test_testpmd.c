@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * svio-testpmd end to end: runs the binary on two cabled built-in ports and
+ * reads its JSON report: frames forwarded, none lost, bad options refused.
+ */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#define EAL "--no-huge -m 256 --no-shconf --no-telemetry --log-level='*:error' -l 0-1 "
+
+struct port_report {
+	uint64_t rx_packets, tx_packets, rx_dropped, tx_dropped;
+};
+
+/* Run svio-testpmd with @p args; returns its exit status, output in @p out. */
+static int run(const char *args, char *out, size_t len)
+{
+	char cmd[1024];
+	size_t n = 0;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", TESTPMD_PATH, args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (n + 1 < len && !feof(p))
+		n += fread(out + n, 1, len - 1 - n, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static uint64_t field(const char *from, const char *key)
+{
+	char pat[64];
+	const char *at;
+
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	at = strstr(from, pat);
+	assert_non_null(at);
+	return strtoull(at + strlen(pat), NULL, 10);
+}
+
+/* The JSON object of port @p i. */
+static void port(const char *out, unsigned int i, struct port_report *r)
+{
+	char pat[32];
+	const char *at;
+
+	snprintf(pat, sizeof(pat), "{\"port\": %u,", i);
+	at = strstr(out, pat);
+	assert_non_null(at);
+	r->rx_packets = field(at, "rx_packets");
+	r->tx_packets = field(at, "tx_packets");
+	r->rx_dropped = field(at, "rx_dropped");
+	r->tx_dropped = field(at, "tx_dropped");
+}
+
+static void test_io_tx_first(void **state)
+{
+	static char out[65536];
+	struct port_report p0, p1;
+	int64_t in_flight;
+
+	(void)state;
+	assert_int_equal(run(EAL "--vdev sim_vnet0,wire=pair:sim_vnet1 --vdev sim_vnet1 -- "
+				 "--forward-mode=io --tx-first --burst=32 --run-time=0.3 "
+				 "--output-format=json",
+			     out, sizeof(out)),
+			 0);
+	assert_non_null(strstr(out, "\"forward_mode\": \"io\""));
+	port(out, 0, &p0);
+	port(out, 1, &p1);
+	assert_true(p0.rx_packets > 1000);
+	assert_int_equal(p0.rx_dropped + p1.rx_dropped + p0.tx_dropped + p1.tx_dropped, 0);
+	/* What was sent and not yet received is what tx-first put in flight, at most. */
+	in_flight =
+		(int64_t)(p0.tx_packets + p1.tx_packets) - (int64_t)(p0.rx_packets + p1.rx_packets);
+	assert_true(in_flight >= 0 && in_flight <= 2 * 32);
+	assert_int_equal(field(out, "stale_uses"), 0);
+}
+
+static void test_multiqueue_macswap(void **state)
+{
+	static char out[65536];
+	struct port_report p0, p1;
+
+	(void)state;
+	assert_int_equal(run(EAL "--vdev sim_vnet0,wire=pair:sim_vnet1 --vdev sim_vnet1 -- "
+				 "--forward-mode=macswap --rxq=2 --txq=2 --tx-first "
+				 "--run-time=0.3 --output-format=json",
+			     out, sizeof(out)),
+			 0);
+	port(out, 0, &p0);
+	port(out, 1, &p1);
+	assert_true(p0.rx_packets > 1000 && p1.rx_packets > 1000);
+	assert_int_equal(p0.tx_dropped + p1.tx_dropped, 0);
+}
+
+static void test_txonly_rxonly_peer(void **state)
+{
+	static char out[65536];
+	struct port_report p0;
+
+	(void)state;
+	/* Nobody receives in txonly: with rx_full=drop the far end drops, as a NIC would. */
+	assert_int_equal(run(EAL "--vdev sim_vnet0,wire=pair:sim_vnet1,rx_full=drop "
+				 "--vdev sim_vnet1,rx_full=drop -- --forward-mode=txonly "
+				 "--txpkts=64,100 --run-time=0.3 --output-format=json",
+			     out, sizeof(out)),
+			 0);
+	port(out, 0, &p0);
+	assert_true(p0.tx_packets > 1000);
+	assert_non_null(strstr(out, "\"mpps\": "));
+	assert_true(strtod(strstr(out, "\"mpps\": ") + 8, NULL) > 0.0);
+}
+
+static void test_text_layout(void **state)
+{
+	static char out[65536];
+
+	(void)state;
+	assert_int_equal(run(EAL "--vdev sim_vnet0,wire=loop -- --tx-first --run-time=0.2", out,
+			     sizeof(out)),
+			 0);
+	assert_non_null(strstr(out, "Forward statistics for port 0"));
+	assert_non_null(strstr(out, "RX-packets: "));
+	assert_non_null(strstr(out, "TX-dropped: "));
+	assert_non_null(strstr(out, "Accumulated forward statistics for all ports"));
+}
+
+static void test_bad_options(void **state)
+{
+	static char out[65536];
+
+	(void)state;
+	assert_int_not_equal(
+		run(EAL "--vdev sim_vnet0,wire=loop -- --forward-mode=bogus", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "--forward-mode=bogus"));
+	assert_int_not_equal(run(EAL "--vdev sim_vnet0,wire=loop -- --burst=0", out, sizeof(out)),
+			     0);
+	assert_non_null(strstr(out, "--burst=0"));
+	assert_int_not_equal(run(EAL "-- --run-time=0.1", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "no network ports"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_io_tx_first),
+		cmocka_unit_test(test_multiqueue_macswap),
+		cmocka_unit_test(test_txonly_rxonly_peer),
+		cmocka_unit_test(test_text_layout),
+		cmocka_unit_test(test_bad_options),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
