@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * svio-perf: one job's I/O loop. A job owns one queue pair on every
+ * controller and a disjoint slice of every namespace, keeps iodepth commands
+ * in flight spread over the controllers, and polls; no locks anywhere.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+
+#include "svio_iommu.h"
+#include "perf.h"
+
+#define VERIFY_MAGIC 0x46505653u /* "SVPF" */
+#define GEN_BUSY     0x80000000u /* a command on this block is in flight */
+#define DRAIN_NS     (5ull * 1000000000ull)
+
+struct verify_hdr {
+	uint32_t magic;
+	uint32_t crc; /* CRC-32C of the block from byte 8 on */
+	uint64_t block;
+	uint32_t gen;
+	uint32_t job;
+};
+
+struct job_target {
+	struct svio_nvme_qpair *qp;
+	uint64_t first, nblk; /* this job's slice, in bs blocks */
+	uint64_t cursor;
+	uint32_t *gen; /* verify: generation written to each block, 0 unknown */
+};
+
+struct job_io;
+
+struct job_ctx {
+	struct perf_job *job;
+	const struct perf_opts *o;
+	struct svio_domain *dom;
+	struct job_target tg[PERF_MAX_CTRLRS];
+	struct job_io *ios;
+	struct job_io **free_ios;
+	uint32_t nfree;
+	uint8_t *bufs;
+	uint64_t rng;
+	unsigned int next_tg;
+	double ns_per_tsc;
+	unsigned int reported;
+	bool failed;
+};
+
+struct job_io {
+	struct job_ctx *ctx;
+	uint8_t *buf;
+	uint64_t iova;
+	uint64_t t0;
+	uint64_t blk;
+	unsigned int tg;
+	enum perf_dir dir;
+	bool mapped;
+};
+
+static uint64_t rnd(struct job_ctx *x)
+{
+	/* xorshift64*: fast, good enough to pick blocks. */
+	x->rng ^= x->rng >> 12;
+	x->rng ^= x->rng << 25;
+	x->rng ^= x->rng >> 27;
+	return x->rng * 2685821657736338717ull;
+}
+
+static void fill_payload(uint8_t *p, size_t len, uint64_t seed)
+{
+	uint64_t s = seed | 1;
+
+	for (size_t i = 0; i + 8 <= len; i += 8) {
+		s ^= s >> 12;
+		s ^= s << 25;
+		s ^= s >> 27;
+		memcpy(p + i, &s, 8);
+	}
+}
+
+static uint64_t global_block(const struct job_io *io)
+{
+	return ((uint64_t)io->tg << 48) | (io->ctx->tg[io->tg].first + io->blk);
+}
+
+static void verify_fill(struct job_io *io, uint32_t gen)
+{
+	struct verify_hdr h = {
+		.magic = VERIFY_MAGIC,
+		.block = global_block(io),
+		.gen = gen,
+		.job = io->ctx->job->id,
+	};
+	uint32_t bs = io->ctx->o->bs;
+
+	fill_payload(io->buf + sizeof(h), bs - sizeof(h), h.block * 0x9e3779b97f4a7c15ull ^ gen);
+	memcpy(io->buf, &h, sizeof(h));
+	h.crc = perf_crc32c(io->buf + 8, bs - 8);
+	memcpy(io->buf, &h, sizeof(h));
+}
+
+static void verify_error(struct job_ctx *x, const struct job_io *io, const char *what)
+{
+	x->job->verify_errors++;
+	if (x->reported++ < 5)
+		fprintf(stderr, "svio-perf: job %u: verify error at %s block %llu: %s\n",
+			x->job->id, svio_nvme_ctrlr_device(perf_targets[io->tg].ctrlr)->name,
+			(unsigned long long)(x->tg[io->tg].first + io->blk), what);
+}
+
+static void verify_check(struct job_ctx *x, const struct job_io *io, uint32_t gen)
+{
+	struct verify_hdr h;
+	uint32_t bs = x->o->bs;
+
+	memcpy(&h, io->buf, sizeof(h));
+	if (h.magic != VERIFY_MAGIC)
+		verify_error(x, io, "no header (block lost or never reached the device)");
+	else if (h.block != global_block(io))
+		verify_error(x, io, "header names another block (misplaced write)");
+	else if (h.gen != gen)
+		verify_error(x, io, "stale data (an older write)");
+	else if (h.crc != perf_crc32c(io->buf + 8, bs - 8))
+		verify_error(x, io, "CRC-32C mismatch (corrupted data)");
+}
+
+static void io_done(void *arg, const struct svio_nvme_cpl *cpl)
+{
+	struct job_io *io = arg;
+	struct job_ctx *x = io->ctx;
+	struct job_target *t = &x->tg[io->tg];
+	uint64_t lat = (uint64_t)((double)(rte_rdtsc() - io->t0) * x->ns_per_tsc);
+	uint32_t gen = t->gen != NULL ? t->gen[io->blk] & ~GEN_BUSY : 0;
+
+	if (io->mapped) {
+		svio_dma_unmap(x->dom, io->iova, (x->o->bs + 4095) & ~4095u);
+		io->mapped = false;
+	}
+	if (cpl->rc != 0) {
+		x->job->io_errors++;
+		if (x->reported++ < 5)
+			fprintf(stderr,
+				"svio-perf: job %u: %s of block %llu failed: %s (status 0x%x)\n",
+				x->job->id, io->dir == DIR_READ ? "read" : "write",
+				(unsigned long long)(t->first + io->blk), strerror(-cpl->rc),
+				cpl->status);
+		if (io->dir == DIR_WRITE)
+			gen = 0; /* contents unknown now */
+	} else {
+		stats_add(&x->job->st[io->dir], lat, x->o->bs);
+		atomic_store_explicit(&x->job->live_ios[io->dir], x->job->st[io->dir].ios,
+				      memory_order_relaxed);
+		atomic_store_explicit(&x->job->live_bytes[io->dir], x->job->st[io->dir].bytes,
+				      memory_order_relaxed);
+		if (io->dir == DIR_READ && gen != 0)
+			verify_check(x, io, gen);
+	}
+	if (t->gen != NULL)
+		t->gen[io->blk] = gen;
+	x->free_ios[x->nfree++] = io;
+}
+
+static bool pick_block(struct job_ctx *x, struct job_target *t, bool random, uint64_t *blk)
+{
+	for (unsigned int tries = 0; tries < 8; tries++) {
+		uint64_t b;
+
+		if (random) {
+			b = rnd(x) % t->nblk;
+		} else {
+			b = t->cursor;
+			t->cursor = (t->cursor + 1) % t->nblk;
+		}
+		if (t->gen == NULL || !(t->gen[b] & GEN_BUSY)) {
+			*blk = b;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* @return 0 submitted, -EAGAIN try later, other: the job fails. */
+static int submit_one(struct job_ctx *x)
+{
+	const struct perf_opts *o = x->o;
+	const struct perf_target *pt;
+	struct job_target *t;
+	struct job_io *io;
+	bool random = o->rw >= RW_RANDREAD;
+	enum perf_dir dir;
+	uint32_t gen = 0;
+	int rc;
+
+	if (x->nfree == 0)
+		return -EAGAIN;
+	io = x->free_ios[x->nfree - 1];
+	io->tg = x->next_tg;
+	x->next_tg = (x->next_tg + 1) % perf_ntargets;
+	t = &x->tg[io->tg];
+	pt = &perf_targets[io->tg];
+	switch (o->rw) {
+	case RW_READ:
+	case RW_RANDREAD:
+		dir = DIR_READ;
+		break;
+	case RW_WRITE:
+	case RW_RANDWRITE:
+		dir = DIR_WRITE;
+		break;
+	default:
+		dir = rnd(x) % 100 < o->rwmixread ? DIR_READ : DIR_WRITE;
+	}
+	if (!pick_block(x, t, random, &io->blk))
+		return -EAGAIN;
+	io->dir = dir;
+	if (t->gen != NULL) {
+		gen = t->gen[io->blk];
+		if (dir == DIR_WRITE) {
+			gen = (gen + 1) & ~GEN_BUSY;
+			if (gen == 0)
+				gen = 1;
+			verify_fill(io, gen);
+		}
+	}
+	io->iova = (uint64_t)(uintptr_t)io->buf;
+	if (o->dma == DMA_MAP_PER_IO) {
+		rc = svio_dma_map(x->dom, io->buf, (o->bs + 4095) & ~4095u,
+				  dir == DIR_READ ? SVIO_DMA_WRITE : SVIO_DMA_READ, &io->iova);
+		if (rc < 0) {
+			fprintf(stderr, "svio-perf: job %u: svio_dma_map failed: %s\n", x->job->id,
+				strerror(-rc));
+			return rc;
+		}
+		io->mapped = true;
+	}
+	io->t0 = rte_rdtsc();
+	rc = dir == DIR_READ ? svio_nvme_read_iova(t->qp, pt->nsid, io->iova,
+						   (t->first + io->blk) * (o->bs / pt->lba_size),
+						   o->bs / pt->lba_size, io_done, io)
+			     : svio_nvme_write_iova(t->qp, pt->nsid, io->iova,
+						    (t->first + io->blk) * (o->bs / pt->lba_size),
+						    o->bs / pt->lba_size, io_done, io);
+	if (rc < 0) {
+		if (io->mapped) {
+			svio_dma_unmap(x->dom, io->iova, (o->bs + 4095) & ~4095u);
+			io->mapped = false;
+		}
+		if (rc != -EAGAIN)
+			fprintf(stderr, "svio-perf: job %u: submit failed: %s\n", x->job->id,
+				strerror(-rc));
+		return rc;
+	}
+	if (t->gen != NULL)
+		t->gen[io->blk] = gen | GEN_BUSY;
+	x->nfree--;
+	return 0;
+}
+
+static void poll_all(struct job_ctx *x)
+{
+	for (unsigned int i = 0; i < perf_ntargets; i++) {
+		int rc = svio_nvme_qpair_poll(x->tg[i].qp, 0);
+
+		if (rc < 0 && rc != -EAGAIN && !x->failed) {
+			fprintf(stderr, "svio-perf: job %u: poll failed: %s\n", x->job->id,
+				strerror(-rc));
+			x->failed = true;
+		}
+	}
+}
+
+static void ctx_free(struct job_ctx *x)
+{
+	for (unsigned int i = 0; i < perf_ntargets; i++) {
+		if (x->tg[i].qp != NULL)
+			svio_nvme_qpair_free(x->tg[i].qp);
+		free(x->tg[i].gen);
+	}
+	free(x->bufs);
+	free(x->ios);
+	free(x->free_ios);
+}
+
+static int ctx_init(struct job_ctx *x, struct perf_job *job)
+{
+	const struct perf_opts *o = job->o;
+	size_t bs_al = (o->bs + 4095) & ~(size_t)4095;
+	unsigned int i;
+	int rc;
+
+	memset(x, 0, sizeof(*x));
+	x->job = job;
+	x->o = o;
+	x->dom = svio_domain_default();
+	x->rng = 0x9e3779b97f4a7c15ull * (job->id + 1);
+	x->ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
+	x->ios = calloc(o->iodepth, sizeof(*x->ios));
+	x->free_ios = calloc(o->iodepth, sizeof(*x->free_ios));
+	if (x->ios == NULL || x->free_ios == NULL ||
+	    posix_memalign((void **)&x->bufs, 4096, bs_al * o->iodepth) != 0)
+		return -ENOMEM;
+	memset(x->bufs, 0, bs_al * o->iodepth);
+	for (i = 0; i < o->iodepth; i++) {
+		x->ios[i].ctx = x;
+		x->ios[i].buf = x->bufs + i * bs_al;
+		x->free_ios[x->nfree++] = &x->ios[o->iodepth - 1 - i];
+	}
+	for (i = 0; i < perf_ntargets; i++) {
+		const struct perf_target *pt = &perf_targets[i];
+		struct job_target *t = &x->tg[i];
+
+		t->first = pt->blocks * job->id / o->numjobs;
+		t->nblk = pt->blocks * (job->id + 1) / o->numjobs - t->first;
+		if (o->verify) {
+			t->gen = calloc(t->nblk, sizeof(*t->gen));
+			if (t->gen == NULL)
+				return -ENOMEM;
+		}
+		rc = svio_nvme_qpair_alloc(pt->ctrlr, o->iodepth, &t->qp);
+		if (rc < 0) {
+			fprintf(stderr, "svio-perf: job %u: no queue pair on %s: %s\n", job->id,
+				svio_nvme_ctrlr_device(pt->ctrlr)->name, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int perf_job_run(struct perf_job *job)
+{
+	const struct perf_opts *o = job->o;
+	struct job_ctx x;
+	uint64_t hz = rte_get_tsc_hz(), start, end, now, next_status;
+	int rc;
+
+	rc = ctx_init(&x, job);
+	if (rc < 0)
+		goto out;
+	start = rte_rdtsc();
+	end = start + (uint64_t)(o->runtime * (double)hz);
+	next_status =
+		o->status_interval > 0 ? start + (uint64_t)(o->status_interval * hz) : UINT64_MAX;
+	for (now = start; now < end && !x.failed && !atomic_load(&perf_stop); now = rte_rdtsc()) {
+		while (!x.failed) {
+			rc = submit_one(&x);
+			if (rc == -EAGAIN)
+				break;
+			if (rc < 0)
+				x.failed = true;
+		}
+		poll_all(&x);
+		if (job->id == 0 && now >= next_status) {
+			perf_progress((uint64_t)((double)(now - start) * x.ns_per_tsc));
+			next_status += (uint64_t)(o->status_interval * hz);
+		}
+	}
+	/* Drain what is in flight, so every buffer is back before it is freed. */
+	end = rte_rdtsc() + (uint64_t)(DRAIN_NS / 1e9 * hz);
+	while (x.nfree < o->iodepth && rte_rdtsc() < end)
+		poll_all(&x);
+	job->runtime_ns = (uint64_t)((double)(rte_rdtsc() - start) * x.ns_per_tsc);
+	if (x.nfree < o->iodepth) {
+		fprintf(stderr, "svio-perf: job %u: %u commands never completed\n", job->id,
+			o->iodepth - x.nfree);
+		x.failed = true;
+	}
+	rc = x.failed ? -EIO : 0;
+out:
+	ctx_free(&x);
+	job->rc = rc;
+	return rc;
+}

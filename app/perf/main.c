@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * svio-perf: fio-like load on every NVMe controller svio probed.
+ *   svio-perf --vdev sim_nvme0,size=1G -- --rw=randrw --bs=4k --iodepth=32 --runtime=5
+ * EAL and svio options first, svio-perf's own after "--" (see --help).
+ * Exit status: 0, or 1 when an I/O or verify error happened or setup failed.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include "svio_eal.h"
+#include "svio_iommu.h"
+#include "perf.h"
+
+struct perf_target perf_targets[PERF_MAX_CTRLRS];
+unsigned int perf_ntargets;
+_Atomic bool perf_stop;
+
+static struct perf_job *jobs;
+static unsigned int njobs;
+static uint64_t last_ios[DIR_N], last_bytes[DIR_N], last_ns;
+
+void perf_progress(uint64_t elapsed_ns)
+{
+	uint64_t ios[DIR_N] = { 0 }, bytes[DIR_N] = { 0 };
+	double dt = (double)(elapsed_ns - last_ns) / 1e9;
+
+	if (dt <= 0)
+		return;
+	for (unsigned int j = 0; j < njobs; j++) {
+		for (unsigned int d = 0; d < DIR_N; d++) {
+			ios[d] += atomic_load_explicit(&jobs[j].live_ios[d], memory_order_relaxed);
+			bytes[d] +=
+				atomic_load_explicit(&jobs[j].live_bytes[d], memory_order_relaxed);
+		}
+	}
+	fprintf(stderr, "[%6.1fs] read: %8.1fk IOPS %9.1f MiB/s | write: %8.1fk IOPS %9.1f MiB/s\n",
+		(double)elapsed_ns / 1e9, (double)(ios[DIR_READ] - last_ios[DIR_READ]) / dt / 1000,
+		(double)(bytes[DIR_READ] - last_bytes[DIR_READ]) / dt / 1048576,
+		(double)(ios[DIR_WRITE] - last_ios[DIR_WRITE]) / dt / 1000,
+		(double)(bytes[DIR_WRITE] - last_bytes[DIR_WRITE]) / dt / 1048576);
+	memcpy(last_ios, ios, sizeof(ios));
+	memcpy(last_bytes, bytes, sizeof(bytes));
+	last_ns = elapsed_ns;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&perf_stop, true);
+}
+
+static int job_main(void *arg)
+{
+	return perf_job_run(arg);
+}
+
+static int setup_targets(const struct perf_opts *o)
+{
+	struct svio_nvme_ctrlr *c;
+
+	for (c = svio_nvme_ctrlr_next(NULL); c != NULL; c = svio_nvme_ctrlr_next(c)) {
+		struct perf_target *t = &perf_targets[perf_ntargets];
+		const char *name = svio_nvme_ctrlr_device(c)->name;
+		struct svio_nvme_ns_info ns;
+		uint64_t bytes;
+
+		if (perf_ntargets == PERF_MAX_CTRLRS) {
+			fprintf(stderr, "svio-perf: more than %d controllers\n", PERF_MAX_CTRLRS);
+			return -E2BIG;
+		}
+		if (svio_nvme_ns_info_get(c, svio_nvme_ns_next(c, 0), &ns) < 0) {
+			fprintf(stderr, "svio-perf: %s has no active namespace\n", name);
+			return -ENXIO;
+		}
+		if (o->bs % ns.lba_size != 0) {
+			fprintf(stderr,
+				"svio-perf: --bs=%u is not a multiple of %s's %u-byte blocks\n",
+				o->bs, name, ns.lba_size);
+			return -EINVAL;
+		}
+		bytes = ns.nblocks * ns.lba_size;
+		if (o->size != 0 && o->size < bytes)
+			bytes = o->size;
+		t->ctrlr = c;
+		t->nsid = ns.nsid;
+		t->lba_size = ns.lba_size;
+		t->blocks = bytes / o->bs;
+		if (t->blocks < o->numjobs) {
+			fprintf(stderr,
+				"svio-perf: %s: %llu bytes hold fewer --bs blocks than jobs\n",
+				name, (unsigned long long)bytes);
+			return -EINVAL;
+		}
+		if (o->verify && t->blocks / o->numjobs > (64u << 20)) {
+			fprintf(stderr,
+				"svio-perf: --verify keeps 4 bytes a block: limit %s with --size\n",
+				name);
+			return -EINVAL;
+		}
+		perf_ntargets++;
+	}
+	if (perf_ntargets == 0) {
+		fprintf(stderr, "svio-perf: no NVMe controller: add --vdev sim_nvme0[,size=...]\n");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int check_dma(struct perf_opts *o)
+{
+	bool sva = svio_domain_sva(svio_domain_default());
+
+	if (sva || o->dma == DMA_MAP_PER_IO)
+		return 0;
+	if (!o->dma_given) {
+		o->dma = DMA_MAP_PER_IO;
+		return 0;
+	}
+	fprintf(stderr, "svio-perf: --dma=sva needs --sva=on (the domain has SVA off)\n");
+	return -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+	struct perf_opts o;
+	unsigned int lcore, j;
+	uint64_t errors = 0;
+	int ret, rc;
+
+	ret = svio_eal_init(argc, argv);
+	if (ret < 0)
+		return 1;
+	argc -= ret;
+	argv += ret;
+	rc = perf_parse(argc, argv, &o);
+	if (rc == 0)
+		rc = check_dma(&o);
+	if (rc == 0)
+		rc = setup_targets(&o);
+	if (rc == 0 && o.dma == DMA_MAP_PER_IO && o.bs % 4096 != 0) {
+		fprintf(stderr, "svio-perf: --dma=map-per-io maps whole pages: --bs must be a "
+				"multiple of 4k\n");
+		rc = -EINVAL;
+	}
+	if (rc == 0 && o.numjobs > rte_lcore_count()) {
+		fprintf(stderr,
+			"svio-perf: --numjobs=%u needs as many lcores, EAL gave %u (use -l or "
+			"--lcores)\n",
+			o.numjobs, rte_lcore_count());
+		rc = -EINVAL;
+	}
+	if (rc < 0)
+		goto out;
+	jobs = calloc(o.numjobs, sizeof(*jobs));
+	if (jobs == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	njobs = o.numjobs;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (!o.json)
+		fprintf(stdout,
+			"svio-perf: rw=%s bs=%u iodepth=%u numjobs=%u runtime=%gs on %u "
+			"controller(s)%s, dma=%s\n",
+			perf_rw_name(o.rw), o.bs, o.iodepth, o.numjobs, o.runtime, perf_ntargets,
+			o.verify ? ", verify=crc32c" : "", o.dma == DMA_SVA ? "sva" : "map-per-io");
+	svio_iommu_stats_reset(svio_domain_default());
+	jobs[0] = (struct perf_job){ .id = 0, .lcore = rte_lcore_id(), .o = &o };
+	j = 1;
+	RTE_LCORE_FOREACH_WORKER (lcore) {
+		if (j == o.numjobs)
+			break;
+		jobs[j] = (struct perf_job){ .id = j, .lcore = lcore, .o = &o };
+		rte_eal_remote_launch(job_main, &jobs[j], lcore);
+		j++;
+	}
+	perf_job_run(&jobs[0]);
+	rte_eal_mp_wait_lcore();
+	svio_iommu_sync(svio_domain_default());
+
+	if (o.json)
+		perf_report_json(stdout, jobs, njobs);
+	else
+		perf_report_normal(stdout, jobs, njobs);
+	for (j = 0; j < njobs; j++) {
+		errors += jobs[j].verify_errors + jobs[j].io_errors;
+		if (jobs[j].rc < 0)
+			rc = jobs[j].rc;
+	}
+	free(jobs);
+out:
+	svio_eal_cleanup();
+	return rc < 0 || errors > 0 ? 1 : 0;
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* svio-perf: the final report, fio's normal text or fio's JSON layout. */
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "svio_eal.h"
+#include "svio_iommu.h"
+#include "perf.h"
+
+static const double pcts[] = { 1, 5, 10, 50, 90, 95, 99, 99.5, 99.9, 99.99 };
+
+static double iops(const struct perf_dir_stats *s, uint64_t ns)
+{
+	return ns ? (double)s->ios * 1e9 / (double)ns : 0;
+}
+
+static double bw_bytes(const struct perf_dir_stats *s, uint64_t ns)
+{
+	return ns ? (double)s->bytes * 1e9 / (double)ns : 0;
+}
+
+static void dir_normal(FILE *f, const char *name, const struct perf_dir_stats *s, uint64_t ns)
+{
+	if (s->ios == 0)
+		return;
+	fprintf(f, "  %s: IOPS=%.1fk, BW=%.1fMiB/s (%.1fMB/s)(%.1fMiB/%" PRIu64 "msec)\n", name,
+		iops(s, ns) / 1000, bw_bytes(s, ns) / 1048576, bw_bytes(s, ns) / 1e6,
+		(double)s->bytes / 1048576, ns / 1000000);
+	fprintf(f, "    lat (nsec): min=%" PRIu64 ", max=%" PRIu64 ", avg=%.1f\n", s->lat_min,
+		s->lat_max, (double)s->lat_sum / (double)s->ios);
+	fprintf(f,
+		"    lat percentiles (nsec): 50th=[%" PRIu64 "], 90th=[%" PRIu64 "], 99th=[%" PRIu64
+		"], 99.9th=[%" PRIu64 "], 99.99th=[%" PRIu64 "]\n",
+		stats_percentile(s, 50), stats_percentile(s, 90), stats_percentile(s, 99),
+		stats_percentile(s, 99.9), stats_percentile(s, 99.99));
+}
+
+static void totals(struct perf_job *jobs, unsigned int n, struct perf_dir_stats t[DIR_N],
+		   uint64_t *ns, uint64_t *verify_errors, uint64_t *io_errors)
+{
+	memset(t, 0, sizeof(struct perf_dir_stats) * DIR_N);
+	*ns = 0;
+	*verify_errors = *io_errors = 0;
+	for (unsigned int j = 0; j < n; j++) {
+		for (unsigned int d = 0; d < DIR_N; d++)
+			stats_merge(&t[d], &jobs[j].st[d]);
+		if (jobs[j].runtime_ns > *ns)
+			*ns = jobs[j].runtime_ns;
+		*verify_errors += jobs[j].verify_errors;
+		*io_errors += jobs[j].io_errors;
+	}
+}
+
+void perf_report_normal(FILE *f, struct perf_job *jobs, unsigned int n)
+{
+	struct perf_dir_stats t[DIR_N];
+	struct svio_iommu_stats st;
+	uint64_t ns, verr, ioerr;
+
+	for (unsigned int j = 0; j < n; j++) {
+		fprintf(f, "job%u (lcore %u): err=%" PRIu64 ", verify errors=%" PRIu64 "\n",
+			jobs[j].id, jobs[j].lcore, jobs[j].io_errors, jobs[j].verify_errors);
+		dir_normal(f, "read", &jobs[j].st[DIR_READ], jobs[j].runtime_ns);
+		dir_normal(f, "write", &jobs[j].st[DIR_WRITE], jobs[j].runtime_ns);
+	}
+	totals(jobs, n, t, &ns, &verr, &ioerr);
+	fprintf(f, "\nRun status (all jobs):\n");
+	dir_normal(f, "read", &t[DIR_READ], ns);
+	dir_normal(f, "write", &t[DIR_WRITE], ns);
+	fprintf(f, "  errors: io=%" PRIu64 ", verify=%" PRIu64 "\n", ioerr, verr);
+	if (svio_iommu_stats_get(svio_domain_default(), &st) == 0)
+		fprintf(f,
+			"IOMMU (%s, %s): maps=%" PRIu64 " unmaps=%" PRIu64 " iotlb inv=%" PRIu64
+			" devtlb inv=%" PRIu64 " waits=%" PRIu64 " batches=%" PRIu64
+			" page requests=%" PRIu64 " stale uses=%" PRIu64 "\n",
+			svio_domain_sva(svio_domain_default()) ? "sva" : "no sva",
+			svio_flush_policy_name(svio_domain_policy(svio_domain_default())), st.maps,
+			st.unmaps, st.desc_iotlb, st.desc_devtlb, st.desc_wait, st.batches,
+			st.page_requests, st.stale_uses);
+}
+
+static void dir_json(FILE *f, const struct perf_dir_stats *s, uint64_t ns)
+{
+	double mean = s->ios ? (double)s->lat_sum / (double)s->ios : 0;
+
+	fprintf(f,
+		"{\"io_bytes\": %" PRIu64 ", \"io_kbytes\": %" PRIu64 ", \"bw_bytes\": %.0f, "
+		"\"bw\": %.0f, \"iops\": %.3f, \"runtime\": %" PRIu64 ", \"total_ios\": %" PRIu64
+		", \"lat_ns\": {\"min\": %" PRIu64 ", \"max\": %" PRIu64
+		", \"mean\": %.3f, \"N\": %" PRIu64 ", \"percentile\": {",
+		s->bytes, s->bytes / 1024, bw_bytes(s, ns), bw_bytes(s, ns) / 1024, iops(s, ns),
+		ns / 1000000, s->ios, s->lat_min, s->lat_max, mean, s->ios);
+	for (unsigned int i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
+		fprintf(f, "%s\"%f\": %" PRIu64, i ? ", " : "", pcts[i],
+			stats_percentile(s, pcts[i]));
+	fprintf(f, "}}}");
+}
+
+void perf_report_json(FILE *f, struct perf_job *jobs, unsigned int n)
+{
+	const struct perf_opts *o = jobs[0].o;
+	struct perf_dir_stats t[DIR_N];
+	struct svio_iommu_stats st;
+	uint64_t ns, verr, ioerr;
+
+	totals(jobs, n, t, &ns, &verr, &ioerr);
+	fprintf(f, "{\n  \"svio-perf version\": \"0.1.0\",\n  \"timestamp\": %lld,\n",
+		(long long)time(NULL));
+	fprintf(f,
+		"  \"global options\": {\"rw\": \"%s\", \"rwmixread\": \"%u\", \"bs\": \"%u\", "
+		"\"iodepth\": \"%u\", \"numjobs\": \"%u\", \"runtime\": \"%g\", \"size\": "
+		"\"%" PRIu64 "\", \"verify\": \"%s\", \"dma\": \"%s\"},\n",
+		perf_rw_name(o->rw), o->rwmixread, o->bs, o->iodepth, o->numjobs, o->runtime,
+		o->size, o->verify ? "crc32c" : "none", o->dma == DMA_SVA ? "sva" : "map-per-io");
+	fprintf(f, "  \"jobs\": [\n");
+	for (unsigned int j = 0; j < n; j++) {
+		fprintf(f,
+			"    {\"jobname\": \"job%u\", \"groupid\": 0, \"lcore\": %u, \"error\": "
+			"%d, "
+			"\"job_runtime\": %" PRIu64 ", \"io_errors\": %" PRIu64
+			", \"verify_errors\": %" PRIu64 ",\n     \"read\": ",
+			jobs[j].id, jobs[j].lcore, jobs[j].rc, jobs[j].runtime_ns / 1000000,
+			jobs[j].io_errors, jobs[j].verify_errors);
+		dir_json(f, &jobs[j].st[DIR_READ], jobs[j].runtime_ns);
+		fprintf(f, ",\n     \"write\": ");
+		dir_json(f, &jobs[j].st[DIR_WRITE], jobs[j].runtime_ns);
+		fprintf(f, "}%s\n", j + 1 < n ? "," : "");
+	}
+	fprintf(f, "  ],\n  \"svio\": {\"devices\": [");
+	for (unsigned int i = 0; i < perf_ntargets; i++)
+		fprintf(f, "%s\"%s\"", i ? ", " : "",
+			svio_nvme_ctrlr_device(perf_targets[i].ctrlr)->name);
+	fprintf(f,
+		"], \"sva\": %s, \"flush\": \"%s\", \"verify_errors\": %" PRIu64
+		", \"io_errors\": %" PRIu64 ",\n    \"read\": ",
+		svio_domain_sva(svio_domain_default()) ? "true" : "false",
+		svio_flush_policy_name(svio_domain_policy(svio_domain_default())), verr, ioerr);
+	dir_json(f, &t[DIR_READ], ns);
+	fprintf(f, ",\n    \"write\": ");
+	dir_json(f, &t[DIR_WRITE], ns);
+	fprintf(f, ",\n    \"iommu\": ");
+	if (svio_iommu_stats_get(svio_domain_default(), &st) == 0)
+		svio_iommu_stats_json(&st, f);
+	else
+		fprintf(f, "null");
+	fprintf(f, "}\n}\n");
+}
