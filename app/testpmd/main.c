@@ -186,7 +186,7 @@ int main(int argc, char **argv)
 {
 	struct tp_port_totals tot[TP_MAX_PORTS];
 	struct rte_mempool *mp = NULL;
-	uint64_t hz, start, last_print;
+	uint64_t hz, start, last_print, fwd = 0;
 	unsigned int nb_mbufs, cache, i;
 	uint16_t nb_ports, p;
 	double secs;
@@ -268,11 +268,10 @@ int main(int argc, char **argv)
 	} else {
 		printf("Telling cores to stop...\nWaiting for lcores to finish...\n");
 		tp_stats_print(stdout, nb_ports, tot);
+		for (p = 0; p < nb_ports; p++)
+			fwd += tot[p].tx_packets;
 		printf("\nDone. %.3f s, %.3f Mpps forwarded\n", secs,
-		       secs > 0 ? (double)(tot[0].tx_packets +
-					   (nb_ports > 1 ? tot[1].tx_packets : 0)) /
-					  secs / 1e6
-				: 0.0);
+		       secs > 0 ? (double)fwd / secs / 1e6 : 0.0);
 	}
 	rc = EXIT_SUCCESS;
 out_ports:
