@@ -152,33 +152,41 @@ static int parse_devargs(struct vnet_model *m)
 	return 0;
 }
 
-/* Connect the two ends of a cable once both exist (either may come first). */
+static bool cable_between(const struct vnet_model *m, const struct vnet_model *o)
+{
+	return (o->wire == VNET_WIRE_PAIR && strcmp(o->peer_name, m->dev->name) == 0) ||
+	       (m->wire == VNET_WIRE_PAIR && strcmp(m->peer_name, o->dev->name) == 0);
+}
+
+/*
+ * Connect the two ends of a cable once both exist (either may come first).
+ * Checked before anything is linked, so a refused port leaves no half cable.
+ */
 static int vnet_cable(struct vnet_model *m)
 {
-	struct vnet_model *o;
+	struct vnet_model *o, *found = NULL;
 
 	LIST_FOREACH (o, &vnet_models, next) {
-		bool o_names_m =
-			o->wire == VNET_WIRE_PAIR && strcmp(o->peer_name, m->dev->name) == 0;
-		bool m_names_o =
-			m->wire == VNET_WIRE_PAIR && strcmp(m->peer_name, o->dev->name) == 0;
-
-		if (!o_names_m && !m_names_o)
+		if (!cable_between(m, o))
 			continue;
-		if ((o_names_m && m->wire == VNET_WIRE_PAIR && !m_names_o) ||
-		    (m_names_o && o->wire == VNET_WIRE_PAIR && !o_names_m) ||
-		    (o_names_m && o->peer != NULL)) {
-			VNET_LOG(ERR, "%s: cable to %s: that port is already cabled elsewhere",
+		if (found != NULL || o->peer != NULL ||
+		    (o->wire == VNET_WIRE_PAIR && strcmp(o->peer_name, m->dev->name) != 0) ||
+		    (m->wire == VNET_WIRE_PAIR && strcmp(m->peer_name, o->dev->name) != 0)) {
+			VNET_LOG(ERR,
+				 "%s: cable to %s: one of the two ports is already cabled "
+				 "elsewhere",
 				 m->dev->name, o->dev->name);
 			return -EINVAL;
 		}
-		m->wire = o->wire = VNET_WIRE_PAIR;
-		snprintf(m->peer_name, sizeof(m->peer_name), "%s", o->dev->name);
-		snprintf(o->peer_name, sizeof(o->peer_name), "%s", m->dev->name);
-		__atomic_store_n(&m->peer, o, __ATOMIC_RELEASE);
-		__atomic_store_n(&o->peer, m, __ATOMIC_RELEASE);
-		vnet_update_link(o);
-		break;
+		found = o;
+	}
+	if (found != NULL) {
+		m->wire = found->wire = VNET_WIRE_PAIR;
+		snprintf(m->peer_name, sizeof(m->peer_name), "%s", found->dev->name);
+		snprintf(found->peer_name, sizeof(found->peer_name), "%s", m->dev->name);
+		__atomic_store_n(&m->peer, found, __ATOMIC_RELEASE);
+		__atomic_store_n(&found->peer, m, __ATOMIC_RELEASE);
+		vnet_update_link(found);
 	}
 	vnet_update_link(m);
 	return 0;
