@@ -5,7 +5,8 @@
 # guest (cached in test/vm/cache) and runs iommufd_probe in it: /dev/iommu,
 # an IOAS, the NVMe's VFIO cdev bound and attached, BAR0 read, IOVA = VA
 # map, an NVMe Identify by DMA through the vIOMMU, unmap, and the virtio-net
-# ports attached to the same IOAS.
+# ports attached to the same IOAS; then, with the ports on the kernel's
+# virtio_net, checks that frames cross the hub between them.
 #
 # Exit status: 0 pass, 77 skip (prerequisites cannot be had: printed as
 # "SKIP: reason"), anything else a failure.
@@ -60,4 +61,14 @@ devtlb=$(sed -n 's/.*"cmd":{[^}]*"by_type":{[^}]*"device":\([0-9]*\).*/\1/p' "$o
 	exit 1
 }
 echo "check: iommufd path OK in the guest ($devtlb device-TLB invalidations)"
+
+# The two virtio-net ports share one hub: what one sends, the other receives.
+rc=0
+SVIO_VM_VFIO=nvme SVIO_VM_TIMEOUT=${SVIO_VM_TIMEOUT:-300} "$here/run.sh" \
+	python3 "$here/hub_check.py" 2>&1 | tee "$out" || rc=$?
+[ $rc -eq 0 ] && grep -q 'hub_check: OK' "$out" || {
+	echo "check: the virtio-net ports do not reach each other (status $rc)"
+	exit 1
+}
+echo "check: OK"
 exit 0

@@ -3,9 +3,10 @@
 #
 # /init of the test/vm guest (busybox).  Loads the modules, mounts the host's
 # root (read-only 9p) at /host and the run folder (writable 9p) at the same
-# path inside it, hands the NVMe and virtio-net devices to vfio-pci, runs the
-# run folder's cmd.sh in the host root and writes its output and exit status
-# back to the run folder.  Always powers off, so a run is bounded by QEMU.
+# path inside it, hands the NVMe and virtio-net devices to vfio-pci (or to the
+# kernel's drivers: svio.vfio=), runs the run folder's cmd.sh in the host root
+# and writes its output and exit status back to the run folder.  Always powers
+# off, so a run is bounded by QEMU.
 
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -22,14 +23,19 @@ halt() {
 	sleep 5
 }
 
-for m in $(cat /lib/modules/load.list); do
-	insmod "/lib/modules/$m" || say "insmod $m failed"
-done
+load() {
+	for m in $(cat "/lib/modules/$1.list"); do
+		insmod "/lib/modules/$m" || say "insmod $m failed"
+	done
+}
+load base
 
 run=
+vfio=all
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	svio.run=*) run=${arg#svio.run=} ;;
+	svio.vfio=*) vfio=${arg#svio.vfio=} ;;
 	esac
 done
 [ -n "$run" ] || {
@@ -43,11 +49,6 @@ mount -t 9p -o "$opts,ro,cache=loose" hostroot /host || {
 	say "cannot mount the host root"
 	halt
 }
-mount -t 9p -o "$opts" results "/host$run" || {
-	say "cannot mount the run folder $run"
-	halt
-}
-
 mount --bind /proc /host/proc
 mount --bind /sys /host/sys
 mount --bind /dev /host/dev
@@ -63,6 +64,11 @@ mkdir -p /host/dev/shm /host/dev/pts /host/dev/hugepages
 mount -t tmpfs shm /host/dev/shm
 mount -t devpts pts /host/dev/pts
 mount -t hugetlbfs huge /host/dev/hugepages
+# Last, so that no mount above hides it (the run folder may be under /tmp).
+mount -t 9p -o "$opts" results "/host$run" || {
+	say "cannot mount the run folder $run"
+	halt
+}
 
 # Hand a device to vfio-pci: driver_override first, so no other driver takes
 # it, then unbind from whatever driver already holds it (virtio-pci is built
@@ -75,6 +81,8 @@ to_vfio() {
 	[ "$(basename "$(readlink "$d/driver")")" = vfio-pci ] || say "$1 did not bind to vfio-pci"
 }
 
+# svio.vfio=all: NVMe and virtio-net to vfio-pci; nvme: only the NVMe, the
+# kernel's virtio_net drives the ports; none: kernel drivers for both.
 nvme=
 net=
 for d in /sys/bus/pci/devices/*; do
@@ -82,13 +90,15 @@ for d in /sys/bus/pci/devices/*; do
 	class=$(cat "$d/class")
 	id=$(cat "$d/vendor"):$(cat "$d/device")
 	if [ "$class" = 0x010802 ]; then
-		to_vfio "$bdf"
+		[ "$vfio" = none ] || to_vfio "$bdf"
 		nvme="$nvme $bdf"
 	elif [ "$id" = 0x1af4:0x1041 ]; then
-		to_vfio "$bdf"
+		[ "$vfio" = all ] && to_vfio "$bdf"
 		net="$net $bdf"
 	fi
 done
+[ "$vfio" = all ] || load net
+[ "$vfio" = none ] && load nvme
 set -- $nvme
 export SVIO_VM_NVME=${1:-}
 set -- $net

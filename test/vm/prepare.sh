@@ -55,7 +55,7 @@ host_pkgs=(qemu-system-x86 busybox-static gcc make bc bison flex libelf-dev
 host_packages() {
 	local missing=() p
 	for p in "${host_pkgs[@]}"; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		[[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == *"ok installed" ]] ||
 			missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
@@ -142,7 +142,9 @@ resolve_kernel() {
 	[ -n "$kver" ] || die "no linux-image-$kseries.*+deb13-amd64 in $suite"
 	pkgver=$(apt-cache "${apt_opts[@]}" show "linux-image-$kver" |
 		sed -n 's/^Version: //p' | head -n1)
-	apt-cache "${apt_opts[@]}" madison "linux-source-$kseries" | grep -q " $pkgver " ||
+	local sources
+	sources=$(apt-cache "${apt_opts[@]}" madison "linux-source-$kseries" 2>/dev/null) || true
+	grep -q " $pkgver " <<<"$sources" ||
 		die "linux-source-$kseries $pkgver not in the archive (kernel $kver)"
 	echo "$kver" >"$cache/kver"
 	echo "$pkgver" >"$cache/pkgver"
@@ -266,10 +268,40 @@ build_modules() {
 
 # --- initramfs -------------------------------------------------------------
 
-# Loaded in dependency order (kmod works the order out at prepare time): the
-# 9p share that carries the host's root, overlay for a writable /tmp over the
-# host's, then iommufd and vfio-pci.
-guest_modules=(9p 9pnet_virtio overlay iommufd vfio vfio_iommu_type1 vfio-pci)
+# Module lists, each loaded in dependency order (kmod works the order out at
+# prepare time).  base: the 9p share that carries the host's root, overlay for
+# a writable /tmp over the host's, iommufd and vfio-pci.  net and nvme: the
+# kernel's own drivers, for runs that leave devices to them.
+base_modules=(9p 9pnet_virtio overlay iommufd vfio vfio_iommu_type1 vfio-pci)
+net_modules=(virtio_net)
+nvme_modules=(nvme)
+
+# pack_modules STAGE IR LIST MODULE...: copies MODULE and what it needs into
+# IR/lib/modules (decompressed) and lists their files in LIST.list.
+pack_modules() {
+	local stage=$1 ir=$2 list=$ir/lib/modules/$3.list
+	shift 3
+	local want line path file deps
+	: >"$list"
+	for want in "$@"; do
+		deps=$(modprobe -d "$stage" -S "$kver" --show-depends "$want") ||
+			die "modprobe cannot resolve $want"
+		while read -r line; do
+			case $line in
+			insmod*) path=${line#insmod } && path=${path%% *} ;;
+			*) continue ;; # built into the kernel
+			esac
+			file=$(basename "$path")
+			file=${file%.xz}
+			grep -qx "$file" "$ir"/lib/modules/*.list && continue
+			case $path in
+			*.xz) xz -dc "$path" >"$ir/lib/modules/$file" ;;
+			*) cp "$path" "$ir/lib/modules/$file" ;;
+			esac
+			echo "$file" >>"$list"
+		done <<<"$deps"
+	done
+}
 
 initramfs() {
 	local out=$cache/initramfs.cpio.gz
@@ -295,28 +327,9 @@ initramfs() {
 	cp /bin/busybox "$ir/bin/busybox"
 	cp "$here/guest-init.sh" "$ir/init"
 	chmod 755 "$ir/init"
-	: >"$ir/lib/modules/load.list"
-	local line path name want
-	for want in "${guest_modules[@]}"; do
-		modprobe -d "$stage" -S "$kver" --show-depends "$want" >"$cache/deps.txt" ||
-			die "modprobe cannot resolve $want"
-		while read -r line; do
-			case $line in
-			builtin*) continue ;;
-			insmod*) path=${line#insmod } && path=${path%% *} ;;
-			*) continue ;;
-			esac
-			name=$(basename "$path")
-			name=${name%.xz}
-			grep -qx "$name" "$ir/lib/modules/load.list" && continue
-			case $path in
-			*.xz) xz -dc "$path" >"$ir/lib/modules/$name" ;;
-			*) cp "$path" "$ir/lib/modules/$name" ;;
-			esac
-			echo "$name" >>"$ir/lib/modules/load.list"
-		done <"$cache/deps.txt"
-	done
-	rm -f "$cache/deps.txt"
+	pack_modules "$stage" "$ir" base "${base_modules[@]}"
+	pack_modules "$stage" "$ir" net "${net_modules[@]}"
+	pack_modules "$stage" "$ir" nvme "${nvme_modules[@]}"
 	(cd "$ir" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$out.tmp"
 	mv "$out.tmp" "$out"
 }

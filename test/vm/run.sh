@@ -17,7 +17,9 @@
 # (stream the serial console), SVIO_VM_KEEP=1 (keep the run folder; a failed
 # boot always keeps it),
 # SVIO_VM_CACHE (cache folder), SVIO_VM_APPEND (extra kernel arguments),
-# SVIO_VM_DISK (raw image behind the NVMe; default a fresh 64 MiB one).
+# SVIO_VM_DISK (raw image behind the NVMe; default a fresh 64 MiB one),
+# SVIO_VM_VFIO=all|nvme|none (which devices go to vfio-pci: all, only the
+# NVMe, or none; the others get the kernel's virtio_net / nvme drivers).
 #
 # Inside the guest the host's root is read-only, except the run folder and
 # /tmp (an overlay on the host's /tmp: host files are visible, writes stay in
@@ -31,6 +33,14 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${SVIO_VM_CACHE:-$here/cache}
 timeout_s=${SVIO_VM_TIMEOUT:-600}
+vfio=${SVIO_VM_VFIO:-all}
+case $vfio in
+all | nvme | none) ;;
+*)
+	echo "run.sh: SVIO_VM_VFIO must be all, nvme or none, not '$vfio'" >&2
+	exit 2
+	;;
+esac
 
 if [ $# -eq 0 ]; then
 	echo "usage: $0 CMD [ARG...]" >&2
@@ -79,7 +89,7 @@ qemu=(qemu-system-x86_64
 	-nodefaults -display none -monitor none -no-reboot -msg timestamp=on "${serial[@]}"
 	-kernel "$cache/root/boot/vmlinuz-$kver"
 	-initrd "$cache/initramfs.cpio.gz"
-	-append "console=ttyS0 quiet panic=-1 intel_iommu=on iommu=nopt svio.run=$run ${SVIO_VM_APPEND:-}"
+	-append "console=ttyS0 quiet panic=-1 intel_iommu=on iommu=nopt svio.run=$run svio.vfio=$vfio ${SVIO_VM_APPEND:-}"
 	# The vIOMMU goes first so it sits in front of every device after it;
 	# 48-bit addresses so that IOVA = VA fits user-space addresses.
 	-device intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on,device-iotlb=on,aw-bits=48
@@ -100,8 +110,10 @@ qemu=(qemu-system-x86_64
 status=0
 timeout --kill-after=10 "$timeout_s" "${qemu[@]}" </dev/null 2>"$run/qemu.log" || status=$?
 
-if [ "${SVIO_VM_VERBOSE:-0}" != 1 ] && [ -e "$run/output" ]; then
+if [ "${SVIO_VM_VERBOSE:-0}" != 1 ] && [ -s "$run/output" ]; then
 	cat "$run/output"
+	# The JSON line below must start on a line of its own.
+	[ -z "$(tail -c1 "$run/output")" ] || echo
 fi
 
 window=()
