@@ -57,7 +57,11 @@ static void on_signal(int sig)
 
 static int job_main(void *arg)
 {
-	return perf_job_run(arg);
+	struct perf_job *job = arg;
+	int rc = perf_job_run(job);
+
+	atomic_store_explicit(&job->finished, true, memory_order_release);
+	return rc;
 }
 
 static int setup_targets(const struct perf_opts *o)
@@ -183,6 +187,13 @@ int main(int argc, char **argv)
 	}
 	perf_job_run(&jobs[0]);
 	rte_eal_mp_wait_lcore();
+	/*
+	 * The lcore join is DPDK's business; this acquire is what orders the
+	 * jobs' results (and their frees) before the report and the cleanup.
+	 */
+	for (j = 1; j < o.numjobs && j < rte_lcore_count(); j++)
+		while (!atomic_load_explicit(&jobs[j].finished, memory_order_acquire))
+			;
 	svio_iommu_sync(svio_domain_default());
 
 	if (o.json)

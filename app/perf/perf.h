@@ -66,6 +66,8 @@ struct perf_job {
 	/* Progress, read by the main lcore while the job runs. */
 	_Atomic uint64_t live_ios[DIR_N];
 	_Atomic uint64_t live_bytes[DIR_N];
+	/* Set (release) when the job is done with everything it touched. */
+	_Atomic bool finished;
 };
 
 /** Run one job on the calling lcore until the runtime ends, then drain. */

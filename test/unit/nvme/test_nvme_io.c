@@ -332,7 +332,7 @@ int main(void)
 		"--vdev",
 		"sim_nvme1,size=64M,lba=4096,mode=thread,queues=4",
 		"--vdev",
-		"sim_nvme2,size=1T,lba=4096,dstrd=2",
+		"sim_nvme2,size=256G,lba=4096,dstrd=2",
 		"--vdev",
 		"sim_nvme3,size=16M,nsid=3,mode=thread,latency_ns=20000,iommu=1",
 		NULL,
