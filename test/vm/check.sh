@@ -40,9 +40,22 @@ rc=0
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+# run_guest CMD...: run.sh, once more if the guest died before finishing
+# (status 125: a TCG guest crash, not the command's verdict).
+run_guest() {
+	local try rc
+	for try in 1 2; do
+		rc=0
+		SVIO_VM_TIMEOUT=${SVIO_VM_TIMEOUT:-300} "$here/run.sh" "$@" 2>&1 | tee "$out" ||
+			rc=$?
+		[ $rc -eq 125 ] || break
+		echo "check: the guest died (try $try)"
+	done
+	return $rc
+}
+
 rc=0
-SVIO_VM_TIMEOUT=${SVIO_VM_TIMEOUT:-300} "$here/run.sh" "$cache/iommufd_probe" 2>&1 |
-	tee "$out" || rc=$?
+run_guest "$cache/iommufd_probe" || rc=$?
 [ $rc -eq 0 ] || {
 	echo "check: the probe failed in the guest (status $rc)"
 	exit 1
@@ -64,8 +77,7 @@ echo "check: iommufd path OK in the guest ($devtlb device-TLB invalidations)"
 
 # The two virtio-net ports share one hub: what one sends, the other receives.
 rc=0
-SVIO_VM_VFIO=nvme SVIO_VM_TIMEOUT=${SVIO_VM_TIMEOUT:-300} "$here/run.sh" \
-	python3 "$here/hub_check.py" 2>&1 | tee "$out" || rc=$?
+SVIO_VM_VFIO=nvme run_guest python3 "$here/hub_check.py" || rc=$?
 [ $rc -eq 0 ] && grep -q 'hub_check: OK' "$out" || {
 	echo "check: the virtio-net ports do not reach each other (status $rc)"
 	exit 1

@@ -258,6 +258,9 @@ build_modules() {
 	if grep -E 'WARNING: modpost: .*undefined' "$cache/build.log"; then
 		die "modules reference symbols the kernel lacks (see $cache/build.log)"
 	fi
+	local magic
+	magic=$(modinfo -F vermagic "$src/drivers/iommu/iommufd/iommufd.ko")
+	[ "${magic%% *}" = "$kver" ] || die "iommufd.ko vermagic '$magic' is not for $kver"
 
 	rm -rf "$mods"
 	mkdir -p "$mods"

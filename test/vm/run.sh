@@ -84,12 +84,18 @@ net() {
 	echo "virtio-net-pci,bus=rp$1,disable-legacy=on,iommu_platform=on,ats=on,netdev=hub$1,mac=52:54:00:5e:00:0$1"
 }
 
+# tsc=unstable: the kernel never marks sched_clock stable, so it never patches
+# that static branch while the other vCPU runs it; under multi-threaded TCG
+# such cross-vCPU code patching now and then crashed the guest early on.
+append="console=ttyS0 quiet panic=-1 intel_iommu=on iommu=nopt tsc=unstable"
+append+=" svio.run=$run svio.vfio=$vfio ${SVIO_VM_APPEND:-}"
+
 qemu=(qemu-system-x86_64
 	-accel tcg,thread=multi -machine q35 -cpu max -m 2G -smp 2
 	-nodefaults -display none -monitor none -no-reboot -msg timestamp=on "${serial[@]}"
 	-kernel "$cache/root/boot/vmlinuz-$kver"
 	-initrd "$cache/initramfs.cpio.gz"
-	-append "console=ttyS0 quiet panic=-1 intel_iommu=on iommu=nopt svio.run=$run svio.vfio=$vfio ${SVIO_VM_APPEND:-}"
+	-append "$append"
 	# The vIOMMU goes first so it sits in front of every device after it;
 	# 48-bit addresses so that IOVA = VA fits user-space addresses.
 	-device intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on,device-iotlb=on,aw-bits=48
