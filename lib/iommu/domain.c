@@ -208,12 +208,22 @@ int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev)
 			goto out_unlock;
 		}
 		new_did = true;
+		/* An instance owning its table would miss what is mapped already. */
+		if (!iommu->caps.first_stage && __atomic_load_n(&dom->mapped, __ATOMIC_ACQUIRE)) {
+			IOMMU_LOG(ERR,
+				  "attach %s: the first device on %s must attach before the domain "
+				  "maps memory (mappings are not replayed)",
+				  dev->name, iommu->ops->name);
+			rc = -EBUSY;
+			goto out_free_did;
+		}
 	}
+	/* An instance owning its table invalidates device-TLBs inside unmap(). */
 	d = (struct inv_dev){ .dev = dev,
 			      .iommu = iommu,
 			      .sid = dev->dma.sid,
 			      .did = (uint16_t)did,
-			      .ats = dev->dma.ats && iommu->caps.ats };
+			      .ats = dev->dma.ats && iommu->caps.ats && iommu->caps.first_stage };
 	arr = inv_array_add(old, &d, dom->pasid);
 	if (arr == NULL) {
 		rc = -ENOMEM;
@@ -341,9 +351,16 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 		if (rc < 0)
 			return rc;
 	}
-	rc = pgtable_map(&dom->pgt, io, addr, len, prot);
+	/* Instances owning their table first: a refusal there leaves nothing to undo here. */
+	rc = kmap_map(dom, io, va, len, prot);
 	if (rc < 0)
 		return rc;
+	rc = pgtable_map(&dom->pgt, io, addr, len, prot);
+	if (rc < 0) {
+		kmap_unmap_now(dom, io, len);
+		return rc;
+	}
+	__atomic_fetch_add(&dom->mapped, len, __ATOMIC_RELEASE);
 	STAT_ADD(dom, maps, 1);
 	*iova = io;
 	return 0;
@@ -380,6 +397,7 @@ int svio_dma_unmap_release(struct svio_domain *dom, uint64_t iova, size_t len,
 	rc = pgtable_unmap(&dom->pgt, iova, len, unmap_cleared, &span, &tables);
 	if (rc < 0)
 		return rc;
+	__atomic_fetch_sub(&dom->mapped, span.bytes, __ATOMIC_RELEASE);
 	STAT_ADD(dom, unmaps, 1);
 	STAT_ADD(dom, unmapped_pages, span.bytes / SVIO_PT_PAGE_SIZE);
 	/* Invalidate the span actually cleared; holes inside it cost nothing extra. */

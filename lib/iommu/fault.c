@@ -84,6 +84,8 @@ static int resolve(struct svio_domain *dom, uint64_t addr, int need)
 	if ((access & need) != need)
 		return SVIO_PAGE_RESP_INVALID;
 	rc = pgtable_map(&dom->pgt, addr, addr, SVIO_PT_PAGE_SIZE, access);
+	if (rc == 0)
+		__atomic_fetch_add(&dom->mapped, SVIO_PT_PAGE_SIZE, __ATOMIC_RELEASE);
 	if (rc == -EEXIST)
 		return resolve(dom, addr, need);
 	return rc < 0 ? SVIO_PAGE_RESP_FAILURE : SVIO_PAGE_RESP_SUCCESS;

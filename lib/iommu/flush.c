@@ -199,6 +199,10 @@ static int invalidate_ranges(struct svio_domain *dom, const struct flush_range *
 
 		while (j < arr->n_tags && arr->tags[j].iommu == b.iommu)
 			j++;
+		if (!b.iommu->caps.first_stage) {
+			i = j; /* its unmap() invalidated already (kmap_unmap_batch) */
+			continue;
+		}
 		all = count_chunks(r, nr, b.iommu->caps.max_inv_order, SVIO_INV_PSI_MAX) >
 		      SVIO_INV_PSI_MAX;
 		for (; i < j; i++)
@@ -221,8 +225,7 @@ static int range_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Sort and merge overlapping or adjacent ranges. */
-static unsigned int merge_ranges(struct flush_range *r, unsigned int n)
+unsigned int flush_merge_ranges(struct flush_range *r, unsigned int n)
 {
 	unsigned int out = 0;
 
@@ -243,7 +246,8 @@ static unsigned int merge_ranges(struct flush_range *r, unsigned int n)
 static void release_entry(struct svio_domain *dom, const struct fq_entry *e)
 {
 	pgtable_free_tables(e->tables);
-	if (e->release != NULL) {
+	/* Still mapped where an instance refused the unmap: keep it quarantined. */
+	if (e->release != NULL && e->kerr == 0) {
 		e->release(e->arg);
 		STAT_ADD(dom, released, 1);
 	}
@@ -275,9 +279,13 @@ static int run_batch(struct svio_domain *dom)
 		if (dom->batch[i].ticket + 1 > hi)
 			hi = dom->batch[i].ticket + 1;
 	}
-	nr = merge_ranges(dom->ranges, n);
+	nr = flush_merge_ranges(dom->ranges, n);
+	kmap_unmap_batch(dom, dom->batch, n);
 	rc = invalidate_ranges(dom, dom->ranges, nr);
 	if (rc < 0) {
+		/* Strict callers get -EIO from the watermark and stop listening. */
+		for (unsigned int i = 0; i < n; i++)
+			dom->batch[i].result = NULL;
 		dom->n_retry = n;
 		if (hi > __atomic_load_n(&dom->failed, __ATOMIC_RELAXED))
 			__atomic_store_n(&dom->failed, hi, __ATOMIC_RELEASE);
@@ -285,8 +293,11 @@ static int run_batch(struct svio_domain *dom)
 		return rc;
 	}
 	/* Releases run before the ticket is published: a strict unmap returns after its release. */
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
+		if (dom->batch[i].kerr && dom->batch[i].result != NULL)
+			*dom->batch[i].result = dom->batch[i].kerr;
 		release_entry(dom, &dom->batch[i]);
+	}
 	dom->n_retry = 0;
 	STAT_ADD(dom, batches, 1);
 	STAT_ADD(dom, batch_ranges, nr);
@@ -309,9 +320,11 @@ int flush_init(struct svio_domain *dom)
 	dom->batch_cap = 2 * fq_capacity(&dom->fq);
 	dom->batch = calloc(dom->batch_cap, sizeof(*dom->batch));
 	dom->ranges = calloc(dom->batch_cap, sizeof(*dom->ranges));
-	if (dom->batch == NULL || dom->ranges == NULL) {
+	dom->kranges = calloc(dom->batch_cap, sizeof(*dom->kranges));
+	if (dom->batch == NULL || dom->ranges == NULL || dom->kranges == NULL) {
 		free(dom->batch);
 		free(dom->ranges);
+		free(dom->kranges);
 		fq_fini(&dom->fq);
 		return -ENOMEM;
 	}
@@ -333,6 +346,7 @@ void flush_fini(struct svio_domain *dom)
 		release_entry(dom, &e);
 	free(dom->batch);
 	free(dom->ranges);
+	free(dom->kranges);
 	fq_fini(&dom->fq);
 	pthread_mutex_destroy(&dom->flush_lock);
 }
@@ -386,14 +400,18 @@ static int lazy_check(struct svio_domain *dom, bool force)
 	return rc;
 }
 
-/* Naive baseline: per attached device one IOTLB, one device-TLB and one wait. */
-static int flush_naive(struct svio_domain *dom, uint64_t iova, uint64_t len)
+/*
+ * Naive baseline: one unmap() per instance owning its table, then per other
+ * attached device one IOTLB, one device-TLB and one wait.
+ */
+static int flush_naive(struct svio_domain *dom, struct fq_entry *e)
 {
-	struct flush_range r = { .start = iova, .end = iova + len };
+	struct flush_range r = { .start = e->iova, .end = e->iova + e->len };
 	const struct inv_array *arr;
 	int rc = 0;
 
 	pthread_mutex_lock(&dom->flush_lock);
+	kmap_unmap_batch(dom, e, 1);
 	inv_array_read_lock();
 	arr = inv_array_get(&dom->inv);
 	for (unsigned int i = 0; i < arr->n_devs; i++) {
@@ -407,6 +425,8 @@ static int flush_naive(struct svio_domain *dom, uint64_t iova, uint64_t len)
 			   SVIO_INV_PSI_MAX;
 		struct pending_wait w;
 
+		if (!d->iommu->caps.first_stage)
+			continue;
 		emit_tag(&b, &t, &r, 1, all);
 		if (d->ats) {
 			t.kind = SVIO_INV_DEVTLB;
@@ -425,7 +445,7 @@ static int flush_naive(struct svio_domain *dom, uint64_t iova, uint64_t len)
 		STAT_ADD(dom, batch_ranges, 1);
 	}
 	pthread_mutex_unlock(&dom->flush_lock);
-	return rc;
+	return rc < 0 ? rc : e->kerr;
 }
 
 int flush_unmap(struct svio_domain *dom, uint64_t iova, uint64_t len, svio_dma_release_t release,
@@ -435,17 +455,19 @@ int flush_unmap(struct svio_domain *dom, uint64_t iova, uint64_t len, svio_dma_r
 		.iova = iova, .len = len, .release = release, .arg = arg, .tables = tables
 	};
 	uint64_t ticket;
-	int rc;
+	int kres = 0, rc;
 
 	if (release != NULL)
 		STAT_ADD(dom, quarantined, 1);
 	if (dom->cfg.policy == SVIO_FLUSH_NAIVE) {
-		rc = flush_naive(dom, iova, len);
+		rc = flush_naive(dom, &e);
 		if (rc < 0)
 			return rc; /* memory stays quarantined: never released */
 		release_entry(dom, &e);
 		return 0;
 	}
+	if (dom->cfg.policy == SVIO_FLUSH_STRICT)
+		e.result = &kres;
 	while (fq_push(&dom->fq, &e, &ticket) == -EAGAIN) {
 		/* Full: flush synchronously rather than overflow. */
 		pthread_mutex_lock(&dom->flush_lock);
@@ -454,8 +476,11 @@ int flush_unmap(struct svio_domain *dom, uint64_t iova, uint64_t len, svio_dma_r
 		if (rc < 0 && fq_count(&dom->fq) >= fq_capacity(&dom->fq))
 			return rc;
 	}
-	if (dom->cfg.policy == SVIO_FLUSH_STRICT)
-		return wait_ticket(dom, ticket);
+	if (dom->cfg.policy == SVIO_FLUSH_STRICT) {
+		rc = wait_ticket(dom, ticket);
+		/* The batch wrote kres before publishing done (acquired by wait_ticket). */
+		return rc < 0 ? rc : kres;
+	}
 	lazy_note(dom, now_ns());
 	rc = lazy_check(dom, false);
 	return rc < 0 ? rc : 0;
@@ -495,6 +520,15 @@ int flush_device(struct svio_domain *dom, const struct inv_dev *d, bool last_did
 	struct pending_wait w;
 	int rc;
 
+	if (!d->iommu->caps.first_stage) {
+		/* Its unmap() invalidates: only the last device out takes the mappings along. */
+		if (!last_did)
+			return 0;
+		pthread_mutex_lock(&dom->flush_lock);
+		rc = kmap_unmap_all(dom, d->iommu);
+		pthread_mutex_unlock(&dom->flush_lock);
+		return rc;
+	}
 	if (!d->ats && !last_did)
 		return 0;
 	pthread_mutex_lock(&dom->flush_lock);

@@ -31,6 +31,9 @@ struct fq_entry {
 	void *arg;
 	void *tables;	 /**< emptied page-table pages, freed after the flush */
 	uint64_t ticket; /**< queue position, set by fq_push() */
+	int *result;	 /**< strict: where the batch reports an unmap() refusal */
+	int kerr;	 /**< consumer: an instance refused to unmap it (never released) */
+	bool kdone;	 /**< consumer: instances owning their table are done with it */
 };
 
 struct fq_cell {

@@ -75,14 +75,21 @@ struct svio_domain {
 	struct fq_entry *batch; /**< drained entries; [0, n_retry) failed last time */
 	unsigned int batch_cap;
 	unsigned int n_retry;
-	struct flush_range *ranges; /**< merged ranges of the batch */
-	uint64_t done;		    /**< atomic: every ticket below completed */
-	uint64_t failed;	    /**< atomic: a batch covering tickets below failed */
-	uint64_t lazy_since;	    /**< atomic: oldest lazy unmap queued (ns), 0: none known */
+	struct flush_range *ranges;  /**< merged ranges of the batch */
+	struct flush_range *kranges; /**< merged ranges still to unmap() on table owners */
+	uint64_t done;		     /**< atomic: every ticket below completed */
+	uint64_t failed;	     /**< atomic: a batch covering tickets below failed */
+	uint64_t lazy_since;	     /**< atomic: oldest lazy unmap queued (ns), 0: none known */
 
 	/* Without SVA: a bump allocator (IOVAs are never reused). */
 	pthread_mutex_t iova_lock;
 	uint64_t iova_next;
+
+	/*
+	 * Bytes mapped now (atomic). The first device of an instance that owns
+	 * its table may only attach while this is 0: maps are not replayed.
+	 */
+	uint64_t mapped;
 
 	struct svio_iommu_stats stats; /**< atomics, see STAT_ADD */
 	uint64_t stale_base;	       /**< instances' stale uses at the last reset */
@@ -111,7 +118,23 @@ void reg_did_free(struct svio_iommu *iommu, uint16_t did);
 void reg_iommu_get(struct svio_iommu *iommu);
 void reg_iommu_put(struct svio_iommu *iommu);
 
+/* kmap.c: instances that own their table (caps.first_stage false) */
+/** Map on every such instance of the domain; on failure nothing stays mapped. */
+int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int prot);
+/** Undo kmap_map() at once (a later step of the map failed). */
+void kmap_unmap_now(struct svio_domain *dom, uint64_t iova, uint64_t len);
+/**
+ * Flush side, flush_lock held: unmap() the entries not kdone yet on every
+ * such instance, one call per merged range; an entry an instance refuses
+ * (alone) gets kerr. Every entry is kdone afterwards.
+ */
+void kmap_unmap_batch(struct svio_domain *dom, struct fq_entry *e, unsigned int n);
+/** Last device of @p iommu left the domain: remove all of the domain's mappings from it. */
+int kmap_unmap_all(struct svio_domain *dom, struct svio_iommu *iommu);
+
 /* flush.c */
+/** Sort and merge overlapping or adjacent ranges; @return how many remain. */
+unsigned int flush_merge_ranges(struct flush_range *r, unsigned int n);
 int flush_init(struct svio_domain *dom);
 void flush_fini(struct svio_domain *dom);
 /** Queue (strict, lazy) or invalidate now (naive) an unmapped range. */

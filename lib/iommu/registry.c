@@ -42,6 +42,11 @@ int svio_iommu_register(struct svio_iommu *iommu)
 		IOMMU_LOG(ERR, "register: ops missing attach/detach/inv_post/wait_post/wait_poll");
 		return -EINVAL;
 	}
+	if (!iommu->caps.first_stage && (!ops->map || !ops->unmap)) {
+		IOMMU_LOG(ERR, "register %s: an instance without first stage needs map and unmap",
+			  ops->name);
+		return -EINVAL;
+	}
 	if (iommu->caps.domain_ids < 2 || iommu->caps.domain_ids > 65536) {
 		IOMMU_LOG(ERR, "register %s: domain_ids %u not in 2..65536", ops->name,
 			  iommu->caps.domain_ids);

@@ -34,6 +34,9 @@ static const struct {
 	STAT_FIELD(stale_uses),
 	STAT_FIELD(queue_errors),
 	STAT_FIELD(modeled_ns),
+	STAT_FIELD(kernel_maps),
+	STAT_FIELD(kernel_unmaps),
+	STAT_FIELD(kernel_unmap_errors),
 };
 
 static uint64_t *stat_ptr(struct svio_iommu_stats *st, unsigned int i)

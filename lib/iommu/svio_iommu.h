@@ -36,10 +36,10 @@ enum svio_flush_policy {
 };
 
 struct svio_iommu_config {
-	bool sva;                       /**< iova == va, faults resolve process addresses */
+	bool sva; /**< iova == va, faults resolve process addresses */
 	enum svio_flush_policy policy;
-	unsigned int flush_batch;       /**< lazy: flush once this many unmaps are queued */
-	uint64_t flush_timeout_us;      /**< lazy: oldest queued unmap waits at most this */
+	unsigned int flush_batch;  /**< lazy: flush once this many unmaps are queued */
+	uint64_t flush_timeout_us; /**< lazy: oldest queued unmap waits at most this */
 };
 
 #define SVIO_IOMMU_DEFAULT_BATCH      256
@@ -77,8 +77,12 @@ void svio_domain_set_default(struct svio_domain *dom);
  * Attach a device at the domain's PASID (or its requester id where the
  * backend cannot do PASID). The device's invalidation tags are published
  * before this returns, so no translation it caches can be missed by a flush.
+ * The first device of an instance that owns its table (iommufd) must attach
+ * before the domain maps anything (mappings are not replayed), and the last
+ * one to detach removes every mapping of the domain from that instance.
  * @return 0, -EEXIST if already attached, -ENODEV if the device has no IOMMU,
- *         -ENOSPC when the IOMMU has no free domain id.
+ *         -ENOSPC when the IOMMU has no free domain id, -EBUSY when such a
+ *         first device comes after the domain mapped memory.
  */
 int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev);
 
@@ -96,7 +100,11 @@ enum svio_flush_policy svio_domain_policy(const struct svio_domain *dom);
 
 /**
  * Map [va, va + len) for DMA. With SVA, *iova == va; otherwise an IOVA is
- * allocated. va and len must be 4 KiB aligned.
+ * allocated. va and len must be 4 KiB aligned. IOMMU instances that own
+ * their table (iommufd) get the mapping through their map op, once per
+ * instance the domain has devices on; when one fails, nothing stays mapped.
+ * Such instances cannot fault memory in (no page requests): memory never
+ * mapped is simply not reachable by their devices.
  * @return 0, -EINVAL (alignment, prot, overflow), -EEXIST (already mapped), -ENOMEM.
  */
 int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64_t *iova);
@@ -104,6 +112,9 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 /**
  * Remove a mapping made by svio_dma_map() (or by a page fault under SVA).
  * Strict: returns after the invalidation completed. Lazy: queued.
+ * On an IOMMU that owns its table (iommufd) the range must cover whole
+ * earlier maps (the kernel cannot split a map); an unmap it refuses is
+ * logged and counted, and that memory is never released.
  * @return 0, -EINVAL (alignment), -ENOENT (nothing mapped there), -EIO when
  *         the invalidation failed (the range stays unmapped; its memory stays
  *         quarantined until a later flush succeeds).
@@ -136,19 +147,22 @@ struct svio_iommu_stats {
 	uint64_t maps;
 	uint64_t unmaps;
 	uint64_t unmapped_pages;
-	uint64_t desc_iotlb;         /**< IOTLB invalidation descriptors (all kinds) */
-	uint64_t desc_iotlb_domain;  /**< ... of which domain-wide */
-	uint64_t desc_devtlb;        /**< device-TLB invalidation descriptors */
-	uint64_t desc_wait;          /**< wait descriptors */
-	uint64_t batches;            /**< flush batches completed */
-	uint64_t batch_ranges;       /**< ranges after merging, summed over batches */
-	uint64_t page_requests;      /**< page requests received */
-	uint64_t page_faults_failed; /**< answered with failure */
-	uint64_t quarantined;        /**< releases deferred behind a flush */
-	uint64_t released;           /**< releases run */
-	uint64_t stale_uses;         /**< reported by the IOMMU instances (models only) */
-	uint64_t queue_errors;       /**< invalidation queue errors */
-	uint64_t modeled_ns;         /**< hardware time the instances modeled (models only) */
+	uint64_t desc_iotlb;	      /**< IOTLB invalidation descriptors (all kinds) */
+	uint64_t desc_iotlb_domain;   /**< ... of which domain-wide */
+	uint64_t desc_devtlb;	      /**< device-TLB invalidation descriptors */
+	uint64_t desc_wait;	      /**< wait descriptors */
+	uint64_t batches;	      /**< flush batches completed */
+	uint64_t batch_ranges;	      /**< ranges after merging, summed over batches */
+	uint64_t page_requests;	      /**< page requests received */
+	uint64_t page_faults_failed;  /**< answered with failure */
+	uint64_t quarantined;	      /**< releases deferred behind a flush */
+	uint64_t released;	      /**< releases run */
+	uint64_t stale_uses;	      /**< reported by the IOMMU instances (models only) */
+	uint64_t queue_errors;	      /**< invalidation queue errors */
+	uint64_t modeled_ns;	      /**< hardware time the instances modeled (models only) */
+	uint64_t kernel_maps;	      /**< map() calls on instances that own their table */
+	uint64_t kernel_unmaps;	      /**< unmap() calls on them (each one also invalidates) */
+	uint64_t kernel_unmap_errors; /**< unmaps they refused: that memory is never released */
 };
 
 /** Snapshot the counters. */

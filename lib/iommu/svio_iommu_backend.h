@@ -16,6 +16,7 @@
 #define SVIO_IOMMU_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "svio_iommu.h"
@@ -28,24 +29,30 @@ struct svio_iommu_caps {
 	unsigned int domain_ids;    /**< number of domain ids (id 0 is reserved) */
 	unsigned int pasid_bits;    /**< 0 when PASID is not supported */
 	unsigned int max_inv_order; /**< largest page-selective invalidation: 4 KiB << order */
-	bool first_stage;           /**< walks a page table the core owns (x86-64 4-level) */
-	bool ats;                   /**< device-TLB invalidation supported */
-	bool pri;                   /**< page requests supported */
+	/**
+	 * true: walks a page table the core owns (x86-64 4-level) and is
+	 * invalidated with inv_post/wait. false: keeps its own table, filled
+	 * through ops->map/unmap (unmap invalidates before returning); no
+	 * device-TLB tags and no page requests through the core.
+	 */
+	bool first_stage;
+	bool ats; /**< device-TLB invalidation supported */
+	bool pri; /**< page requests supported */
 };
 
 enum svio_inv_kind {
-	SVIO_INV_IOTLB,  /**< IOTLB entries of (did, pasid) */
+	SVIO_INV_IOTLB,	 /**< IOTLB entries of (did, pasid) */
 	SVIO_INV_DEVTLB, /**< device-TLB of (sid, pasid) */
 };
 
 /** One hardware-neutral invalidation request. */
 struct svio_inv {
-	uint8_t kind;   /**< enum svio_inv_kind */
-	bool all;       /**< whole (did, pasid) or (sid, pasid): addr and order ignored */
-	uint8_t order;  /**< range is (4 KiB << order) bytes, naturally aligned */
-	uint16_t did;   /**< domain id (IOTLB) */
+	uint8_t kind;  /**< enum svio_inv_kind */
+	bool all;      /**< whole (did, pasid) or (sid, pasid): addr and order ignored */
+	uint8_t order; /**< range is (4 KiB << order) bytes, naturally aligned */
+	uint16_t did;  /**< domain id (IOTLB) */
 	uint32_t pasid;
-	uint32_t sid;   /**< source id (DEVTLB) */
+	uint32_t sid; /**< source id (DEVTLB) */
 	uint64_t addr;
 };
 
@@ -53,11 +60,11 @@ struct svio_inv {
 struct svio_page_req {
 	uint32_t sid;
 	uint32_t pasid;
-	uint64_t addr;   /**< page aligned */
+	uint64_t addr; /**< page aligned */
 	bool read;
 	bool write;
-	bool last;       /**< last request of its group: a response is owed */
-	uint16_t group;  /**< page request group index */
+	bool last;	/**< last request of its group: a response is owed */
+	uint16_t group; /**< page request group index */
 };
 
 /** Page response codes (PCIe PRG response). */
@@ -90,15 +97,28 @@ struct svio_iommu_ops {
 	uint64_t (*stale_uses)(struct svio_iommu *iommu);
 	/** Optional: hardware time spent so far, in ns (the model's cost model). */
 	uint64_t (*modeled_ns)(struct svio_iommu *iommu);
+	/**
+	 * Required when caps.first_stage is false, unused otherwise: map
+	 * [va, va + len) at @p iova with SVIO_DMA_READ/WRITE rights. Called
+	 * from any thread. @return 0 or a negative errno value (nothing mapped).
+	 */
+	int (*map)(struct svio_iommu *iommu, uint64_t iova, void *va, size_t len, int prot);
+	/**
+	 * Required when caps.first_stage is false: remove every mapping inside
+	 * [iova, iova + len) and invalidate the caches that may hold them
+	 * before returning. The core only passes ranges that cover whole
+	 * earlier map() calls, possibly several. @return 0 or a negative errno.
+	 */
+	int (*unmap)(struct svio_iommu *iommu, uint64_t iova, size_t len);
 };
 
 /** One IOMMU instance as the core sees it. Backends embed or point to it. */
 struct svio_iommu {
 	const struct svio_iommu_ops *ops;
 	struct svio_iommu_caps caps;
-	unsigned int index;  /**< bus-level instance number */
-	void *priv;          /**< backend state */
-	void *core;          /**< core state (domain id allocator, ...) */
+	unsigned int index; /**< bus-level instance number */
+	void *priv;	    /**< backend state */
+	void *core;	    /**< core state (domain id allocator, ...) */
 };
 
 /**

@@ -8,7 +8,8 @@
  * (IOMMU_IOAS_MAP with FIXED_IOVA) and the kernel invalidates the IOTLB and
  * device-TLBs itself inside IOMMU_IOAS_UNMAP. The backend registers one
  * struct svio_iommu (index SVIO_IOMMUFD_INDEX) standing for the IOAS, with
- * caps.first_stage false.
+ * caps.first_stage false and ops->map/unmap: the core's svio_dma_map() and
+ * flush batches reach the kernel through them.
  *
  * Order on a device (the PCI bus drives it):
  *   open /dev/vfio/devices/vfioN -> svio_iommufd_bind() (BIND_IOMMUFD,
@@ -89,7 +90,9 @@ struct svio_iommu *svio_iommufd_iommu(void);
 
 /**
  * Map [va, va + len) at @p iova (SVA: iova == va) with SVIO_DMA_READ/WRITE
- * rights. Pins the pages. Checks the range against the IOAS's IOVA ranges.
+ * rights. Pins the pages. This is the instance's ops->map: the IOMMU core
+ * calls it from svio_dma_map() once devices are attached; call it directly
+ * only in tests. Checks the range against the IOAS's IOVA ranges.
  * @return 0, -EINVAL (alignment, prot), -ERANGE (outside the usable IOVA
  *         ranges), -EEXIST (already mapped), -ENOMEM (pinning failed,
  *         RLIMIT_MEMLOCK), -ENODEV (no iommufd open).
@@ -99,7 +102,8 @@ int svio_iommufd_map(struct svio_iommu *iommu, uint64_t iova, void *va, size_t l
 /**
  * Unmap [iova, iova + len): the range must cover whole earlier maps (the
  * kernel does not split). The IOTLB and device-TLBs are invalidated before
- * the call returns.
+ * the call returns. This is the instance's ops->unmap: the core's flush
+ * batches call it once per merged range.
  * @return 0, -ENOENT (nothing mapped there), -EINVAL.
  */
 int svio_iommufd_unmap(struct svio_iommu *iommu, uint64_t iova, size_t len);
@@ -109,38 +113,6 @@ int svio_iommufd_unmap(struct svio_iommu *iommu, uint64_t iova, size_t len);
  * @return the number of ranges (may exceed @p n; only @p n are copied).
  */
 int svio_iommufd_iova_ranges(struct svio_iommu_iova_range *out, unsigned int n);
-
-/*
- * PROPOSAL for lib/iommu (additive; the core is not changed by this file).
- *
- * struct svio_iommu_ops assumes the core owns a first-stage table (attach
- * with a root, inv_post/wait). An iommufd paging domain instead needs:
- *
- *   int (*map)(struct svio_iommu *iommu, uint64_t iova, void *va, size_t len, int prot);
- *   int (*unmap)(struct svio_iommu *iommu, uint64_t iova, size_t len);
- *
- * appended to struct svio_iommu_ops (optional; required when
- * caps.first_stage is false). The core would then, for instances with
- * caps.first_stage == false:
- *  - svio_dma_map(): call map() once per such instance attached to the
- *    domain (iommufd: one, the shared IOAS) instead of writing its own table;
- *    no page faults: with no PRI the memory must be mapped up front;
- *  - svio_dma_unmap(): queue the range in the flush queue as today; a batch
- *    merges adjacent ranges and calls unmap() once per merged range (legal:
- *    IOAS_UNMAP accepts a range covering several whole maps), then runs
- *    the quarantined releases. Strict: the batch runs before unmap returns.
- *    Lazy: the mapping stays live until the batch (that is the quarantine).
- *  - skip inv_post/wait for these instances: unmap() is the invalidation.
- *    The backend keeps inv_post/wait_post/wait_poll as no-ops so the current
- *    core can register it.
- * Until the core does this, svio_iommufd_map_ops below is what it would call.
- */
-struct svio_iommu_map_ops {
-	int (*map)(struct svio_iommu *iommu, uint64_t iova, void *va, size_t len, int prot);
-	int (*unmap)(struct svio_iommu *iommu, uint64_t iova, size_t len);
-};
-
-extern const struct svio_iommu_map_ops svio_iommufd_map_ops;
 
 /*
  * Test seams. Every ioctl svio issues on /dev/iommu and on VFIO device fds

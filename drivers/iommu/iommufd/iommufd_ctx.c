@@ -277,8 +277,3 @@ int svio_iommufd_unmap(struct svio_iommu *iommu, uint64_t iova, size_t len)
 		UFD_LOG(ERR, "IOMMU_IOAS_UNMAP %#" PRIx64 "+%#zx: %s", iova, len, strerror(-rc));
 	return rc;
 }
-
-const struct svio_iommu_map_ops svio_iommufd_map_ops = {
-	.map = svio_iommufd_map,
-	.unmap = svio_iommufd_unmap,
-};

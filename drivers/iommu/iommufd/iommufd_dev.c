@@ -316,8 +316,9 @@ out_unlock:
 }
 
 /*
- * The kernel invalidates inside IOMMU_IOAS_UNMAP, so there is nothing to post
- * or wait for. These exist so today's core can register the instance.
+ * The kernel invalidates inside IOMMU_IOAS_UNMAP (ops->unmap), so there is
+ * nothing to post or wait for; the core skips these for an instance without
+ * first stage, and they stay harmless no-ops if it ever calls them.
  */
 static int ufd_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n)
 {
@@ -357,4 +358,6 @@ const struct svio_iommu_ops ufd_ops = {
 	.wait_post = ufd_wait_post,
 	.wait_poll = ufd_wait_poll,
 	.page_resp = ufd_page_resp,
+	.map = svio_iommufd_map,
+	.unmap = svio_iommufd_unmap,
 };

@@ -170,6 +170,99 @@ static const struct svio_iommu_ops fake_ops = {
 	.page_resp = fake_page_resp,
 };
 
+static int fake_map(struct svio_iommu *iommu, uint64_t iova, void *va, size_t len, int prot)
+{
+	struct fake_iommu *f = fake_of(iommu);
+	int rc = 0;
+
+	(void)va;
+	pthread_mutex_lock(&g_lock);
+	if (f->fail_map) {
+		rc = f->fail_map;
+		f->fail_map = 0;
+	}
+	for (unsigned int i = 0; i < f->n_maps && rc == 0; i++)
+		if (iova < f->maps[i].iova + f->maps[i].len && f->maps[i].iova < iova + len)
+			rc = -EEXIST;
+	if (rc == 0 && f->n_maps == FAKE_MAX_MAPS)
+		rc = -ENOMEM;
+	if (rc == 0) {
+		f->maps[f->n_maps].iova = iova;
+		f->maps[f->n_maps].len = len;
+		f->n_maps++;
+		log_add(&(struct fake_ev){ .kind = EV_MAP,
+					   .inst = iommu->index,
+					   .addr = iova,
+					   .len = len,
+					   .code = prot });
+	}
+	pthread_mutex_unlock(&g_lock);
+	return rc;
+}
+
+/* Like IOMMU_IOAS_UNMAP: every map inside goes, a map crossing an edge fails it. */
+static int fake_unmap(struct svio_iommu *iommu, uint64_t iova, size_t len)
+{
+	struct fake_iommu *f = fake_of(iommu);
+	uint64_t end = iova + len;
+	bool any = false;
+	int rc = 0;
+
+	pthread_mutex_lock(&g_lock);
+	if (f->fail_unmap) {
+		rc = f->fail_unmap;
+		f->fail_unmap = 0;
+	}
+	for (unsigned int i = 0; i < f->n_maps && rc == 0; i++) {
+		uint64_t s = f->maps[i].iova, e = s + f->maps[i].len;
+
+		if (s < end && iova < e && (s < iova || e > end))
+			rc = -ENOENT;
+	}
+	for (unsigned int i = 0; i < f->n_maps && rc == 0;) {
+		if (f->maps[i].iova >= iova && f->maps[i].iova < end) {
+			f->maps[i] = f->maps[--f->n_maps];
+			any = true;
+		} else {
+			i++;
+		}
+	}
+	if (rc == 0 && !any)
+		rc = -ENOENT;
+	log_add(&(struct fake_ev){
+		.kind = EV_UNMAP, .inst = iommu->index, .addr = iova, .len = len, .code = rc });
+	pthread_mutex_unlock(&g_lock);
+	return rc;
+}
+
+static const struct svio_iommu_ops fake_kmap_ops = {
+	.name = "fake-kmap",
+	.attach = fake_attach,
+	.detach = fake_detach,
+	.inv_post = fake_inv_post,
+	.wait_post = fake_wait_post,
+	.wait_poll = fake_wait_poll,
+	.page_resp = fake_page_resp,
+	.map = fake_map,
+	.unmap = fake_unmap,
+};
+
+struct svio_iommu_caps fake_caps_kmap(void)
+{
+	return (struct svio_iommu_caps){ .domain_ids = 2, .max_inv_order = 30 };
+}
+
+uint64_t fake_mapped_bytes(struct fake_iommu *f)
+{
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&g_lock);
+	for (unsigned int i = 0; i < f->n_maps; i++)
+		n += f->maps[i].len;
+	pthread_mutex_unlock(&g_lock);
+	return n;
+}
+
 struct svio_iommu_caps fake_caps(void)
 {
 	return (struct svio_iommu_caps){ .domain_ids = 256,
@@ -183,7 +276,7 @@ struct svio_iommu_caps fake_caps(void)
 int fake_iommu_init(struct fake_iommu *f, unsigned int index, const struct svio_iommu_caps *caps)
 {
 	memset(f, 0, sizeof(*f));
-	f->iommu.ops = &fake_ops;
+	f->iommu.ops = caps->first_stage ? &fake_ops : &fake_kmap_ops;
 	f->iommu.caps = *caps;
 	f->iommu.index = index;
 	f->iommu.priv = f;

@@ -4,6 +4,10 @@
  * detach, invalidation, wait and page response in one global log (so the
  * order across instances is visible), can make waits slow (-EAGAIN a number
  * of times) and can simulate an invalidation queue error.
+ *
+ * With caps.first_stage false it is an instance that owns its table (like
+ * iommufd): map/unmap are logged and kept in a list, and unmap behaves like
+ * IOMMU_IOAS_UNMAP (a range must cover whole maps, else -ENOENT).
  */
 #ifndef FAKE_IOMMU_H
 #define FAKE_IOMMU_H
@@ -23,7 +27,9 @@ enum fake_ev_kind {
 	EV_WAIT_DONE,
 	EV_WAIT_FAIL,
 	EV_PAGE_RESP,
-	EV_NOTE, /**< written by the test itself (e.g. a release ran) */
+	EV_NOTE,  /**< written by the test itself (e.g. a release ran) */
+	EV_MAP,	  /**< ops->map: addr, len, code = prot */
+	EV_UNMAP, /**< ops->unmap: addr, len, code = what it returned */
 };
 
 struct fake_ev {
@@ -35,11 +41,13 @@ struct fake_ev {
 	uint32_t pasid;
 	uint16_t did;
 	int code;      /**< EV_PAGE_RESP; EV_NOTE: the test's value */
-	uint64_t addr; /**< EV_PAGE_RESP */
+	uint64_t addr; /**< EV_PAGE_RESP, EV_MAP, EV_UNMAP */
+	uint64_t len;  /**< EV_MAP, EV_UNMAP */
 };
 
 #define FAKE_MAX_WAITS 64
 #define FAKE_MAX_SIDS  256
+#define FAKE_MAX_MAPS  64
 
 struct fake_iommu {
 	struct svio_iommu iommu;
@@ -53,6 +61,13 @@ struct fake_iommu {
 		unsigned int left;
 	} waits[FAKE_MAX_WAITS];
 	unsigned int n_waits;
+	/* Instances owning their table (caps.first_stage false). */
+	int fail_map;	/**< next map returns this when non-zero */
+	int fail_unmap; /**< next unmap returns this when non-zero */
+	struct {
+		uint64_t iova, len;
+	} maps[FAKE_MAX_MAPS]; /**< live maps, unordered */
+	unsigned int n_maps;
 };
 
 /** Register instance @p index with @p caps (domain_ids, max_inv_order, ats, pri...). */
@@ -61,6 +76,12 @@ int fake_iommu_fini(struct fake_iommu *f);
 
 /** Caps most tests use: 256 domain ids, 20-bit PASID, max order 9, ATS, PRI. */
 struct svio_iommu_caps fake_caps(void);
+
+/** Caps of an instance owning its table: 2 domain ids, no first stage, ATS or PRI. */
+struct svio_iommu_caps fake_caps_kmap(void);
+
+/** Bytes @p f has mapped now (instances owning their table). */
+uint64_t fake_mapped_bytes(struct fake_iommu *f);
 
 /** Simulate an invalidation queue error (or clear it). */
 void fake_iommu_set_error(struct fake_iommu *f, bool error);

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * IOMMU instances that own their table (caps.first_stage false, e.g. an
+ * iommufd IOAS): the core's page table stays the record of what the domain
+ * mapped, and each such instance gets every map through ops->map and every
+ * unmap through ops->unmap, which also invalidates its caches. Unmaps still
+ * go through the flush queue, so strict, lazy and quarantine keep their
+ * meaning: a batch merges ranges and calls unmap() once per merged range.
+ *
+ * Replay: none. The kernel cannot split a map, so replaying would have to
+ * recreate the original maps' extents, which the page table does not keep.
+ * The first device of such an instance attaches before the domain maps
+ * anything (svio_eal_init() probes, and so attaches, before any driver or
+ * application maps) and the last one to leave takes every mapping with it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+
+#include "iommu_private.h"
+#include "svio_x86_pte.h"
+
+/* Every address the domain can map. */
+#define KMAP_ALL_LEN (UINT64_C(1) << SVIO_PT_VA_BITS)
+
+/* The table-owning instances of @p arr, each once (tags are sorted by instance). */
+static unsigned int owners(const struct inv_array *arr, struct svio_iommu **out)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < arr->n_tags && n < SVIO_IOMMU_MAX_INSTANCES; i++) {
+		struct svio_iommu *iommu = arr->tags[i].iommu;
+
+		if (iommu->caps.first_stage || (n > 0 && out[n - 1] == iommu))
+			continue;
+		out[n++] = iommu;
+	}
+	return n;
+}
+
+static int call_unmap(struct svio_domain *dom, struct svio_iommu *iommu, uint64_t iova,
+		      uint64_t len)
+{
+	STAT_ADD(dom, kernel_unmaps, 1);
+	return iommu->ops->unmap(iommu, iova, (size_t)len);
+}
+
+int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int prot)
+{
+	struct svio_iommu *own[SVIO_IOMMU_MAX_INSTANCES];
+	unsigned int n, i;
+	int rc = 0;
+
+	/* The instances stay registered while we are inside the read section. */
+	inv_array_read_lock();
+	n = owners(inv_array_get(&dom->inv), own);
+	for (i = 0; i < n; i++) {
+		STAT_ADD(dom, kernel_maps, 1);
+		rc = own[i]->ops->map(own[i], iova, va, (size_t)len, prot);
+		if (rc < 0) {
+			if (rc != -EEXIST) /* already mapped: the caller's business */
+				IOMMU_LOG(ERR,
+					  "map 0x%" PRIx64 " len 0x%" PRIx64 ": %s refused (%d)",
+					  iova, len, own[i]->ops->name, rc);
+			break;
+		}
+	}
+	if (rc < 0) {
+		while (i-- > 0)
+			if (call_unmap(dom, own[i], iova, len) < 0)
+				IOMMU_LOG(ERR, "map undo on %s failed: 0x%" PRIx64 " stays mapped",
+					  own[i]->ops->name, iova);
+	}
+	inv_array_read_unlock();
+	return rc;
+}
+
+void kmap_unmap_now(struct svio_domain *dom, uint64_t iova, uint64_t len)
+{
+	struct svio_iommu *own[SVIO_IOMMU_MAX_INSTANCES];
+	unsigned int n;
+
+	inv_array_read_lock();
+	n = owners(inv_array_get(&dom->inv), own);
+	for (unsigned int i = 0; i < n; i++)
+		if (call_unmap(dom, own[i], iova, len) < 0)
+			IOMMU_LOG(ERR, "map undo on %s failed: 0x%" PRIx64 " stays mapped",
+				  own[i]->ops->name, iova);
+	inv_array_read_unlock();
+}
+
+/* One instance refused a merged range: find which entries it refuses alone. */
+static void unmap_each(struct svio_domain *dom, struct svio_iommu *iommu,
+		       const struct flush_range *r, struct fq_entry *e, unsigned int n)
+{
+	for (unsigned int j = 0; j < n; j++) {
+		int rc;
+
+		if (e[j].kdone || e[j].iova < r->start || e[j].iova + e[j].len > r->end)
+			continue;
+		rc = call_unmap(dom, iommu, e[j].iova, e[j].len);
+		if (rc == 0 || e[j].kerr)
+			continue;
+		/*
+		 * -ENOENT may also mean the merged call removed it before failing,
+		 * but it may mean a map crosses the range's edge and stays
+		 * reachable: never hand that memory back.
+		 */
+		e[j].kerr = rc;
+		STAT_ADD(dom, kernel_unmap_errors, 1);
+		IOMMU_LOG(ERR,
+			  "%s refused to unmap 0x%" PRIx64 " len 0x%" PRIx64 " (%d): an unmap must "
+			  "cover whole maps; this memory is never released",
+			  iommu->ops->name, e[j].iova, e[j].len, rc);
+	}
+}
+
+void kmap_unmap_batch(struct svio_domain *dom, struct fq_entry *e, unsigned int n)
+{
+	struct svio_iommu *own[SVIO_IOMMU_MAX_INSTANCES];
+	struct flush_range *r = dom->kranges;
+	unsigned int no, nr = 0;
+
+	inv_array_read_lock();
+	no = owners(inv_array_get(&dom->inv), own);
+	if (no > 0) {
+		/* Entries retried after a first-stage failure were unmapped already. */
+		for (unsigned int j = 0; j < n; j++) {
+			if (e[j].kdone)
+				continue;
+			r[nr].start = e[j].iova;
+			r[nr].end = e[j].iova + e[j].len;
+			nr++;
+		}
+		nr = flush_merge_ranges(r, nr);
+	}
+	for (unsigned int k = 0; k < no; k++) {
+		for (unsigned int i = 0; i < nr; i++) {
+			if (call_unmap(dom, own[k], r[i].start, r[i].end - r[i].start) < 0)
+				unmap_each(dom, own[k], &r[i], e, n);
+		}
+	}
+	inv_array_read_unlock();
+	for (unsigned int j = 0; j < n; j++)
+		e[j].kdone = true;
+}
+
+int kmap_unmap_all(struct svio_domain *dom, struct svio_iommu *iommu)
+{
+	int rc = call_unmap(dom, iommu, 0, KMAP_ALL_LEN);
+
+	/* Nothing mapped is what we want. */
+	return rc == -ENOENT ? 0 : rc;
+}
