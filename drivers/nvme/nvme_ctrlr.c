@@ -169,7 +169,7 @@ int nvme_admin_locked(struct svio_nvme_ctrlr *c, struct nvme_sqe *sqe, struct sv
 	sqe->cid = cid;
 	asq[c->asq_tail] = *sqe;
 	c->asq_tail = (c->asq_tail + 1) % NVME_ADMIN_DEPTH;
-	rte_wmb(); /* the entry is in memory before the doorbell */
+	rte_io_wmb(); /* the entry is in memory before the doorbell */
 	rc = reg_write32(c, nvme_sq_doorbell(0, c->dstrd), c->asq_tail);
 	if (rc < 0)
 		return rc;

@@ -305,7 +305,7 @@ static int submit(struct svio_nvme_qpair *qp, struct nvme_sqe *sqe, uint64_t iov
 	qp->sq[qp->sq_tail] = *sqe;
 	if (++qp->sq_tail == qp->qsize)
 		qp->sq_tail = 0;
-	rte_wmb(); /* entry and PRP list reach memory before the doorbell */
+	rte_io_wmb(); /* entry and PRP list reach memory before the doorbell */
 	svio_reg_write32(qp->dev, 0, qp->sq_db, qp->sq_tail);
 	return 0;
 }

@@ -44,7 +44,7 @@ static uint16_t identify_ctrlr(struct sim_nvme *c, const struct nvme_sqe *sqe)
 	id.cntlid = (uint16_t)(sim_dev_index(c->dev) + 1);
 	id.ver = NVME_VS_1_4;
 	id.acl = SIM_NVME_ACL;
-	id.aerl = 0;
+	id.aerl = SIM_NVME_AERL;
 	id.lpa = 0;
 	id.elpe = SIM_NVME_ERRLOG - 1;
 	id.sqes = (NVME_SQES_LOG2 << 4) | NVME_SQES_LOG2;
@@ -373,6 +373,12 @@ uint16_t sim_nvme_admin(struct sim_nvme *c, const struct nvme_sqe *sqe, uint32_t
 		return log_page(c, sqe);
 	case NVME_ADM_ABORT:
 		return abort_cmd(c, sqe, cdw0);
+	case NVME_ADM_ASYNC_EVENT:
+		/* No event is ever reported: the request waits until reset. */
+		if (c->aer_outstanding > SIM_NVME_AERL)
+			return spec(NVME_SC_ASYNC_EVENT_LIMIT);
+		c->aer_outstanding++;
+		return SIM_NVME_HOLD;
 	default:
 		return gen(NVME_SC_INVALID_OPCODE);
 	}

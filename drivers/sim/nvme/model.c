@@ -234,6 +234,11 @@ static unsigned int sq_fetch(struct sim_nvme *c, struct sim_nvme_cq *cq, struct 
 		atomic_fetch_add_explicit(&c->stat_cmds, 1, memory_order_relaxed);
 		if (sq->qid == 0) {
 			sf = sim_nvme_admin(c, &sqe, &cdw0);
+			if (sf == SIM_NVME_HOLD) {
+				cmd->next = sq->stuck;
+				sq->stuck = cmd;
+				continue;
+			}
 		} else if (take_hang(c)) {
 			struct sim_nvme_cmd **list =
 				atomic_load(&c->hang_abortable) ? &sq->held : &sq->stuck;
@@ -362,6 +367,7 @@ static void ctrl_enable(struct sim_nvme *c)
 	atomic_store(&cq->live, true);
 	atomic_store(&c->sq[0].live, true);
 	c->nsq_alloc = c->ncq_alloc = c->nqueues;
+	c->aer_outstanding = 0;
 	pthread_mutex_unlock(&cq->lock);
 	atomic_store(&c->enabled, true);
 	atomic_store(&c->csts, NVME_CSTS_RDY);

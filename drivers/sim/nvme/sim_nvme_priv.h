@@ -38,6 +38,7 @@ extern int sim_nvme_logtype;
 #define SIM_NVME_MAX_QUEUES 64 /* I/O queue pairs, plus the admin pair */
 #define SIM_NVME_MDTS	    8  /* 2^8 pages: 1 MiB per command */
 #define SIM_NVME_ACL	    3  /* 0-based: four outstanding aborts */
+#define SIM_NVME_AERL	    3  /* 0-based: four outstanding event requests */
 #define SIM_NVME_ERRLOG	    16 /* error log entries kept */
 #define SIM_NVME_TO	    4  /* CAP.TO: 2 s */
 
@@ -106,6 +107,7 @@ struct sim_nvme {
 	_Atomic bool enabled; /* processing allowed: RDY and no CFS */
 	uint32_t intms;
 	uint32_t nsq_alloc, ncq_alloc; /* Set Features (number of queues), 1-based */
+	uint32_t aer_outstanding;      /* under cq[0].lock */
 	bool vwc;
 
 	struct sim_nvme_ns ns;
@@ -153,7 +155,8 @@ int sim_nvme_sq_setup(struct sim_nvme_sq *sq, uint16_t qid, uint16_t cqid, uint3
 void sim_nvme_log_error(struct sim_nvme *c, uint16_t sqid, uint16_t cid, uint16_t sf, uint64_t lba,
 			uint32_t nsid);
 
-/* admin.c: run an admin command; returns the status field, *cdw0 set. */
+/* admin.c: run an admin command; returns the status field, *cdw0 set, or SIM_NVME_HOLD. */
+#define SIM_NVME_HOLD 0xffff /* the command stays outstanding (Asynchronous Event Request) */
 uint16_t sim_nvme_admin(struct sim_nvme *c, const struct nvme_sqe *sqe, uint32_t *cdw0);
 /** Complete a held command of @p sq with @p sf (group locked); false when not held. */
 bool sim_nvme_release_held(struct sim_nvme *c, struct sim_nvme_sq *sq, uint16_t cid, uint16_t sf);

@@ -226,6 +226,36 @@ static void test_admin_phase(void **state)
 	raw_disable();
 }
 
+/* Event requests stay outstanding (no event ever fires); past AERL + 1 the limit status. */
+static void test_async_events(void **state)
+{
+	struct nvme_sqe aer = { .opc = NVME_ADM_ASYNC_EVENT };
+	struct nvme_cqe cqe;
+	unsigned int i;
+
+	(void)state;
+	raw_enable(8);
+	for (i = 0; i < 4; i++) {
+		aer.cid = (uint16_t)(100 + i);
+		raw.sq[raw.tail] = aer;
+		raw.tail = (raw.tail + 1) % raw.n;
+		wr32(nvme_sq_doorbell(0, raw.dstrd), raw.tail);
+		assert_int_equal(raw.cq[raw.head].status & 1, raw.phase ^ 1); /* nothing posted */
+	}
+	assert_int_equal(raw_admin(&aer, &cqe),
+			 NVME_SF(NVME_SCT_CMD_SPECIFIC, NVME_SC_ASYNC_EVENT_LIMIT));
+	/* A reset drops the outstanding requests: four may wait again. */
+	raw_disable();
+	raw_enable(8);
+	for (i = 0; i < 4; i++) {
+		raw.sq[raw.tail] = aer;
+		raw.tail = (raw.tail + 1) % raw.n;
+		wr32(nvme_sq_doorbell(0, raw.dstrd), raw.tail);
+	}
+	assert_int_equal(raw.cq[0].status & 1, 0);
+	raw_disable();
+}
+
 /* ---- statuses through the driver's raw paths ---- */
 
 struct status_case {
@@ -653,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_registers),
 		cmocka_unit_test(test_handshake),
 		cmocka_unit_test(test_admin_phase),
+		cmocka_unit_test(test_async_events),
 	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_admin_status), cmocka_unit_test(test_io_status),
