@@ -349,6 +349,61 @@ static void test_map_unmap(void **state)
 }
 
 /* Unbound while the core still has it attached: the instance must outlive it. */
+/* The IOMMU core drives the IOAS through the instance's map/unmap ops. */
+static void test_core_drives_ioas(void **state)
+{
+	struct svio_iommu_config cfg;
+	struct svio_iommu_stats st;
+	struct svio_domain *dom;
+	uint64_t va = UINT64_C(0x7f0000000000), iova;
+	int i;
+
+	(void)state;
+	mock.range_last = (UINT64_C(1) << 47) - 1;
+	assert_int_equal(svio_iommufd_bind(&idev0, &dev0, fd0), 0);
+	assert_int_equal(svio_iommufd_bind(&idev1, &dev1, fd1), 0);
+	svio_iommu_config_default(&cfg);
+	cfg.policy = SVIO_FLUSH_LAZY;
+	cfg.flush_batch = 2;
+	assert_int_equal(svio_domain_create(&cfg, &dom), 0);
+	assert_int_equal(svio_domain_attach(dom, &dev0), 0);
+	assert_int_equal(svio_domain_attach(dom, &dev1), 0);
+
+	/* One IOAS behind both devices: one IOAS_MAP per map, IOVA == VA. */
+	assert_int_equal(svio_dma_map(dom, (void *)(uintptr_t)va, 2 * K4, SVIO_DMA_READ, &iova), 0);
+	assert_true(iova == va);
+	assert_int_equal(
+		svio_dma_map(dom, (void *)(uintptr_t)(va + 2 * K4), K4, SVIO_DMA_RW, &iova), 0);
+	assert_int_equal(mock_count(SVIO_IOMMU_IOAS_MAP), 2);
+	i = mock_find(SVIO_IOMMU_IOAS_MAP, 0);
+	assert_int_equal(mock.calls[i].flags,
+			 SVIO_IOMMU_IOAS_MAP_FIXED_IOVA | SVIO_IOMMU_IOAS_MAP_READABLE);
+	assert_true(mock.calls[i].iova == va && mock.calls[i].len == 2 * K4);
+
+	/* Lazy, batch of 2: the second unmap flushes both with one IOAS_UNMAP. */
+	assert_int_equal(svio_dma_unmap(dom, va + 2 * K4, K4), 0);
+	assert_int_equal(mock_count(SVIO_IOMMU_IOAS_UNMAP), 0);
+	assert_int_equal(svio_dma_unmap(dom, va, 2 * K4), 0);
+	assert_int_equal(mock_count(SVIO_IOMMU_IOAS_UNMAP), 1);
+	i = mock_find(SVIO_IOMMU_IOAS_UNMAP, 0);
+	assert_true(mock.calls[i].iova == va && mock.calls[i].len == 3 * K4);
+	assert_int_equal(mock.calls[i].id, MOCK_IOAS_ID);
+	svio_iommu_stats_get(dom, &st);
+	assert_int_equal(st.kernel_maps, 2);
+	assert_int_equal(st.kernel_unmaps, 1);
+	assert_int_equal(st.desc_iotlb + st.desc_devtlb + st.desc_wait, 0);
+
+	/* The last device out takes whatever is still mapped with it. */
+	assert_int_equal(svio_dma_map(dom, (void *)(uintptr_t)va, K4, SVIO_DMA_RW, &iova), 0);
+	assert_int_equal(svio_domain_detach(dom, &dev0), 0);
+	assert_int_equal(mock_count(SVIO_IOMMU_IOAS_UNMAP), 1);
+	assert_int_equal(svio_domain_detach(dom, &dev1), 0);
+	assert_int_equal(mock_count(SVIO_IOMMU_IOAS_UNMAP), 2);
+	i = mock_find(SVIO_IOMMU_IOAS_UNMAP, 1);
+	assert_true(mock.calls[i].iova == 0 && mock.calls[i].len == UINT64_C(1) << 48);
+	svio_domain_destroy(dom);
+}
+
 static void test_unbind_while_attached(void **state)
 {
 	struct svio_domain *dom;
@@ -507,6 +562,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ranges_reread_after_attach, setup_mock,
 						teardown_mock),
 		cmocka_unit_test_setup_teardown(test_map_unmap, setup_mock, teardown_mock),
+		cmocka_unit_test_setup_teardown(test_core_drives_ioas, setup_mock, teardown_mock),
 		cmocka_unit_test_setup_teardown(test_unbind_while_attached, setup_mock,
 						teardown_mock),
 		cmocka_unit_test_setup_teardown(test_fail_nth_sweep, setup_mock, teardown_mock),
