@@ -382,16 +382,16 @@ int nvme_qpair_create_queues(struct svio_nvme_ctrlr *c, struct svio_nvme_qpair *
 		.cdw11 = ((uint32_t)qp->qid << 16) | NVME_QUEUE_PC,
 	};
 	struct nvme_sqe del = { .opc = NVME_ADM_DELETE_CQ, .cdw10 = qp->qid };
-	struct svio_nvme_cpl cpl;
+	struct svio_nvme_cpl cpl = { 0 };
 	int rc;
 
-	rc = nvme_admin_locked(c, &cq, &cpl);
+	rc = nvme_fail_point() ? -EIO : nvme_admin_locked(c, &cq, &cpl);
 	if (rc < 0) {
 		NVME_LOG(ERR, "%s: Create I/O CQ %u failed: status 0x%x", c->dev->name, qp->qid,
 			 cpl.status);
 		return rc;
 	}
-	rc = nvme_admin_locked(c, &sq, &cpl);
+	rc = nvme_fail_point() ? -EIO : nvme_admin_locked(c, &sq, &cpl);
 	if (rc < 0) {
 		NVME_LOG(ERR, "%s: Create I/O SQ %u failed: status 0x%x", c->dev->name, qp->qid,
 			 cpl.status);
@@ -517,7 +517,7 @@ static int nvme_probe(struct svio_driver *drv, struct svio_device *dev)
 			 dev->name);
 		return -ENODEV;
 	}
-	c = calloc(1, sizeof(*c));
+	c = nvme_fail_point() ? NULL : calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
 	c->dev = dev;
@@ -545,7 +545,7 @@ static int nvme_probe(struct svio_driver *drv, struct svio_device *dev)
 	c->ready_timeout_us = (NVME_CAP_TO(c->cap) ? NVME_CAP_TO(c->cap) : 1) * 500000ull;
 
 	/* The device must reach its queues before it is enabled. */
-	rc = svio_domain_attach(dom, dev);
+	rc = nvme_fail_point() ? -ENOSPC : svio_domain_attach(dom, dev);
 	if (rc < 0 && rc != -EEXIST) {
 		NVME_LOG(ERR, "%s: cannot attach to the process domain: %s", dev->name,
 			 strerror(-rc));
@@ -561,11 +561,11 @@ static int nvme_probe(struct svio_driver *drv, struct svio_device *dev)
 		goto out_free;
 
 	pthread_mutex_lock(&c->admin_lock);
-	rc = ctrlr_disable(c);
+	rc = nvme_fail_point() ? -ETIMEDOUT : ctrlr_disable(c);
 	if (rc == 0)
-		rc = ctrlr_start(c);
+		rc = nvme_fail_point() ? -ETIMEDOUT : ctrlr_start(c);
 	if (rc == 0)
-		rc = identify_all(c);
+		rc = nvme_fail_point() ? -EIO : identify_all(c);
 	pthread_mutex_unlock(&c->admin_lock);
 	if (rc < 0) {
 		NVME_LOG(ERR, "%s: controller initialisation failed: %s", dev->name, strerror(-rc));

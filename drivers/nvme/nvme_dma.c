@@ -6,6 +6,8 @@
 
 #include "nvme_priv.h"
 
+_Atomic int nvme_fail_nth;
+
 int nvme_dma_alloc(struct svio_domain *dom, size_t len, struct nvme_dma_mem *m)
 {
 	size_t size = (len + NVME_PAGE_SIZE - 1) & ~(size_t)(NVME_PAGE_SIZE - 1);
@@ -13,7 +15,7 @@ int nvme_dma_alloc(struct svio_domain *dom, size_t len, struct nvme_dma_mem *m)
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	if (posix_memalign(&va, NVME_PAGE_SIZE, size) != 0)
+	if (nvme_fail_point() || posix_memalign(&va, NVME_PAGE_SIZE, size) != 0)
 		return -ENOMEM;
 	memset(va, 0, size);
 	rc = svio_dma_map(dom, va, size, SVIO_DMA_RW, &m->iova);

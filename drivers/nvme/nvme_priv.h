@@ -33,6 +33,18 @@ extern int svio_nvme_logtype;
 #define NVME_DEFAULT_TIMEOUT 5000000ull /* us */
 #define NVME_ADMIN_TIMEOUT   2000000ull /* us */
 
+/*
+ * Fault injection for the unwind tests (test/unit/nvme/test_nvme_failnth.c):
+ * when set to n > 0, the nth fault point reached fails. 0: off.
+ */
+extern _Atomic int nvme_fail_nth;
+
+static inline bool nvme_fail_point(void)
+{
+	return atomic_load_explicit(&nvme_fail_nth, memory_order_relaxed) > 0 &&
+	       atomic_fetch_sub(&nvme_fail_nth, 1) == 1;
+}
+
 /** Memory the device reaches: allocated page aligned and mapped in the domain. */
 struct nvme_dma_mem {
 	void *va;

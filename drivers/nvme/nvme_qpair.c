@@ -495,7 +495,7 @@ int svio_nvme_qpair_alloc(struct svio_nvme_ctrlr *c, uint32_t depth, struct svio
 		depth = NVME_DEFAULT_DEPTH;
 	if (depth > c->mqes - 1)
 		depth = c->mqes - 1;
-	qp = calloc(1, sizeof(*qp));
+	qp = nvme_fail_point() ? NULL : calloc(1, sizeof(*qp));
 	if (qp == NULL)
 		return -ENOMEM;
 	qp->ctrlr = c;
