@@ -120,8 +120,11 @@ static inline int qp_check_gen(struct svio_nvme_qpair *qp)
 
 	if (likely(gen == qp->gen && !qp->broken))
 		return 0;
-	if (atomic_load(&qp->ctrlr->failed))
+	if (atomic_load(&qp->ctrlr->failed)) {
+		/* Nothing will complete any more: every callback gets its answer now. */
+		fail_outstanding(qp, -ENXIO);
 		return -ENXIO;
+	}
 	return qp_recover(qp, gen);
 }
 

@@ -92,16 +92,16 @@ typedef void (*svio_nvme_cb)(void *arg, const struct svio_nvme_cpl *cpl);
 
 /* ---- Controllers (any thread; control path) ---- */
 
-/** The probed controller on device @p name, or NULL. */
+/** The probed controller on device @p name, or NULL. Any thread. */
 struct svio_nvme_ctrlr *svio_nvme_ctrlr_get(const char *name);
 
-/** Iterate controllers: NULL starts; returns NULL after the last. */
+/** Iterate controllers: NULL starts; returns NULL after the last. Main lcore (registry). */
 struct svio_nvme_ctrlr *svio_nvme_ctrlr_next(const struct svio_nvme_ctrlr *prev);
 
-/** The device under a controller. */
+/** The device under a controller. Any thread. */
 struct svio_device *svio_nvme_ctrlr_device(const struct svio_nvme_ctrlr *ctrlr);
 
-/** Copy the controller's identity and limits. @return 0 or -EINVAL. */
+/** Copy the controller's identity and limits. Any thread. @return 0 or -EINVAL. */
 int svio_nvme_ctrlr_info_get(const struct svio_nvme_ctrlr *ctrlr,
 			     struct svio_nvme_ctrlr_info *info);
 
@@ -112,19 +112,19 @@ int svio_nvme_ctrlr_info_get(const struct svio_nvme_ctrlr *ctrlr,
 int svio_nvme_ns_info_get(const struct svio_nvme_ctrlr *ctrlr, uint32_t nsid,
 			  struct svio_nvme_ns_info *info);
 
-/** The next active namespace id after @p prev (0 starts), or 0 after the last. */
+/** The next active namespace id after @p prev (0 starts), or 0 after the last. Any thread. */
 uint32_t svio_nvme_ns_next(const struct svio_nvme_ctrlr *ctrlr, uint32_t prev);
 
 /**
  * Per-command timeout (default 5 s; 0 disables). Takes effect for commands
- * submitted afterwards. @return 0 or -EINVAL.
+ * submitted afterwards. Any thread. @return 0 or -EINVAL.
  */
 int svio_nvme_ctrlr_set_timeout(struct svio_nvme_ctrlr *ctrlr, uint64_t timeout_us);
 
 /**
  * Run one admin command synchronously. The command's data (direction from the
  * opcode's low bits, as the spec defines) is copied through a driver buffer,
- * so @p buf may be any memory; @p len at most 8 KiB.
+ * so @p buf may be any memory; @p len at most 8 KiB. Any thread (serialised).
  * @return 0 (success status), -EIO (error status, see @p cpl), -EINVAL,
  *         -ETIMEDOUT, -ENXIO (the controller failed and is gone).
  */
@@ -134,19 +134,22 @@ int svio_nvme_admin_cmd(struct svio_nvme_ctrlr *ctrlr, const struct nvme_sqe *cm
 /**
  * Reset the controller (disable, enable, reinitialise). Queue pairs recover
  * at their next call. Called by the driver itself on timeouts and fatal
- * status. @return 0, -ETIMEDOUT / -EIO when the controller does not come
+ * status. Any thread; queue pairs need not be idle (their outstanding
+ * commands complete with -ECANCELED). @return 0, -ETIMEDOUT / -EIO when the
+ * controller does not come
  * back (it is then marked failed: every later call returns -ENXIO).
  */
 int svio_nvme_ctrlr_reset(struct svio_nvme_ctrlr *ctrlr);
 
-/** Number of resets so far (tests, monitoring). */
+/** Number of resets so far (tests, monitoring). Any thread. */
 uint64_t svio_nvme_ctrlr_resets(const struct svio_nvme_ctrlr *ctrlr);
 
 /* ---- Queue pairs ---- */
 
 /**
  * Create an I/O queue pair able to hold @p depth outstanding commands
- * (0: 128; clamped to the controller's maximum). Control path.
+ * (0: 128; clamped to the controller's maximum). Any thread; the pair then
+ * belongs to the caller's thread (hand it over with a memory barrier).
  * @return 0, -ENOSPC (no queue id left), -ENOMEM, -EIO (controller refused).
  */
 int svio_nvme_qpair_alloc(struct svio_nvme_ctrlr *ctrlr, uint32_t depth,
@@ -154,14 +157,15 @@ int svio_nvme_qpair_alloc(struct svio_nvme_ctrlr *ctrlr, uint32_t depth,
 
 /**
  * Delete the queues and free the pair. Commands still outstanding complete
- * with -ECANCELED first. Control path; not from a completion callback.
+ * with -ECANCELED first. The owner thread (or any, once the owner stopped);
+ * not from a completion callback.
  */
 void svio_nvme_qpair_free(struct svio_nvme_qpair *qp);
 
-/** Commands submitted and not yet completed. */
+/** Commands submitted and not yet completed. Owner thread. */
 uint32_t svio_nvme_qpair_outstanding(const struct svio_nvme_qpair *qp);
 
-/** Depth the pair was created with. */
+/** Depth the pair was created with. Any thread. */
 uint32_t svio_nvme_qpair_depth(const struct svio_nvme_qpair *qp);
 
 /**
@@ -192,21 +196,24 @@ int svio_nvme_read_iova(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t iova
 int svio_nvme_write_iova(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t iova, uint64_t lba,
 			 uint32_t nlb, svio_nvme_cb cb, void *arg);
 
-/** Flush the volatile write cache of @p nsid. Same returns as svio_nvme_read(). */
+/** Flush the volatile write cache of @p nsid. Owner thread; returns as svio_nvme_read(). */
 int svio_nvme_flush(struct svio_nvme_qpair *qp, uint32_t nsid, svio_nvme_cb cb, void *arg);
 
-/** Zero @p nlb (1..65536) blocks without a data buffer. Same returns as svio_nvme_read(). */
+/** Zero @p nlb (1..65536) blocks, no data buffer. Owner thread; returns as svio_nvme_read(). */
 int svio_nvme_write_zeroes(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba, uint32_t nlb,
 			   svio_nvme_cb cb, void *arg);
 
-/** Deallocate (trim) @p nlb blocks: they read as zeroes afterwards. */
+/**
+ * Deallocate (trim) @p nlb blocks: they read as zeroes afterwards. Owner
+ * thread; returns as svio_nvme_read(), -ENOTSUP without Dataset Management.
+ */
 int svio_nvme_deallocate(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba, uint32_t nlb,
 			 svio_nvme_cb cb, void *arg);
 
 /**
  * Submit a raw I/O command (tests, vendor commands): the driver fills the
  * command id and, when @p iova is non-zero, PRP1/PRP2 for @p len bytes.
- * Same returns as svio_nvme_read() (no namespace checks).
+ * Owner thread; returns as svio_nvme_read() (no namespace checks).
  */
 int svio_nvme_io_raw(struct svio_nvme_qpair *qp, const struct nvme_sqe *cmd, uint64_t iova,
 		     size_t len, svio_nvme_cb cb, void *arg);
