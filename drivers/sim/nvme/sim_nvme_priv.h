@@ -28,6 +28,7 @@
 
 #include "nvme_spec.h"
 #include "sim_bus.h"
+#include "sim_dma.h"
 #include "sim_iommu.h"
 #include "sim_nvme.h"
 
@@ -131,14 +132,11 @@ struct sim_nvme {
 	struct sim_nvme_cq cq[SIM_NVME_MAX_QUEUES + 1];
 };
 
-/*
- * Every DMA of the model: the IOMMU model translates and checks it (what
- * sim_dma_rw() forwards to once drivers/sim/sim_dma.c is wired up).
- */
+/* Every DMA of the model goes through the IOMMU model its device sits behind. */
 static inline int sim_nvme_dma(struct sim_nvme *c, uint64_t addr, void *buf, size_t len,
 			       bool to_host)
 {
-	return sim_iommu_dma(c->dev, SIM_PASID_NONE, addr, buf, len, to_host);
+	return sim_dma_rw(c->dev, SIM_PASID_NONE, addr, buf, len, to_host);
 }
 
 /* model.c */
