@@ -46,6 +46,7 @@ struct perf_dir_stats {
 	uint64_t ios;
 	uint64_t bytes;
 	uint64_t lat_min, lat_max, lat_sum; /* ns */
+	double lat_sq_sum;		    /* for the standard deviation */
 	uint64_t hist[HIST_BUCKETS];
 };
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* svio-perf: the final report, fio's normal text or fio's JSON layout. */
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -83,14 +84,16 @@ void perf_report_normal(FILE *f, struct perf_job *jobs, unsigned int n)
 static void dir_json(FILE *f, const struct perf_dir_stats *s, uint64_t ns)
 {
 	double mean = s->ios ? (double)s->lat_sum / (double)s->ios : 0;
+	double var = s->ios ? s->lat_sq_sum / (double)s->ios - mean * mean : 0;
 
 	fprintf(f,
 		"{\"io_bytes\": %" PRIu64 ", \"io_kbytes\": %" PRIu64 ", \"bw_bytes\": %.0f, "
 		"\"bw\": %.0f, \"iops\": %.3f, \"runtime\": %" PRIu64 ", \"total_ios\": %" PRIu64
 		", \"lat_ns\": {\"min\": %" PRIu64 ", \"max\": %" PRIu64
-		", \"mean\": %.3f, \"N\": %" PRIu64 ", \"percentile\": {",
+		", \"mean\": %.3f, \"stddev\": %.3f, \"N\": %" PRIu64 ", \"percentile\": {",
 		s->bytes, s->bytes / 1024, bw_bytes(s, ns), bw_bytes(s, ns) / 1024, iops(s, ns),
-		ns / 1000000, s->ios, s->lat_min, s->lat_max, mean, s->ios);
+		ns / 1000000, s->ios, s->lat_min, s->lat_max, mean, var > 0 ? sqrt(var) : 0,
+		s->ios);
 	for (unsigned int i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
 		fprintf(f, "%s\"%f\": %" PRIu64, i ? ", " : "", pcts[i],
 			stats_percentile(s, pcts[i]));

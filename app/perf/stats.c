@@ -40,6 +40,7 @@ void stats_add(struct perf_dir_stats *s, uint64_t lat_ns, uint32_t bytes)
 	s->ios++;
 	s->bytes += bytes;
 	s->lat_sum += lat_ns;
+	s->lat_sq_sum += (double)lat_ns * (double)lat_ns;
 	s->hist[bucket_of(lat_ns)]++;
 }
 
@@ -54,6 +55,7 @@ void stats_merge(struct perf_dir_stats *dst, const struct perf_dir_stats *src)
 	dst->ios += src->ios;
 	dst->bytes += src->bytes;
 	dst->lat_sum += src->lat_sum;
+	dst->lat_sq_sum += src->lat_sq_sum;
 	for (unsigned int i = 0; i < HIST_BUCKETS; i++)
 		dst->hist[i] += src->hist[i];
 }
