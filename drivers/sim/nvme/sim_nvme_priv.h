@@ -139,25 +139,35 @@ static inline int sim_nvme_dma(struct sim_nvme *c, uint64_t addr, void *buf, siz
 	return sim_dma_rw(c->dev, SIM_PASID_NONE, addr, buf, len, to_host);
 }
 
+/* regs.c: the device's reg_ops. */
+int sim_nvme_reg_read(struct svio_device *dev, unsigned int bar, uint64_t off, unsigned int width,
+		      uint64_t *val);
+int sim_nvme_reg_write(struct svio_device *dev, unsigned int bar, uint64_t off, unsigned int width,
+		       uint64_t val);
+
 /* model.c */
 uint64_t sim_nvme_now_ns(void);
-/** Execute what is due in group @p cq (locked): fetch from its SQs, post completions. */
-void sim_nvme_group_service(struct sim_nvme *c, struct sim_nvme_cq *cq);
 /** Declare a fatal controller error (CSTS.CFS): processing stops until reset. */
 void sim_nvme_fatal(struct sim_nvme *c, const char *why);
-/** Free an SQ's contexts (its group locked), dropping held and pending commands. */
-void sim_nvme_sq_teardown(struct sim_nvme *c, struct sim_nvme_sq *sq);
-int sim_nvme_sq_setup(struct sim_nvme_sq *sq, uint16_t qid, uint16_t cqid, uint32_t size,
-		      uint64_t base);
 /** Record a failed command in the error log. */
 void sim_nvme_log_error(struct sim_nvme *c, uint16_t sqid, uint16_t cid, uint16_t sf, uint64_t lba,
 			uint32_t nsid);
 
+/* queue.c */
+/** Execute what is due in group @p cq (locked): fetch from its SQs, post completions. */
+void sim_nvme_group_service(struct sim_nvme *c, struct sim_nvme_cq *cq);
+/** The same, telling whether there was or still is work (the model thread's idle test). */
+bool sim_nvme_group_service_busy(struct sim_nvme *c, struct sim_nvme_cq *cq);
+int sim_nvme_sq_setup(struct sim_nvme_sq *sq, uint16_t qid, uint16_t cqid, uint32_t size,
+		      uint64_t base);
+/** Free an SQ's contexts (its group locked), dropping held and pending commands. */
+void sim_nvme_sq_teardown(struct sim_nvme *c, struct sim_nvme_sq *sq);
+/** Complete a held command of @p sq with @p sf (group locked); false when not held. */
+bool sim_nvme_release_held(struct sim_nvme *c, struct sim_nvme_sq *sq, uint16_t cid, uint16_t sf);
+
 /* admin.c: run an admin command; returns the status field, *cdw0 set, or SIM_NVME_HOLD. */
 #define SIM_NVME_HOLD 0xffff /* the command stays outstanding (Asynchronous Event Request) */
 uint16_t sim_nvme_admin(struct sim_nvme *c, const struct nvme_sqe *sqe, uint32_t *cdw0);
-/** Complete a held command of @p sq with @p sf (group locked); false when not held. */
-bool sim_nvme_release_held(struct sim_nvme *c, struct sim_nvme_sq *sq, uint16_t cid, uint16_t sf);
 
 /* io.c */
 uint16_t sim_nvme_io(struct sim_nvme *c, struct sim_nvme_cq *grp, const struct nvme_sqe *sqe,
