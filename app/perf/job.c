@@ -340,7 +340,7 @@ int perf_job_run(struct perf_job *job)
 
 	rc = ctx_init(&x, job);
 	if (rc < 0)
-		goto out;
+		goto out_free_ctx;
 	start = rte_rdtsc();
 	end = start + (uint64_t)(o->runtime * (double)hz);
 	next_status =
@@ -370,7 +370,7 @@ int perf_job_run(struct perf_job *job)
 		x.failed = true;
 	}
 	rc = x.failed ? -EIO : 0;
-out:
+out_free_ctx:
 	ctx_free(&x);
 	job->rc = rc;
 	return rc;

@@ -160,11 +160,11 @@ int main(int argc, char **argv)
 		rc = -EINVAL;
 	}
 	if (rc < 0)
-		goto out;
+		goto out_cleanup;
 	jobs = calloc(o.numjobs, sizeof(*jobs));
 	if (jobs == NULL) {
 		rc = -ENOMEM;
-		goto out;
+		goto out_cleanup;
 	}
 	njobs = o.numjobs;
 	signal(SIGINT, on_signal);
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 			rc = jobs[j].rc;
 	}
 	free(jobs);
-out:
+out_cleanup:
 	svio_eal_cleanup();
 	return rc < 0 || errors > 0 ? 1 : 0;
 }
