@@ -78,9 +78,9 @@ echo "check: iommufd path OK in the guest ($devtlb device-TLB invalidations)"
 # The two virtio-net ports share one hub: what one sends, the other receives.
 rc=0
 SVIO_VM_VFIO=nvme run_guest python3 "$here/hub_check.py" || rc=$?
-[ $rc -eq 0 ] && grep -q 'hub_check: OK' "$out" || {
+if [ $rc -ne 0 ] || ! grep -q 'hub_check: OK' "$out"; then
 	echo "check: the virtio-net ports do not reach each other (status $rc)"
 	exit 1
-}
+fi
 echo "check: OK"
 exit 0

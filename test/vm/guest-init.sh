@@ -99,11 +99,13 @@ for d in /sys/bus/pci/devices/*; do
 done
 [ "$vfio" = all ] || load net
 [ "$vfio" = none ] && load nvme
+# shellcheck disable=SC2086 # split the lists into words
 set -- $nvme
-export SVIO_VM_NVME=${1:-}
+export SVIO_VM_NVME="${1:-}"
+# shellcheck disable=SC2086
 set -- $net
-export SVIO_VM_NET0=${1:-}
-export SVIO_VM_NET1=${2:-}
+export SVIO_VM_NET0="${1:-}"
+export SVIO_VM_NET1="${2:-}"
 {
 	echo "SVIO_VM_NVME=$SVIO_VM_NVME"
 	echo "SVIO_VM_NET0=$SVIO_VM_NET0"

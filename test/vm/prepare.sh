@@ -160,8 +160,9 @@ download() {
 		compgen -G "$cache/debs/${p}_${pkgver}_*.deb" >/dev/null || want+=("$p=$pkgver")
 	done
 	[ ${#want[@]} -eq 0 ] && return 0
-	[ -d "$apt_dir/lists" ] && compgen -G "$apt_dir/lists/*Packages*" >/dev/null ||
+	if ! compgen -G "$apt_dir/lists/*Packages*" >/dev/null; then
 		side_apt_update
+	fi
 	log "downloading ${want[*]}"
 	(cd "$cache/debs" && apt-get "${apt_opts[@]}" -q download "${want[@]}") \
 		>"$cache/debs/download.log" 2>&1 ||
@@ -184,6 +185,8 @@ unpack() {
 
 src=$cache/linux-source-$kseries
 mods=$cache/modules
+# Bump when the way the modules are built changes: cached modules are rebuilt.
+recipe=1
 
 # The stock kernel is built without iommufd, so two helpers iommufd needs are
 # not in it: iova_bitmap (IOMMUFD_DRIVER) and the interval-tree span iterator
@@ -208,7 +211,7 @@ EOF
 }
 
 build_modules() {
-	[ -e "$mods/.stamp-$pkgver" ] && return 0
+	[ -e "$mods/.stamp-$pkgver-$recipe" ] && return 0
 	local hdr=$cache/root/usr/src/linux-headers-$kver
 	[ -r "$hdr/Module.symvers" ] || die "no Module.symvers in $hdr"
 
@@ -227,7 +230,7 @@ build_modules() {
 	# does not enforce signatures).  Debug-info and BTF options stay as
 	# they are: they change what the kernel accepts.
 	"$src/scripts/config" --file "$src/.config" \
-		--set-str LOCALVERSION "$(echo "$kver" | sed 's/^[0-9]*\.[0-9]*\.[0-9]*//')" \
+		--set-str LOCALVERSION "+${kver#*+}" \
 		--disable LOCALVERSION_AUTO \
 		--module IOMMUFD \
 		--enable VFIO_DEVICE_CDEV \
@@ -266,7 +269,7 @@ build_modules() {
 	mkdir -p "$mods"
 	(cd "$src" && find drivers/iommu/iommufd drivers/vfio -name '*.ko' -print0 |
 		xargs -0 -I{} cp --parents {} "$mods/")
-	touch "$mods/.stamp-$pkgver"
+	touch "$mods/.stamp-$pkgver-$recipe"
 }
 
 # --- initramfs -------------------------------------------------------------
@@ -282,7 +285,8 @@ nvme_modules=(nvme)
 # pack_modules STAGE IR LIST MODULE...: copies MODULE and what it needs into
 # IR/lib/modules (decompressed) and lists their files in LIST.list.
 pack_modules() {
-	local stage=$1 ir=$2 list=$ir/lib/modules/$3.list
+	local stage=$1 ir=$2
+	local list=$ir/lib/modules/$3.list
 	shift 3
 	local want line path file deps
 	: >"$list"
@@ -308,7 +312,9 @@ pack_modules() {
 
 initramfs() {
 	local out=$cache/initramfs.cpio.gz
-	if [ -e "$out" ] && [ "$out" -nt "$here/guest-init.sh" ] && [ "$out" -nt "$mods/.stamp-$pkgver" ]; then
+	# Rebuilt when the init script, the module lists (here) or the modules change.
+	if [ -e "$out" ] && [ "$out" -nt "$here/guest-init.sh" ] && [ "$out" -nt "$here/prepare.sh" ] &&
+		[ "$out" -nt "$mods/.stamp-$pkgver-$recipe" ]; then
 		return 0
 	fi
 	log "building the initramfs"
@@ -354,7 +360,7 @@ main() {
 		[ "$cache/ready" -nt "$here/guest-init.sh" ] &&
 		[ "$cache/ready" -nt "$here/iommufd_probe.c" ] && exit 0
 
-	if [ ! -e "$cache/modules/.stamp-$(cat "$cache/pkgver" 2>/dev/null || echo none)" ]; then
+	if [ ! -e "$mods/.stamp-$(cat "$cache/pkgver" 2>/dev/null || echo none)-$recipe" ]; then
 		local avail
 		avail=$(df -Pm "$cache" | awk 'NR == 2 { print $4 }')
 		[ "$avail" -ge "$need_disk_mb" ] ||
@@ -371,4 +377,6 @@ main() {
 	log "ready: kernel $kver"
 }
 
-main "$@"
+# exit on the same line: bash reads scripts as it runs them, and this one may
+# be edited meanwhile.
+main "$@"; exit
