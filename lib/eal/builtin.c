@@ -9,6 +9,7 @@
 
 #include "svio_dev.h"
 #include "eal_private.h"
+#include "pci_bus.h"
 #include "sim_bus.h"
 #include "svio_builtins.h"
 
@@ -18,6 +19,8 @@ SVIO_BUILTIN_DRIVERS
 
 static struct svio_bus *const builtin_buses[] = {
 	&sim_bus,
+	/* -a DDDD:BB:DD.F: real devices through VFIO cdev and iommufd */
+	&pci_bus,
 };
 
 static struct svio_driver *const builtin_drivers[] = {
@@ -36,7 +39,8 @@ bool svio_eal_bus_claims(const char *name, size_t len)
 	memcpy(buf, name, len);
 	buf[len] = '\0';
 	for (i = 0; i < RTE_DIM(builtin_buses); i++) {
-		if (builtin_buses[i]->claims(buf))
+		/* PCI devices are named with -a only; --vdev is for built-in (virtual) ones. */
+		if (builtin_buses[i] != &pci_bus && builtin_buses[i]->claims(buf))
 			return true;
 	}
 	return false;

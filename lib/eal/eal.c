@@ -26,6 +26,11 @@ const struct svio_eal_config *svio_eal_config(void)
 	return svio_up ? &config : NULL;
 }
 
+/*
+ * auto: iommufd when real devices (-a) are named, else the built-in model.
+ * iommufd itself opens /dev/iommu when the PCI bus binds the first device,
+ * and says what is missing if it cannot.
+ */
 static int choose_backend(struct svio_eal_config *cfg)
 {
 	switch (cfg->iommu) {
@@ -38,15 +43,18 @@ static int choose_backend(struct svio_eal_config *cfg)
 			return 0;
 		}
 		if (access("/dev/iommu", F_OK) != 0) {
-			SVIO_EAL_LOG(ERR, "PCI devices need /dev/iommu, which this kernel lacks "
-					  "(build it with CONFIG_IOMMUFD and load iommufd)");
+			SVIO_EAL_LOG(ERR,
+				     "-a %s: PCI devices need /dev/iommu, which this kernel lacks "
+				     "(build it with CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV, "
+				     "then 'modprobe iommufd')",
+				     cfg->allow[0]);
 			return -ENODEV;
 		}
-		/* fall through */
+		cfg->backend = SVIO_IOMMU_IOMMUFD;
+		return 0;
 	case SVIO_IOMMU_IOMMUFD:
-		SVIO_EAL_LOG(ERR, "--iommu iommufd: the iommufd backend is not part of this "
-				  "build yet; use the built-in devices (--vdev sim_...)");
-		return -ENOTSUP;
+		cfg->backend = SVIO_IOMMU_IOMMUFD;
+		return 0;
 	}
 	return -EINVAL;
 }

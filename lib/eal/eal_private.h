@@ -40,7 +40,7 @@ void svio_eal_config_free(struct svio_eal_config *cfg);
 /** "DDDD:BB:DD.F" or "BB:DD.F" (hex) -> normalised "DDDD:BB:DD.F". 0 or -EINVAL. */
 int svio_parse_pci_addr(const char *s, size_t len, char out[13]);
 
-/** Does one of svio's buses own a device named by the first @p len chars of @p name? */
+/** Does a built-in-device bus (not PCI: -a only) own the first @p len chars of @p name? */
 bool svio_eal_bus_claims(const char *name, size_t len);
 
 /** Register the buses and drivers compiled into libsvio (idempotent). */

@@ -237,6 +237,7 @@ static int parse_uint(const struct opt_def *d, const char *val, uint64_t min, ui
 static int apply(struct svio_eal_config *cfg, const struct opt_def *d, const char *val,
 		 struct eal_argv *eal)
 {
+	char addr[13];
 	uint64_t v;
 	size_t len;
 	int rc;
@@ -249,6 +250,8 @@ static int apply(struct svio_eal_config *cfg, const struct opt_def *d, const cha
 		len = name_len(val);
 		if (len == 0)
 			return bad_value(d, val, "no device name");
+		if (svio_parse_pci_addr(val, len, addr) == 0)
+			return bad_value(d, val, "a PCI address: name PCI devices with -a");
 		if (!svio_eal_bus_claims(val, len)) {
 			/* Not ours: DPDK's own virtual device (net_null0, ...). */
 			rc = eal_argv_push(eal, "--vdev");

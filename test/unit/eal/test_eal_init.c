@@ -1,14 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * svio_eal_init() end to end with DPDK: failures leave nothing behind and a
- * later call works; the devices named on the command line are probed.
+ * later call works; the devices named on the command line are probed. PCI
+ * devices (-a) fail with a message that says what is missing: /dev/iommu,
+ * or the vfio-pci binding (a fake sysfs tree stands in for the machine's).
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_log.h>
 
 #include <cmocka.h>
 
@@ -27,15 +35,154 @@ static void assert_nothing_left(void)
 	assert_null(svio_domain_default());
 }
 
+/* Every rte_log line goes to a temporary file between begin and end. */
+static FILE *log_file;
+
+static void log_begin(void)
+{
+	log_file = tmpfile();
+	assert_non_null(log_file);
+	rte_openlog_stream(log_file);
+}
+
+static bool log_has(const char *s)
+{
+	char buf[8192];
+	size_t n;
+
+	fflush(log_file);
+	rewind(log_file);
+	n = fread(buf, 1, sizeof(buf) - 1, log_file);
+	buf[n] = '\0';
+	return strstr(buf, s) != NULL;
+}
+
+static void log_end(void)
+{
+	rte_openlog_stream(NULL);
+	fclose(log_file);
+	log_file = NULL;
+}
+
+static void put_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/*
+ * A sysfs tree with one NVMe function 0000:01:00.0 bound to @p driver (with
+ * a vfio-dev/vfio0 entry and a stand-in cdev when it is vfio-pci). Points
+ * the PCI bus at it through its environment variables.
+ */
+static void fake_pci_tree(char *root, const char *driver)
+{
+	char dev[512], path[600];
+
+	assert_non_null(mkdtemp(root));
+	snprintf(dev, sizeof(dev), "%s/0000:01:00.0", root);
+	assert_int_equal(mkdir(dev, 0755), 0);
+	put_file(dev, "vendor", "0x8086\n");
+	put_file(dev, "device", "0x0a54\n");
+	put_file(dev, "class", "0x010802\n");
+	snprintf(path, sizeof(path), "%s/driver", dev);
+	assert_int_equal(symlink(driver, path), 0);
+	if (strcmp(driver, "../drivers/vfio-pci") == 0) {
+		snprintf(path, sizeof(path), "%s/vfio-dev", dev);
+		assert_int_equal(mkdir(path, 0755), 0);
+		snprintf(path, sizeof(path), "%s/vfio-dev/vfio0", dev);
+		assert_int_equal(mkdir(path, 0755), 0);
+		put_file(root, "vfio0", "");
+	}
+	setenv("SVIO_PCI_SYSFS_ROOT", root, 1);
+	setenv("SVIO_VFIO_DEV_DIR", root, 1);
+}
+
+static void fake_pci_tree_remove(const char *root)
+{
+	char cmd[600];
+
+	unsetenv("SVIO_PCI_SYSFS_ROOT");
+	unsetenv("SVIO_VFIO_DEV_DIR");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* -a picks iommufd under auto: without /dev/iommu that is an error up front. */
+static void test_pci_without_dev_iommu(void **state)
+{
+	char *auto_pci[] = { "prog", EAL_QUIET, "-a", "0000:01:00.0", NULL };
+	char *iommufd_pci[] = {
+		"prog", EAL_QUIET, "--iommu", "iommufd", "-a", "0000:01:00.0", NULL
+	};
+	char root[] = "/tmp/svio-eal-pci-XXXXXX";
+
+	(void)state;
+	if (access("/dev/iommu", F_OK) == 0)
+		skip();
+	log_begin();
+	assert_int_equal(svio_eal_init(ARGC(auto_pci), auto_pci), -ENODEV);
+	assert_true(log_has("-a 0000:01:00.0: PCI devices need /dev/iommu"));
+	assert_true(log_has("CONFIG_IOMMUFD"));
+	assert_nothing_left();
+
+	/* Asked for by name: the device gets as far as binding, and iommufd says why not. */
+	fake_pci_tree(root, "../drivers/vfio-pci");
+	assert_int_equal(svio_eal_init(ARGC(iommufd_pci), iommufd_pci), -ENODEV);
+	assert_true(log_has("/dev/iommu does not exist"));
+	assert_nothing_left();
+	fake_pci_tree_remove(root);
+	log_end();
+}
+
+/* A device still bound to its kernel driver: the bus prints the commands that bind it. */
+static void test_pci_not_bound_to_vfio(void **state)
+{
+	char *iommufd_pci[] = {
+		"prog", EAL_QUIET, "--iommu", "iommufd", "-a", "0000:01:00.0", NULL
+	};
+	char root[] = "/tmp/svio-eal-pci-XXXXXX";
+
+	(void)state;
+	fake_pci_tree(root, "../drivers/nvme");
+	log_begin();
+	assert_int_equal(svio_eal_init(ARGC(iommufd_pci), iommufd_pci), -ENXIO);
+	assert_true(log_has("bound to nvme, not to vfio-pci"));
+	assert_true(log_has("echo vfio-pci > /sys/bus/pci/devices/0000:01:00.0/driver_override"));
+	assert_nothing_left();
+	log_end();
+	fake_pci_tree_remove(root);
+}
+
+/* --vdev is for built-in devices: a PCI address there is a mistake, said as such. */
+static void test_vdev_is_not_pci(void **state)
+{
+	char *vdev_pci[] = { "prog", EAL_QUIET, "--vdev", "0000:01:00.0", NULL };
+
+	(void)state;
+	log_begin();
+	assert_int_equal(svio_eal_init(ARGC(vdev_pci), vdev_pci), -EINVAL);
+	assert_true(log_has("name PCI devices with -a"));
+	assert_nothing_left();
+	log_end();
+}
+
 static void test_failures_then_success(void **state)
 {
 	char *bad_option[] = { "prog", EAL_QUIET, "--iommu-flush", "sometimes", NULL };
-	char *bad_device[] = { "prog", EAL_QUIET, "--vdev", "sim_scratch0", "--vdev",
-			       "sim_nosuch0", NULL };
+	char *bad_device[] = { "prog",	 EAL_QUIET,	"--vdev", "sim_scratch0",
+			       "--vdev", "sim_nosuch0", NULL };
 	char *bad_devarg[] = { "prog", EAL_QUIET, "--vdev", "sim_scratch0,colour=red", NULL };
-	char *pci_no_backend[] = { "prog", EAL_QUIET, "--iommu", "iommufd", NULL };
-	char *good[] = { "prog", EAL_QUIET, "--vdev", "sim_scratch0", "--vdev",
-			 "sim_scratch1,iommu=1", "--", "--app-flag", NULL };
+	char *pci_with_sim[] = { "prog", EAL_QUIET, "--iommu", "sim", "-a", "0000:01:00.0", NULL };
+	char *good[] = { "prog",	 EAL_QUIET,    "--vdev",
+			 "sim_scratch0", "--vdev",     "sim_scratch1,iommu=1",
+			 "--",		 "--app-flag", NULL };
 	int ret;
 
 	(void)state;
@@ -45,7 +192,7 @@ static void test_failures_then_success(void **state)
 	assert_nothing_left();
 	assert_int_equal(svio_eal_init(ARGC(bad_devarg), bad_devarg), -EINVAL);
 	assert_nothing_left();
-	assert_true(svio_eal_init(ARGC(pci_no_backend), pci_no_backend) < 0);
+	assert_int_equal(svio_eal_init(ARGC(pci_with_sim), pci_with_sim), -EINVAL);
 	assert_nothing_left();
 
 	ret = svio_eal_init(ARGC(good), good);
@@ -70,6 +217,10 @@ static void test_failures_then_success(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		/* Failures first: DPDK starts once per process, in the last test. */
+		cmocka_unit_test(test_pci_without_dev_iommu),
+		cmocka_unit_test(test_pci_not_bound_to_vfio),
+		cmocka_unit_test(test_vdev_is_not_pci),
 		cmocka_unit_test(test_failures_then_success),
 	};
 

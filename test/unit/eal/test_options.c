@@ -40,6 +40,9 @@ static const struct parse_case cases[] = {
 	{ "--vdev", -EINVAL, -1 },
 	{ "--vdev ,iommu=1", -EINVAL, -1 },
 	{ "--vdev=", -EINVAL, -1 },
+	/* PCI devices are named with -a only. */
+	{ "--vdev 0000:01:00.0", -EINVAL, -1 },
+	{ "--vdev 1:0.0,x=1", -EINVAL, -1 },
 	{ "--iommu sim", 0, 2 },
 	{ "--iommu=iommufd", 0, 1 },
 	{ "--iommu=bogus", -EINVAL, -1 },
