@@ -4,7 +4,8 @@
 # check.sh: the test/vm entry point (meson test suite 'vm').  Prepares the
 # guest (cached in test/vm/cache) and runs iommufd_probe in it: /dev/iommu,
 # an IOAS, the NVMe's VFIO cdev bound and attached, BAR0 read, IOVA = VA
-# map, an NVMe Identify by DMA through the vIOMMU, unmap, and the virtio-net
+# map, an NVMe Identify by DMA through the vIOMMU, unmap (after which the
+# device's DMA to that page must be blocked), and the virtio-net
 # ports attached to the same IOAS; then, with the ports on the kernel's
 # virtio_net, checks that frames cross the hub between them.
 #
@@ -60,7 +61,7 @@ run_guest "$cache/iommufd_probe" || rc=$?
 	echo "check: the probe failed in the guest (status $rc)"
 	exit 1
 }
-for want in 'probe: identify via DMA' 'probe: unmapped' 'probe: OK'; do
+for want in 'probe: identify via DMA' 'page untouched' 'probe: unmapped' 'probe: OK'; do
 	grep -q "$want" "$out" || {
 		echo "check: the probe's output lacks '$want'"
 		exit 1

@@ -7,7 +7,8 @@
  *   BIND_IOMMUFD -> ATTACH_IOMMUFD_PT -> GET_HW_INFO -> IOAS_IOVA_RANGES ->
  *   BAR0 through GET_REGION_INFO + mmap (CAP, VS) -> IOAS_MAP with
  *   IOVA = VA -> an NVMe Identify whose queues and data live at those IOVAs
- *   (DMA through the vIOMMU) -> IOAS_UNMAP.
+ *   (DMA through the vIOMMU) -> IOAS_UNMAP of the data page -> the same
+ *   Identify again, which must leave the page untouched.
  *
  * Optionally also attaches other vfio devices (the virtio-net ports) to the
  * same IOAS, as svio's shared domain does.
@@ -418,129 +419,232 @@ static void copy_trimmed(char *dst, const volatile uint8_t *src, size_t n)
 		dst[--n] = '\0';
 }
 
-/*
- * Identify Controller with the admin queues and the data buffer in process
- * memory mapped IOVA = VA: the controller's DMA goes through the vIOMMU.
- */
-static int nvme_identify(volatile uint8_t *bar, uint8_t *mem)
+/* The admin queue pair, in process memory the device reaches by IOVA = VA. */
+struct nvme_admin {
+	volatile uint8_t *bar;
+	uint64_t cap;
+	size_t stride;
+	volatile uint32_t *sq; /* 64-byte entries */
+	volatile uint32_t *cq; /* 16-byte entries */
+	unsigned int tail, head, phase;
+	uint16_t cid;
+};
+
+static int nvme_enable(struct nvme_admin *a, volatile uint8_t *bar, uint8_t *queues)
 {
-	uint64_t cap = rd64(bar, NVME_REG_CAP);
-	size_t stride = (size_t)4 << (cap >> 32 & 0xf);
-	volatile uint32_t *sq = (volatile uint32_t *)mem;
-	volatile uint32_t *cq = (volatile uint32_t *)(mem + PAGE);
-	volatile uint8_t *id = mem + 2 * PAGE;
-	char sn[21], mn[41];
-	double deadline;
-	uint32_t dw3;
 	int rc;
 
+	a->bar = bar;
+	a->cap = rd64(bar, NVME_REG_CAP);
+	a->stride = (size_t)4 << (a->cap >> 32 & 0xf);
+	a->sq = (volatile uint32_t *)queues;
+	a->cq = (volatile uint32_t *)(queues + PAGE);
+	a->tail = 0;
+	a->head = 0;
+	a->phase = 1;
+	a->cid = 0x5a00;
+
 	wr32(bar, NVME_REG_CC, 0);
-	rc = wait_ready(bar, cap, 0);
+	rc = wait_ready(bar, a->cap, 0);
 	if (rc < 0) {
 		fail("NVMe disable", -rc);
 		return rc;
 	}
-	memset(mem, 0, 3 * PAGE);
+	memset(queues, 0, 2 * PAGE);
 	wr32(bar, NVME_REG_AQA, (NVME_AQ_DEPTH - 1) << 16 | (NVME_AQ_DEPTH - 1));
-	wr64(bar, NVME_REG_ASQ, (uintptr_t)sq);
-	wr64(bar, NVME_REG_ACQ, (uintptr_t)cq);
+	wr64(bar, NVME_REG_ASQ, (uintptr_t)a->sq);
+	wr64(bar, NVME_REG_ACQ, (uintptr_t)a->cq);
 	wr32(bar, NVME_REG_CC, NVME_CC_EN | NVME_CC_IOSQES_64 | NVME_CC_IOCQES_16);
-	rc = wait_ready(bar, cap, NVME_CSTS_RDY);
-	if (rc < 0) {
+	rc = wait_ready(bar, a->cap, NVME_CSTS_RDY);
+	if (rc < 0)
 		fail("NVMe enable", -rc);
-		return rc;
-	}
+	return rc;
+}
 
-	sq[0] = NVME_ADMIN_IDENTIFY | 0x5a5a << 16; /* opcode, command id */
-	sq[6] = (uint32_t)(uintptr_t)id;	    /* PRP1 */
-	sq[7] = (uint32_t)((uintptr_t)id >> 32);
-	sq[10] = NVME_IDENTIFY_CTRL;
-	/* The entry must be visible in memory before the doorbell write. */
+static void nvme_disable(struct nvme_admin *a)
+{
+	int rc;
+
+	wr32(a->bar, NVME_REG_CC, 0);
+	rc = wait_ready(a->bar, a->cap, 0);
+	if (rc < 0)
+		fail("NVMe disable", -rc);
+}
+
+/*
+ * Identify Controller into the page at data (an IOVA = VA). Returns 0 and the
+ * completion's status field, or -ETIMEDOUT.
+ */
+static int nvme_identify(struct nvme_admin *a, const volatile uint8_t *data, unsigned int *status)
+{
+	volatile uint32_t *cmd = a->sq + a->tail * 16;
+	volatile uint32_t *cqe = a->cq + a->head * 4;
+	uint16_t cid = a->cid++;
+	double deadline;
+	uint32_t dw3;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		cmd[i] = 0;
+	cmd[0] = NVME_ADMIN_IDENTIFY | (uint32_t)cid << 16;
+	cmd[6] = (uint32_t)(uintptr_t)data; /* PRP1 */
+	cmd[7] = (uint32_t)((uintptr_t)data >> 32);
+	cmd[10] = NVME_IDENTIFY_CTRL;
+	a->tail = (a->tail + 1) % NVME_AQ_DEPTH;
+	/* The entry must be in memory before the doorbell tells the device. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	wr32(bar, NVME_DOORBELLS, 1);
+	wr32(a->bar, NVME_DOORBELLS, a->tail);
 
 	deadline = now_s() + 10;
-	while (!((dw3 = cq[3]) & 0x10000)) {
-		if (now_s() > deadline) {
-			fail("NVMe Identify completion", ETIMEDOUT);
+	while (((dw3 = cqe[3]) >> 16 & 1) != a->phase) {
+		if (now_s() > deadline)
 			return -ETIMEDOUT;
-		}
 		usleep(100);
 	}
-	wr32(bar, NVME_DOORBELLS + stride, 1);
-	if ((dw3 & 0xffff) != 0x5a5a || (dw3 >> 17) != 0) {
-		say("identify completion: cid 0x%x status 0x%x\n", dw3 & 0xffff, dw3 >> 17);
-		fail("NVMe Identify status", EIO);
-		return -EIO;
+	if (++a->head == NVME_AQ_DEPTH) {
+		a->head = 0;
+		a->phase ^= 1;
 	}
-	copy_trimmed(sn, id + 4, 20);
-	copy_trimmed(mn, id + 24, 40);
-	say("identify via DMA at iova %p: vendor 0x%04x serial '%s' model '%s'\n", (void *)id,
-	    id[0] | id[1] << 8, sn, mn);
-
-	wr32(bar, NVME_REG_CC, 0);
-	rc = wait_ready(bar, cap, 0);
-	if (rc < 0)
-		fail("NVMe disable after identify", -rc);
+	wr32(a->bar, NVME_DOORBELLS + a->stride, a->head);
+	if ((dw3 & 0xffff) != cid) {
+		say("identify completion for cid 0x%x, expected 0x%x\n", dw3 & 0xffff, cid);
+		return -EPROTO;
+	}
+	*status = dw3 >> 17;
 	return 0;
 }
 
-static int map_unmap(int iommufd, uint32_t ioas, volatile uint8_t *bar)
+static int ioas_map(int iommufd, uint32_t ioas, void *va, size_t len)
 {
-	size_t len = 4 * PAGE;
 	struct probe_ioas_map map = {
 		.size = sizeof(map),
 		.flags = PROBE_MAP_FIXED_IOVA | PROBE_MAP_READABLE | PROBE_MAP_WRITEABLE,
 		.ioas_id = ioas,
+		.user_va = (uintptr_t)va,
 		.length = len,
+		.iova = (uintptr_t)va,
 	};
+
+	if (ioctl(iommufd, PROBE_IOMMU_IOAS_MAP, &map) < 0)
+		return -errno;
+	say("mapped va %p at iova 0x%" PRIx64 " (%zu bytes)\n", va, (uint64_t)map.iova, len);
+	return 0;
+}
+
+static int ioas_unmap(int iommufd, uint32_t ioas, void *va, size_t len)
+{
 	struct probe_ioas_unmap unmap = {
 		.size = sizeof(unmap),
 		.ioas_id = ioas,
+		.iova = (uintptr_t)va,
 		.length = len,
 	};
-	uint8_t *mem;
-	int rc = 0;
 
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-		   -1, 0);
+	if (ioctl(iommufd, PROBE_IOMMU_IOAS_UNMAP, &unmap) < 0) {
+		fail("IOMMU_IOAS_UNMAP", errno);
+		return -1;
+	}
+	say("unmapped 0x%" PRIx64 " bytes at iova %p\n", (uint64_t)unmap.length, va);
+	if (unmap.length != len) {
+		fail("IOAS_UNMAP length", ERANGE);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * With bar: Identify with the queues and the data page mapped IOVA = VA (DMA
+ * through the vIOMMU), then again after the data page was unmapped: that one
+ * must leave the page untouched, or the device wrote through a translation the
+ * unmap should have invalidated.  Without bar: map and unmap only.
+ */
+static int map_unmap(int iommufd, uint32_t ioas, volatile uint8_t *bar)
+{
+	size_t qlen = 2 * PAGE, dlen = 2 * PAGE;
+	struct nvme_admin admin;
+	unsigned int status;
+	uint8_t *mem, *data;
+	char sn[21], mn[41];
+	int rc = 0, err;
+	bool enabled = false;
+
+	mem = mmap(NULL, qlen + dlen, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (mem == MAP_FAILED) {
 		fail("mmap(buffer)", errno);
 		return -1;
 	}
-	map.user_va = (uintptr_t)mem;
-	map.iova = (uintptr_t)mem;
-	if (ioctl(iommufd, PROBE_IOMMU_IOAS_MAP, &map) < 0) {
-		fail("IOMMU_IOAS_MAP(FIXED_IOVA, iova = va)", errno);
+	data = mem + qlen;
+	/* Two areas: iommufd unmaps whole areas only. */
+	err = ioas_map(iommufd, ioas, mem, qlen);
+	if (err < 0) {
+		fail("IOMMU_IOAS_MAP(FIXED_IOVA, iova = va)", -err);
 		rc = -1;
 		goto out_munmap;
 	}
-	say("mapped va %p at iova 0x%" PRIx64 " (%zu bytes)\n", (void *)mem, (uint64_t)map.iova,
-	    len);
-
+	err = ioas_map(iommufd, ioas, data, dlen);
+	if (err < 0) {
+		fail("IOMMU_IOAS_MAP(FIXED_IOVA, iova = va)", -err);
+		rc = -1;
+		goto out_unmap_queues;
+	}
 	/* The same IOVA again must be refused: the IOAS tracks what is mapped. */
-	if (ioctl(iommufd, PROBE_IOMMU_IOAS_MAP, &map) == 0 || errno != EEXIST) {
-		fail("second IOAS_MAP at the same IOVA was not refused with EEXIST", errno);
+	err = ioas_map(iommufd, ioas, data, dlen);
+	if (err != -EEXIST) {
+		fail("second IOAS_MAP at the same IOVA was not refused with EEXIST", -err);
 		rc = -1;
 	}
 
-	if (bar != NULL && nvme_identify(bar, mem) < 0)
-		rc = -1;
-
-	unmap.iova = (uintptr_t)mem;
-	if (ioctl(iommufd, PROBE_IOMMU_IOAS_UNMAP, &unmap) < 0) {
-		fail("IOMMU_IOAS_UNMAP", errno);
-		rc = -1;
-	} else {
-		say("unmapped 0x%" PRIx64 " bytes at iova %p\n", (uint64_t)unmap.length,
-		    (void *)mem);
-		if (unmap.length != len) {
-			fail("IOAS_UNMAP length", ERANGE);
+	if (bar != NULL) {
+		enabled = nvme_enable(&admin, bar, mem) == 0;
+		if (!enabled)
 			rc = -1;
+	}
+	if (enabled) {
+		err = nvme_identify(&admin, data, &status);
+		if (err < 0 || status != 0) {
+			say("identify: %d, status 0x%x\n", err, err < 0 ? 0 : status);
+			fail("NVMe Identify by DMA", err < 0 ? -err : EIO);
+			rc = -1;
+		} else {
+			copy_trimmed(sn, data + 4, 20);
+			copy_trimmed(mn, data + 24, 40);
+			say("identify via DMA at iova %p: vendor 0x%04x serial '%s' model '%s'\n",
+			    (void *)data, data[0] | data[1] << 8, sn, mn);
 		}
 	}
+
+	if (ioas_unmap(iommufd, ioas, data, dlen) < 0)
+		rc = -1;
+
+	if (enabled) {
+		/*
+		 * The verdict is the page, not the status: QEMU's NVMe model
+		 * may complete the command successfully although the IOMMU
+		 * refused its write (the guest kernel logs a DMAR fault).
+		 */
+		memset(data, 0, dlen);
+		err = nvme_identify(&admin, data, &status);
+		if (err == -ETIMEDOUT) {
+			fail("no completion for the Identify at an unmapped IOVA", ETIMEDOUT);
+			rc = -1;
+		} else if (data[4] != 0 || data[24] != 0) {
+			fail("the device wrote through an unmapped IOVA", EFAULT);
+			rc = -1;
+		} else {
+			say("identify at the unmapped iova %p: page untouched (status 0x%x)\n",
+			    (void *)data, err < 0 ? 0 : status);
+		}
+		nvme_disable(&admin);
+	}
+
+	if (ioas_unmap(iommufd, ioas, mem, qlen) < 0)
+		rc = -1;
+	goto out_munmap;
+out_unmap_queues:
+	ioas_unmap(iommufd, ioas, mem, qlen);
 out_munmap:
-	munmap(mem, len);
+	munmap(mem, qlen + dlen);
 	return rc;
 }
 
