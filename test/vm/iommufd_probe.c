@@ -173,6 +173,83 @@ _Static_assert(sizeof(struct probe_hw_info) == 40, "iommu_hw_info layout");
 _Static_assert(offsetof(struct probe_hw_info, out_capabilities) == 32, "iommu_hw_info layout");
 _Static_assert(sizeof(struct probe_vfio_region_info) == 32, "vfio_region_info layout");
 
+#ifdef PROBE_CHECK_UAPI
+/*
+ * prepare.sh compiles this file once more against the uapi headers of the
+ * kernel it boots: every number and layout above must match them.
+ */
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#define SAME_NUMBER(ours, theirs) _Static_assert((ours) == (theirs), #ours " != " #theirs)
+#define SAME_FIELD(ours, theirs, f)                                                              \
+	_Static_assert(offsetof(struct ours, f) == offsetof(struct theirs, f) &&                 \
+			       sizeof(((struct ours *)0)->f) == sizeof(((struct theirs *)0)->f), \
+		       #ours "." #f " differs from " #theirs)
+#define SAME_SIZE(ours, theirs) \
+	_Static_assert(sizeof(struct ours) == sizeof(struct theirs), #ours " size differs")
+
+SAME_NUMBER(PROBE_IOMMU_DESTROY, IOMMU_DESTROY);
+SAME_NUMBER(PROBE_IOMMU_IOAS_ALLOC, IOMMU_IOAS_ALLOC);
+SAME_NUMBER(PROBE_IOMMU_IOAS_IOVA_RANGES, IOMMU_IOAS_IOVA_RANGES);
+SAME_NUMBER(PROBE_IOMMU_IOAS_MAP, IOMMU_IOAS_MAP);
+SAME_NUMBER(PROBE_IOMMU_IOAS_UNMAP, IOMMU_IOAS_UNMAP);
+SAME_NUMBER(PROBE_IOMMU_GET_HW_INFO, IOMMU_GET_HW_INFO);
+SAME_NUMBER(PROBE_MAP_FIXED_IOVA, IOMMU_IOAS_MAP_FIXED_IOVA);
+SAME_NUMBER(PROBE_MAP_WRITEABLE, IOMMU_IOAS_MAP_WRITEABLE);
+SAME_NUMBER(PROBE_MAP_READABLE, IOMMU_IOAS_MAP_READABLE);
+SAME_NUMBER(PROBE_HW_INFO_TYPE_INTEL_VTD, IOMMU_HW_INFO_TYPE_INTEL_VTD);
+SAME_NUMBER(PROBE_VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_INFO);
+SAME_NUMBER(PROBE_VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_GET_REGION_INFO);
+SAME_NUMBER(PROBE_VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_BIND_IOMMUFD);
+SAME_NUMBER(PROBE_VFIO_DEVICE_ATTACH_IOMMUFD_PT, VFIO_DEVICE_ATTACH_IOMMUFD_PT);
+SAME_NUMBER(PROBE_VFIO_DEVICE_DETACH_IOMMUFD_PT, VFIO_DEVICE_DETACH_IOMMUFD_PT);
+SAME_NUMBER(PROBE_REGION_FLAG_MMAP, VFIO_REGION_INFO_FLAG_MMAP);
+SAME_NUMBER(PROBE_PCI_CONFIG_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX);
+
+SAME_SIZE(probe_iommu_destroy, iommu_destroy);
+SAME_FIELD(probe_iommu_destroy, iommu_destroy, id);
+SAME_SIZE(probe_ioas_alloc, iommu_ioas_alloc);
+SAME_FIELD(probe_ioas_alloc, iommu_ioas_alloc, out_ioas_id);
+SAME_SIZE(probe_iova_range, iommu_iova_range);
+SAME_FIELD(probe_iova_range, iommu_iova_range, last);
+SAME_SIZE(probe_ioas_iova_ranges, iommu_ioas_iova_ranges);
+SAME_FIELD(probe_ioas_iova_ranges, iommu_ioas_iova_ranges, num_iovas);
+SAME_FIELD(probe_ioas_iova_ranges, iommu_ioas_iova_ranges, allowed_iovas);
+SAME_FIELD(probe_ioas_iova_ranges, iommu_ioas_iova_ranges, out_iova_alignment);
+SAME_SIZE(probe_ioas_map, iommu_ioas_map);
+SAME_FIELD(probe_ioas_map, iommu_ioas_map, flags);
+SAME_FIELD(probe_ioas_map, iommu_ioas_map, ioas_id);
+SAME_FIELD(probe_ioas_map, iommu_ioas_map, user_va);
+SAME_FIELD(probe_ioas_map, iommu_ioas_map, length);
+SAME_FIELD(probe_ioas_map, iommu_ioas_map, iova);
+SAME_SIZE(probe_ioas_unmap, iommu_ioas_unmap);
+SAME_FIELD(probe_ioas_unmap, iommu_ioas_unmap, iova);
+SAME_FIELD(probe_ioas_unmap, iommu_ioas_unmap, length);
+SAME_SIZE(probe_hw_info, iommu_hw_info);
+SAME_FIELD(probe_hw_info, iommu_hw_info, dev_id);
+SAME_FIELD(probe_hw_info, iommu_hw_info, data_len);
+SAME_FIELD(probe_hw_info, iommu_hw_info, data_uptr);
+SAME_FIELD(probe_hw_info, iommu_hw_info, out_data_type);
+SAME_FIELD(probe_hw_info, iommu_hw_info, out_max_pasid_log2);
+SAME_FIELD(probe_hw_info, iommu_hw_info, out_capabilities);
+SAME_SIZE(probe_hw_info_vtd, iommu_hw_info_vtd);
+SAME_FIELD(probe_hw_info_vtd, iommu_hw_info_vtd, cap_reg);
+SAME_FIELD(probe_hw_info_vtd, iommu_hw_info_vtd, ecap_reg);
+SAME_SIZE(probe_vfio_bind_iommufd, vfio_device_bind_iommufd);
+SAME_FIELD(probe_vfio_bind_iommufd, vfio_device_bind_iommufd, iommufd);
+SAME_FIELD(probe_vfio_bind_iommufd, vfio_device_bind_iommufd, out_devid);
+SAME_FIELD(probe_vfio_attach_pt, vfio_device_attach_iommufd_pt, pt_id);
+SAME_SIZE(probe_vfio_detach_pt, vfio_device_detach_iommufd_pt);
+SAME_SIZE(probe_vfio_device_info, vfio_device_info);
+SAME_FIELD(probe_vfio_device_info, vfio_device_info, num_regions);
+SAME_FIELD(probe_vfio_device_info, vfio_device_info, num_irqs);
+SAME_SIZE(probe_vfio_region_info, vfio_region_info);
+SAME_FIELD(probe_vfio_region_info, vfio_region_info, index);
+SAME_FIELD(probe_vfio_region_info, vfio_region_info, size);
+SAME_FIELD(probe_vfio_region_info, vfio_region_info, offset);
+#endif
+
 /* --- NVMe registers and commands used by the DMA check --------------------- */
 
 #define NVME_REG_CAP	    0x00

@@ -349,13 +349,25 @@ probe() {
 	local out=$cache/iommufd_probe
 	[ -x "$out" ] && [ "$out" -nt "$here/iommufd_probe.c" ] && return 0
 	log "building iommufd_probe"
-	cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$out" "$here/iommufd_probe.c"
+	# The probe carries its own ABI definitions; check them against the
+	# uapi headers of the kernel it will run on.
+	local uapi=$cache/uapi
+	mkdir -p "$uapi/linux"
+	cp "$src/include/uapi/linux/iommufd.h" "$src/include/uapi/linux/vfio.h" "$uapi/linux/"
+	cc -std=gnu11 -fsyntax-only -Wall -Wextra -Werror -DPROBE_CHECK_UAPI -D__user= \
+		-I "$uapi" "$here/iommufd_probe.c" ||
+		die "iommufd_probe's ABI definitions differ from the $kver uapi headers"
+	cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$out.tmp" "$here/iommufd_probe.c"
+	mv "$out.tmp" "$out"
 }
 
 # --- main ------------------------------------------------------------------
 
 main() {
 	mkdir -p "$cache"
+	# One prepare at a time per cache: runs may start in parallel.
+	exec 9>"$cache/.prepare.lock"
+	flock 9
 	[ -e "$cache/ready" ] && [ "$cache/ready" -nt "$here/prepare.sh" ] &&
 		[ "$cache/ready" -nt "$here/guest-init.sh" ] &&
 		[ "$cache/ready" -nt "$here/iommufd_probe.c" ] && exit 0
