@@ -230,6 +230,8 @@ int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev)
 		goto out_free_did;
 	}
 	reg_iommu_get(iommu);
+	if (new_did && !iommu->caps.first_stage)
+		__atomic_fetch_add(&dom->n_owners, 1, __ATOMIC_RELEASE);
 	/* Tags first: from here on every flush that starts covers this device. */
 	inv_array_publish(&dom->inv, arr);
 	rc = iommu->ops->attach(iommu, dev, dom->pasid, (uint16_t)did, pgtable_root(&dom->pgt));
@@ -245,6 +247,8 @@ int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev)
 
 out_unpublish:
 	publish_and_free_old(dom, old);
+	if (new_did && !iommu->caps.first_stage)
+		__atomic_fetch_sub(&dom->n_owners, 1, __ATOMIC_RELEASE);
 	reg_iommu_put(iommu);
 out_free_did:
 	if (new_did)
@@ -294,6 +298,8 @@ int svio_domain_detach(struct svio_domain *dom, struct svio_device *dev)
 	/* 4. No reader of the old array still uses the instance (or the array). */
 	inv_array_synchronize();
 	inv_array_free(old);
+	if (last_did && !d.iommu->caps.first_stage)
+		__atomic_fetch_sub(&dom->n_owners, 1, __ATOMIC_RELEASE);
 	if (last_did)
 		reg_did_free(d.iommu, d.did);
 	reg_iommu_put(d.iommu);
@@ -353,6 +359,10 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 	}
 	/* Instances owning their table first: a refusal there leaves nothing to undo here. */
 	rc = kmap_map(dom, io, va, len, prot);
+	if (rc == -EEXIST && flush_sync(dom) == 0) {
+		/* A queued (lazy) unmap of this range still holds it there: flushed now. */
+		rc = kmap_map(dom, io, va, len, prot);
+	}
 	if (rc < 0)
 		return rc;
 	rc = pgtable_map(&dom->pgt, io, addr, len, prot);

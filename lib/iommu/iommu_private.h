@@ -90,6 +90,12 @@ struct svio_domain {
 	 * its table may only attach while this is 0: maps are not replayed.
 	 */
 	uint64_t mapped;
+	/*
+	 * Table-owning instances the array names (atomic). Raised before the
+	 * array that adds one is published, lowered after the array without it
+	 * is: 0 lets the data path skip them without entering a read section.
+	 */
+	unsigned int n_owners;
 
 	struct svio_iommu_stats stats; /**< atomics, see STAT_ADD */
 	uint64_t stale_base;	       /**< instances' stale uses at the last reset */

@@ -50,6 +50,8 @@ int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int
 	unsigned int n, i;
 	int rc = 0;
 
+	if (__atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) == 0)
+		return 0;
 	/* The instances stay registered while we are inside the read section. */
 	inv_array_read_lock();
 	n = owners(inv_array_get(&dom->inv), own);
@@ -120,6 +122,8 @@ void kmap_unmap_batch(struct svio_domain *dom, struct fq_entry *e, unsigned int 
 	struct flush_range *r = dom->kranges;
 	unsigned int no, nr = 0;
 
+	if (__atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) == 0)
+		goto out_done;
 	inv_array_read_lock();
 	no = owners(inv_array_get(&dom->inv), own);
 	if (no > 0) {
@@ -140,6 +144,7 @@ void kmap_unmap_batch(struct svio_domain *dom, struct fq_entry *e, unsigned int 
 		}
 	}
 	inv_array_read_unlock();
+out_done:
 	for (unsigned int j = 0; j < n; j++)
 		e[j].kdone = true;
 }

@@ -198,6 +198,27 @@ static void test_lazy_merges_across_unmaps(void **state)
 	assert_int_equal(st.unmaps, 6);
 }
 
+static void test_lazy_remap_flushes_first(void **state)
+{
+	int unmap_at, map_at;
+
+	(void)state;
+	assert_int_equal(make_domain(SVIO_FLUSH_LAZY, 256), 0);
+	assert_int_equal(svio_domain_attach(dom, &devs[0]), 0);
+	map(0, 2 * K4);
+	assert_int_equal(svio_dma_unmap_release(dom, IOVA(0), 2 * K4, note_release, (void *)3), 0);
+	fake_log_reset();
+	/* Same buffer again while its unmap is queued: the queue is flushed, then it maps. */
+	map(0, 2 * K4);
+	unmap_at = fake_log_find(EV_UNMAP, 2, 0);
+	map_at = fake_log_find(EV_MAP, 2, 0);
+	assert_true(unmap_at >= 0 && map_at > unmap_at);
+	assert_int_equal(fake_log_count(EV_NOTE, -1, -1), 1);
+	assert_int_equal(fake_mapped_bytes(&k2), 2 * K4);
+	/* A real overlap still fails. */
+	assert_int_equal(svio_dma_map(dom, VA(K4), K4, SVIO_DMA_RW, &(uint64_t){ 0 }), -EEXIST);
+}
+
 static void test_naive_one_unmap_each(void **state)
 {
 	struct svio_iommu_stats st;
@@ -358,6 +379,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_strict_one_unmap_per_merged_range, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_lazy_merges_across_unmaps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lazy_remap_flushes_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_naive_one_unmap_each, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_map_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_unmap_stays_quarantined, setup,
