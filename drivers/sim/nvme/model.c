@@ -73,6 +73,7 @@ static void *model_thread(void *arg)
 				if (atomic_load(&cq->live))
 					busy |= sim_nvme_group_service_busy(c, cq);
 				pthread_mutex_unlock(&cq->lock);
+				sim_nvme_cq_notify(c, cq);
 			}
 		}
 		if (busy) {

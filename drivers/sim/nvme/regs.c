@@ -71,6 +71,8 @@ static void ctrl_enable(struct sim_nvme *c)
 	cq->tail = 0;
 	cq->phase = 1;
 	cq->nsq = 1;
+	cq->ien = true; /* the admin CQ always interrupts, on vector 0 */
+	cq->iv = 0;
 	atomic_store(&cq->head, 0);
 	atomic_store(&cq->live, true);
 	atomic_store(&c->sq[0].live, true);
@@ -131,10 +133,11 @@ static uint32_t reg_read32(struct sim_nvme *c, uint64_t off)
 			return NVME_VS_1_4;
 		case NVME_REG_INTMS:
 		case NVME_REG_INTMC:
+			return atomic_load(&c->intms);
 		case NVME_REG_CC:
 		case NVME_REG_AQA:
 			pthread_mutex_lock(&c->reg_lock);
-			v = off == NVME_REG_CC ? c->cc : off == NVME_REG_AQA ? c->aqa : c->intms;
+			v = off == NVME_REG_CC ? c->cc : c->aqa;
 			pthread_mutex_unlock(&c->reg_lock);
 			return (uint32_t)v;
 		case NVME_REG_CSTS:
@@ -190,6 +193,7 @@ static void doorbell_write(struct sim_nvme *c, uint64_t off, uint32_t val)
 	if (atomic_load(&cq->live))
 		sim_nvme_group_service(c, cq);
 	pthread_mutex_unlock(&cq->lock);
+	sim_nvme_cq_notify(c, cq);
 }
 
 static void reg_write32(struct sim_nvme *c, uint64_t off, uint32_t val)
@@ -201,10 +205,10 @@ static void reg_write32(struct sim_nvme *c, uint64_t off, uint32_t val)
 	pthread_mutex_lock(&c->reg_lock);
 	switch (off) {
 	case NVME_REG_INTMS:
-		c->intms |= val;
+		atomic_fetch_or(&c->intms, val);
 		break;
 	case NVME_REG_INTMC:
-		c->intms &= ~val;
+		atomic_fetch_and(&c->intms, ~val);
 		break;
 	case NVME_REG_CC:
 		cc_write(c, val);

@@ -76,7 +76,8 @@ struct sim_nvme_cq {
 	uint16_t phase;
 	uint16_t iv;
 	bool ien;
-	uint32_t nsq; /* SQs bound to it */
+	uint32_t nsq;		  /* SQs bound to it */
+	_Atomic bool irq_pending; /* entries posted, vector not raised yet */
 	struct sim_nvme_cmd *pend_head, *pend_tail;
 	/* SMART counters of this group (relaxed atomics: read by Get Log Page). */
 	_Atomic uint64_t reads, writes, blocks_read, blocks_written;
@@ -105,8 +106,8 @@ struct sim_nvme {
 	uint32_t aqa;
 	uint64_t asq, acq;
 	_Atomic uint32_t csts;
-	_Atomic bool enabled; /* processing allowed: RDY and no CFS */
-	uint32_t intms;
+	_Atomic bool enabled;	       /* processing allowed: RDY and no CFS */
+	_Atomic uint32_t intms;	       /* vector mask (INTMS/INTMC) */
 	uint32_t nsq_alloc, ncq_alloc; /* Set Features (number of queues), 1-based */
 	uint32_t aer_outstanding;      /* under cq[0].lock */
 	bool vwc;
@@ -158,6 +159,12 @@ void sim_nvme_log_error(struct sim_nvme *c, uint16_t sqid, uint16_t cid, uint16_
 void sim_nvme_group_service(struct sim_nvme *c, struct sim_nvme_cq *cq);
 /** The same, telling whether there was or still is work (the model thread's idle test). */
 bool sim_nvme_group_service_busy(struct sim_nvme *c, struct sim_nvme_cq *cq);
+/**
+ * Raise the CQ's interrupt vector if entries were posted since the last call
+ * and the vector is not masked. Called without any group lock held (the
+ * handler runs on this thread and may ring doorbells).
+ */
+void sim_nvme_cq_notify(struct sim_nvme *c, struct sim_nvme_cq *cq);
 int sim_nvme_sq_setup(struct sim_nvme_sq *sq, uint16_t qid, uint16_t cqid, uint32_t size,
 		      uint64_t base);
 /** Free an SQ's contexts (its group locked), dropping held and pending commands. */

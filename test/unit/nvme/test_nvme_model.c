@@ -226,6 +226,36 @@ static void test_admin_phase(void **state)
 	raw_disable();
 }
 
+static void count_irq(struct svio_device *dev, unsigned int vector, void *arg)
+{
+	(void)dev;
+	assert_int_equal(vector, 0);
+	(*(unsigned int *)arg)++;
+}
+
+/* Admin completions raise vector 0 unless INTMS masks it. */
+static void test_interrupts(void **state)
+{
+	struct nvme_sqe sqe = { .opc = NVME_ADM_GET_FEATURES, .cdw10 = NVME_FEAT_NUM_QUEUES };
+	struct nvme_cqe cqe;
+	unsigned int irqs = 0;
+
+	(void)state;
+	assert_int_equal(svio_dev_intr_register(raw.dev, 0, count_irq, &irqs), 0);
+	raw_enable(8);
+	assert_int_equal(raw_admin(&sqe, &cqe), 0);
+	assert_int_equal(cqe.cdw0, (1u << 16) | 1u); /* queues=2, 0-based */
+	assert_int_equal(irqs, 1);
+	wr32(NVME_REG_INTMS, 1);
+	assert_int_equal(raw_admin(&sqe, &cqe), 0);
+	assert_int_equal(irqs, 1);
+	wr32(NVME_REG_INTMC, 1);
+	assert_int_equal(raw_admin(&sqe, &cqe), 0);
+	assert_int_equal(irqs, 2);
+	raw_disable();
+	svio_dev_intr_unregister(raw.dev, 0);
+}
+
 /* Event requests stay outstanding (no event ever fires); past AERL + 1 the limit status. */
 static void test_async_events(void **state)
 {
@@ -680,10 +710,9 @@ int main(void)
 		NULL,
 	};
 	const struct CMUnitTest raw_tests[] = {
-		cmocka_unit_test(test_registers),
-		cmocka_unit_test(test_handshake),
-		cmocka_unit_test(test_admin_phase),
-		cmocka_unit_test(test_async_events),
+		cmocka_unit_test(test_registers),   cmocka_unit_test(test_handshake),
+		cmocka_unit_test(test_admin_phase), cmocka_unit_test(test_async_events),
+		cmocka_unit_test(test_interrupts),
 	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_admin_status), cmocka_unit_test(test_io_status),
