@@ -7,7 +7,10 @@
  * (detach invalidates under the flush lock; a backend may report a queue
  * error from inside wait_poll, which takes reg_lock; page requests install
  * entries under reg_lock). Release callbacks run under the flush lock only:
- * they must not call back into the domain's flush paths.
+ * they must not call back into the domain's flush paths (nor map: a map
+ * that collides with a queued unmap flushes). A table-owning instance's
+ * ops->unmap runs under the flush lock, its ops->map under no core lock;
+ * both inside an array read section.
  *
  * Lifetimes: a domain is on the registry's list (found by PASID) from create
  * until destroy; page requests resolve under reg_lock, so destroy unlinks it
