@@ -285,7 +285,7 @@ static int set_num_queues(struct svio_nvme_ctrlr *c)
 
 static int identify_all(struct svio_nvme_ctrlr *c)
 {
-	static struct nvme_id_ctrlr id; /* admin_lock held: one at a time */
+	static struct nvme_id_ctrlr id; /* probe runs on the main lcore: one at a time */
 	static uint32_t list[1024];
 	unsigned int i;
 	int rc;

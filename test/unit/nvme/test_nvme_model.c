@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nvme_test.h"
@@ -700,6 +701,37 @@ static void test_smart_and_file(void **state)
 	svio_nvme_qpair_free(qp);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* latency_ns on an inline controller: no completion shows before its time. */
+static void test_latency_inline(void **state)
+{
+	struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get("sim_nvme3");
+	static uint8_t b[4][4096] __attribute__((aligned(4096)));
+	struct svio_nvme_qpair *qp;
+	struct nvme_wait w[4];
+	uint64_t t0, t1;
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(svio_nvme_qpair_alloc(c, 8, &qp), 0);
+	memset(w, 0, sizeof(w));
+	t0 = now_ns();
+	for (i = 0; i < 4; i++)
+		assert_int_equal(svio_nvme_read(qp, 1, b[i], i * 8, 8, nvme_wait_cb, &w[i]), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(nvme_wait_done(qp, &w[i]), 0);
+	t1 = now_ns();
+	assert_true(t1 - t0 >= 2000000);
+	svio_nvme_qpair_free(qp);
+}
+
 int main(void)
 {
 	char file_arg[128];
@@ -707,6 +739,7 @@ int main(void)
 		"--vdev", "sim_nvme0,size=64M",
 		"--vdev", "sim_nvme1,size=1T,lba=4096",
 		"--vdev", file_arg,
+		"--vdev", "sim_nvme3,size=8M,latency_ns=2000000",
 		NULL,
 	};
 	const struct CMUnitTest raw_tests[] = {
@@ -715,9 +748,10 @@ int main(void)
 		cmocka_unit_test(test_interrupts),
 	};
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_admin_status), cmocka_unit_test(test_io_status),
-		cmocka_unit_test(test_prp_chain),    cmocka_unit_test(test_bad_buffer),
-		cmocka_unit_test(test_sparse),	     cmocka_unit_test(test_smart_and_file),
+		cmocka_unit_test(test_admin_status),   cmocka_unit_test(test_io_status),
+		cmocka_unit_test(test_prp_chain),      cmocka_unit_test(test_bad_buffer),
+		cmocka_unit_test(test_sparse),	       cmocka_unit_test(test_smart_and_file),
+		cmocka_unit_test(test_latency_inline),
 	};
 	int rc;
 
