@@ -107,10 +107,14 @@ int svio_eal_init(int argc, char **argv)
 	rc = svio_builtin_register();
 	if (rc < 0)
 		goto out_teardown;
-	/* Devices are checked before DPDK starts: a typo costs no EAL start-up. */
-	rc = add_devices(config.vdev, config.n_vdev);
+	/*
+	 * Devices are checked before DPDK starts: a typo costs no EAL start-up.
+	 * PCI devices first: probing follows this order, and iommufd must have
+	 * its first device attached before any built-in device's driver maps.
+	 */
+	rc = add_devices(config.allow, config.n_allow);
 	if (rc == 0)
-		rc = add_devices(config.allow, config.n_allow);
+		rc = add_devices(config.vdev, config.n_vdev);
 	if (rc < 0)
 		goto out_teardown;
 
