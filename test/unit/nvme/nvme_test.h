@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "svio_eal.h"
+#include "svio_iommu.h"
 #include "svio_nvme.h"
 
 /* svio_eal_init() with the quiet test options plus @p extra (NULL-terminated). */
@@ -81,6 +82,16 @@ static inline void nvme_fill(void *buf, size_t len, uint64_t seed)
 		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
 		p[i] = (uint8_t)(seed >> 56);
 	}
+}
+
+/* The IOMMU model saw no device use a translation after its invalidation. */
+static inline void nvme_assert_no_stale_use(void)
+{
+	struct svio_iommu_stats st;
+
+	assert_int_equal(svio_iommu_sync(svio_domain_default()), 0);
+	assert_int_equal(svio_iommu_stats_get(svio_domain_default(), &st), 0);
+	assert_int_equal(st.stale_uses, 0);
 }
 
 #endif /* NVME_TEST_H */

@@ -222,6 +222,7 @@ static void test_shared_domain(void **state)
 		svio_nvme_qpair_free(qp[d]);
 		dbuf_free(&buf[d]);
 	}
+	nvme_assert_no_stale_use();
 }
 
 static void test_zeroes_flush_trim(void **state)

@@ -104,6 +104,7 @@ static void run(const char *dev)
 	}
 	assert_int_equal(svio_nvme_admin_cmd(c, &gl, &smart, sizeof(smart), &cpl), 0);
 	assert_int_equal(smart.host_writes[0] - writes0, THREADS * ROUNDS * 8);
+	nvme_assert_no_stale_use();
 }
 
 static void test_inline(void **state)

@@ -166,6 +166,7 @@ static void test_explicit_reset(void **state)
 	assert_int_equal(svio_nvme_admin_cmd(c, &id, &ident, sizeof(ident), &cpl), 0);
 	assert_int_equal(ident.cntlid, 1);
 	svio_nvme_qpair_free(qp);
+	nvme_assert_no_stale_use();
 }
 
 int main(void)
