@@ -201,6 +201,15 @@ int nvme_admin_locked(struct svio_nvme_ctrlr *c, struct nvme_sqe *sqe, struct sv
 			cpl->rc = -ETIMEDOUT;
 			return -ETIMEDOUT;
 		}
+		/* A controller in fatal status answers nothing: no need to wait it out. */
+		if ((spins & 255) == 255) {
+			uint32_t csts = 0;
+
+			if (reg_read32(c, NVME_REG_CSTS, &csts) == 0 && (csts & NVME_CSTS_CFS)) {
+				cpl->rc = -EIO;
+				return -ENXIO;
+			}
+		}
 		backoff(&spins);
 	}
 }
@@ -240,6 +249,13 @@ int svio_nvme_admin_cmd(struct svio_nvme_ctrlr *ctrlr, const struct nvme_sqe *cm
 	pthread_mutex_lock(&ctrlr->admin_lock);
 	rc = admin_data(ctrlr, &sqe, buf, len, cpl != NULL ? cpl : &dummy);
 	pthread_mutex_unlock(&ctrlr->admin_lock);
+	if (rc == -ENXIO && !atomic_load(&ctrlr->failed)) {
+		/* Fatal status seen: recover now; the caller may retry the command. */
+		NVME_LOG(ERR, "%s: controller fatal status during an admin command",
+			 ctrlr->dev->name);
+		svio_nvme_ctrlr_reset(ctrlr);
+		rc = -EIO;
+	}
 	return rc;
 }
 

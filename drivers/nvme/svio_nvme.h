@@ -125,7 +125,8 @@ int svio_nvme_ctrlr_set_timeout(struct svio_nvme_ctrlr *ctrlr, uint64_t timeout_
  * Run one admin command synchronously. The command's data (direction from the
  * opcode's low bits, as the spec defines) is copied through a driver buffer,
  * so @p buf may be any memory; @p len at most 8 KiB. Any thread (serialised).
- * @return 0 (success status), -EIO (error status, see @p cpl), -EINVAL,
+ * @return 0 (success status), -EIO (error status, see @p cpl; or the
+ *         controller reported fatal status and was reset: retry), -EINVAL,
  *         -ETIMEDOUT, -ENXIO (the controller failed and is gone).
  */
 int svio_nvme_admin_cmd(struct svio_nvme_ctrlr *ctrlr, const struct nvme_sqe *cmd, void *buf,

@@ -147,6 +147,23 @@ static void test_fatal_thread(void **state)
 	fatal_recovery("sim_nvme1");
 }
 
+/* Fatal status during an admin command: it fails fast, the controller is reset. */
+static void test_fatal_admin(void **state)
+{
+	struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get("sim_nvme1");
+	struct nvme_sqe id = { .opc = NVME_ADM_IDENTIFY, .cdw10 = NVME_CNS_CTRLR };
+	struct nvme_id_ctrlr ident;
+	struct svio_nvme_cpl cpl;
+	uint64_t resets = svio_nvme_ctrlr_resets(c);
+
+	(void)state;
+	assert_int_equal(sim_nvme_inject_fatal(svio_nvme_ctrlr_device(c)), 0);
+	assert_int_equal(svio_nvme_admin_cmd(c, &id, &ident, sizeof(ident), &cpl), -EIO);
+	assert_int_equal(svio_nvme_ctrlr_resets(c), resets + 1);
+	assert_int_equal(svio_nvme_admin_cmd(c, &id, &ident, sizeof(ident), &cpl), 0);
+	assert_int_equal(ident.cntlid, 2);
+}
+
 /* An explicit reset between commands: pairs re-create their queues on next use. */
 static void test_explicit_reset(void **state)
 {
@@ -181,6 +198,7 @@ int main(void)
 		cmocka_unit_test(test_timeout_reset_thread),
 		cmocka_unit_test(test_fatal_inline),
 		cmocka_unit_test(test_fatal_thread),
+		cmocka_unit_test(test_fatal_admin),
 		cmocka_unit_test(test_explicit_reset),
 	};
 	int rc;
