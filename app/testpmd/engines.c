@@ -161,8 +161,9 @@ struct rte_mbuf *tp_txonly_frame(struct tp_stream *s)
 		ip->next_proto_id = IPPROTO_UDP;
 		ip->total_length = rte_cpu_to_be_16((uint16_t)(total - sizeof(*eh)));
 		ip->packet_id = rte_cpu_to_be_16((uint16_t)s->tx_seq++);
-		ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(198, 18, 0, 1));
-		ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(198, 18, 0, 2));
+		/* 198.18.0.1 -> .2; DPDK's RTE_IPV4() shifts a signed int past bit 31. */
+		ip->src_addr = rte_cpu_to_be_32(UINT32_C(0xc6120001));
+		ip->dst_addr = rte_cpu_to_be_32(UINT32_C(0xc6120002));
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
 		udp = (struct rte_udp_hdr *)(ip + 1);
 		udp->src_port = rte_cpu_to_be_16(9);
