@@ -24,12 +24,16 @@ PKG_CONFIG_PATH=$(dirname "$pc")
 
 mkdir "$tmp/app"
 cp "$src/examples/hello/main.c" "$tmp/app/hello.c"
+cp "$src/examples/nvme_hello/main.c" "$tmp/app/nvme_hello.c"
 cd "$tmp/app"
-# shellcheck disable=SC2046
-cc -std=gnu11 -Wall -Wextra -Werror "${san_flags[@]}" hello.c -o hello \
-	$(pkg-config --cflags --libs libsvio)
+for prog in hello nvme_hello; do
+	# shellcheck disable=SC2046
+	cc -std=gnu11 -Wall -Wextra -Werror "${san_flags[@]}" $prog.c -o $prog \
+		$(pkg-config --cflags --libs libsvio)
+done
 libdir=$(pkg-config --variable=libdir libsvio)
-LD_LIBRARY_PATH="$libdir" ./hello --no-huge -m 64 --no-shconf --no-telemetry \
-	--log-level='*:error' --vdev sim_scratch0 -- --pages 4 | tee out.txt
+eal=(--no-huge -m 64 --no-shconf --no-telemetry --log-level='*:error')
+LD_LIBRARY_PATH="$libdir" ./hello "${eal[@]}" --vdev sim_scratch0 -- --pages 4 | tee out.txt
 grep -q "sim_scratch0: wrote and read back 16384 bytes" out.txt
-echo "out-of-tree build against libsvio: ok"
+LD_LIBRARY_PATH="$libdir" ./nvme_hello "${eal[@]}" --vdev sim_nvme0,size=64M
+echo "out-of-tree builds against libsvio (svio-hello, nvme-hello): ok"
