@@ -197,8 +197,10 @@ static void vnet_free(struct vnet_model *m)
 	uint16_t q;
 
 	if (m->vqs != NULL) {
-		for (q = 0; q < m->nvqs; q++)
+		for (q = 0; q < m->nvqs; q++) {
+			pthread_spin_destroy(&m->vqs[q].lock);
 			free(m->vqs[q].bounce);
+		}
 	}
 	free(m->vqs);
 	free(m);
@@ -225,7 +227,7 @@ static int vnet_create(struct svio_device *dev)
 		goto out_free;
 	}
 	for (q = 0; q < m->nvqs; q++) {
-		rte_spinlock_init(&m->vqs[q].lock);
+		pthread_spin_init(&m->vqs[q].lock, PTHREAD_PROCESS_PRIVATE);
 		vnet_vq_reset(&m->vqs[q]);
 		if (q & 1) {
 			m->vqs[q].bounce = malloc(VNET_HDR_LEN + VNET_MAX_FRAME);
@@ -300,10 +302,10 @@ int sim_vnet_filter_get(struct svio_device *dev, bool *promisc, bool *allmulti,
 
 	if (m == NULL)
 		return -ENODEV;
-	rte_spinlock_lock(&m->vqs[0].lock);
+	pthread_spin_lock(&m->vqs[0].lock);
 	*promisc = m->promisc;
 	*allmulti = m->allmulti;
-	rte_spinlock_unlock(&m->vqs[0].lock);
+	pthread_spin_unlock(&m->vqs[0].lock);
 	*active_pairs = __atomic_load_n(&m->active_pairs, __ATOMIC_ACQUIRE);
 	return 0;
 }

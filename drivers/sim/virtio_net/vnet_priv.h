@@ -24,7 +24,6 @@
 
 #include <rte_common.h>
 #include <rte_log.h>
-#include <rte_spinlock.h>
 
 #include "sim_bus.h"
 #include "virtio_spec.h"
@@ -80,12 +79,12 @@ struct vnet_vq {
 	/* Device side; only touched with the right lock held (see top). */
 	uint16_t last_avail;
 	uint16_t used_idx;
-	bool ready;   /* atomic: enabled and DRIVER_OK */
-	bool broken;  /* a malformed descriptor stopped it; set NEEDS_RESET */
-	bool stalled; /* rx: a transfer waits for buffers; driver must kick */
-	rte_spinlock_t lock;
-	uint8_t *bounce;       /* tx: the frame being moved (VNET_MAX_FRAME + header) */
-	struct vnet_tcache tc; /* under the queue's lock */
+	bool ready;		 /* atomic: enabled and DRIVER_OK */
+	bool broken;		 /* a malformed descriptor stopped it; set NEEDS_RESET */
+	bool stalled;		 /* rx: a transfer waits for buffers; driver must kick */
+	pthread_spinlock_t lock; /* pthread: ThreadSanitizer sees it */
+	uint8_t *bounce;	 /* tx: the frame being moved (VNET_MAX_FRAME + header) */
+	struct vnet_tcache tc;	 /* under the queue's lock */
 };
 
 struct vnet_model {

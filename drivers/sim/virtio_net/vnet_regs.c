@@ -154,10 +154,13 @@ static void vq_go_live(struct vnet_model *m, uint16_t q)
 
 	if (!vq->enabled)
 		return;
+	/* Under the queue lock: a peer may already be delivering into it (and checking ready). */
+	pthread_spin_lock(&vq->lock);
 	vnet_tc_reset(vq);
 	/* Inline mode moves frames on transmit doorbells; receive ones only after a stall. */
 	vnet_vq_set_no_notify(m, vq, data && (m->mode == VNET_MODE_THREAD || !(q & 1)));
 	__atomic_store_n(&vq->ready, true, __ATOMIC_RELEASE);
+	pthread_spin_unlock(&vq->lock);
 }
 
 static bool queue_config_ok(struct vnet_model *m, struct vnet_vq *vq)
@@ -279,9 +282,9 @@ static void device_cfg(struct vnet_model *m, uint8_t img[VIRTIO_NET_CFG_SIZE])
 	uint16_t link = __atomic_load_n(&m->link, __ATOMIC_ACQUIRE);
 	uint16_t mtu = VNET_MAX_FRAME - 18;
 
-	rte_spinlock_lock(&m->vqs[0].lock); /* the MAC changes under the filter locks */
+	pthread_spin_lock(&m->vqs[0].lock); /* the MAC changes under the filter locks */
 	memcpy(img + VIRTIO_NET_CFG_MAC, m->mac, 6);
-	rte_spinlock_unlock(&m->vqs[0].lock);
+	pthread_spin_unlock(&m->vqs[0].lock);
 	memcpy(img + VIRTIO_NET_CFG_STATUS, &link, 2);
 	memcpy(img + VIRTIO_NET_CFG_MAX_PAIRS, &m->max_pairs, 2);
 	memcpy(img + VIRTIO_NET_CFG_MTU, &mtu, 2);
@@ -363,7 +366,7 @@ void vnet_device_reset(struct vnet_model *m)
 	vnet_thread_stop(m);
 	/* Take every queue lock: a peer delivering into us finishes first. */
 	for (q = 0; q < m->nvqs; q++)
-		rte_spinlock_lock(&m->vqs[q].lock);
+		pthread_spin_lock(&m->vqs[q].lock);
 	__atomic_store_n(&m->status, 0, __ATOMIC_RELEASE);
 	for (q = 0; q < m->nvqs; q++) {
 		vnet_vq_reset(&m->vqs[q]);
@@ -380,7 +383,7 @@ void vnet_device_reset(struct vnet_model *m)
 	m->uc_n = m->mc_n = 0;
 	memcpy(m->mac, m->mac_orig, 6);
 	for (q = m->nvqs; q > 0; q--)
-		rte_spinlock_unlock(&m->vqs[q - 1].lock);
+		pthread_spin_unlock(&m->vqs[q - 1].lock);
 }
 
 void vnet_update_link(struct vnet_model *m)

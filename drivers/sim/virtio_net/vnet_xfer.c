@@ -141,9 +141,9 @@ unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq_idx)
 		uint16_t pairs = __atomic_load_n(&dst->active_pairs, __ATOMIC_ACQUIRE);
 
 		rxq = &dst->vqs[2 * (txq_idx % pairs)];
-		rte_spinlock_lock(&rxq->lock);
+		pthread_spin_lock(&rxq->lock);
 	}
-	rte_spinlock_lock(&txq->lock);
+	pthread_spin_lock(&txq->lock);
 	vnet_tc_reset(txq);
 	if (rxq != NULL)
 		vnet_tc_reset(rxq);
@@ -216,9 +216,9 @@ unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq_idx)
 		VNET_STAT_ADD(src, tx_bytes, tx_bytes);
 	}
 out_unlock:
-	rte_spinlock_unlock(&txq->lock);
+	pthread_spin_unlock(&txq->lock);
 	if (rxq != NULL)
-		rte_spinlock_unlock(&rxq->lock);
+		pthread_spin_unlock(&rxq->lock);
 	return moved;
 }
 
@@ -230,14 +230,14 @@ static void rx_refilled(struct vnet_model *m, uint16_t j)
 	uint16_t pairs, k;
 	bool stalled;
 
-	rte_spinlock_lock(&rxq->lock);
+	pthread_spin_lock(&rxq->lock);
 	vnet_tc_reset(rxq);
 	stalled = rxq->stalled;
 	if (stalled) {
 		rxq->stalled = false;
 		vnet_vq_set_no_notify(m, rxq, true);
 	}
-	rte_spinlock_unlock(&rxq->lock);
+	pthread_spin_unlock(&rxq->lock);
 	if (!stalled)
 		return;
 	if (m->wire == VNET_WIRE_LOOP)
@@ -277,9 +277,9 @@ static void filter_lock(struct vnet_model *m, bool lock)
 
 	for (j = 0; j < n; j++) {
 		if (lock)
-			rte_spinlock_lock(&m->vqs[2 * j].lock);
+			pthread_spin_lock(&m->vqs[2 * j].lock);
 		else
-			rte_spinlock_unlock(&m->vqs[2 * j].lock);
+			pthread_spin_unlock(&m->vqs[2 * j].lock);
 	}
 }
 
@@ -358,7 +358,7 @@ void vnet_ctrl_process(struct vnet_model *m)
 
 	if (!vq_ready(vq))
 		return;
-	rte_spinlock_lock(&vq->lock);
+	pthread_spin_lock(&vq->lock);
 	vnet_tc_reset(vq);
 	avail = vnet_vq_avail_idx(m, vq);
 	while (vq->last_avail != avail && !vq->broken) {
@@ -406,5 +406,5 @@ void vnet_ctrl_process(struct vnet_model *m)
 		vnet_vq_publish_used(m, vq);
 	}
 out_unlock:
-	rte_spinlock_unlock(&vq->lock);
+	pthread_spin_unlock(&vq->lock);
 }
