@@ -353,7 +353,8 @@ probe() {
 	# uapi headers of the kernel it will run on.
 	local uapi=$cache/uapi
 	mkdir -p "$uapi/linux"
-	cp "$src/include/uapi/linux/iommufd.h" "$src/include/uapi/linux/vfio.h" "$uapi/linux/"
+	local from=$cache/root/usr/src/linux-headers-${kver%-amd64}-common/include/uapi/linux
+	cp "$from/iommufd.h" "$from/vfio.h" "$uapi/linux/"
 	cc -std=gnu11 -fsyntax-only -Wall -Wextra -Werror -DPROBE_CHECK_UAPI -D__user= \
 		-I "$uapi" "$here/iommufd_probe.c" ||
 		die "iommufd_probe's ABI definitions differ from the $kver uapi headers"
