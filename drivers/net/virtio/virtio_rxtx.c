@@ -145,7 +145,11 @@ uint16_t virtio_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 			q->pend_first = q->pend_last = NULL;
 		}
 	}
-	if (q->nfree >= VIRTIO_RX_FREE_THRESH)
+	/*
+	 * Refill in batches, but never leave buffers out when nothing came:
+	 * the device may be waiting for one more buffer to finish a frame.
+	 */
+	if (q->nfree >= VIRTIO_RX_FREE_THRESH || (nb_rx == 0 && q->nfree > 0))
 		virtio_rx_refill(q);
 	if (nb_rx > 0) {
 		VIRTIO_COUNTER_ADD(q->packets, nb_rx);
