@@ -24,8 +24,8 @@ cache=${SVIO_VM_CACHE:-$here/cache}
 jobs=${SVIO_VM_JOBS:-2}
 suite=${SVIO_VM_SUITE:-trixie}
 kseries=6.12
-# Disk the cold path needs: sources (1.5G), object files, packages.
-need_disk_mb=6000
+# Disk the cold path needs (2.5 GB measured: sources and objects, packages).
+need_disk_mb=4000
 
 log() { printf 'prepare: %s\n' "$*" >&2; }
 skip() {
