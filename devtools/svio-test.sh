@@ -33,6 +33,12 @@ run normal build "--no-suite vm"
 run asan+ubsan build-asan "--no-suite vm" -Db_sanitize=address,undefined -Db_lundef=false
 run tsan build-tsan "--suite concurrency" -Db_sanitize=thread -Db_lundef=false
 
+# A real kernel with iommufd in a QEMU guest: svio's PCI bus and iommufd backend
+# on QEMU's NVMe. Builds its kernel modules once (cached in test/vm/cache) and
+# skips with a reason where the guest's prerequisites cannot be had.
+echo "== vm: QEMU guest with iommufd (test/vm)"
+meson test -C build --print-errorlogs --suite vm --logbase vmlog || status=1
+
 python3 "$root/devtools/test_summary.py" build build-asan build-tsan \
 	--failures "$root/.test-failures" || status=1
 exit $status

@@ -15,10 +15,13 @@ ap.add_argument("--failures", help="file listing steps that failed before testin
 args = ap.parse_args()
 
 passed = failed = skipped = 0
+logs = []
 for b in args.builds:
-    log = os.path.join(b, "meson-logs", "testlog.json")
-    if not os.path.exists(log):
-        continue
+    for name in ("testlog.json", "vmlog.json"):
+        log = os.path.join(b, "meson-logs", name)
+        if os.path.exists(log):
+            logs.append((b, log))
+for b, log in logs:
     with open(log) as f:
         for line in f:
             r = json.loads(line)
