@@ -213,9 +213,9 @@ uint16_t virtio_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 		struct rte_mbuf *m = pkts[nb_tx], *seg;
 		bool inl = hdr_in_headroom(m);
 		uint16_t need = (uint16_t)(m->nb_segs + (inl ? 0 : 1));
-		uint16_t head = q->free_head, idx = head;
 		struct virtq_desc *d;
 		bool unmapped = false;
+		uint16_t head, idx;
 
 		if (unlikely(need > q->nfree)) {
 			virtio_tx_reclaim(q);
@@ -224,6 +224,9 @@ uint16_t virtio_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 				break;
 			}
 		}
+		/* Only now: a reclaim pushes the descriptors it frees in front of the list. */
+		head = q->free_head;
+		idx = head;
 		if (inl) {
 			struct virtio_net_hdr *h = rte_pktmbuf_mtod_offset(
 				m, struct virtio_net_hdr *, -VIRTIO_HDR_LEN);
