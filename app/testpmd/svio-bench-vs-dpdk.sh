@@ -27,13 +27,14 @@ svio_mpps=$($svio $eal --no-shconf --vdev sim_vnet0,wire=pair:sim_vnet1 --vdev s
 	--forward-mode=io --tx-first --run-time="$secs" --output-format=json "$@" |
 	sed -n 's/.*"mpps": \([0-9.]*\).*/\1/p')
 
-# dpdk-testpmd prints per-port Tx-pps every second; average the sums, skipping the first.
-dpdk_mpps=$( (sleep $((secs + 1)); echo) |
+# dpdk-testpmd prints per-port Tx-pps every second (and never reads stdin with
+# --stats-period): stop it with SIGINT; average the sums, skipping the first.
+dpdk_mpps=$(timeout -s INT $((secs + 2)) \
 	dpdk-testpmd $eal --no-pci --vdev net_null0 --vdev net_null1 -- \
 		--forward-mode=io --auto-start --tx-first --total-num-mbufs=32768 \
-		--stats-period=1 2>/dev/null |
+		--stats-period=1 2>/dev/null </dev/null |
 	awk '/Tx-pps:/ { sum += $2; n++; if (n % 2 == 0) { if (n > 2) { tot += sum; k++ } sum = 0 } }
-	     END { if (k) printf "%.3f", tot / k / 1e6; else print "0" }')
+	     END { if (k) printf "%.3f", tot / k / 1e6; else print "0" }' || true)
 
 echo "svio-testpmd io, 2 cabled sim_vnet ports: $svio_mpps Mpps"
 echo "dpdk-testpmd io, 2 net_null ports:        $dpdk_mpps Mpps"
