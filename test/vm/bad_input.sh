@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# bad_input.sh SVIO_PERF: on a real kernel, the mistakes a user makes with real
+# devices get the documented errors and a non-zero exit: a controller still
+# bound to the kernel's nvme driver (the message says how to bind it to
+# vfio-pci), a PCI address with no device behind it, and a malformed address.
+# Exit status: 0 pass, 77 skip (as check.sh), anything else a failure.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+perf=$(realpath "$1")
+export SVIO_VM_CACHE=${SVIO_VM_CACHE:-$here/cache}
+
+[ "${SVIO_VM_SKIP:-0}" = 1 ] && { echo "SKIP: SVIO_VM_SKIP=1"; exit 77; }
+rc=0
+"$here/prepare.sh" >/dev/null || rc=$?
+[ $rc -eq 77 ] && { echo "SKIP: guest prerequisites missing (see check.sh)"; exit 77; }
+[ $rc -eq 0 ] || { echo "bad_input: prepare.sh failed ($rc)"; exit 1; }
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+eal="--no-huge -m 256 --no-shconf --no-telemetry --log-level=*:warning --iommu iommufd"
+# Every device stays with its kernel driver: nothing is bound to vfio-pci.
+# shellcheck disable=SC2016 # $SVIO_VM_NVME is expanded inside the guest
+SVIO_VM_VFIO=none "$here/run.sh" sh -c "
+	$perf $eal -a \$SVIO_VM_NVME -- --runtime=1; echo \"exit-unbound=\$?\"
+	$perf $eal -a 0000:00:1f.7 -- --runtime=1; echo \"exit-missing=\$?\"
+	$perf $eal -a 0000:00:99.0 -- --runtime=1; echo \"exit-malformed=\$?\"
+" >"$out" 2>&1
+cat "$out"
+
+status=0
+expect() { # expect PATTERN WHAT
+	if grep -Eq "$1" "$out"; then
+		echo "ok   $2"
+	else
+		echo "FAIL $2"
+		status=1
+	fi
+}
+expect "is bound to nvme, not to vfio-pci" "a device on the kernel's driver is named"
+expect "echo vfio-pci > /sys/bus/pci/devices/[0-9a-f:.]+/driver_override" \
+	"... with the commands that bind it to vfio-pci"
+expect "0000:00:1f.7: no such PCI device" "a PCI address with no device behind it"
+expect "0000:00:99.0: not a PCI address" "a malformed PCI address"
+for what in unbound missing malformed; do
+	expect "exit-$what=[1-9]" "svio-perf exits non-zero ($what)"
+done
+exit $status
