@@ -56,17 +56,6 @@ static int parse_index(const char *name, const char *prefix)
 	return (int)idx;
 }
 
-int sim_dev_index(const struct svio_device *dev)
-{
-	size_t n = strlen(dev->name);
-
-	while (n > 0 && isdigit((unsigned char)dev->name[n - 1]))
-		n--;
-	if (n == strlen(dev->name))
-		return -EINVAL;
-	return atoi(dev->name + n);
-}
-
 static const struct sim_model *model_for_name(const char *name)
 {
 	const struct sim_model *best = NULL;
@@ -82,6 +71,13 @@ static const struct sim_model *model_for_name(const char *name)
 			best = m;
 	}
 	return best;
+}
+
+int sim_dev_index(const struct svio_device *dev)
+{
+	const struct sim_model *model = model_for_name(dev->name);
+
+	return model != NULL ? parse_index(dev->name, model->prefix) : -EINVAL;
 }
 
 static int parse_dma_identity(struct svio_device *dev)

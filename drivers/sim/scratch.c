@@ -20,6 +20,9 @@ struct scratch_model {
 
 static const char *const scratch_devargs[] = { NULL };
 
+/* The datasheet's "untagged" value is handed to the fabric as it is. */
+_Static_assert(SCRATCH_PASID_NONE == SIM_PASID_NONE, "untagged PASID values differ");
+
 static bool reg_access_ok(unsigned int bar, uint64_t off, unsigned int width)
 {
 	return bar == 0 && width == 8 && off % 8 == 0 && off < SCRATCH_BAR0_SIZE;

@@ -55,11 +55,9 @@
 #include <stdint.h>
 
 #include "sim_bus.h"
+#include "sim_dma.h" /* SIM_PASID_NONE */
 #include "sim_iommu_hw.h"
 
-#ifndef SIM_PASID_NONE
-#define SIM_PASID_NONE 0xffffffffu /* untagged request: the IOMMU uses RID_PASID */
-#endif
 
 #define SIM_IOMMU_PREFIX	"sim_iommu"
 #define SIM_IOMMU_MAX_INSTANCES 16
