@@ -14,26 +14,14 @@
 #include <cmocka.h>
 
 #include "svio_eal.h"
+#include "svio_test_eal.h"
 #include "svio_iommu.h"
 #include "svio_nvme.h"
 
 /* svio_eal_init() with the quiet test options plus @p extra (NULL-terminated). */
 static inline int nvme_test_init(const char *const *extra)
 {
-	char *argv[32];
-	int argc = 0;
-
-	argv[argc++] = (char *)"test";
-	argv[argc++] = (char *)"--no-huge";
-	argv[argc++] = (char *)"-m";
-	argv[argc++] = (char *)"64";
-	argv[argc++] = (char *)"--no-shconf";
-	argv[argc++] = (char *)"--no-telemetry";
-	argv[argc++] = (char *)"--log-level=*:error";
-	while (*extra != NULL && argc < 31)
-		argv[argc++] = (char *)*extra++;
-	argv[argc] = NULL;
-	return svio_eal_init(argc, argv);
+	return svio_test_eal_init(extra);
 }
 
 struct nvme_wait {

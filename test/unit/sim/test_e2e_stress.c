@@ -19,6 +19,7 @@
 #include "svio_dev.h"
 #include "svio_eal.h"
 #include "svio_iommu.h"
+#include "svio_test_eal.h"
 #include "scratch_drv.h"
 
 #define PAGE   4096u
@@ -58,8 +59,8 @@ static void *unmap_worker(void *arg)
 		uint64_t iova;
 
 		if (svio_dma_map(w->dom, p, PAGE, SVIO_DMA_RW, &iova) < 0 ||
-		    scratch_dma(w->dev, iova, PAGE, true, (uint8_t)i, NULL) < 0 || p[0] != (uint8_t)i ||
-		    p[PAGE - 1] != (uint8_t)i ||
+		    scratch_dma(w->dev, iova, PAGE, true, (uint8_t)i, NULL) < 0 ||
+		    p[0] != (uint8_t)i || p[PAGE - 1] != (uint8_t)i ||
 		    svio_dma_unmap_release(w->dom, iova, PAGE, release_one, &w->released) < 0) {
 			w->errors++;
 			continue;
@@ -205,15 +206,16 @@ static void test_naive(void **state)
 
 static int setup(void **state)
 {
-	char *argv[] = { "test", "--no-huge", "-m", "64", "--no-shconf", "--no-telemetry",
-			 "--log-level=*:error", "--vdev", "sim_scratch0", "--vdev",
-			 "sim_scratch1,ats=off,iommu=1", "--vdev", "sim_scratch2",
-			 "--vdev", "sim_scratch3,iommu=1", NULL };
+	static const char *const args[] = { "--vdev", "sim_scratch0",
+					    "--vdev", "sim_scratch1,ats=off,iommu=1",
+					    "--vdev", "sim_scratch2",
+					    "--vdev", "sim_scratch3,iommu=1",
+					    NULL };
 	char name[32];
 	unsigned int i;
 
 	(void)state;
-	if (svio_eal_init(15, argv) < 0)
+	if (svio_test_eal_init(args) < 0)
 		return -1;
 	for (i = 0; i < 4; i++) {
 		snprintf(name, sizeof(name), "sim_scratch%u", i);

@@ -19,6 +19,7 @@
 #include "svio_dev.h"
 #include "svio_eal.h"
 #include "svio_iommu.h"
+#include "svio_test_eal.h"
 #include "scratch_drv.h"
 
 #define PAGE 4096u
@@ -28,12 +29,11 @@ static struct svio_device *nopri_dev; /* no ATS, no PRI: only mapped memory */
 
 static int setup(void **state)
 {
-	char *argv[] = { "test", "--no-huge", "-m", "64", "--no-shconf", "--no-telemetry",
-			 "--log-level=*:error", "--vdev", "sim_scratch0", "--vdev",
-			 "sim_scratch1,ats=off,iommu=1", NULL };
+	static const char *const args[] = { "--vdev", "sim_scratch0", "--vdev",
+					    "sim_scratch1,ats=off,iommu=1", NULL };
 
 	(void)state;
-	if (svio_eal_init(11, argv) < 0)
+	if (svio_test_eal_init(args) < 0)
 		return -1;
 	pri_dev = svio_dev_find("sim_scratch0");
 	nopri_dev = svio_dev_find("sim_scratch1");
@@ -222,9 +222,9 @@ static void test_lazy_quarantine(void **state)
 	assert_int_equal(released, 4);
 	assert_int_equal(stats(dom).batches, 1);
 	for (i = 0; i < 4; i++)
-		assert_int_equal(scratch_dma(nopri_dev, (uintptr_t)buf + i * PAGE, PAGE, true,
-					     0xee, NULL),
-				 -EFAULT);
+		assert_int_equal(
+			scratch_dma(nopri_dev, (uintptr_t)buf + i * PAGE, PAGE, true, 0xee, NULL),
+			-EFAULT);
 	assert_int_equal(buf[3 * PAGE], 3);
 	assert_int_equal(stats(dom).stale_uses, 0);
 	move_devices(dom, base);
@@ -235,10 +235,8 @@ static void test_lazy_quarantine(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fault_in_malloc),
-		cmocka_unit_test(test_bad_addresses),
-		cmocka_unit_test(test_no_pri_needs_map),
-		cmocka_unit_test(test_sva_off),
+		cmocka_unit_test(test_fault_in_malloc),	 cmocka_unit_test(test_bad_addresses),
+		cmocka_unit_test(test_no_pri_needs_map), cmocka_unit_test(test_sva_off),
 		cmocka_unit_test(test_lazy_quarantine),
 	};
 
