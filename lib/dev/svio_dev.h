@@ -29,6 +29,14 @@ extern "C" {
 #define SVIO_DEV_MAX_BARS 6
 #define SVIO_DEV_MAX_VECTORS 8
 
+/**
+ * Region index for the read/write ops that reaches the device's PCI
+ * configuration space instead of a BAR (offsets 0..4095, widths 1, 2 or 4):
+ * the VFIO config region on real devices, the model's image on the built-in
+ * ones. Devices without a configuration space answer -EINVAL.
+ */
+#define SVIO_DEV_REGION_CONFIG 0x100u
+
 struct rte_kvargs;
 struct svio_device;
 struct svio_driver;
@@ -49,6 +57,7 @@ const char *svio_dev_kind_name(enum svio_dev_kind kind);
 /**
  * Register access, provided by the bus: a mapped BAR on real hardware, the
  * model's register file on the built-in hardware. Widths are 1, 2, 4 or 8.
+ * @p bar is a BAR index (0..SVIO_DEV_MAX_BARS-1) or SVIO_DEV_REGION_CONFIG.
  */
 struct svio_dev_reg_ops {
 	int (*read)(struct svio_device *dev, unsigned int bar, uint64_t off, unsigned int width,
@@ -201,6 +210,23 @@ static inline int svio_reg_write64(struct svio_device *dev, unsigned int bar, ui
 				   uint64_t val)
 {
 	return dev->reg_ops->write(dev, bar, off, 8, val);
+}
+
+/* PCI configuration space (SVIO_DEV_REGION_CONFIG); control path. */
+static inline int svio_cfg_read(struct svio_device *dev, uint32_t off, unsigned int width,
+				uint32_t *val)
+{
+	uint64_t v = 0;
+	int rc = dev->reg_ops->read(dev, SVIO_DEV_REGION_CONFIG, off, width, &v);
+
+	*val = (uint32_t)v;
+	return rc;
+}
+
+static inline int svio_cfg_write(struct svio_device *dev, uint32_t off, unsigned int width,
+				 uint32_t val)
+{
+	return dev->reg_ops->write(dev, SVIO_DEV_REGION_CONFIG, off, width, val);
 }
 
 /* Interrupts. */

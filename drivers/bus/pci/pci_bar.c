@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* BARs: VFIO region info, mmap, and the register accessors drivers use. */
+/* BARs: VFIO region info, mmap, and the register accessors drivers use (config space too). */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -108,8 +108,11 @@ static int pci_reg_read(struct svio_device *dev, unsigned int bar, uint64_t off,
 {
 	const struct pci_bar *b;
 	const volatile void *p;
-	int rc = check_access(dev, bar, off, width, &b);
+	int rc;
 
+	if (bar == SVIO_DEV_REGION_CONFIG && dev->bus_priv != NULL)
+		return pci_cfg_reg_read(&((struct pci_dev *)dev->bus_priv)->cfg, off, width, val);
+	rc = check_access(dev, bar, off, width, &b);
 	if (rc < 0)
 		return rc;
 	if (b->addr == NULL) {
@@ -143,8 +146,11 @@ static int pci_reg_write(struct svio_device *dev, unsigned int bar, uint64_t off
 {
 	const struct pci_bar *b;
 	volatile void *p;
-	int rc = check_access(dev, bar, off, width, &b);
+	int rc;
 
+	if (bar == SVIO_DEV_REGION_CONFIG && dev->bus_priv != NULL)
+		return pci_cfg_reg_write(&((struct pci_dev *)dev->bus_priv)->cfg, off, width, val);
+	rc = check_access(dev, bar, off, width, &b);
 	if (rc < 0)
 		return rc;
 	if (b->addr == NULL)

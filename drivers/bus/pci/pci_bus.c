@@ -8,7 +8,8 @@
  *  2. open /dev/vfio/devices/vfioN;
  *  3. bind it to the process iommufd (before anything else: VFIO refuses
  *     region info and mmap on an unbound cdev);
- *  4. config region: check the ids, walk capabilities, enable bus mastering;
+ *  4. config region: check the ids (a transitional virtio-net needs its
+ *     modern capabilities), walk capabilities, enable bus mastering;
  *  5. query and mmap the BARs.
  * Attaching to the IOAS is the IOMMU core's job (svio_domain_attach at probe).
  */
@@ -25,6 +26,10 @@
 #include "pci_bus.h"
 
 RTE_LOG_REGISTER_SUFFIX(svio_pci_logtype, bus.pci, INFO);
+
+/* virtio's vendor capabilities carry cfg_type at byte 3; 1 is the common configuration. */
+#define VIRTIO_CAP_CFG_TYPE_AT 3
+#define VIRTIO_CAP_COMMON      1
 
 static bool pci_claims(const char *name)
 {
@@ -96,6 +101,17 @@ static int setup_config(struct pci_dev *pdev)
 			ids[1], pdev->info.vendor, pdev->info.device);
 		return -EIO;
 	}
+	if (pdev->info.device == PCI_DEVICE_VIRTIO_NET_TRANS) {
+		rc = pci_vndr_cap_find(&pdev->cfg, VIRTIO_CAP_CFG_TYPE_AT, VIRTIO_CAP_COMMON);
+		if (rc == 0) {
+			PCI_LOG(ERR,
+				"%s: transitional virtio-net (1af4:1000) without the modern "
+				"(virtio 1.0) capabilities; svio has no legacy virtio driver "
+				"(QEMU: disable-modern=off, or disable-legacy=on)",
+				dev->name);
+			return -ENOTSUP;
+		}
+	}
 	rc = pci_cap_walk(&pdev->cfg, &pdev->caps);
 	if (rc < 0) {
 		PCI_LOG(ERR, "%s: malformed capability list in config space", dev->name);
@@ -130,6 +146,10 @@ static int pci_add(const char *name, const char *args, struct svio_device **out)
 	if (rc < 0)
 		return rc;
 	kind = pci_kind_of(&info);
+	/* Transitional virtio-net: driven through its modern interface, if it has one. */
+	if (kind == SVIO_DEV_KIND_ANY && info.vendor == PCI_VENDOR_VIRTIO &&
+	    info.device == PCI_DEVICE_VIRTIO_NET_TRANS)
+		kind = SVIO_DEV_KIND_NET;
 	if (kind == SVIO_DEV_KIND_ANY) {
 		PCI_LOG(ERR,
 			"%s (%04x:%04x class %06x): svio has no driver for it (NVMe class "

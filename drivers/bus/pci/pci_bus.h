@@ -41,6 +41,8 @@ extern struct svio_bus pci_bus;
 #define PCI_CLASS_NVME	      0x010802
 #define PCI_VENDOR_VIRTIO     0x1af4
 #define PCI_DEVICE_VIRTIO_NET 0x1041 /* modern (virtio 1.0) network device */
+/* Transitional network device: legacy I/O BAR, and modern capabilities unless disabled. */
+#define PCI_DEVICE_VIRTIO_NET_TRANS 0x1000
 
 /** What sysfs says about one device. */
 struct pci_sysfs_info {
@@ -102,6 +104,14 @@ struct pci_cfg {
 int pci_cfg_read(const struct pci_cfg *cfg, uint32_t off, void *buf, unsigned int len);
 int pci_cfg_write(const struct pci_cfg *cfg, uint32_t off, const void *buf, unsigned int len);
 
+/**
+ * Config space as a register region (svio_device SVIO_DEV_REGION_CONFIG):
+ * widths 1, 2 or 4, naturally aligned. @return 0, -EINVAL (width), -ERANGE
+ * (offset), or the pread/pwrite error.
+ */
+int pci_cfg_reg_read(const struct pci_cfg *cfg, uint64_t off, unsigned int width, uint64_t *val);
+int pci_cfg_reg_write(const struct pci_cfg *cfg, uint64_t off, unsigned int width, uint64_t val);
+
 /** Capability offsets in config space; 0 when absent. */
 struct pci_caps {
 	uint8_t pm;
@@ -119,6 +129,7 @@ struct pci_caps {
 /* Standard and extended capability ids (PCI Local Bus / PCIe Base specs). */
 #define PCI_CAP_ID_PM	     0x01
 #define PCI_CAP_ID_MSI	     0x05
+#define PCI_CAP_ID_VNDR	     0x09
 #define PCI_CAP_ID_PCIE	     0x10
 #define PCI_CAP_ID_MSIX	     0x11
 #define PCI_EXT_CAP_ID_ATS   0x000f
@@ -130,6 +141,13 @@ struct pci_caps {
  * list (from 0x100). Loops and out-of-range pointers end the walk with -EIO.
  */
 int pci_cap_walk(const struct pci_cfg *cfg, struct pci_caps *caps);
+
+/**
+ * First vendor-specific capability whose byte at @p at equals @p val (virtio
+ * tags its structures this way: cfg_type at byte 3).
+ * @return its offset, 0 when there is none, -EIO for a looping list.
+ */
+int pci_vndr_cap_find(const struct pci_cfg *cfg, unsigned int at, uint8_t val);
 
 /** Set memory space and bus master enable in the command register. */
 int pci_enable_bus_master(const struct pci_cfg *cfg);
@@ -154,7 +172,10 @@ struct pci_dev {
 	bool bound;
 };
 
-/** Register access on the BARs of a struct pci_dev (svio_device.reg_ops). */
+/**
+ * Register access on the BARs of a struct pci_dev, and on its config space
+ * through SVIO_DEV_REGION_CONFIG (svio_device.reg_ops).
+ */
 extern const struct svio_dev_reg_ops pci_reg_ops;
 
 /** Query every BAR region and mmap the mappable ones. */

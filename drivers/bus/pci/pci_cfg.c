@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Config space: reads and writes through the VFIO config region, capability lists. */
+/*
+ * Config space: reads and writes through the VFIO config region, capability
+ * lists, and the SVIO_DEV_REGION_CONFIG side of the register accessors.
+ */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -169,6 +172,33 @@ int pci_cap_walk(const struct pci_cfg *cfg, struct pci_caps *caps)
 	return 0;
 }
 
+int pci_vndr_cap_find(const struct pci_cfg *cfg, unsigned int at, uint8_t val)
+{
+	uint16_t status;
+	uint8_t pos, id, v;
+	unsigned int i;
+	int rc;
+
+	rc = cfg_u16(cfg, PCI_STATUS, &status);
+	if (rc < 0 || !(status & PCI_STATUS_CAP_LIST))
+		return rc;
+	rc = cfg_u8(cfg, PCI_CAPABILITY_LIST, &pos);
+	for (i = 0; rc == 0 && pos != 0; i++) {
+		pos &= 0xfc;
+		if (pos < 0x40 || i >= PCI_STD_CAP_MAX)
+			return -EIO;
+		rc = cfg_u8(cfg, pos, &id);
+		if (rc == 0 && id == PCI_CAP_ID_VNDR && pos + at < 0x100) {
+			rc = cfg_u8(cfg, pos + at, &v);
+			if (rc == 0 && v == val)
+				return pos;
+		}
+		if (rc == 0)
+			rc = cfg_u8(cfg, pos + 1, &pos);
+	}
+	return rc;
+}
+
 int pci_enable_bus_master(const struct pci_cfg *cfg)
 {
 	uint16_t cmd;
@@ -182,4 +212,33 @@ int pci_enable_bus_master(const struct pci_cfg *cfg)
 		return 0;
 	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	return pci_cfg_write(cfg, PCI_COMMAND, &cmd, sizeof(cmd));
+}
+
+/* One naturally aligned access of 1, 2 or 4 bytes: what a config cycle can carry. */
+static int cfg_access_ok(const struct pci_cfg *cfg, uint64_t off, unsigned int width)
+{
+	if (width != 1 && width != 2 && width != 4)
+		return -EINVAL;
+	if ((off & (width - 1)) || off >= cfg->size || width > cfg->size - off)
+		return -ERANGE;
+	return 0;
+}
+
+int pci_cfg_reg_read(const struct pci_cfg *cfg, uint64_t off, unsigned int width, uint64_t *val)
+{
+	uint32_t v = 0;
+	int rc = cfg_access_ok(cfg, off, width);
+
+	if (rc == 0)
+		rc = pci_cfg_read(cfg, (uint32_t)off, &v, width);
+	*val = v;
+	return rc;
+}
+
+int pci_cfg_reg_write(const struct pci_cfg *cfg, uint64_t off, unsigned int width, uint64_t val)
+{
+	uint32_t v = (uint32_t)val;
+	int rc = cfg_access_ok(cfg, off, width);
+
+	return rc < 0 ? rc : pci_cfg_write(cfg, (uint32_t)off, &v, width);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The virtio modern PCI transport over svio_device register access. */
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -129,14 +130,21 @@ static int modern_queue_setup(struct virtio_hw *hw, uint16_t q, const struct vir
 	common_wr(hw, VIRTIO_COMMON_Q_AVAIL + 4, 4, a->avail >> 32);
 	common_wr(hw, VIRTIO_COMMON_Q_USED, 4, a->used & 0xffffffffu);
 	common_wr(hw, VIRTIO_COMMON_Q_USED + 4, 4, a->used >> 32);
-	noff = common_rd(hw, VIRTIO_COMMON_Q_NOFF, 2);
+	noff = common_rd(hw, VIRTIO_COMMON_Q_NOFF, 2) * hw->notify_mult;
+	if (noff > hw->notify_len - 2) {
+		VIRTIO_LOG(ERR,
+			   "%s: queue %u: doorbell at %#" PRIx64
+			   " past the notify window (%u bytes)",
+			   hw->dev->name, q, noff, hw->notify_len);
+		return -EIO;
+	}
 	common_wr(hw, VIRTIO_COMMON_Q_ENABLE, 2, 1);
 	if (common_rd(hw, VIRTIO_COMMON_Q_ENABLE, 2) != 1) {
 		VIRTIO_LOG(ERR, "%s: queue %u: the device refused size %u", hw->dev->name, q,
 			   a->size);
 		return -EIO;
 	}
-	*notify_off = hw->notify_off + noff * hw->notify_mult;
+	*notify_off = hw->notify_off + noff;
 	return 0;
 }
 
@@ -152,65 +160,116 @@ static const struct virtio_ops modern_ops = {
 	.queue_setup = modern_queue_setup,
 };
 
-/*
- * Configuration space: svio_device has no accessor for it yet, so the device
- * mirrors its PCI header at the start of BAR 0 (virtio_spec.h).
- */
-#define CFG_BAR VNET_SIM_BAR
+/* Config space accessors: a vanished device or a short config space reads as all ones. */
+static uint32_t cfg_rd(struct virtio_hw *hw, uint32_t off, unsigned int w)
+{
+	uint32_t v;
+
+	if (svio_cfg_read(hw->dev, off, w, &v) < 0)
+		return UINT32_MAX;
+	return v;
+}
+
+/* Each standard capability takes at least 4 bytes from 0x40: a longer chain loops. */
+#define CAP_WALK_MAX ((0x100 - 0x40) / 4)
+
+/* Record one virtio vendor capability; the first of each type wins, as the spec asks. */
+static void take_cap(struct virtio_hw *hw, uint32_t ptr, unsigned int *found)
+{
+	uint32_t len = cfg_rd(hw, ptr + VIRTIO_PCI_CAP_LEN, 1);
+	uint32_t type = cfg_rd(hw, ptr + VIRTIO_PCI_CAP_CFG_TYPE, 1);
+	uint32_t bar = cfg_rd(hw, ptr + VIRTIO_PCI_CAP_BAR, 1);
+	uint32_t off = cfg_rd(hw, ptr + VIRTIO_PCI_CAP_OFFSET, 4);
+	uint32_t length = cfg_rd(hw, ptr + VIRTIO_PCI_CAP_LENGTH, 4);
+
+	/* Types we do not use (PCI_CFG access window, shared memory...) and reserved BARs. */
+	if (type < VIRTIO_PCI_CAP_COMMON_CFG || type > VIRTIO_PCI_CAP_DEVICE_CFG ||
+	    bar >= SVIO_DEV_MAX_BARS || len < VIRTIO_PCI_CAP_SIZE || (*found & (1u << type)))
+		return;
+	switch (type) {
+	case VIRTIO_PCI_CAP_COMMON_CFG:
+		if (length < VIRTIO_COMMON_SIZE)
+			return;
+		hw->common_bar = bar;
+		hw->common_off = off;
+		break;
+	case VIRTIO_PCI_CAP_ISR_CFG:
+		hw->isr_bar = bar;
+		hw->isr_off = off;
+		break;
+	case VIRTIO_PCI_CAP_DEVICE_CFG:
+		hw->device_bar = bar;
+		hw->device_off = off;
+		break;
+	case VIRTIO_PCI_CAP_NOTIFY_CFG:
+		if (len < VIRTIO_PCI_NOTIFY_CAP_SIZE)
+			return;
+		hw->notify_bar = bar;
+		hw->notify_off = off;
+		hw->notify_len = length;
+		hw->notify_mult = cfg_rd(hw, ptr + VIRTIO_PCI_NOTIFY_CAP_MULT, 4);
+		break;
+	}
+	*found |= 1u << type;
+}
 
 int virtio_pci_init(struct virtio_hw *hw, struct svio_device *dev)
 {
-	uint64_t v, ptr, type, bar, off, mult;
-	unsigned int found = 0, n = 0;
+	const unsigned int all = (1u << VIRTIO_PCI_CAP_COMMON_CFG) |
+				 (1u << VIRTIO_PCI_CAP_NOTIFY_CFG) |
+				 (1u << VIRTIO_PCI_CAP_ISR_CFG) | (1u << VIRTIO_PCI_CAP_DEVICE_CFG);
+	uint32_t vendor, device, ptr, n = 0;
+	unsigned int found = 0;
+	bool transitional;
 
 	memset(hw, 0, sizeof(*hw));
 	hw->dev = dev;
-	if (rd(hw, CFG_BAR, PCI_CFG_VENDOR_ID, 2, &v) < 0 || v != VIRTIO_PCI_VENDOR_ID ||
-	    rd(hw, CFG_BAR, PCI_CFG_DEVICE_ID, 2, &v) < 0 || v != VIRTIO_PCI_DEVICE_ID_NET) {
-		VIRTIO_LOG(ERR, "%s: not a modern virtio-net device", dev->name);
+	vendor = cfg_rd(hw, PCI_CFG_VENDOR_ID, 2);
+	device = cfg_rd(hw, PCI_CFG_DEVICE_ID, 2);
+	transitional = device == VIRTIO_PCI_DEVICE_ID_NET_TRANS;
+	if (vendor != VIRTIO_PCI_VENDOR_ID ||
+	    (device != VIRTIO_PCI_DEVICE_ID_NET && !transitional)) {
+		VIRTIO_LOG(ERR,
+			   "%s: config space reads %04x:%04x, not a virtio-net device (1af4:1041, "
+			   "or transitional 1af4:1000)",
+			   dev->name, vendor & 0xffff, device & 0xffff);
 		return -ENODEV;
 	}
-	if (rd(hw, CFG_BAR, PCI_CFG_STATUS, 2, &v) < 0 || !(v & PCI_CFG_STATUS_CAPS) ||
-	    rd(hw, CFG_BAR, PCI_CFG_CAP_PTR, 1, &ptr) < 0)
-		return -ENODEV;
-	/* Walk the list; the first capability of each type wins, as the spec asks. */
-	while (ptr != 0 && n++ < 48) {
-		if (ptr < 0x40 || ptr > 0xf0 || rd(hw, CFG_BAR, ptr, 1, &v) < 0)
+	if (cfg_rd(hw, PCI_CFG_STATUS, 2) & PCI_CFG_STATUS_CAPS)
+		ptr = cfg_rd(hw, PCI_CFG_CAP_PTR, 1);
+	else
+		ptr = 0;
+	while (ptr != 0) {
+		ptr &= 0xfc;
+		if (ptr < 0x40 || ptr > 0xfc || n++ >= CAP_WALK_MAX) {
+			VIRTIO_LOG(ERR, "%s: malformed capability list (pointer %#x after %u)",
+				   dev->name, ptr, n);
 			return -ENODEV;
-		if (v == VIRTIO_PCI_CAP_ID_VNDR &&
-		    rd(hw, CFG_BAR, ptr + VIRTIO_PCI_CAP_CFG_TYPE, 1, &type) == 0 &&
-		    rd(hw, CFG_BAR, ptr + VIRTIO_PCI_CAP_BAR, 1, &bar) == 0 &&
-		    rd(hw, CFG_BAR, ptr + VIRTIO_PCI_CAP_OFFSET, 4, &off) == 0 && bar < 6 &&
-		    type >= 1 && type <= 4 && !(found & (1u << type))) {
-			found |= 1u << type;
-			switch (type) {
-			case VIRTIO_PCI_CAP_COMMON_CFG:
-				hw->common_bar = (unsigned int)bar;
-				hw->common_off = off;
-				break;
-			case VIRTIO_PCI_CAP_ISR_CFG:
-				hw->isr_bar = (unsigned int)bar;
-				hw->isr_off = off;
-				break;
-			case VIRTIO_PCI_CAP_DEVICE_CFG:
-				hw->device_bar = (unsigned int)bar;
-				hw->device_off = off;
-				break;
-			case VIRTIO_PCI_CAP_NOTIFY_CFG:
-				if (rd(hw, CFG_BAR, ptr + VIRTIO_PCI_NOTIFY_CAP_MULT, 4, &mult) < 0)
-					return -ENODEV;
-				hw->notify_bar = (unsigned int)bar;
-				hw->notify_off = off;
-				hw->notify_mult = (uint32_t)mult;
-				break;
-			}
 		}
-		if (rd(hw, CFG_BAR, ptr + VIRTIO_PCI_CAP_NEXT, 1, &ptr) < 0)
-			return -ENODEV;
+		if (cfg_rd(hw, ptr + VIRTIO_PCI_CAP_VNDR, 1) == VIRTIO_PCI_CAP_ID_VNDR)
+			take_cap(hw, ptr, &found);
+		ptr = cfg_rd(hw, ptr + VIRTIO_PCI_CAP_NEXT, 1);
+		if (ptr == UINT32_MAX)
+			return -EIO;
 	}
-	if (found != 0x1e) {
-		VIRTIO_LOG(ERR, "%s: virtio capabilities missing (found mask %#x)", dev->name,
-			   found);
+	if (found != all) {
+		if (transitional && found == 0)
+			VIRTIO_LOG(ERR,
+				   "%s: transitional virtio-net (1af4:1000) without the modern "
+				   "(virtio 1.0) interface; svio has no legacy driver: give QEMU "
+				   "disable-modern=off, or use a virtio 1.0 device",
+				   dev->name);
+		else
+			VIRTIO_LOG(
+				ERR,
+				"%s: virtio capabilities missing: have %#x, need common, notify, "
+				"ISR and device (%#x)",
+				dev->name, found, all);
+		return -ENODEV;
+	}
+	/* A doorbell offset must fit the notify window, whatever the multiplier. */
+	if (hw->notify_len < 2) {
+		VIRTIO_LOG(ERR, "%s: notify capability of %u bytes", dev->name, hw->notify_len);
 		return -ENODEV;
 	}
 	hw->ops = &modern_ops;

@@ -44,13 +44,16 @@ struct virtio_hw {
 	const struct virtio_ops *ops;
 	unsigned int common_bar, isr_bar, device_bar, notify_bar;
 	uint64_t common_off, isr_off, device_off, notify_off;
-	uint32_t notify_mult;
+	uint32_t notify_mult, notify_len;
 };
 
 /**
- * Find the virtio capabilities of @p dev and fill @p hw for the modern PCI
- * transport. @return 0, -ENODEV (not a virtio-net device or capabilities
- * missing), or a register access error.
+ * Walk the PCI configuration space of @p dev (SVIO_DEV_REGION_CONFIG) for the
+ * virtio vendor capabilities and fill @p hw for the modern PCI transport.
+ * The structures may sit in any BARs; other capabilities (MSI-X, PCIe...) are
+ * skipped: the driver polls and never enables MSI-X.
+ * @return 0, -ENODEV (not virtio-net, a transitional device without modern
+ *         capabilities, or a malformed list), -EIO (config space unreadable).
  */
 int virtio_pci_init(struct virtio_hw *hw, struct svio_device *dev);
 

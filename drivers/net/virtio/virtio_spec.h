@@ -17,6 +17,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio structures are
 
 #define VIRTIO_PCI_VENDOR_ID	 0x1af4
 #define VIRTIO_PCI_DEVICE_ID_NET 0x1041 /* 0x1040 + device type 1 */
+/* Transitional network device: usable when it also has the modern capabilities. */
+#define VIRTIO_PCI_DEVICE_ID_NET_TRANS 0x1000
 
 /* Feature bits (64-bit space, read and written 32 bits at a time). */
 #define VIRTIO_NET_F_CSUM	   0
@@ -200,11 +202,10 @@ struct virtio_net_ctrl_hdr {
 #define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0 /* data: u16 pairs */
 
 /*
- * The built-in device (sim_vnetN): one BAR (0). Since svio_device has no
- * configuration-space accessor yet, the built-in device mirrors its PCI
- * configuration header (IDs, status, capability pointer and the virtio
- * capabilities) at the start of BAR 0; the capabilities then point at the
- * structures below.
+ * The built-in device (sim_vnetN): one BAR (0) holding the structures below,
+ * pointed at by the virtio capabilities of its PCI configuration space
+ * (SVIO_DEV_REGION_CONFIG). The first 0x100 bytes of BAR 0 mirror that
+ * configuration header for readers older than the config-space accessor.
  */
 #define VNET_SIM_BAR	     0
 #define VNET_SIM_CFG_HDR     0x0000 /* PCI config header mirror, 0x100 bytes */

@@ -1,17 +1,28 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The register file of the built-in virtio-net device (BAR 0, layout in
- * virtio_spec.h): the PCI header mirror with its capability list, the common
- * configuration (feature negotiation, status handshake, queue setup), the ISR,
- * the network configuration and the doorbells.
+ * virtio_spec.h): the common configuration (feature negotiation, status
+ * handshake, queue setup), the ISR, the network configuration and the
+ * doorbells; and its PCI configuration space (SVIO_DEV_REGION_CONFIG) with the
+ * virtio vendor capabilities that point into BAR 0. The first 0x100 bytes of
+ * BAR 0 still mirror the configuration header for older readers.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "vnet_priv.h"
 
-/* The PCI header mirror: IDs, capability list, four virtio capabilities. */
-static void cfg_header(uint8_t img[0x100])
+/* Type 0 header fields beyond what the driver reads (PCI Local Bus spec). */
+#define CFG_REVISION   0x08
+#define CFG_CLASS      0x09 /* prog-if, subclass, base class */
+#define CFG_BAR0       0x10
+#define CFG_SUBSYS_VID 0x2c
+#define CFG_SUBSYS_ID  0x2e
+#define CFG_IMG_SIZE   0x100 /* conventional config space; the rest reads as 0 */
+#define CFG_SPACE_SIZE 0x1000
+
+/* The configuration header: IDs, class, BAR 0, capability list, four virtio capabilities. */
+static void cfg_header(uint8_t img[CFG_IMG_SIZE])
 {
 	static const struct {
 		uint8_t type;
@@ -22,16 +33,23 @@ static void cfg_header(uint8_t img[0x100])
 		{ VIRTIO_PCI_CAP_DEVICE_CFG, VNET_SIM_DEVICE, VIRTIO_NET_CFG_SIZE },
 		{ VIRTIO_PCI_CAP_NOTIFY_CFG, VNET_SIM_NOTIFY, VNET_SIM_BAR_SIZE - VNET_SIM_NOTIFY },
 	};
+	/* Network controller, Ethernet; 64-bit memory BAR; subsystem id = virtio type 1. */
+	const uint32_t class_rev = 0x02000000u | 1, bar0 = 0x4;
 	uint16_t v16;
 	unsigned int i, at = 0x40;
 
-	memset(img, 0, 0x100);
+	memset(img, 0, CFG_IMG_SIZE);
 	v16 = VIRTIO_PCI_VENDOR_ID;
 	memcpy(img + PCI_CFG_VENDOR_ID, &v16, 2);
+	memcpy(img + CFG_SUBSYS_VID, &v16, 2);
 	v16 = VIRTIO_PCI_DEVICE_ID_NET;
 	memcpy(img + PCI_CFG_DEVICE_ID, &v16, 2);
+	v16 = 1;
+	memcpy(img + CFG_SUBSYS_ID, &v16, 2);
 	v16 = PCI_CFG_STATUS_CAPS;
 	memcpy(img + PCI_CFG_STATUS, &v16, 2);
+	memcpy(img + CFG_REVISION, &class_rev, 4);
+	memcpy(img + CFG_BAR0, &bar0, 4);
 	img[PCI_CFG_CAP_PTR] = (uint8_t)at;
 	for (i = 0; i < RTE_DIM(caps); i++) {
 		bool notify = caps[i].type == VIRTIO_PCI_CAP_NOTIFY_CFG;
@@ -311,16 +329,34 @@ static bool width_ok(uint64_t off, unsigned int width)
 	return true;
 }
 
+/* Configuration space: read-only here (no BAR sizing, bus mastering is implied). */
+static int cfg_access(uint64_t off, unsigned int width, uint64_t *val)
+{
+	uint8_t img[CFG_IMG_SIZE];
+
+	if (width != 1 && width != 2 && width != 4)
+		return -EINVAL;
+	if (off % width != 0 || off >= CFG_SPACE_SIZE)
+		return -ERANGE;
+	if (val == NULL)
+		return 0;
+	cfg_header(img);
+	*val = read_bytes(img, sizeof(img), off, width);
+	return 0;
+}
+
 static int vnet_read(struct svio_device *dev, unsigned int bar, uint64_t off, unsigned int width,
 		     uint64_t *val)
 {
 	struct vnet_model *m = sim_dev_priv(dev);
 
+	if (bar == SVIO_DEV_REGION_CONFIG)
+		return cfg_access(off, width, val);
 	if (bar != VNET_SIM_BAR || off >= VNET_SIM_BAR_SIZE || !width_ok(off, width))
 		return -EINVAL;
 	*val = 0;
 	if (off < VNET_SIM_COMMON) {
-		uint8_t img[0x100];
+		uint8_t img[CFG_IMG_SIZE];
 
 		cfg_header(img);
 		*val = read_bytes(img, sizeof(img), off, width);
@@ -342,6 +378,8 @@ static int vnet_write(struct svio_device *dev, unsigned int bar, uint64_t off, u
 {
 	struct vnet_model *m = sim_dev_priv(dev);
 
+	if (bar == SVIO_DEV_REGION_CONFIG)
+		return cfg_access(off, width, NULL);
 	if (bar != VNET_SIM_BAR || off >= VNET_SIM_BAR_SIZE || !width_ok(off, width))
 		return -EINVAL;
 	if (off >= VNET_SIM_NOTIFY) {

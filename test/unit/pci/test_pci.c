@@ -2,9 +2,9 @@
 /*
  * The PCI bus on a fake sysfs tree built in a temporary directory: address
  * parsing, sysfs reads, class -> kind, the not-bound-to-vfio-pci message,
- * missing devices, scan, capability walk on a config space image, BAR
- * register access, and add()/release() end to end with a regular file as
- * the VFIO cdev and a mock kernel answering the ioctls.
+ * missing devices, scan, capability walk on a config space image, BAR and
+ * config-space register access, transitional virtio-net, and add()/release() end to end with a
+ * regular file as the VFIO cdev and a mock kernel answering the ioctls.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -639,6 +639,101 @@ static void test_add_errors(void **state)
 	svio_iommufd_set_path(NULL);
 }
 
+/* Config space through the register accessors (SVIO_DEV_REGION_CONFIG) of an added device. */
+static void test_config_region(void **state)
+{
+	char path[PATH_MAX * 2];
+	struct svio_device *dev = NULL;
+	uint32_t v = 0;
+	uint64_t v64;
+	uint8_t b = 0;
+	int fd;
+
+	(void)state;
+	svio_iommufd_set_ioctl(pci_mock_ioctl);
+	svio_iommufd_set_path("/dev/null");
+	assert_int_equal(svio_bus_register(&pci_bus), 0);
+	assert_int_equal(svio_dev_add(NVME_ADDR, &dev), 0);
+
+	assert_int_equal(svio_cfg_read(dev, 0x00, 2, &v), 0);
+	assert_int_equal(v, 0x8086);
+	assert_int_equal(svio_cfg_read(dev, 0x00, 4, &v), 0);
+	assert_int_equal(v, 0x0a548086);
+	assert_int_equal(svio_cfg_read(dev, 0x04, 2, &v), 0);
+	assert_int_equal(v & 0x6, 0x6); /* add() enabled memory decoding and bus mastering */
+	assert_int_equal(svio_cfg_read(dev, 0x100, 4, &v), 0);
+	assert_int_equal(v & 0xffff, PCI_EXT_CAP_ID_ATS);
+	assert_int_equal(svio_cfg_read(dev, 0xffc, 4, &v), 0);
+	/* Writes reach the region (the kernel's VFIO filters what it must). */
+	assert_int_equal(svio_cfg_write(dev, 0x3c, 1, 0x5a), 0);
+	snprintf(path, sizeof(path), "%s/vfio0", vfio_dir);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &b, 1, CFG_OFF + 0x3c), 1);
+	assert_int_equal(b, 0x5a);
+	close(fd);
+	/* Config cycles carry 1, 2 or 4 naturally aligned bytes inside 4 KiB. */
+	assert_int_equal(svio_cfg_read(dev, 0x1000, 1, &v), -ERANGE);
+	assert_int_equal(svio_cfg_read(dev, 0x02, 4, &v), -ERANGE);
+	assert_int_equal(svio_cfg_read(dev, 0x00, 3, &v), -EINVAL);
+	assert_int_equal(dev->reg_ops->read(dev, SVIO_DEV_REGION_CONFIG, 0, 8, &v64), -EINVAL);
+	assert_int_equal(svio_cfg_write(dev, UINT32_MAX, 1, 0), -ERANGE);
+
+	svio_dev_remove_all();
+	svio_bus_unregister(&pci_bus);
+	svio_iommufd_set_ioctl(NULL);
+	svio_iommufd_set_path(NULL);
+}
+
+/* A transitional virtio-net (1af4:1000) is claimed only with its modern capabilities. */
+static void test_transitional_virtio(void **state)
+{
+	char path[PATH_MAX * 2];
+	struct svio_device *dev = NULL;
+	uint8_t cfg[PCI_CFG_SIZE];
+
+	(void)state;
+	svio_iommufd_set_ioctl(pci_mock_ioctl);
+	svio_iommufd_set_path("/dev/null");
+	assert_int_equal(svio_bus_register(&pci_bus), 0);
+	fake_device("0000:06:00.0", "0x1af4\n", "0x1000\n", "0x020000\n", "0\n", "vfio-pci",
+		    "vfio6");
+	snprintf(path, sizeof(path), "%s/vfio6", vfio_dir);
+
+	/* Legacy only (PM, MSI-X, PCIe, no virtio capability): refused, with the reason. */
+	build_config(cfg, 0x1af4, 0x1000, false);
+	close(write_image(path, cfg, CDEV_SIZE));
+	assert_int_equal(svio_dev_add("0000:06:00.0", &dev), -ENOTSUP);
+	assert_true(log_contains("transitional virtio-net (1af4:1000) without the modern"));
+	assert_null(svio_dev_find("0000:06:00.0"));
+	assert_null(svio_iommufd_iommu());
+
+	/* A vendor capability of another type is not enough either. */
+	put8(cfg, 0x71, 0x80);
+	put8(cfg, 0x80, PCI_CAP_ID_VNDR);
+	put8(cfg, 0x81, 0x00);
+	put8(cfg, 0x82, 16);
+	put8(cfg, 0x83, 5); /* VIRTIO_PCI_CAP_PCI_CFG */
+	close(write_image(path, cfg, CDEV_SIZE));
+	assert_int_equal(svio_dev_add("0000:06:00.0", &dev), -ENOTSUP);
+
+	/* With the common configuration capability it is a network device. */
+	put8(cfg, 0x81, 0x90);
+	put8(cfg, 0x90, PCI_CAP_ID_VNDR);
+	put8(cfg, 0x91, 0x00);
+	put8(cfg, 0x92, 16);
+	put8(cfg, 0x93, 1); /* VIRTIO_PCI_CAP_COMMON_CFG */
+	put8(cfg, 0x94, 4);
+	close(write_image(path, cfg, CDEV_SIZE));
+	assert_int_equal(svio_dev_add("0000:06:00.0", &dev), 0);
+	assert_int_equal(dev->kind, SVIO_DEV_KIND_NET);
+
+	svio_dev_remove_all();
+	svio_bus_unregister(&pci_bus);
+	svio_iommufd_set_ioctl(NULL);
+	svio_iommufd_set_path(NULL);
+}
+
 static unsigned int count_fds(void)
 {
 	char path[64];
@@ -740,6 +835,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_fail_nth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_region, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transitional_virtio, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_real_pci, setup, teardown),
 	};
 

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The virtio modern PCI transport's capability walk on configuration space
+ * images: QEMU's layout (structures in BAR 4, MSI-X table in BAR 1, a
+ * PCI_CFG window capability), structures split over several BARs, a
+ * transitional device with and without modern capabilities, malformed lists,
+ * and doorbell offsets checked against the notify window.
+ *
+ * The device is a plain svio_device whose register accessors serve a config
+ * image and RAM-backed BARs, so no bus or model is involved.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "svio_dev.h"
+#include "virtio_pci.h"
+#include "virtio_spec.h"
+
+#define BAR_SIZE 0x4000
+
+static uint8_t cfg[0x100];
+static uint8_t bars[SVIO_DEV_MAX_BARS][BAR_SIZE];
+static struct svio_device dev;
+
+static int fake_read(struct svio_device *d, unsigned int bar, uint64_t off, unsigned int width,
+		     uint64_t *val)
+{
+	uint64_t v = 0;
+
+	(void)d;
+	if (bar == SVIO_DEV_REGION_CONFIG) {
+		if (width > 4 || off >= 0x1000)
+			return -ERANGE;
+		if (off + width <= sizeof(cfg))
+			memcpy(&v, cfg + off, width);
+	} else {
+		if (bar >= SVIO_DEV_MAX_BARS || off + width > BAR_SIZE)
+			return -ERANGE;
+		memcpy(&v, bars[bar] + off, width);
+	}
+	*val = v;
+	return 0;
+}
+
+static int fake_write(struct svio_device *d, unsigned int bar, uint64_t off, unsigned int width,
+		      uint64_t val)
+{
+	(void)d;
+	if (bar >= SVIO_DEV_MAX_BARS || off + width > BAR_SIZE)
+		return -ERANGE;
+	memcpy(bars[bar] + off, &val, width);
+	return 0;
+}
+
+static const struct svio_dev_reg_ops fake_ops = { .read = fake_read, .write = fake_write };
+
+static void put16(unsigned int off, uint16_t v)
+{
+	memcpy(cfg + off, &v, 2);
+}
+
+static void put32(unsigned int off, uint32_t v)
+{
+	memcpy(cfg + off, &v, 4);
+}
+
+static unsigned int last_cap;
+
+static void header(uint16_t device)
+{
+	memset(cfg, 0, sizeof(cfg));
+	memset(bars, 0, sizeof(bars));
+	put16(PCI_CFG_VENDOR_ID, VIRTIO_PCI_VENDOR_ID);
+	put16(PCI_CFG_DEVICE_ID, device);
+	put16(PCI_CFG_STATUS, PCI_CFG_STATUS_CAPS);
+	last_cap = 0;
+}
+
+/* Append a capability at @p at to the list. */
+static void link_cap(unsigned int at, uint8_t id, uint8_t len)
+{
+	cfg[at] = id;
+	cfg[at + 1] = 0;
+	cfg[at + 2] = len;
+	if (last_cap == 0)
+		cfg[PCI_CFG_CAP_PTR] = (uint8_t)at;
+	else
+		cfg[last_cap + 1] = (uint8_t)at;
+	last_cap = at;
+}
+
+static void vcap(unsigned int at, uint8_t type, uint8_t bar, uint32_t off, uint32_t len)
+{
+	link_cap(at, VIRTIO_PCI_CAP_ID_VNDR,
+		 type == VIRTIO_PCI_CAP_NOTIFY_CFG ? VIRTIO_PCI_NOTIFY_CAP_SIZE
+						   : VIRTIO_PCI_CAP_SIZE);
+	cfg[at + VIRTIO_PCI_CAP_CFG_TYPE] = type;
+	cfg[at + VIRTIO_PCI_CAP_BAR] = bar;
+	put32(at + VIRTIO_PCI_CAP_OFFSET, off);
+	put32(at + VIRTIO_PCI_CAP_LENGTH, len);
+}
+
+/* What QEMU's virtio-net-pci shows (disable-legacy=on): MSI-X first, structures in BAR 4. */
+static void qemu_layout(uint16_t device)
+{
+	header(device);
+	link_cap(0x98, 0x11, 12); /* MSI-X, table in BAR 1 */
+	put32(0x98 + 4, 1);
+	vcap(0x84, VIRTIO_PCI_CAP_PCI_CFG, 0, 0, 0); /* the access window: skipped */
+	cfg[0x84 + 2] = 20;
+	vcap(0x70, VIRTIO_PCI_CAP_NOTIFY_CFG, 4, 0x3000, 0x1000);
+	put32(0x70 + VIRTIO_PCI_NOTIFY_CAP_MULT, 4);
+	vcap(0x60, VIRTIO_PCI_CAP_DEVICE_CFG, 4, 0x2000, 0x1000);
+	vcap(0x50, VIRTIO_PCI_CAP_ISR_CFG, 4, 0x1000, 0x1000);
+	vcap(0x40, VIRTIO_PCI_CAP_COMMON_CFG, 4, 0x0000, 0x1000);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&dev, 0, sizeof(dev));
+	strcpy(dev.name, "fake_vnet0");
+	dev.reg_ops = &fake_ops;
+	return 0;
+}
+
+static void test_qemu_layout(void **state)
+{
+	struct virtio_hw hw;
+	struct virtio_queue_addr a = {
+		.size = 256, .desc = 0x1000, .avail = 0x2000, .used = 0x3000
+	};
+	uint64_t noff = 0;
+
+	(void)state;
+	qemu_layout(VIRTIO_PCI_DEVICE_ID_NET);
+	assert_int_equal(virtio_pci_init(&hw, &dev), 0);
+	assert_int_equal(hw.common_bar, 4);
+	assert_int_equal(hw.common_off, 0);
+	assert_int_equal(hw.isr_bar, 4);
+	assert_int_equal(hw.isr_off, 0x1000);
+	assert_int_equal(hw.device_bar, 4);
+	assert_int_equal(hw.device_off, 0x2000);
+	assert_int_equal(hw.notify_bar, 4);
+	assert_int_equal(hw.notify_off, 0x3000);
+	assert_int_equal(hw.notify_mult, 4);
+
+	/* The transport talks to BAR 4: features, and queue 3's doorbell from queue_notify_off. */
+	memcpy(bars[4] + VIRTIO_COMMON_DF, &(uint32_t){ 0x12345678 }, 4);
+	assert_true((hw.ops->get_features(&hw) & 0xffffffffu) == 0x12345678);
+	memcpy(bars[4] + VIRTIO_COMMON_Q_NOFF, &(uint16_t){ 3 }, 2);
+	assert_int_equal(hw.ops->queue_setup(&hw, 3, &a, &noff), 0);
+	assert_int_equal(noff, 0x3000 + 3 * 4);
+	assert_int_equal(bars[4][VIRTIO_COMMON_Q_SELECT], 3);
+	virtio_notify(&hw, noff, 3);
+	assert_int_equal(bars[4][0x3000 + 12], 3);
+
+	/* A doorbell past the notify window is refused. */
+	memcpy(bars[4] + VIRTIO_COMMON_Q_NOFF, &(uint16_t){ 0x400 }, 2);
+	assert_int_equal(hw.ops->queue_setup(&hw, 0, &a, &noff), -EIO);
+
+	/* Transitional with the same modern capabilities works the same way. */
+	qemu_layout(VIRTIO_PCI_DEVICE_ID_NET_TRANS);
+	assert_int_equal(virtio_pci_init(&hw, &dev), 0);
+	assert_int_equal(hw.notify_bar, 4);
+}
+
+/* Each structure in its own BAR; the first capability of a type wins; mult 0 shares one doorbell.
+ */
+static void test_split_bars(void **state)
+{
+	struct virtio_hw hw;
+	struct virtio_queue_addr a = { .size = 64 };
+	uint64_t noff = 0;
+
+	(void)state;
+	header(VIRTIO_PCI_DEVICE_ID_NET);
+	vcap(0x40, VIRTIO_PCI_CAP_COMMON_CFG, 0, 0x100, VIRTIO_COMMON_SIZE);
+	vcap(0x50, VIRTIO_PCI_CAP_NOTIFY_CFG, 2, 0x800, 2);
+	vcap(0x64, VIRTIO_PCI_CAP_ISR_CFG, 3, 0x10, 1);
+	vcap(0x74, VIRTIO_PCI_CAP_DEVICE_CFG, 5, 0x40, VIRTIO_NET_CFG_SIZE);
+	vcap(0x84, VIRTIO_PCI_CAP_COMMON_CFG, 1, 0, VIRTIO_COMMON_SIZE); /* a second one: ignored */
+	assert_int_equal(virtio_pci_init(&hw, &dev), 0);
+	assert_int_equal(hw.common_bar, 0);
+	assert_int_equal(hw.common_off, 0x100);
+	assert_int_equal(hw.notify_bar, 2);
+	assert_int_equal(hw.isr_bar, 3);
+	assert_int_equal(hw.device_bar, 5);
+	assert_int_equal(hw.notify_mult, 0);
+	memcpy(bars[0] + 0x100 + VIRTIO_COMMON_Q_NOFF, &(uint16_t){ 7 }, 2);
+	assert_int_equal(hw.ops->queue_setup(&hw, 1, &a, &noff), 0);
+	assert_int_equal(noff, 0x800);
+
+	/* Device configuration is read from its BAR. */
+	bars[5][0x40] = 0x52;
+	{
+		uint8_t mac0 = 0;
+
+		assert_int_equal(hw.ops->read_dev_cfg(&hw, VIRTIO_NET_CFG_MAC, &mac0, 1), 0);
+		assert_int_equal(mac0, 0x52);
+	}
+}
+
+static void test_refused(void **state)
+{
+	struct virtio_hw hw;
+
+	(void)state;
+	/* Transitional without modern capabilities (legacy only). */
+	header(VIRTIO_PCI_DEVICE_ID_NET_TRANS);
+	link_cap(0x40, 0x11, 12);
+	assert_int_equal(virtio_pci_init(&hw, &dev), -ENODEV);
+
+	/* Not virtio-net. */
+	qemu_layout(0x1042);
+	assert_int_equal(virtio_pci_init(&hw, &dev), -ENODEV);
+
+	/* Notify capability missing; one in a reserved BAR does not count. */
+	qemu_layout(VIRTIO_PCI_DEVICE_ID_NET);
+	cfg[0x70 + VIRTIO_PCI_CAP_BAR] = 6;
+	assert_int_equal(virtio_pci_init(&hw, &dev), -ENODEV);
+
+	/* A notify capability too short to hold the multiplier. */
+	qemu_layout(VIRTIO_PCI_DEVICE_ID_NET);
+	cfg[0x70 + VIRTIO_PCI_CAP_LEN] = VIRTIO_PCI_CAP_SIZE;
+	assert_int_equal(virtio_pci_init(&hw, &dev), -ENODEV);
+
+	/* A loop in the list ends the walk. */
+	qemu_layout(VIRTIO_PCI_DEVICE_ID_NET);
+	cfg[0x40 + 1] = 0x70;
+	cfg[0x70 + 1] = 0x60;
+	cfg[0x60 + 1] = 0x70;
+	assert_int_equal(virtio_pci_init(&hw, &dev), -ENODEV);
+
+	/* A pointer into the header. */
+	qemu_layout(VIRTIO_PCI_DEVICE_ID_NET);
+	cfg[PCI_CFG_CAP_PTR] = 0x20;
+	assert_int_equal(virtio_pci_init(&hw, &dev), -ENODEV);
+
+	/* No capability list at all. */
+	qemu_layout(VIRTIO_PCI_DEVICE_ID_NET);
+	put16(PCI_CFG_STATUS, 0);
+	assert_int_equal(virtio_pci_init(&hw, &dev), -ENODEV);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_qemu_layout, setup),
+		cmocka_unit_test_setup(test_split_bars, setup),
+		cmocka_unit_test_setup(test_refused, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
