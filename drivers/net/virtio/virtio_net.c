@@ -775,6 +775,41 @@ out_reset:
 	return rc;
 }
 
+/*
+ * Give the device the frames already counted as sent: without this the reset
+ * in stop() would drop whatever it had not taken yet, and opackets would
+ * overstate what left the port. Bounded: give up after TX_DRAIN_IDLE_MS
+ * without progress (a peer that never takes frames), and say how many.
+ */
+#define TX_DRAIN_IDLE_MS 200
+
+static void txq_drain(struct virtio_port *p, struct virtio_txq *q)
+{
+	struct virtio_ring *r = &q->r;
+	uint64_t idle = rte_get_timer_hz() * TX_DRAIN_IDLE_MS / 1000;
+	uint64_t until = rte_get_timer_cycles() + idle;
+	uint16_t seen = __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE), used = seen;
+
+	while (used != r->avail_idx) {
+		if (used != seen) {
+			seen = used;
+			until = rte_get_timer_cycles() + idle;
+		} else if (rte_get_timer_cycles() > until) {
+			VIRTIO_LOG(
+				WARNING,
+				"%s: tx queue %u: %u frames not taken by the device within %d ms; "
+				"the reset drops them",
+				p->dev->name, q->qid, (uint16_t)(r->avail_idx - used),
+				TX_DRAIN_IDLE_MS);
+			return;
+		}
+		/* A doorbell in case the device waits for one (an inline model does). */
+		virtio_notify(r->hw, r->notify_off, r->qidx);
+		rte_delay_us_sleep(20);
+		used = __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE);
+	}
+}
+
 int svio_net_stop(uint16_t port)
 {
 	struct virtio_port *p = port_get(port);
@@ -786,6 +821,9 @@ int svio_net_stop(uint16_t port)
 		return 0;
 	__atomic_store_n(&svio_net_fp[port].rx_burst, virtio_burst_stopped, __ATOMIC_RELEASE);
 	__atomic_store_n(&svio_net_fp[port].tx_burst, virtio_burst_stopped, __ATOMIC_RELEASE);
+	for (i = 0; i < p->nb_txq; i++)
+		if (p->txq[i] != NULL)
+			txq_drain(p, p->txq[i]);
 	/* After the reset the device touches no ring or buffer: the mbufs are ours again. */
 	(void)p->hw.ops->reset(&p->hw);
 	p->started = false;
