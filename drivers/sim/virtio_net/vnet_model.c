@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The built-in virtio-net device: devargs, life cycle, the wire between
- * ports, and the hooks tests use (counters, cable).
+ * ports (host wires: vnet_wire_host.c), and the hooks tests use (counters,
+ * cable).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,6 +32,10 @@ static struct vnet_model *vnet_of(struct svio_device *dev)
 
 static int parse_wire(struct vnet_model *m, const char *s)
 {
+	int rc = s != NULL ? vnet_host_parse(m, s) : 1;
+
+	if (rc <= 0)
+		return rc;
 	if (s == NULL || strcmp(s, "none") == 0) {
 		m->wire = VNET_WIRE_NONE;
 	} else if (strcmp(s, "loop") == 0) {
@@ -47,7 +52,9 @@ static int parse_wire(struct vnet_model *m, const char *s)
 			return -EINVAL;
 		}
 	} else {
-		VNET_LOG(ERR, "%s: wire=%s: expected pair:" VNET_PREFIX "N, loop or none",
+		VNET_LOG(ERR,
+			 "%s: wire=%s: expected pair:" VNET_PREFIX
+			 "N, loop, tap:NAME, af_packet:IFNAME or none",
 			 m->dev->name, s);
 		return -EINVAL;
 	}
@@ -169,6 +176,11 @@ static int vnet_cable(struct vnet_model *m)
 	LIST_FOREACH (o, &vnet_models, next) {
 		if (!cable_between(m, o))
 			continue;
+		if (vnet_wire_host(o)) {
+			VNET_LOG(ERR, "%s: cable to %s: that port is wired to interface %s",
+				 m->dev->name, o->dev->name, o->host_if);
+			return -EINVAL;
+		}
 		if (found != NULL || o->peer != NULL ||
 		    (o->wire == VNET_WIRE_PAIR && strcmp(o->peer_name, m->dev->name) != 0) ||
 		    (m->wire == VNET_WIRE_PAIR && strcmp(m->peer_name, o->dev->name) != 0)) {
@@ -238,7 +250,10 @@ static int vnet_create(struct svio_device *dev)
 		}
 	}
 	vnet_device_reset(m);
-	rc = vnet_cable(m);
+	if (vnet_wire_host(m))
+		rc = vnet_host_open(m);
+	else
+		rc = vnet_cable(m);
 	if (rc < 0)
 		goto out_free;
 	LIST_INSERT_HEAD(&vnet_models, m, next);
@@ -257,6 +272,7 @@ static void vnet_destroy(struct svio_device *dev)
 
 	if (m == NULL)
 		return;
+	vnet_host_close(m);
 	vnet_device_reset(m);
 	LIST_REMOVE(m, next);
 	peer = __atomic_load_n(&m->peer, __ATOMIC_ACQUIRE);
@@ -291,7 +307,10 @@ int sim_vnet_set_link(struct svio_device *dev, bool up)
 	if (m == NULL)
 		return -ENODEV;
 	m->link_admin_up = up;
-	vnet_update_link(m);
+	if (vnet_wire_host(m))
+		vnet_host_link(m);
+	else
+		vnet_update_link(m);
 	return 0;
 }
 

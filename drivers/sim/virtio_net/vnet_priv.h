@@ -4,7 +4,8 @@
  * vnet_model.c (device lifecycle, devargs, wires), vnet_regs.c (register
  * file and status handshake), vnet_vq.c (split virtqueue access through the
  * IOMMU), vnet_xfer.c (moving frames between ports, control queue) and
- * vnet_thread.c (thread mode).
+ * vnet_thread.c (thread mode) and vnet_wire_host.c (tap and AF_PACKET wires
+ * to the Linux network stack).
  *
  * Locking: every receive queue has a lock that serialises deliveries into it;
  * a transmit queue is only ever drained under the lock of the receive queue
@@ -43,10 +44,14 @@ extern int sim_vnet_logtype;
 #define VNET_HDR_LEN	   ((uint32_t)sizeof(struct virtio_net_hdr))
 
 enum vnet_wire {
-	VNET_WIRE_NONE, /* link down: nothing plugged in */
-	VNET_WIRE_PAIR, /* cabled to another sim_vnet port */
-	VNET_WIRE_LOOP, /* what a port sends, it receives */
+	VNET_WIRE_NONE,	  /* link down: nothing plugged in */
+	VNET_WIRE_PAIR,	  /* cabled to another sim_vnet port */
+	VNET_WIRE_LOOP,	  /* what a port sends, it receives */
+	VNET_WIRE_TAP,	  /* a tap interface: Linux is the peer */
+	VNET_WIRE_PACKET, /* an AF_PACKET socket on an existing interface */
 };
+
+struct vnet_host; /* vnet_wire_host.c */
 
 enum vnet_mode {
 	VNET_MODE_INLINE, /* frames move when the driver rings a doorbell */
@@ -120,6 +125,8 @@ struct vnet_model {
 	bool rx_full_drop; /* devarg rx_full=drop: no buffer, no frame */
 	char peer_name[SVIO_DEV_NAME_MAX];
 	struct vnet_model *peer; /* atomic */
+	char host_if[16];	 /* tap / af_packet: interface name (IFNAMSIZ) */
+	struct vnet_host *host;	 /* tap / af_packet: the fd and its reader */
 
 	/* Thread mode. */
 	enum vnet_mode mode;
@@ -138,6 +145,11 @@ struct vnet_model {
 static inline bool vnet_has(const struct vnet_model *m, unsigned int bit)
 {
 	return (m->driver_features & VIRTIO_BIT(bit)) != 0;
+}
+
+static inline bool vnet_wire_host(const struct vnet_model *m)
+{
+	return m->wire == VNET_WIRE_TAP || m->wire == VNET_WIRE_PACKET;
 }
 
 /* The control queue follows the data queues: 2N with MQ negotiated, else 2. */
@@ -188,6 +200,27 @@ void vnet_kick(struct vnet_model *m, uint16_t qidx);
 /** Drain tx queue @p txq of @p src; returns frames moved (consumed). */
 unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq);
 void vnet_ctrl_process(struct vnet_model *m);
+/**
+ * Deliver one frame from outside the model (a host wire) into receive queue 0
+ * of @p m: @p pkt has VNET_HDR_LEN bytes of room before the frame's
+ * @p total - VNET_HDR_LEN bytes. Frames the port cannot take are counted.
+ * @return 0 delivered or dropped (counted); -ENOBUFS: no receive buffer and
+ * rx_full=wait, the queue asked for a doorbell (vnet_host_wake() follows).
+ */
+int vnet_rx_inject(struct vnet_model *m, uint8_t *pkt, uint32_t total);
+
+/* vnet_wire_host.c: tap and AF_PACKET wires. */
+/** Parse "tap:NAME" / "af_packet:IFNAME"; 1 when @p s is not a host wire. */
+int vnet_host_parse(struct vnet_model *m, const char *s);
+/** Open the interface and start its reader; the link follows link_admin_up. */
+int vnet_host_open(struct vnet_model *m);
+void vnet_host_close(struct vnet_model *m);
+/** Send one frame (no virtio header). @return 0, -EAGAIN (socket full), -EMSGSIZE. */
+int vnet_host_send(struct vnet_model *m, const uint8_t *frame, uint32_t len);
+/** Receive buffers came back after a stall: the reader retries its frame. */
+void vnet_host_wake(struct vnet_model *m);
+/** Link status of a host wire (vnet_update_link() knows only the built-in wires). */
+void vnet_host_link(struct vnet_model *m);
 
 /* vnet_thread.c */
 int vnet_thread_start(struct vnet_model *m);

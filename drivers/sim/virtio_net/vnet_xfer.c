@@ -8,6 +8,11 @@
  * it. With rx_full=drop the receiver drops it instead, as a NIC would.
  * Frames sent with the link down or to a port that is not running are
  * dropped, as on a real cable.
+ *
+ * Host wires (tap, af_packet; vnet_wire_host.c): transmit drains write each
+ * frame to the interface's fd, a full socket counting a wire drop; the wire's
+ * reader thread brings Linux's frames in through vnet_rx_inject(), the same
+ * deliver() path with the same filter, into receive queue 0.
  */
 #include <errno.h>
 #include <string.h>
@@ -126,10 +131,77 @@ static bool rx_wait_for_buffers(struct vnet_model *dst, struct vnet_vq *rxq, uin
 	return vnet_vq_avail_idx(dst, rxq) != seen;
 }
 
+/* A frame to a host wire; @return 0 when it went out (every failure counted). */
+static int host_send(struct vnet_model *src, const uint8_t *frame, uint32_t len)
+{
+	int rc;
+
+	if (__atomic_load_n(&src->link, __ATOMIC_ACQUIRE) != VIRTIO_NET_S_LINK_UP) {
+		VNET_STAT_ADD(src, wire_drops, 1);
+		return -ENOLINK;
+	}
+	rc = vnet_host_send(src, frame, len);
+	if (rc == -EMSGSIZE)
+		VNET_STAT_ADD(src, oversize, 1);
+	else if (rc < 0)
+		VNET_STAT_ADD(src, wire_drops, 1);
+	return rc;
+}
+
+int vnet_rx_inject(struct vnet_model *m, uint8_t *pkt, uint32_t total)
+{
+	struct vnet_vq *rxq = &m->vqs[0];
+	uint16_t seen;
+	int rc;
+
+	if (total < VNET_HDR_LEN + 14 || total > VNET_HDR_LEN + VNET_MAX_FRAME) {
+		VNET_STAT_ADD(m, oversize, 1);
+		return 0;
+	}
+	pthread_spin_lock(&rxq->lock);
+	vnet_tc_reset(rxq);
+	if (__atomic_load_n(&m->link, __ATOMIC_ACQUIRE) != VIRTIO_NET_S_LINK_UP || !vq_ready(rxq) ||
+	    !(__atomic_load_n(&m->status, __ATOMIC_ACQUIRE) & VIRTIO_STATUS_DRIVER_OK)) {
+		/* Not running: a NIC misses the frame. */
+		VNET_STAT_ADD(m, rx_no_buffer, 1);
+		rc = 0;
+		goto out_unlock;
+	}
+	if (!dst_accepts(m, pkt + VNET_HDR_LEN)) {
+		VNET_STAT_ADD(m, rx_filtered, 1);
+		rc = 0;
+		goto out_unlock;
+	}
+	do {
+		rc = deliver(m, rxq, pkt, total, &seen);
+	} while (rc == -ENOBUFS && !m->rx_full_drop && rx_wait_for_buffers(m, rxq, seen));
+	if (rc == 0) {
+		vnet_vq_publish_used(m, rxq);
+		VNET_STAT_ADD(m, rx_frames, 1);
+		VNET_STAT_ADD(m, rx_bytes, total - VNET_HDR_LEN);
+	} else if (rc == -ENOBUFS && m->rx_full_drop) {
+		VNET_STAT_ADD(m, rx_no_buffer, 1);
+		rc = 0;
+	} else if (rc == -EMSGSIZE) {
+		VNET_STAT_ADD(m, oversize, 1);
+		rc = 0;
+	} else if (rc == -EIO) {
+		VNET_STAT_ADD(m, wire_drops, 1); /* the ring broke (counted in ring_errors) */
+		rc = 0;
+	} else if (rc != -ENOBUFS) {
+		VNET_STAT_ADD(m, dma_errors, 1);
+		rc = 0;
+	}
+out_unlock:
+	pthread_spin_unlock(&rxq->lock);
+	return rc;
+}
+
 unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq_idx)
 {
 	struct vnet_vq *txq = &src->vqs[2 * txq_idx + 1], *rxq = NULL;
 	struct vnet_model *dst;
+	bool host = vnet_wire_host(src);
 	unsigned int moved = 0, budget, delivered = 0;
 	uint64_t tx_frames = 0, tx_bytes = 0, rx_bytes = 0;
 	uint16_t avail;
@@ -166,6 +238,8 @@ unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq_idx)
 			VNET_STAT_ADD(src, oversize, 1);
 		} else if (rc < 0) {
 			VNET_STAT_ADD(src, dma_errors, 1);
+		} else if (host) {
+			rc = host_send(src, txq->bounce + VNET_HDR_LEN, len - VNET_HDR_LEN);
 		} else if (rxq == NULL || !vq_ready(rxq) ||
 			   !(__atomic_load_n(&dst->status, __ATOMIC_ACQUIRE) &
 			     VIRTIO_STATUS_DRIVER_OK)) {
@@ -240,6 +314,10 @@ static void rx_refilled(struct vnet_model *m, uint16_t j)
 	pthread_spin_unlock(&rxq->lock);
 	if (!stalled)
 		return;
+	if (vnet_wire_host(m)) {
+		vnet_host_wake(m);
+		return;
+	}
 	if (m->wire == VNET_WIRE_LOOP)
 		src = m;
 	else if (m->wire == VNET_WIRE_PAIR)
@@ -260,6 +338,11 @@ void vnet_kick(struct vnet_model *m, uint16_t q)
 		return; /* a doorbell for no queue is ignored, as hardware would */
 	if (q == vnet_ctrl_vq(m)) {
 		vnet_ctrl_process(m);
+		return;
+	}
+	/* A host wire's reader waits for this doorbell in either mode. */
+	if (!(q & 1) && vnet_wire_host(m)) {
+		rx_refilled(m, q / 2);
 		return;
 	}
 	if (m->mode == VNET_MODE_THREAD)
