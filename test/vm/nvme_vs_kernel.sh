@@ -1,0 +1,294 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# nvme_vs_kernel.sh SVIO_PERF: the Linux kernel's NVMe driver and svio's PMD on
+# the same QEMU NVMe controller, one after the other in one guest boot.
+#
+#   1. the kernel's nvme driver: fio, io_uring, 4 KiB random reads, QD32,
+#      O_DIRECT (the kernel maps every I/O through its DMA API);
+#   2. the controller moves to vfio-pci (driver_override, unbind, reprobe);
+#   3. svio-perf, 4 KiB random reads, QD32, through the VFIO cdev and iommufd.
+#      On iommufd svio has no page faults, so each buffer is mapped per I/O
+#      (--dma=map-per-io, IOVA = VA) under the lazy flush policy.
+#
+# Both read the same region of a disk image filled on the host before the boot,
+# so neither side reads LBAs that were never written.  Prints each side's JSON,
+# then one line:
+#
+#   {"nvme_vs_kernel": {"kernel": {...}, "svio": {...}, "ratio": svio/kernel}}
+#
+# with each side's IOPS, I/Os and the VT-d invalidation descriptors the guest
+# issued while it ran.  The ratio is a benchmark, not a pass mark: the test
+# fails only when a side fails or completes no I/O.
+# Exit status: 0 pass, 77 skip (as check.sh), anything else a failure.
+#
+# Environment: SVIO_VM_SKIP=1 (skip), NVME_VS_KERNEL_RUNTIME (seconds per
+# side, default 5).
+#
+# Inside the guest the same script runs as `nvme_vs_kernel.sh --guest PERF
+# SECONDS` (run.sh's CMD).
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The region both sides read: written on the host, within the 64 MiB disk.
+size_mb=32
+
+# --- inside the guest --------------------------------------------------------
+
+# stamp NAME: a file in the run folder; 9p gives it the host's clock, the
+# clock of QEMU's trace, so the host can count each phase's descriptors.
+stamp() {
+	: >"$SVIO_VM_RUN/$1"
+}
+
+# wait_for CMD...: up to 30 s for CMD to succeed (device probes are async).
+wait_for() {
+	local end=$((SECONDS + 30))
+	until "$@"; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.2
+	done
+}
+
+say() {
+	echo "nvme_vs_kernel: $*"
+}
+
+# The kernel's strict and lazy DMA domains are the IOMMU group's types DMA and
+# DMA-FQ; a group's type may change only while no driver holds its devices.
+kernel_phase() {
+	local policy=$1 type=DMA ns blk rc
+	[ "$policy" = lazy ] && type=DMA-FQ
+	[ -e "$dev/driver" ] && echo "$bdf" >"$dev/driver/unbind"
+	echo "$type" >"$dev/iommu_group/type" 2>/dev/null || {
+		say "kernel $policy: cannot set the IOMMU group's type to $type, phase left out"
+		return 0
+	}
+	echo "$bdf" >/sys/bus/pci/drivers/nvme/bind
+	wait_for compgen -G "$dev/nvme/nvme*/nvme*n1" >/dev/null || {
+		say "$bdf got no namespace from the kernel's nvme driver"
+		return 1
+	}
+	ns=$(compgen -G "$dev/nvme/nvme*/nvme*n1" | head -n1)
+	blk=/dev/$(basename "$ns")
+	wait_for test -b "$blk" || {
+		say "no $blk"
+		return 1
+	}
+	say "kernel $policy: $blk, IOMMU domain $(cat "$dev/iommu_group/type")"
+	stamp "kernel-$policy-start"
+	fio --name=kernel --filename="$blk" --ioengine=io_uring --rw=randread --bs=4k \
+		--iodepth=32 --direct=1 --numjobs=1 --size=${size_mb}M --time_based \
+		--runtime="$runtime" --norandommap --output-format=json \
+		--output="$SVIO_VM_RUN/kernel-$policy.json"
+	rc=$?
+	stamp "kernel-$policy-end"
+	[ $rc -eq 0 ] || say "kernel $policy: fio failed ($rc)"
+	return $rc
+}
+
+svio_phase() {
+	local policy=$1 rc
+	stamp "svio-$policy-start"
+	"$perf" --no-huge -m 256 --no-shconf --no-telemetry --log-level='*:warning' \
+		-a "$bdf" --iommu iommufd --iommu-flush "$policy" -- --rw=randread --bs=4k \
+		--iodepth=32 --runtime="$runtime" --size=${size_mb}M --dma=map-per-io \
+		--status-interval=0 --output-format=json >"$SVIO_VM_RUN/svio-$policy.json"
+	rc=$?
+	stamp "svio-$policy-end"
+	[ $rc -eq 0 ] || say "svio $policy: svio-perf failed ($rc)"
+	return $rc
+}
+
+# The same controller from the nvme driver to vfio-pci.
+to_vfio() {
+	local cdev
+	echo vfio-pci >"$dev/driver_override"
+	[ -e "$dev/driver" ] && echo "$bdf" >"$dev/driver/unbind"
+	echo "$bdf" >/sys/bus/pci/drivers_probe
+	wait_for compgen -G "$dev/vfio-dev/vfio*" >/dev/null || {
+		say "$bdf did not bind to vfio-pci"
+		return 1
+	}
+	cdev=/dev/vfio/devices/$(basename "$(compgen -G "$dev/vfio-dev/vfio*" | head -n1)")
+	wait_for test -c "$cdev" || {
+		say "no $cdev"
+		return 1
+	}
+	say "svio: $bdf on vfio-pci ($cdev)"
+}
+
+guest() {
+	perf=$1
+	runtime=$2
+	bdf=${SVIO_VM_NVME:-}
+	dev=/sys/bus/pci/devices/$bdf
+	[ -n "$bdf" ] || {
+		say "the guest has no NVMe controller"
+		return 1
+	}
+	say "run=$SVIO_VM_RUN"
+	kernel_phase strict && kernel_phase lazy && to_vfio &&
+		svio_phase strict && svio_phase lazy
+}
+
+if [ "${1:-}" = --guest ]; then
+	guest "$2" "$3"
+	exit
+fi
+
+# --- on the host -------------------------------------------------------------
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+[ $# -eq 1 ] || {
+	echo "usage: $0 SVIO_PERF" >&2
+	exit 2
+}
+perf=$(realpath "$1")
+runtime=${NVME_VS_KERNEL_RUNTIME:-5}
+export SVIO_VM_CACHE=${SVIO_VM_CACHE:-$here/cache}
+
+[ "${SVIO_VM_SKIP:-0}" = 1 ] && skip "SVIO_VM_SKIP=1"
+command -v python3 >/dev/null || skip "python3 missing (reads the JSON reports)"
+rc=0
+"$here/prepare.sh" >/dev/null || rc=$?
+[ $rc -eq 77 ] && skip "guest prerequisites missing (see check.sh)"
+[ $rc -eq 0 ] || {
+	echo "nvme_vs_kernel: prepare.sh failed ($rc)"
+	exit 1
+}
+
+# fio runs in the guest from the host's root, so the host needs it.
+install_fio() {
+	local as_root=()
+	if [ "$(id -u)" -ne 0 ]; then
+		sudo -n true 2>/dev/null || return 1
+		as_root=(sudo -n)
+	fi
+	echo "nvme_vs_kernel: installing fio" >&2
+	local install=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q
+		--no-install-recommends fio)
+	"${install[@]}" >/dev/null 2>&1 ||
+		{ "${as_root[@]}" apt-get update -q >/dev/null 2>&1 && "${install[@]}" >/dev/null 2>&1; }
+}
+command -v fio >/dev/null || install_fio || skip "fio missing and cannot be installed (apt-get, root or sudo)"
+command -v fio >/dev/null || skip "fio missing after apt-get install"
+
+work=$(mktemp -d)
+run=
+cleanup() {
+	rm -rf "$work"
+	# run.sh keeps a failed run's folder itself; a passing one is ours to drop.
+	[ -n "$run" ] || return 0
+	if [ "$status" -eq 0 ]; then
+		rm -rf "$run"
+	else
+		echo "nvme_vs_kernel: run folder kept: $run" >&2
+	fi
+}
+status=1
+trap cleanup EXIT
+
+# Data in the region both sides read (QEMU may answer reads of a hole without
+# touching the file); the rest of the 64 MiB disk stays sparse.
+disk=$work/nvme.img
+head -c $((size_mb << 20)) /dev/urandom >"$disk" && truncate -s 64M "$disk" || {
+	echo "nvme_vs_kernel: cannot write the disk image $disk"
+	exit 1
+}
+
+out=$work/out
+rc=0
+SVIO_VM_KEEP=1 SVIO_VM_VFIO=none SVIO_VM_DISK=$disk SVIO_VM_TIMEOUT=${SVIO_VM_TIMEOUT:-300} \
+	"$here/run.sh" /bin/bash "$here/nvme_vs_kernel.sh" --guest "$perf" "$runtime" \
+	>"$out" 2>&1 || rc=$?
+[ $rc -eq 77 ] && skip "guest prerequisites missing (see check.sh)"
+run=$(sed -n 's/^nvme_vs_kernel: run=//p' "$out" | head -n1)
+if [ $rc -ne 0 ]; then
+	cat "$out"
+	echo "nvme_vs_kernel: the guest run failed ($rc)"
+	status=$rc
+	exit $rc
+fi
+grep -v '^run.sh: run folder kept' "$out"
+[ -n "$run" ] && [ -d "$run" ] || {
+	echo "nvme_vs_kernel: the guest did not name its run folder"
+	exit 1
+}
+
+# Each phase's invalidation descriptors, from its stamps.
+for phase in kernel-strict kernel-lazy svio-strict svio-lazy; do
+	[ -e "$run/$phase-start" ] && [ -e "$run/$phase-end" ] || continue
+	"$here/inv-summary.sh" "$run/trace.log" "$(date -r "$run/$phase-start" +%s.%N)" \
+		"$(date -r "$run/$phase-end" +%s.%N)" >"$run/$phase.inv" || {
+		echo "nvme_vs_kernel: cannot count the invalidation descriptors of $phase"
+		exit 1
+	}
+done
+
+python3 - "$run" <<'EOF2'
+import json, os, sys
+
+run = sys.argv[1]
+
+
+def load(name):
+    path = os.path.join(run, name)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def side(phase, read, errors, extra):
+    inv = load(f"{phase}.inv")["vtd_inv_desc"]["cmd"]["by_type"]
+    ios = read["total_ios"]
+    out = {"iops": round(read["iops"], 1), "total_ios": ios,
+           "lat_mean_ns": round(read["lat_ns"]["mean"]), "errors": errors,
+           "vtd_inv_desc": inv,
+           "iotlb_desc_per_io": round(inv["iotlb"] / ios, 3) if ios else None}
+    out.update(extra)
+    return out
+
+
+res = {"rw": "randread", "bs": 4096, "iodepth": 32, "kernel": {}, "svio": {}}
+failed = []
+for policy in ("strict", "lazy"):
+    fio = load(f"kernel-{policy}.json")
+    if fio is not None:
+        job = fio["jobs"][0]
+        res["kernel"][policy] = side(f"kernel-{policy}", job["read"], job["error"],
+                                     {"iommu_domain": "DMA-FQ" if policy == "lazy" else "DMA"})
+        if not job["read"]["iops"] > 0:
+            failed.append(f"kernel {policy}")
+    perf = load(f"svio-{policy}.json")
+    s = perf["svio"]
+    # The domain's kernel calls (IOAS_MAP/UNMAP) and whatever lazy mode saved.
+    calls = {n: v for n, v in (s.get("iommu") or {}).items()
+             if n.startswith("kernel_") or "reviv" in n or "defer" in n}
+    res["svio"][policy] = side(f"svio-{policy}", s["read"], s["io_errors"] + s["verify_errors"],
+                               dict(calls, dma=perf["global options"]["dma"]))
+    if not s["read"]["iops"] > 0:
+        failed.append(f"svio {policy}")
+if "strict" not in res["kernel"]:
+    failed.append("kernel strict (missing)")
+ratio = {}
+for policy in ("strict", "lazy"):
+    k, v = res["kernel"].get(policy), res["svio"].get(policy)
+    if k and v and k["iops"] > 0:
+        ratio[policy] = round(v["iops"] / k["iops"], 3)
+res["ratio"] = ratio.get("lazy", ratio.get("strict"))
+res["ratio_by_policy"] = ratio
+res["setup"] = ("fio io_uring O_DIRECT on the kernel's nvme driver vs svio-perf map-per-io "
+                "through iommufd; same controller, 32 MiB of data, one guest boot, QEMU TCG")
+print(json.dumps({"nvme_vs_kernel": res}))
+for f in failed:
+    print(f"nvme_vs_kernel: {f} completed no I/O")
+sys.exit(1 if failed else 0)
+EOF2
+status=$?
+exit $status
