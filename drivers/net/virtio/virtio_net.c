@@ -781,7 +781,7 @@ out_reset:
  * overstate what left the port. Bounded: give up after TX_DRAIN_IDLE_MS
  * without progress (a peer that never takes frames), and say how many.
  */
-#define TX_DRAIN_IDLE_MS 200
+#define TX_DRAIN_IDLE_MS 1000
 
 static void txq_drain(struct virtio_port *p, struct virtio_txq *q)
 {
