@@ -73,12 +73,17 @@ static bool icmpecho_one(struct tp_stream *s, struct rte_mbuf *m)
 	if (m->nb_segs != 1 || m->data_len < sizeof(*eh))
 		return false;
 	svio_net_macaddr_get(s->tx_port, &mine);
+	/* With an address of our own, behave as a host: only frames for us or everyone. */
+	if (tp_cfg.ip_addr != 0 && !rte_is_broadcast_ether_addr(&eh->dst_addr) &&
+	    !rte_is_same_ether_addr(&eh->dst_addr, &mine))
+		return false;
 	type = rte_be_to_cpu_16(eh->ether_type);
 	if (type == RTE_ETHER_TYPE_ARP && m->data_len >= sizeof(*eh) + sizeof(struct rte_arp_hdr)) {
 		struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eh + 1);
 		uint32_t ip;
 
-		if (arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST))
+		if (arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
+		    (tp_cfg.ip_addr != 0 && arp->arp_data.arp_tip != tp_cfg.ip_addr))
 			return false;
 		arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
 		arp->arp_data.arp_tha = arp->arp_data.arp_sha;
@@ -100,6 +105,7 @@ static bool icmpecho_one(struct tp_stream *s, struct rte_mbuf *m)
 		uint32_t a;
 
 		if (ip->next_proto_id != IPPROTO_ICMP ||
+		    (tp_cfg.ip_addr != 0 && ip->dst_addr != tp_cfg.ip_addr) ||
 		    icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST ||
 		    sizeof(*eh) + ihl + icmp_len > m->data_len)
 			return false;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* svio-testpmd's command line, in testpmd's spelling. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -28,7 +29,9 @@ static void usage(const char *prog)
 	       "  --run-time=SEC      stop after SEC seconds (default: until SIGINT)\n"
 	       "  --auto-start        start forwarding at once (always, without -i)\n"
 	       "  --tx-first          send one burst per stream before forwarding\n"
-	       "  --output-format=text|json   statistics on stop\n",
+	       "  --output-format=text|json   statistics on stop\n"
+	       "  --ip-addr=A.B.C.D   icmpecho: answer ARP and ping for this address only\n"
+	       "                      (default: answer every request, whatever its target)\n",
 	       prog, TP_MAX_BURST);
 }
 
@@ -94,6 +97,7 @@ int tp_parse_args(int argc, char **argv, struct tp_config *cfg)
 		O_AUTO,
 		O_TXFIRST,
 		O_FORMAT,
+		O_IPADDR,
 		O_HELP,
 	};
 	static const struct option opts[] = {
@@ -111,6 +115,7 @@ int tp_parse_args(int argc, char **argv, struct tp_config *cfg)
 		{ "auto-start", no_argument, NULL, O_AUTO },
 		{ "tx-first", no_argument, NULL, O_TXFIRST },
 		{ "output-format", required_argument, NULL, O_FORMAT },
+		{ "ip-addr", required_argument, NULL, O_IPADDR },
 		{ "interactive", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -198,6 +203,13 @@ int tp_parse_args(int argc, char **argv, struct tp_config *cfg)
 				cfg->json = true;
 			} else if (strcmp(optarg, "text") != 0) {
 				fprintf(stderr, "--output-format=%s: expected text or json\n",
+					optarg);
+				rc = -EINVAL;
+			}
+			break;
+		case O_IPADDR:
+			if (inet_pton(AF_INET, optarg, &cfg->ip_addr) != 1 || cfg->ip_addr == 0) {
+				fprintf(stderr, "--ip-addr=%s: expected an IPv4 address A.B.C.D\n",
 					optarg);
 				rc = -EINVAL;
 			}

@@ -42,6 +42,7 @@ struct tp_config {
 	double stats_period;	  /* seconds, 0: off */
 	double run_time;	  /* seconds, 0: until SIGINT */
 	bool auto_start, tx_first, json, interactive;
+	uint32_t ip_addr; /* icmpecho: the ports' IPv4 address (network order); 0: answer all */
 };
 
 /* A receive queue and the transmit queue it forwards to. Counters: one writer (its lcore). */
