@@ -340,6 +340,7 @@ static bool dma_range_ok(uint64_t addr, size_t len)
 int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64_t *iova)
 {
 	uint64_t addr = (uint64_t)(uintptr_t)va, io = addr;
+	bool revivable;
 	int rc;
 
 	if (dom == NULL || iova == NULL)
@@ -357,16 +358,27 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 		if (rc < 0)
 			return rc;
 	}
-	/* Instances owning their table first: a refusal there leaves nothing to undo here. */
-	rc = kmap_map(dom, io, va, len, prot);
-	if (rc == -EEXIST && flush_sync(dom) == 0) {
-		/* A queued (lazy) unmap of this range still holds it there: flushed now. */
+	/* A queued lazy unmap of exactly this range still holds the kernel's mapping: reuse it. */
+	revivable = dom->rv.ext != NULL && __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0;
+	if (revivable && rv_revive(dom, io, len, prot)) {
+		rc = 0;
+	} else {
+		/* Instances owning their table first: a refusal there leaves nothing to undo here.
+		 */
 		rc = kmap_map(dom, io, va, len, prot);
+		if (rc == -EEXIST && flush_sync(dom) == 0) {
+			/* A queued (lazy) unmap of this range still holds it there: flushed now. */
+			rc = kmap_map(dom, io, va, len, prot);
+		}
+		if (rc < 0)
+			return rc;
+		if (revivable)
+			rv_mapped(dom, io, len, prot);
 	}
-	if (rc < 0)
-		return rc;
 	rc = pgtable_map(&dom->pgt, io, addr, len, prot);
 	if (rc < 0) {
+		if (revivable)
+			rv_forget(dom, io, len);
 		kmap_unmap_now(dom, io, len);
 		return rc;
 	}

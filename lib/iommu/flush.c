@@ -331,6 +331,14 @@ int flush_init(struct svio_domain *dom)
 	dom->n_retry = 0;
 	dom->done = 0;
 	dom->failed = 0;
+	rc = rv_init(dom);
+	if (rc < 0) {
+		free(dom->batch);
+		free(dom->ranges);
+		free(dom->kranges);
+		fq_fini(&dom->fq);
+		return rc;
+	}
 	pthread_mutex_init(&dom->flush_lock, NULL);
 	return 0;
 }
@@ -344,6 +352,7 @@ void flush_fini(struct svio_domain *dom)
 		release_entry(dom, &dom->batch[i]);
 	while (fq_pop(&dom->fq, &e))
 		release_entry(dom, &e);
+	rv_fini(dom);
 	free(dom->batch);
 	free(dom->ranges);
 	free(dom->kranges);
@@ -468,6 +477,8 @@ int flush_unmap(struct svio_domain *dom, uint64_t iova, uint64_t len, svio_dma_r
 	}
 	if (dom->cfg.policy == SVIO_FLUSH_STRICT)
 		e.result = &kres;
+	else if (dom->rv.ext != NULL && __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0)
+		rv_unmapping(dom, iova, len, release != NULL, &e);
 	while (fq_push(&dom->fq, &e, &ticket) == -EAGAIN) {
 		/* Full: flush synchronously rather than overflow. */
 		pthread_mutex_lock(&dom->flush_lock);
@@ -486,32 +497,42 @@ int flush_unmap(struct svio_domain *dom, uint64_t iova, uint64_t len, svio_dma_r
 	return rc < 0 ? rc : 0;
 }
 
-int flush_sync(struct svio_domain *dom)
+/* Caller holds flush_lock: complete everything queued so far. */
+static int drain_locked(struct svio_domain *dom)
 {
 	uint64_t target = fq_tail(&dom->fq);
 	unsigned int spins = 0;
 	int rc = 0;
 
-	if (dom->cfg.policy == SVIO_FLUSH_NAIVE)
-		return 0;
-	pthread_mutex_lock(&dom->flush_lock);
 	while (rc >= 0 &&
 	       (__atomic_load_n(&dom->done, __ATOMIC_ACQUIRE) < target || dom->n_retry > 0)) {
 		rc = run_batch(dom);
 		if (rc == 0)
 			relax(&spins); /* a producer is still writing its entry */
 	}
-	pthread_mutex_unlock(&dom->flush_lock);
 	return rc < 0 ? rc : 0;
+}
+
+int flush_sync(struct svio_domain *dom)
+{
+	int rc;
+
+	if (dom->cfg.policy == SVIO_FLUSH_NAIVE)
+		return 0;
+	pthread_mutex_lock(&dom->flush_lock);
+	rc = drain_locked(dom);
+	pthread_mutex_unlock(&dom->flush_lock);
+	return rc;
 }
 
 int flush_poll(struct svio_domain *dom)
 {
 	if (dom->cfg.policy != SVIO_FLUSH_LAZY)
 		return 0;
-	/* A failed batch is retried at once. */
+	/* A failed batch is retried at once, and so is one holding pages that went away. */
 	return lazy_check(dom, __atomic_load_n(&dom->failed, __ATOMIC_RELAXED) >
-				       __atomic_load_n(&dom->done, __ATOMIC_RELAXED));
+					       __atomic_load_n(&dom->done, __ATOMIC_RELAXED) ||
+				       rv_take_force(dom));
 }
 
 int flush_device(struct svio_domain *dom, const struct inv_dev *d, bool last_did)
@@ -525,6 +546,13 @@ int flush_device(struct svio_domain *dom, const struct inv_dev *d, bool last_did
 		if (!last_did)
 			return 0;
 		pthread_mutex_lock(&dom->flush_lock);
+		/*
+		 * Queued unmaps go to the kernel first: sent after the unmap of
+		 * everything, they would remove what a device attached later maps
+		 * at the same addresses.
+		 */
+		if (dom->cfg.policy != SVIO_FLUSH_NAIVE && drain_locked(dom) < 0)
+			IOMMU_LOG(ERR, "detach: queued unmaps failed before unmapping all");
 		rc = kmap_unmap_all(dom, d->iommu);
 		pthread_mutex_unlock(&dom->flush_lock);
 		return rc;

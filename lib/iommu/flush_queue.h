@@ -29,11 +29,13 @@ struct fq_entry {
 	uint64_t len;
 	svio_dma_release_t release; /**< NULL when nothing is quarantined */
 	void *arg;
-	void *tables;	 /**< emptied page-table pages, freed after the flush */
-	uint64_t ticket; /**< queue position, set by fq_push() */
-	int *result;	 /**< strict: where the batch reports an unmap() refusal */
-	int kerr;	 /**< consumer: an instance refused to unmap it (never released) */
-	bool kdone;	 /**< consumer: instances owning their table are done with it */
+	void *tables;	  /**< emptied page-table pages, freed after the flush */
+	uint64_t ticket;  /**< queue position, set by fq_push() */
+	int *result;	  /**< strict: where the batch reports an unmap() refusal */
+	int kerr;	  /**< consumer: an instance refused to unmap it (never released) */
+	bool kdone;	  /**< consumer: instances owning their table are done with it */
+	uint32_t rv_slot; /**< revivable extent (revive.h), slot + 1; 0: none */
+	uint64_t rv_gen;  /**< the extent's generation when this unmap armed it */
 };
 
 struct fq_cell {

@@ -4,6 +4,7 @@
  *
  * Lock order (outer first):
  *   dom->attach_lock -> dom->flush_lock -> reg_lock -> dom->pgt.lock
+ *   dom->flush_lock -> dom->rv.lock (a leaf, see revive.h)
  * (detach invalidates under the flush lock; a backend may report a queue
  * error from inside wait_poll, which takes reg_lock; page requests install
  * entries under reg_lock). Release callbacks run under the flush lock only:
@@ -32,6 +33,7 @@
 #include "flush_queue.h"
 #include "inv_array.h"
 #include "pgtable.h"
+#include "revive.h"
 
 extern int svio_iommu_logtype;
 #define IOMMU_LOG(level, fmt, ...) \
@@ -99,6 +101,9 @@ struct svio_domain {
 	 * is: 0 lets the data path skip them without entering a read section.
 	 */
 	unsigned int n_owners;
+
+	/* Lazy unmaps a later identical map may cancel (revive.h). */
+	struct rv_state_dom rv;
 
 	struct svio_iommu_stats stats; /**< atomics, see STAT_ADD */
 	uint64_t stale_base;	       /**< instances' stale uses at the last reset */

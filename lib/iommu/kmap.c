@@ -122,6 +122,8 @@ void kmap_unmap_batch(struct svio_domain *dom, struct fq_entry *e, unsigned int 
 	struct flush_range *r = dom->kranges;
 	unsigned int no, nr = 0;
 
+	/* Maps revived while their unmap sat in the queue stay: those entries come back kdone. */
+	rv_claim(dom, e, n);
 	if (__atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) == 0)
 		goto out_done;
 	inv_array_read_lock();
@@ -153,6 +155,8 @@ int kmap_unmap_all(struct svio_domain *dom, struct svio_iommu *iommu)
 {
 	int rc = call_unmap(dom, iommu, 0, KMAP_ALL_LEN);
 
+	/* Nothing left to revive: a later map must reach the kernel again. */
+	rv_drop_all(dom);
 	/* Nothing mapped is what we want. */
 	return rc == -ENOENT ? 0 : rc;
 }

@@ -37,6 +37,10 @@ static const struct {
 	STAT_FIELD(kernel_maps),
 	STAT_FIELD(kernel_unmaps),
 	STAT_FIELD(kernel_unmap_errors),
+	STAT_FIELD(deferred_unmaps),
+	STAT_FIELD(revived_maps),
+	STAT_FIELD(revive_misses),
+	STAT_FIELD(revive_disarmed),
 };
 
 static uint64_t *stat_ptr(struct svio_iommu_stats *st, unsigned int i)

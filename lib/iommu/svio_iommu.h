@@ -133,6 +133,31 @@ typedef void (*svio_dma_release_t)(void *arg);
 int svio_dma_unmap_release(struct svio_domain *dom, uint64_t iova, size_t len,
 			   svio_dma_release_t release, void *arg);
 
+/**
+ * Declare that [va, va + len) keeps the same physical pages until
+ * svio_dma_mem_unregister() (no free, munmap, madvise or remap of it).
+ *
+ * Lazy policy on an IOMMU that owns its table (iommufd) with SVA: a plain
+ * svio_dma_unmap() leaves the kernel's mapping until its batch runs; an
+ * svio_dma_map() of exactly the same range and rights before that cancels
+ * the unmap and reuses the mapping (no kernel map, unmap or flush). This is
+ * done only for memory known to keep its pages: registered ranges, DPDK
+ * memory (its free events cancel what is queued there), and, when the
+ * process may read page frame numbers (CAP_SYS_ADMIN), maps of up to 8
+ * pages whose frames are unchanged. Counted in deferred_unmaps and
+ * revived_maps.
+ * @return 0, -EINVAL (alignment), -EEXIST (overlaps a registered range),
+ *         -ENOSPC (64 ranges registered already).
+ */
+int svio_dma_mem_register(void *va, size_t len);
+
+/**
+ * End a registration: from now on nothing queued in the range is revived
+ * (call it before freeing the memory). @return 0, -EINVAL, -ENOENT (not
+ * registered with exactly this range).
+ */
+int svio_dma_mem_unregister(void *va, size_t len);
+
 /** Complete every queued invalidation now (and run their releases). */
 int svio_iommu_sync(struct svio_domain *dom);
 
@@ -163,6 +188,10 @@ struct svio_iommu_stats {
 	uint64_t kernel_maps;	      /**< map() calls on instances that own their table */
 	uint64_t kernel_unmaps;	      /**< unmap() calls on them (each one also invalidates) */
 	uint64_t kernel_unmap_errors; /**< unmaps they refused: that memory is never released */
+	uint64_t deferred_unmaps;     /**< lazy unmaps left revivable in the kernel (see below) */
+	uint64_t revived_maps;	      /**< maps that cancelled such an unmap: no map, no unmap */
+	uint64_t revive_misses;	      /**< identical maps not revived: the pages had changed */
+	uint64_t revive_disarmed;     /**< revivable unmaps cancelled: memory went away, detach */
 };
 
 /** Snapshot the counters. */

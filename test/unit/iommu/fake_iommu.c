@@ -263,6 +263,17 @@ uint64_t fake_mapped_bytes(struct fake_iommu *f)
 	return n;
 }
 
+bool fake_range_mapped(struct fake_iommu *f, uint64_t iova, uint64_t len)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&g_lock);
+	for (unsigned int i = 0; i < f->n_maps && !found; i++)
+		found = f->maps[i].iova <= iova && iova + len <= f->maps[i].iova + f->maps[i].len;
+	pthread_mutex_unlock(&g_lock);
+	return found;
+}
+
 struct svio_iommu_caps fake_caps(void)
 {
 	return (struct svio_iommu_caps){ .domain_ids = 256,

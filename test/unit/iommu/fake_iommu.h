@@ -83,6 +83,9 @@ struct svio_iommu_caps fake_caps_kmap(void);
 /** Bytes @p f has mapped now (instances owning their table). */
 uint64_t fake_mapped_bytes(struct fake_iommu *f);
 
+/** Does one live map of @p f cover [iova, iova + len)? */
+bool fake_range_mapped(struct fake_iommu *f, uint64_t iova, uint64_t len);
+
 /** Simulate an invalidation queue error (or clear it). */
 void fake_iommu_set_error(struct fake_iommu *f, bool error);
 
