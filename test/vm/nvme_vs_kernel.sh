@@ -5,25 +5,36 @@
 # the same QEMU NVMe controller, one after the other in one guest boot.
 #
 #   1. the kernel's nvme driver: fio, io_uring, 4 KiB random reads, QD32,
-#      O_DIRECT (the kernel maps every I/O through its DMA API);
-#   2. the controller moves to vfio-pci (driver_override, unbind, reprobe);
-#   3. svio-perf, 4 KiB random reads, QD32, through the VFIO cdev and iommufd.
-#      On iommufd svio has no page faults, so each buffer is mapped per I/O
-#      (--dma=map-per-io, IOVA = VA) under the lazy flush policy.
+#      O_DIRECT (the kernel maps every I/O through its DMA API), once with a
+#      strict DMA domain (IOMMU group type DMA) and once with a lazy one
+#      (DMA-FQ), and once more lazy with a polled queue (fio --hipri), since
+#      svio's PMD polls;
+#   2. svio-perf, 4 KiB random reads, QD32, through the VFIO cdev and iommufd,
+#      once with --iommu-flush strict and once lazy.  On iommufd svio has no
+#      page faults, so each buffer is mapped per I/O (--dma=map-per-io,
+#      IOVA = VA), as the kernel's DMA API does.
 #
-# Both read the same region of a disk image filled on the host before the boot,
-# so neither side reads LBAs that were never written.  Prints each side's JSON,
-# then one line:
+# The controller moves between the drivers (driver_override, unbind, bind or
+# reprobe) so that each strict run and each lazy run of the two sides go back
+# to back: kernel strict, svio strict, kernel lazy, kernel lazy polled, svio
+# lazy.
 #
-#   {"nvme_vs_kernel": {"kernel": {...}, "svio": {...}, "ratio": svio/kernel}}
+# All read the same region of a disk image filled on the host before the boot,
+# so no side reads LBAs that were never written.  Prints run.sh's JSON line for
+# the whole command, then one line:
 #
-# with each side's IOPS, I/Os and the VT-d invalidation descriptors the guest
-# issued while it ran.  The ratio is a benchmark, not a pass mark: the test
-# fails only when a side fails or completes no I/O.
+#   {"nvme_vs_kernel": {"kernel": {"strict": {...}, "lazy": {...},
+#    "lazy-poll": {...}}, "svio": {"strict": {...}, "lazy": {...}},
+#    "ratio": svio/kernel (lazy), "ratio_by_mode": {"strict": ...,
+#    "lazy": ..., "lazy-poll": ...}, ...}}
+#
+# with each run's IOPS, I/Os, mean latency and the VT-d invalidation
+# descriptors the guest issued while it ran.  The ratio is a benchmark, not a
+# pass mark: the test fails only when a run fails or completes no I/O.
 # Exit status: 0 pass, 77 skip (as check.sh), anything else a failure.
 #
 # Environment: SVIO_VM_SKIP=1 (skip), NVME_VS_KERNEL_RUNTIME (seconds per
-# side, default 5).
+# run, default 5), SVIO_VM_TIMEOUT (default 300).
 #
 # Inside the guest the same script runs as `nvme_vs_kernel.sh --guest PERF
 # SECONDS` (run.sh's CMD).
@@ -56,15 +67,33 @@ say() {
 
 # The kernel's strict and lazy DMA domains are the IOMMU group's types DMA and
 # DMA-FQ; a group's type may change only while no driver holds its devices.
+# kernel_phase POLICY [poll]: poll gives the controller a polled queue
+# (nvme's poll_queues, read at probe) and fio polls it (--hipri), as svio's PMD
+# polls its queues.
 kernel_phase() {
-	local policy=$1 type=DMA ns blk rc
+	local policy=$1 poll=${2:-} type=DMA ns blk rc name=kernel-$1${2:+-$2}
+	local fio_poll=()
 	[ "$policy" = lazy ] && type=DMA-FQ
+	if [ -n "$poll" ]; then
+		echo 1 >/sys/module/nvme/parameters/poll_queues || {
+			say "cannot give nvme a poll queue"
+			return 1
+		}
+		fio_poll=(--hipri)
+	else
+		echo 0 >/sys/module/nvme/parameters/poll_queues
+	fi
+	# Back from vfio-pci: no override, so that nvme may take it.
+	echo >"$dev/driver_override"
 	[ -e "$dev/driver" ] && echo "$bdf" >"$dev/driver/unbind"
-	echo "$type" >"$dev/iommu_group/type" 2>/dev/null || {
-		say "kernel $policy: cannot set the IOMMU group's type to $type, phase left out"
-		return 0
+	echo "$type" >"$dev/iommu_group/type" || {
+		say "kernel $policy: cannot set the IOMMU group's type to $type"
+		return 1
 	}
-	echo "$bdf" >/sys/bus/pci/drivers/nvme/bind
+	echo "$bdf" >/sys/bus/pci/drivers/nvme/bind || {
+		say "kernel $policy: cannot bind $bdf to nvme"
+		return 1
+	}
 	wait_for compgen -G "$dev/nvme/nvme*/nvme*n1" >/dev/null || {
 		say "$bdf got no namespace from the kernel's nvme driver"
 		return 1
@@ -75,28 +104,18 @@ kernel_phase() {
 		say "no $blk"
 		return 1
 	}
-	say "kernel $policy: $blk, IOMMU domain $(cat "$dev/iommu_group/type")"
-	stamp "kernel-$policy-start"
-	fio --name=kernel --filename="$blk" --ioengine=io_uring --rw=randread --bs=4k \
-		--iodepth=32 --direct=1 --numjobs=1 --size=${size_mb}M --time_based \
+	cat "$dev/iommu_group/type" >"$SVIO_VM_RUN/$name.domain"
+	# The driver logs its queue split at probe: "N/0/P default/read/poll queues".
+	say "$name: $blk, IOMMU domain $(cat "$SVIO_VM_RUN/$name.domain"), queues" \
+		"$(dmesg | grep -o '[0-9/]* default/read/poll queues' | tail -n1)"
+	stamp "$name-start"
+	fio --name=kernel --filename="$blk" --ioengine=io_uring "${fio_poll[@]}" --rw=randread \
+		--bs=4k --iodepth=32 --direct=1 --numjobs=1 --size=${size_mb}M --time_based \
 		--runtime="$runtime" --norandommap --output-format=json \
-		--output="$SVIO_VM_RUN/kernel-$policy.json"
+		--output="$SVIO_VM_RUN/$name.json"
 	rc=$?
-	stamp "kernel-$policy-end"
-	[ $rc -eq 0 ] || say "kernel $policy: fio failed ($rc)"
-	return $rc
-}
-
-svio_phase() {
-	local policy=$1 rc
-	stamp "svio-$policy-start"
-	"$perf" --no-huge -m 256 --no-shconf --no-telemetry --log-level='*:warning' \
-		-a "$bdf" --iommu iommufd --iommu-flush "$policy" -- --rw=randread --bs=4k \
-		--iodepth=32 --runtime="$runtime" --size=${size_mb}M --dma=map-per-io \
-		--status-interval=0 --output-format=json >"$SVIO_VM_RUN/svio-$policy.json"
-	rc=$?
-	stamp "svio-$policy-end"
-	[ $rc -eq 0 ] || say "svio $policy: svio-perf failed ($rc)"
+	stamp "$name-end"
+	[ $rc -eq 0 ] || say "$name: fio failed ($rc)"
 	return $rc
 }
 
@@ -118,6 +137,20 @@ to_vfio() {
 	say "svio: $bdf on vfio-pci ($cdev)"
 }
 
+svio_phase() {
+	local policy=$1 rc
+	to_vfio || return 1
+	stamp "svio-$policy-start"
+	"$perf" --no-huge -m 256 --no-shconf --no-telemetry --log-level='*:warning' \
+		-a "$bdf" --iommu iommufd --iommu-flush "$policy" -- --rw=randread --bs=4k \
+		--iodepth=32 --runtime="$runtime" --size=${size_mb}M --dma=map-per-io \
+		--status-interval=0 --output-format=json >"$SVIO_VM_RUN/svio-$policy.json"
+	rc=$?
+	stamp "svio-$policy-end"
+	[ $rc -eq 0 ] || say "svio $policy: svio-perf failed ($rc)"
+	return $rc
+}
+
 guest() {
 	perf=$1
 	runtime=$2
@@ -128,8 +161,10 @@ guest() {
 		return 1
 	}
 	say "run=$SVIO_VM_RUN"
-	kernel_phase strict && kernel_phase lazy && to_vfio &&
-		svio_phase strict && svio_phase lazy
+	# Each pair back to back, so that a change in the host's load between
+	# pairs moves both sides of a ratio alike.
+	kernel_phase strict && svio_phase strict &&
+		kernel_phase lazy && kernel_phase lazy poll && svio_phase lazy
 }
 
 if [ "${1:-}" = --guest ]; then
@@ -180,6 +215,7 @@ command -v fio >/dev/null || skip "fio missing after apt-get install"
 
 work=$(mktemp -d)
 run=
+# shellcheck disable=SC2317 # run by the trap
 cleanup() {
 	rm -rf "$work"
 	# run.sh keeps a failed run's folder itself; a passing one is ours to drop.
@@ -196,10 +232,10 @@ trap cleanup EXIT
 # Data in the region both sides read (QEMU may answer reads of a hole without
 # touching the file); the rest of the 64 MiB disk stays sparse.
 disk=$work/nvme.img
-head -c $((size_mb << 20)) /dev/urandom >"$disk" && truncate -s 64M "$disk" || {
+if ! head -c $((size_mb << 20)) /dev/urandom >"$disk" || ! truncate -s 64M "$disk"; then
 	echo "nvme_vs_kernel: cannot write the disk image $disk"
 	exit 1
-}
+fi
 
 out=$work/out
 rc=0
@@ -215,14 +251,13 @@ if [ $rc -ne 0 ]; then
 	exit $rc
 fi
 grep -v '^run.sh: run folder kept' "$out"
-[ -n "$run" ] && [ -d "$run" ] || {
+if [ -z "$run" ] || [ ! -d "$run" ]; then
 	echo "nvme_vs_kernel: the guest did not name its run folder"
 	exit 1
-}
+fi
 
 # Each phase's invalidation descriptors, from its stamps.
-for phase in kernel-strict kernel-lazy svio-strict svio-lazy; do
-	[ -e "$run/$phase-start" ] && [ -e "$run/$phase-end" ] || continue
+for phase in kernel-strict kernel-lazy kernel-lazy-poll svio-strict svio-lazy; do
 	"$here/inv-summary.sh" "$run/trace.log" "$(date -r "$run/$phase-start" +%s.%N)" \
 		"$(date -r "$run/$phase-end" +%s.%N)" >"$run/$phase.inv" || {
 		echo "nvme_vs_kernel: cannot count the invalidation descriptors of $phase"
@@ -230,17 +265,14 @@ for phase in kernel-strict kernel-lazy svio-strict svio-lazy; do
 	}
 done
 
-python3 - "$run" <<'EOF2'
+python3 - "$run" "$size_mb" <<'EOF2'
 import json, os, sys
 
-run = sys.argv[1]
+run, size_mb = sys.argv[1], sys.argv[2]
 
 
 def load(name):
-    path = os.path.join(run, name)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
+    with open(os.path.join(run, name)) as f:
         return json.load(f)
 
 
@@ -257,34 +289,33 @@ def side(phase, read, errors, extra):
 
 res = {"rw": "randread", "bs": 4096, "iodepth": 32, "kernel": {}, "svio": {}}
 failed = []
-for policy in ("strict", "lazy"):
-    fio = load(f"kernel-{policy}.json")
-    if fio is not None:
-        job = fio["jobs"][0]
-        res["kernel"][policy] = side(f"kernel-{policy}", job["read"], job["error"],
-                                     {"iommu_domain": "DMA-FQ" if policy == "lazy" else "DMA"})
-        if not job["read"]["iops"] > 0:
-            failed.append(f"kernel {policy}")
-    perf = load(f"svio-{policy}.json")
+for name in ("strict", "lazy", "lazy-poll"):
+    job = load(f"kernel-{name}.json")["jobs"][0]
+    with open(os.path.join(run, f"kernel-{name}.domain")) as f:
+        domain = f.read().strip()
+    # fio's CPU use: under TCG the interrupt-driven kernel path is CPU-bound.
+    res["kernel"][name] = side(f"kernel-{name}", job["read"], job["error"],
+                               {"iommu_domain": domain, "polled": name.endswith("poll"),
+                                "cpu_pct": round(job["usr_cpu"] + job["sys_cpu"], 1)})
+for name in ("strict", "lazy"):
+    perf = load(f"svio-{name}.json")
     s = perf["svio"]
     # The domain's kernel calls (IOAS_MAP/UNMAP) and whatever lazy mode saved.
     calls = {n: v for n, v in (s.get("iommu") or {}).items()
              if n.startswith("kernel_") or "reviv" in n or "defer" in n}
-    res["svio"][policy] = side(f"svio-{policy}", s["read"], s["io_errors"] + s["verify_errors"],
-                               dict(calls, dma=perf["global options"]["dma"]))
-    if not s["read"]["iops"] > 0:
-        failed.append(f"svio {policy}")
-if "strict" not in res["kernel"]:
-    failed.append("kernel strict (missing)")
-ratio = {}
-for policy in ("strict", "lazy"):
-    k, v = res["kernel"].get(policy), res["svio"].get(policy)
-    if k and v and k["iops"] > 0:
-        ratio[policy] = round(v["iops"] / k["iops"], 3)
-res["ratio"] = ratio.get("lazy", ratio.get("strict"))
-res["ratio_by_policy"] = ratio
+    res["svio"][name] = side(f"svio-{name}", s["read"], s["io_errors"] + s["verify_errors"],
+                             dict(calls, dma=perf["global options"]["dma"]))
+for who in ("kernel", "svio"):
+    failed += [f"{who} {n}" for n, r in res[who].items() if not r["iops"] > 0]
+# svio against the kernel in the same flush policy; "lazy-poll" is svio lazy
+# against the kernel lazy and polled (both poll then).
+pairs = {"strict": "strict", "lazy": "lazy", "lazy-poll": "lazy"}
+ratio = {k: round(res["svio"][v]["iops"] / res["kernel"][k]["iops"], 3)
+         for k, v in pairs.items() if res["kernel"][k]["iops"] > 0}
+res["ratio"] = ratio.get("lazy")
+res["ratio_by_mode"] = ratio
 res["setup"] = ("fio io_uring O_DIRECT on the kernel's nvme driver vs svio-perf map-per-io "
-                "through iommufd; same controller, 32 MiB of data, one guest boot, QEMU TCG")
+                f"through iommufd; same controller, {size_mb} MiB of data, one guest boot, QEMU TCG")
 print(json.dumps({"nvme_vs_kernel": res}))
 for f in failed:
     print(f"nvme_vs_kernel: {f} completed no I/O")
