@@ -340,6 +340,7 @@ static bool dma_range_ok(uint64_t addr, size_t len)
 int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64_t *iova)
 {
 	uint64_t addr = (uint64_t)(uintptr_t)va, io = addr;
+	enum rv_result rv;
 	bool revivable;
 	int rc;
 
@@ -360,9 +361,12 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 	}
 	/* A queued lazy unmap of exactly this range still holds the kernel's mapping: reuse it. */
 	revivable = dom->rv.ext != NULL && __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0;
-	if (revivable && rv_revive(dom, io, len, prot)) {
+	rv = revivable ? rv_revive(dom, io, len, prot) : RV_NONE;
+	if (rv == RV_REVIVED) {
 		rc = 0;
 	} else {
+		if (rv == RV_STOLEN)
+			kmap_unmap_now(dom, io, len);
 		/* Instances owning their table first: a refusal there leaves nothing to undo here.
 		 */
 		rc = kmap_map(dom, io, va, len, prot);

@@ -136,39 +136,43 @@ void rv_fini(struct svio_domain *dom)
 	pthread_mutex_destroy(&rv->lock);
 }
 
-bool rv_revive(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot)
+enum rv_result rv_revive(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot)
 {
 	struct rv_state_dom *rv = &dom->rv;
 	uint64_t pfns[SMEM_MAX_PFNS], gen = 0;
+	enum rv_result res = RV_NONE;
 	struct rv_extent *x;
-	bool by_pfn = false, ok = false;
+	bool by_pfn = false;
 
 	pthread_mutex_lock(&rv->lock);
 	x = find(rv, iova);
-	if (x != NULL && x->state == RV_ARMED && x->len == len && x->prot == prot) {
-		ok = true;
+	if (x != NULL && x->state == RV_ARMED && x->len == len) {
+		res = x->prot == prot ? RV_REVIVED : RV_STOLEN;
 		by_pfn = x->kind == SMEM_PFN;
 		gen = x->gen;
 		memcpy(pfns, x->pfns, sizeof(pfns));
 	}
 	pthread_mutex_unlock(&rv->lock);
-	if (!ok)
-		return false;
+	if (res == RV_NONE)
+		return RV_NONE;
 	/* Read the page frames outside the lock: a system call. */
-	if (by_pfn && !smem_pfns_same(iova, len, pfns)) {
+	if (res == RV_REVIVED && by_pfn && !smem_pfns_same(iova, len, pfns)) {
 		STAT_ADD(dom, revive_misses, 1);
-		return false;
+		res = RV_STOLEN;
 	}
 	pthread_mutex_lock(&rv->lock);
 	/* The batch may have claimed it meanwhile, or memory gone: then map normally. */
 	x = find(rv, iova);
-	ok = x != NULL && x->state == RV_ARMED && x->gen == gen;
-	if (ok)
+	if (x == NULL || x->state != RV_ARMED || x->gen != gen)
+		res = RV_NONE;
+	else if (res == RV_REVIVED)
 		x->state = RV_LIVE;
+	else
+		put_free(rv, x); /* its entry finds the generation gone and skips the kernel */
 	pthread_mutex_unlock(&rv->lock);
-	if (ok)
+	if (res == RV_REVIVED)
 		STAT_ADD(dom, revived_maps, 1);
-	return ok;
+	return res;
 }
 
 void rv_mapped(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot)

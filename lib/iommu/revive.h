@@ -65,11 +65,22 @@ struct rv_state_dom {
 int rv_init(struct svio_domain *dom);
 void rv_fini(struct svio_domain *dom);
 
+enum rv_result {
+	RV_NONE,    /**< nothing queued for exactly this range */
+	RV_REVIVED, /**< the kernel's mapping is reused: nothing to map */
+	/**
+	 * Queued for this range, but with other rights or pages: the unmap is
+	 * taken from its batch and the caller makes it now, then maps
+	 * (instead of flushing the whole queue to get the range free).
+	 */
+	RV_STOLEN,
+};
+
 /**
- * Map path, before asking the kernel: an ARMED extent for exactly this range
- * whose memory still qualifies becomes LIVE again. @return true when revived.
+ * Map path, before asking the kernel: an ARMED extent for exactly this
+ * range whose rights match and whose memory still qualifies becomes LIVE.
  */
-bool rv_revive(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot);
+enum rv_result rv_revive(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot);
 
 /** Map path, after the kernel mapped the range: note a LIVE extent. */
 void rv_mapped(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot);

@@ -143,12 +143,20 @@ static void test_other_maps_reach_the_kernel(void **state)
 	assert_true(unmap_at >= 0 && map_at > unmap_at);
 	assert_true(fake_log_at((unsigned int)unmap_at).len == 2 * K4);
 
-	/* Other rights. */
+	/* Other rights: that one unmap is made at once, the rest of the queue stays. */
+	map(VA(4 * K4), K4, SVIO_DMA_RW);
+	assert_int_equal(svio_dma_unmap(dom, IOVA(4 * K4), K4), 0);
 	assert_int_equal(svio_dma_unmap(dom, IOVA(0), K4), 0);
 	fake_log_reset();
 	map(VA(0), K4, SVIO_DMA_READ);
 	assert_int_equal(n_ev(EV_UNMAP), 1);
+	assert_int_equal(fake_log_at((unsigned int)fake_log_find(EV_UNMAP, 2, 0)).addr, IOVA(0));
 	assert_int_equal(n_ev(EV_MAP), 1);
+	assert_true(fake_range_mapped(&k2, IOVA(4 * K4), K4));
+	/* Its queued entry no longer reaches the kernel; the other one does. */
+	assert_int_equal(svio_iommu_sync(dom), 0);
+	assert_int_equal(n_ev(EV_UNMAP), 2);
+	assert_true(fake_range_mapped(&k2, IOVA(0), K4));
 	assert_int_equal(fake_log_at((unsigned int)fake_log_find(EV_MAP, 2, 0)).code,
 			 SVIO_DMA_READ);
 
