@@ -247,6 +247,7 @@ run=$(sed -n 's/^nvme_vs_kernel: run=//p' "$out" | head -n1)
 if [ $rc -ne 0 ]; then
 	cat "$out"
 	echo "nvme_vs_kernel: the guest run failed ($rc)"
+	run= # run.sh kept it and said so
 	status=$rc
 	exit $rc
 fi
