@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Host wires of the built-in virtio-net model: bad wire= values refused with
+ * nothing left behind, and (as root, with /dev/net/tun) frames both ways
+ * between the virtio PMD and Linux through a tap svio creates, inline and
+ * thread mode: every frame intact and in order, more frames than the receive
+ * ring holds without a loss (the reader waits for the refill doorbell),
+ * oversize frames counted and never truncated, the tap gone after cleanup.
+ * The test plays Linux's side with an AF_PACKET socket on the tap.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+
+#include <cmocka.h>
+
+#include <rte_mbuf.h>
+
+#include "svio_dev.h"
+#include "svio_eal.h"
+#include "svio_net.h"
+#include "sim_vnet.h"
+#include "net_test_util.h"
+#include "svio_test_eal.h"
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+#define FRAMES	  600 /* more than the 256-entry receive ring */
+#define RING	  256
+#define WAIT_MS	  20000 /* a bound for a broken wire, never reached when it works */
+#define BIG_FRAME 17000 /* more than the model's 16384-byte wire */
+#define BIG_MTU	  20000
+
+static char taps[2][IFNAMSIZ];
+static struct rte_mempool *pool;
+static bool eal_up;
+
+static bool privileged(void)
+{
+	return geteuid() == 0 && access("/dev/net/tun", R_OK | W_OK) == 0;
+}
+
+static int init_with(const char *vdev0, const char *vdev1)
+{
+	const char *extra[] = { "--vdev", vdev0, vdev1 ? "--vdev" : NULL, vdev1, NULL };
+
+	return svio_test_eal_init_mem(256, extra);
+}
+
+static void test_bad_wires(void **state)
+{
+	static const char *const bad[] = {
+		"sim_vnet0,wire=tap:",
+		"sim_vnet0,wire=tap:0123456789abcdef", /* 16 characters: IFNAMSIZ is 16 */
+		"sim_vnet0,wire=af_packet:a/b",
+		"sim_vnet0,wire=af_packet:x:y",
+		"sim_vnet0,wire=af_packet:svio-nosuch0",
+		"sim_vnet0,wire=tapx",
+	};
+	char arg[64];
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < RTE_DIM(bad); i++)
+		assert_true(init_with(bad[i], NULL) < 0);
+	if (!privileged())
+		return;
+	/* An interface that exists and is not a tap. */
+	assert_true(init_with("sim_vnet0,wire=tap:lo", NULL) < 0);
+	/* A port wired to Linux cannot also be cabled; the tap made for it goes away. */
+	snprintf(arg, sizeof(arg), "sim_vnet0,wire=tap:%s", taps[0]);
+	assert_true(init_with(arg, "sim_vnet1,wire=pair:sim_vnet0") < 0);
+	assert_int_equal(if_nametoindex(taps[0]), 0);
+}
+
+static void ifr_init(struct ifreq *ifr, const char *name)
+{
+	memset(ifr, 0, sizeof(*ifr));
+	memcpy(ifr->ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+}
+
+static int if_flags(const char *name, int *flags)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM, 0), rc;
+
+	if (s < 0)
+		return -errno;
+	ifr_init(&ifr, name);
+	rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+	*flags = ifr.ifr_flags;
+	close(s);
+	return rc < 0 ? -errno : 0;
+}
+
+static void if_set_mtu(const char *name, int mtu)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(s >= 0);
+	ifr_init(&ifr, name);
+	ifr.ifr_mtu = mtu;
+	assert_int_equal(ioctl(s, SIOCSIFMTU, &ifr), 0);
+	close(s);
+}
+
+/* Linux's end: an AF_PACKET socket on the tap that does not see its own frames. */
+static int linux_socket(const char *ifname)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)), one = 1, big = 8 << 20;
+
+	assert_true(s >= 0);
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	assert_true(sll.sll_ifindex > 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	(void)setsockopt(s, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+	(void)setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	return s;
+}
+
+/* A test frame as bytes (the layout of net_test_util.h); returns its length. */
+static uint32_t frame_bytes(const struct rte_ether_addr *dst, uint32_t seq, uint32_t len,
+			    uint8_t *buf)
+{
+	struct rte_mbuf *m = test_frame(pool, dst, 0, seq, len, 0);
+	uint32_t n;
+
+	assert_non_null(m);
+	n = m->pkt_len;
+	assert_int_equal(m->nb_segs, 1);
+	memcpy(buf, rte_pktmbuf_mtod(m, void *), n);
+	rte_pktmbuf_free(m);
+	return n;
+}
+
+static bool is_test_frame(const uint8_t *p, size_t n)
+{
+	uint16_t type;
+
+	if (n < TEST_HDR_LEN)
+		return false;
+	memcpy(&type, p + 12, 2);
+	return type == htons(TEST_ETHERTYPE);
+}
+
+/*
+ * Next test frame on the PMD's queue 0, skipping what Linux sends by itself
+ * (IPv6 neighbour discovery on a fresh interface). NULL after WAIT_MS of nothing.
+ */
+static struct rte_mbuf *svio_next(uint16_t port)
+{
+	unsigned int idle_ms = 0;
+
+	while (idle_ms < WAIT_MS) {
+		struct rte_mbuf *m;
+
+		if (svio_net_rx_burst(port, 0, &m, 1) == 0) {
+			usleep(1000);
+			idle_ms++;
+			continue;
+		}
+		if (is_test_frame(rte_pktmbuf_mtod(m, uint8_t *), m->data_len))
+			return m;
+		rte_pktmbuf_free(m);
+	}
+	return NULL;
+}
+
+/* Next test frame Linux received on the tap; its length, 0 after WAIT_MS of nothing. */
+static size_t linux_next(int s, uint8_t *buf, size_t cap)
+{
+	struct pollfd pfd = { .fd = s, .events = POLLIN };
+
+	for (;;) {
+		ssize_t n;
+
+		if (poll(&pfd, 1, WAIT_MS) <= 0)
+			return 0;
+		n = recv(s, buf, cap, 0);
+		assert_true(n >= 0);
+		if (is_test_frame(buf, (size_t)n))
+			return (size_t)n;
+	}
+}
+
+static void check_payload(const uint8_t *p, size_t n, uint32_t seq)
+{
+	struct test_payload pl;
+
+	memcpy(&pl, p + RTE_ETHER_HDR_LEN, sizeof(pl));
+	assert_int_equal(pl.seq, seq);
+	assert_int_equal(pl.len, n);
+	assert_int_equal(pl.csum, test_csum(p + TEST_HDR_LEN, (uint32_t)n - TEST_HDR_LEN));
+}
+
+static uint32_t frame_len(uint32_t seq)
+{
+	return 60 + (seq * 7919u) % (1514 - 60 + 1);
+}
+
+/* Linux -> svio: more than the ring holds while nobody polls, then an oversize frame. */
+static void linux_to_svio(uint16_t port, const char *ifname, struct svio_device *dev, int s)
+{
+	static uint8_t buf[BIG_FRAME];
+	struct rte_ether_addr mac;
+	struct sim_vnet_stats before, after;
+	struct rte_mbuf *m;
+	uint32_t seq, n;
+
+	assert_int_equal(svio_net_macaddr_get(port, &mac), 0);
+	for (seq = 0; seq < FRAMES; seq++) {
+		n = frame_bytes(&mac, seq, frame_len(seq), buf);
+		assert_int_equal(send(s, buf, n, 0), (ssize_t)n);
+	}
+	for (seq = 0; seq < FRAMES; seq++) {
+		m = svio_next(port);
+		assert_non_null(m);
+		assert_int_equal(m->pkt_len, frame_len(seq));
+		assert_int_equal(rte_pktmbuf_linearize(m), 0);
+		check_payload(rte_pktmbuf_mtod(m, uint8_t *), m->pkt_len, seq);
+		rte_pktmbuf_free(m);
+	}
+
+	/* Too big for the wire: counted, and the next frame still comes through. */
+	assert_int_equal(sim_vnet_stats_get(dev, &before), 0);
+	if_set_mtu(ifname, BIG_MTU);
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, mac.addr_bytes, 6);
+	buf[12] = 0x88; /* TEST_ETHERTYPE, so it would be seen if it arrived */
+	buf[13] = 0xb5;
+	assert_int_equal(send(s, buf, BIG_FRAME, 0), BIG_FRAME);
+	n = frame_bytes(&mac, FRAMES, 100, buf);
+	assert_int_equal(send(s, buf, n, 0), (ssize_t)n);
+	m = svio_next(port);
+	assert_non_null(m);
+	check_payload(rte_pktmbuf_mtod(m, uint8_t *), m->pkt_len, FRAMES);
+	rte_pktmbuf_free(m);
+	assert_int_equal(sim_vnet_stats_get(dev, &after), 0);
+	assert_int_equal(after.oversize - before.oversize, 1);
+	if_set_mtu(ifname, 1500);
+}
+
+/* svio -> Linux: bursts of single frames and chains, each burst read back. */
+static void svio_to_linux(uint16_t port, struct svio_device *dev, int s)
+{
+	static uint8_t buf[65536];
+	struct rte_ether_addr dst = { .addr_bytes = { 0x02, 0, 0, 0, 0x77, 0x01 } };
+	struct sim_vnet_stats st;
+	uint32_t seq = 0, got = 0;
+
+	while (seq < FRAMES) {
+		struct rte_mbuf *pkts[32];
+		uint16_t n, sent = 0;
+
+		for (n = 0; n < RTE_DIM(pkts) && seq + n < FRAMES; n++) {
+			pkts[n] = test_frame(pool, &dst, 0, seq + n, frame_len(seq + n),
+					     (seq + n) % 3 == 0 ? 256 : 0);
+			assert_non_null(pkts[n]);
+		}
+		while (sent < n) {
+			uint16_t k = svio_net_tx_burst(port, 0, pkts + sent, n - sent);
+
+			sent = (uint16_t)(sent + k);
+			/* A full ring empties as the model writes to the tap; read meanwhile. */
+			if (k == 0 && got < seq + sent) {
+				size_t len = linux_next(s, buf, sizeof(buf));
+
+				assert_true(len > 0);
+				check_payload(buf, len, got++);
+			}
+		}
+		seq += n;
+		while (got < seq) {
+			size_t len = linux_next(s, buf, sizeof(buf));
+
+			assert_true(len > 0);
+			assert_int_equal(len, frame_len(got));
+			check_payload(buf, len, got++);
+		}
+	}
+	assert_int_equal(sim_vnet_stats_get(dev, &st), 0);
+	assert_true(st.tx_frames >= FRAMES);
+	assert_int_equal(st.wire_drops, 0);
+}
+
+static void test_tap_frames(void **state)
+{
+	char arg[2][64];
+	unsigned int i;
+
+	(void)state;
+	if (!privileged())
+		skip(); /* needs root and /dev/net/tun */
+	snprintf(arg[0], sizeof(arg[0]), "sim_vnet0,wire=tap:%s", taps[0]);
+	snprintf(arg[1], sizeof(arg[1]), "sim_vnet1,wire=tap:%s,mode=thread", taps[1]);
+	assert_true(init_with(arg[0], arg[1]) >= 0);
+	eal_up = true;
+	pool = rte_pktmbuf_pool_create("wire_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	assert_non_null(pool);
+	for (i = 0; i < 2; i++) {
+		char name[16];
+		struct svio_device *dev;
+		struct svio_net_link link;
+		uint16_t port;
+		int flags = 0, s;
+
+		snprintf(name, sizeof(name), "sim_vnet%u", i);
+		dev = svio_dev_find(name);
+		assert_non_null(dev);
+		assert_int_equal(svio_net_port_by_name(name, &port), 0);
+		/* svio made the tap and brought it up. */
+		assert_int_equal(if_flags(taps[i], &flags), 0);
+		assert_true(flags & IFF_UP);
+		assert_int_equal(test_port_setup(port, 1, RING, pool), 0);
+		assert_int_equal(svio_net_link_get(port, &link), 0);
+		assert_true(link.up);
+		s = linux_socket(taps[i]);
+		linux_to_svio(port, taps[i], dev, s);
+		svio_to_linux(port, dev, s);
+		close(s);
+		assert_int_equal(svio_net_stop(port), 0);
+	}
+	assert_int_equal(test_stale_uses(), 0);
+}
+
+/* Device destruction releases the wire: the taps svio created are gone. */
+static void test_cleanup_removes_taps(void **state)
+{
+	(void)state;
+	if (!eal_up)
+		skip(); /* nothing was created */
+	svio_eal_cleanup();
+	eal_up = false;
+	assert_int_equal(if_nametoindex(taps[0]), 0);
+	assert_int_equal(if_nametoindex(taps[1]), 0);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (eal_up)
+		svio_eal_cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_wires),
+		cmocka_unit_test(test_tap_frames),
+		cmocka_unit_test(test_cleanup_removes_taps),
+	};
+
+	/* Unique names: parallel runs (plain, ASan, TSan builds) must not collide. */
+	snprintf(taps[0], sizeof(taps[0]), "svw%da", (int)getpid());
+	snprintf(taps[1], sizeof(taps[1]), "svw%db", (int)getpid());
+	return cmocka_run_group_tests(tests, NULL, teardown);
+}
