@@ -5,6 +5,7 @@
  *
  * Devargs of sim_vnetN:
  *   wire=pair:sim_vnetM | loop | none   where sent frames go (default none: link down)
+ *   wire=tap:NAME | af_packet:IFNAME    Linux is the peer (vnet_wire_host.c)
  *   mode=inline | thread                who moves frames (default inline)
  *   queues=N        queue pairs offered (1..16, default 4)
  *   qsize=N         largest queue size (power of two, 64..4096, default 1024)
@@ -31,13 +32,14 @@ struct sim_vnet_stats {
 	uint64_t rx_frames; /**< frames written into this port's rx queues */
 	uint64_t rx_bytes;
 	uint64_t rx_filtered; /**< dropped by the MAC / promiscuous filter */
-	uint64_t wire_drops;  /**< sent with link down or the peer not running */
+	uint64_t wire_drops;  /**< sent with link down, the peer not running, a host socket full */
 	uint64_t oversize;    /**< frames too large for the wire or the rx buffers */
 	uint64_t dma_errors;  /**< buffer accesses the IOMMU refused */
 	uint64_t ring_errors; /**< malformed rings (the queue then needs a reset) */
 	uint64_t ctrl_commands;
 	uint64_t kicks;	       /**< doorbell writes */
-	uint64_t rx_no_buffer; /**< dropped for want of a receive buffer (rx_full=drop) */
+	uint64_t rx_no_buffer; /**< dropped for want of a receive buffer (rx_full=drop), or
+				    from a host wire while the port was not running */
 };
 
 /** Counters of a sim_vnet device. @return 0 or -ENODEV when @p dev is not one. */
