@@ -52,9 +52,10 @@ stamp() {
 	: >"$SVIO_VM_RUN/$1"
 }
 
-# wait_for CMD...: up to 30 s for CMD to succeed (device probes are async).
+# wait_for CMD...: up to 60 s for CMD to succeed (device probes are async and
+# slow under TCG on a loaded host).
 wait_for() {
-	local end=$((SECONDS + 30))
+	local end=$((SECONDS + 60))
 	until "$@"; do
 		[ $SECONDS -lt $end ] || return 1
 		sleep 0.2
