@@ -404,6 +404,46 @@ static void test_core_drives_ioas(void **state)
 	svio_domain_destroy(dom);
 }
 
+/* Lazy: a map identical to a queued unmap costs neither IOAS_MAP nor IOAS_UNMAP. */
+static void test_core_revives_ioas(void **state)
+{
+	struct svio_iommu_config cfg;
+	struct svio_iommu_stats st;
+	struct svio_domain *dom;
+	uint64_t va = UINT64_C(0x7f1000000000), iova;
+	int i;
+
+	(void)state;
+	mock.range_last = (UINT64_C(1) << 47) - 1;
+	assert_int_equal(svio_iommufd_bind(&idev0, &dev0, fd0), 0);
+	svio_iommu_config_default(&cfg);
+	cfg.policy = SVIO_FLUSH_LAZY;
+	cfg.flush_timeout_us = 60000000;
+	assert_int_equal(svio_domain_create(&cfg, &dom), 0);
+	assert_int_equal(svio_domain_attach(dom, &dev0), 0);
+	assert_int_equal(svio_dma_mem_register((void *)(uintptr_t)va, 4 * K4), 0);
+	for (unsigned int round = 0; round < 4; round++) {
+		assert_int_equal(
+			svio_dma_map(dom, (void *)(uintptr_t)va, K4, SVIO_DMA_WRITE, &iova), 0);
+		assert_int_equal(svio_dma_unmap(dom, iova, K4), 0);
+	}
+	assert_int_equal(svio_iommu_sync(dom), 0);
+	/* The last unmap was not revived: the batch sent it. */
+	assert_int_equal(mock_count(SVIO_IOMMU_IOAS_MAP), 1);
+	assert_int_equal(mock_count(SVIO_IOMMU_IOAS_UNMAP), 1);
+	i = mock_find(SVIO_IOMMU_IOAS_UNMAP, 0);
+	assert_true(mock.calls[i].iova == va && mock.calls[i].len == K4);
+	assert_true(mock_find(SVIO_IOMMU_IOAS_MAP, 0) < i);
+	svio_iommu_stats_get(dom, &st);
+	assert_int_equal(st.revived_maps, 3);
+	assert_int_equal(st.deferred_unmaps, 4);
+	assert_int_equal(st.kernel_maps, 1);
+	assert_int_equal(st.kernel_unmaps, 1);
+	assert_int_equal(svio_dma_mem_unregister((void *)(uintptr_t)va, 4 * K4), 0);
+	assert_int_equal(svio_domain_detach(dom, &dev0), 0);
+	svio_domain_destroy(dom);
+}
+
 static void test_unbind_while_attached(void **state)
 {
 	struct svio_domain *dom;
@@ -562,6 +602,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ranges_reread_after_attach, setup_mock,
 						teardown_mock),
 		cmocka_unit_test_setup_teardown(test_map_unmap, setup_mock, teardown_mock),
+		cmocka_unit_test_setup_teardown(test_core_revives_ioas, setup_mock, teardown_mock),
 		cmocka_unit_test_setup_teardown(test_core_drives_ioas, setup_mock, teardown_mock),
 		cmocka_unit_test_setup_teardown(test_unbind_while_attached, setup_mock,
 						teardown_mock),
