@@ -29,11 +29,29 @@ static struct tp_lcore fwd_lcores[RTE_MAX_LCORE];
 static unsigned int n_fwd_lcores;
 static const struct tp_engine *engine;
 static uint64_t deadline; /* timer cycles; 0: none */
+static uint16_t nb_ports;
+
+/* Forwarding state, main lcore only (the prompt runs there too). */
+static bool fwd_running;
+static uint64_t fwd_start;			     /* timer cycles */
+static struct tp_port_totals fwd_base[TP_MAX_PORTS]; /* counters at start: stop shows the run */
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	__atomic_store_n(&tp_stop, true, __ATOMIC_RELAXED);
+}
+
+/* Without SA_RESTART: the prompt's blocking read returns, and the prompt leaves. */
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }
 
 static bool should_stop(void)
@@ -156,40 +174,132 @@ static void build_streams(uint16_t nb_ports, struct rte_mempool *mp)
 	}
 }
 
-static void print_periodic(uint16_t nb_ports, double secs)
+void tp_show_port_stats(void)
 {
+	static uint64_t last_rx[TP_MAX_PORTS], last_tx[TP_MAX_PORTS], last;
 	struct tp_port_totals tot[TP_MAX_PORTS];
-	static uint64_t last_rx[TP_MAX_PORTS], last_tx[TP_MAX_PORTS];
+	uint64_t now = rte_get_timer_cycles();
+	double secs =
+		last != 0 && now > last ? (double)(now - last) / (double)rte_get_timer_hz() : 0;
 	uint16_t p;
 
 	tp_stats_snapshot(nb_ports, streams, n_streams, tot);
 	for (p = 0; p < nb_ports; p++) {
-		printf("  ######################## NIC statistics for port %-2u "
+		printf("\n  ######################## NIC statistics for port %-2u "
 		       "########################\n"
 		       "  RX-packets: %-10" PRIu64 " RX-missed: %-10" PRIu64 " RX-bytes: %" PRIu64
-		       "\n  TX-packets: %-10" PRIu64 " TX-errors: %-10" PRIu64 " TX-bytes: %" PRIu64
+		       "\n  RX-errors: %" PRIu64 "\n  TX-packets: %-10" PRIu64
+		       " TX-errors: %-10" PRIu64 " TX-bytes: %" PRIu64
 		       "\n\n  Throughput (since last show)\n  Rx-pps: %12.0f\n  Tx-pps: %12.0f\n"
 		       "  "
 		       "###########################################################################"
 		       "#\n",
-		       p, tot[p].rx_packets, tot[p].rx_dropped, tot[p].rx_bytes, tot[p].tx_packets,
-		       tot[p].tx_dropped, tot[p].tx_bytes,
-		       (double)(tot[p].rx_packets - last_rx[p]) / secs,
-		       (double)(tot[p].tx_packets - last_tx[p]) / secs);
+		       p, tot[p].rx_packets, tot[p].rx_dropped, tot[p].rx_bytes, tot[p].rx_errors,
+		       tot[p].tx_packets, tot[p].tx_dropped, tot[p].tx_bytes,
+		       secs > 0 ? (double)(tot[p].rx_packets - last_rx[p]) / secs : 0.0,
+		       secs > 0 ? (double)(tot[p].tx_packets - last_tx[p]) / secs : 0.0);
 		last_rx[p] = tot[p].rx_packets;
 		last_tx[p] = tot[p].tx_packets;
 	}
+	last = now;
 	fflush(stdout);
+}
+
+int tp_fwd_start(bool tx_first)
+{
+	unsigned int i;
+
+	if (fwd_running)
+		return -EALREADY;
+	__atomic_store_n(&tp_stop, false, __ATOMIC_RELAXED);
+	tp_stats_snapshot(nb_ports, streams, n_streams, fwd_base);
+	if (!tp_cfg.json) {
+		printf("%s packet forwarding - ports=%u - cores=%u - streams=%u\n", engine->name,
+		       nb_ports, n_fwd_lcores, n_streams);
+		fflush(stdout);
+	}
+	if (tx_first) {
+		for (i = 0; i < n_streams; i++)
+			txonly_burst(&streams[i]);
+	}
+	fwd_start = rte_get_timer_cycles();
+	deadline = tp_cfg.run_time > 0 && !tp_cfg.interactive
+			   ? fwd_start + (uint64_t)(tp_cfg.run_time * (double)rte_get_timer_hz())
+			   : 0;
+	for (i = 0; i < n_fwd_lcores; i++) {
+		if (fwd_lcores[i].lcore_id != rte_get_main_lcore())
+			rte_eal_remote_launch(fwd_loop, &fwd_lcores[i], fwd_lcores[i].lcore_id);
+	}
+	fwd_running = true;
+	return 0;
+}
+
+int tp_fwd_stop(void)
+{
+	struct tp_port_totals tot[TP_MAX_PORTS];
+	uint64_t fwd = 0;
+	double secs;
+	uint16_t p;
+
+	if (!fwd_running)
+		return -EALREADY;
+	__atomic_store_n(&tp_stop, true, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	fwd_running = false;
+	secs = (double)(rte_get_timer_cycles() - fwd_start) / (double)rte_get_timer_hz();
+
+	/* What this run did: the counters now less those at start. */
+	tp_stats_snapshot(nb_ports, streams, n_streams, tot);
+	for (p = 0; p < nb_ports; p++) {
+		tot[p].rx_packets -= fwd_base[p].rx_packets;
+		tot[p].tx_packets -= fwd_base[p].tx_packets;
+		tot[p].rx_dropped -= fwd_base[p].rx_dropped;
+		tot[p].tx_dropped -= fwd_base[p].tx_dropped;
+		tot[p].rx_bytes -= fwd_base[p].rx_bytes;
+		tot[p].tx_bytes -= fwd_base[p].tx_bytes;
+		tot[p].rx_errors -= fwd_base[p].rx_errors;
+	}
+	if (tp_cfg.json) {
+		tp_stats_json(stdout, nb_ports, tot, secs, engine->name);
+		return 0;
+	}
+	printf("Telling cores to stop...\nWaiting for lcores to finish...\n");
+	tp_stats_print(stdout, nb_ports, tot);
+	for (p = 0; p < nb_ports; p++)
+		fwd += tot[p].tx_packets;
+	printf("\nDone. %.3f s, %.3f Mpps forwarded\n", secs,
+	       secs > 0 ? (double)fwd / secs / 1e6 : 0.0);
+	fflush(stdout);
+	return 0;
+}
+
+/* Without -i: forward until --run-time or a signal, then report. */
+static void run_batch(void)
+{
+	uint64_t hz = rte_get_timer_hz(), last_print;
+
+	tp_fwd_start(tp_cfg.tx_first);
+	last_print = rte_get_timer_cycles();
+	if (fwd_lcores[0].lcore_id == rte_get_main_lcore()) {
+		fwd_loop(&fwd_lcores[0]);
+	} else {
+		while (!should_stop()) {
+			rte_delay_us_sleep(10000);
+			if (tp_cfg.stats_period > 0 && !tp_cfg.json &&
+			    rte_get_timer_cycles() - last_print >= tp_cfg.stats_period * hz) {
+				tp_show_port_stats();
+				last_print = rte_get_timer_cycles();
+			}
+		}
+	}
+	tp_fwd_stop();
 }
 
 int main(int argc, char **argv)
 {
-	struct tp_port_totals tot[TP_MAX_PORTS];
 	struct rte_mempool *mp = NULL;
-	uint64_t hz, start, last_print, fwd = 0;
-	unsigned int nb_mbufs, cache, i;
-	uint16_t nb_ports, p;
-	double secs;
+	unsigned int nb_mbufs, cache;
+	uint16_t p;
 	int ret, rc = EXIT_FAILURE;
 
 	ret = svio_eal_init(argc, argv);
@@ -211,6 +321,11 @@ int main(int argc, char **argv)
 				"--vdev sim_vnet1\n");
 		goto out_cleanup;
 	}
+	if (tp_cfg.interactive && rte_lcore_count() < 2) {
+		fprintf(stderr, "-i: the prompt takes the main lcore; give forwarding a worker "
+				"(e.g. -l 0-1)\n");
+		goto out_cleanup;
+	}
 	nb_mbufs = tp_cfg.total_mbufs;
 	if (nb_mbufs == 0)
 		nb_mbufs = RTE_MAX(nb_ports * (tp_cfg.rxq * tp_cfg.rxd + tp_cfg.txq * tp_cfg.txd +
@@ -227,51 +342,14 @@ int main(int argc, char **argv)
 	if (setup_ports(nb_ports, mp) < 0)
 		goto out_ports;
 	build_streams(nb_ports, mp);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	catch_signals();
 
-	if (!tp_cfg.json)
-		printf("%s packet forwarding - ports=%u - cores=%u - streams=%u\n", engine->name,
-		       nb_ports, n_fwd_lcores, n_streams);
-	if (tp_cfg.tx_first) {
-		for (i = 0; i < n_streams; i++)
-			txonly_burst(&streams[i]);
-	}
-	hz = rte_get_timer_hz();
-	start = last_print = rte_get_timer_cycles();
-	deadline = tp_cfg.run_time > 0 ? start + (uint64_t)(tp_cfg.run_time * (double)hz) : 0;
-	for (i = 0; i < n_fwd_lcores; i++) {
-		if (fwd_lcores[i].lcore_id != rte_get_main_lcore())
-			rte_eal_remote_launch(fwd_loop, &fwd_lcores[i], fwd_lcores[i].lcore_id);
-	}
-	if (fwd_lcores[0].lcore_id == rte_get_main_lcore()) {
-		fwd_loop(&fwd_lcores[0]);
+	if (!tp_cfg.interactive) {
+		run_batch();
 	} else {
-		while (!should_stop()) {
-			rte_delay_us_sleep(10000);
-			if (tp_cfg.stats_period > 0 && !tp_cfg.json &&
-			    rte_get_timer_cycles() - last_print >= tp_cfg.stats_period * hz) {
-				print_periodic(nb_ports,
-					       (double)(rte_get_timer_cycles() - last_print) /
-						       (double)hz);
-				last_print = rte_get_timer_cycles();
-			}
-		}
-	}
-	__atomic_store_n(&tp_stop, true, __ATOMIC_RELAXED);
-	rte_eal_mp_wait_lcore();
-	secs = (double)(rte_get_timer_cycles() - start) / (double)hz;
-
-	tp_stats_snapshot(nb_ports, streams, n_streams, tot);
-	if (tp_cfg.json) {
-		tp_stats_json(stdout, nb_ports, tot, secs, engine->name);
-	} else {
-		printf("Telling cores to stop...\nWaiting for lcores to finish...\n");
-		tp_stats_print(stdout, nb_ports, tot);
-		for (p = 0; p < nb_ports; p++)
-			fwd += tot[p].tx_packets;
-		printf("\nDone. %.3f s, %.3f Mpps forwarded\n", secs,
-		       secs > 0 ? (double)fwd / secs / 1e6 : 0.0);
+		if (tp_cfg.auto_start)
+			tp_fwd_start(tp_cfg.tx_first);
+		tp_prompt();
 	}
 	rc = EXIT_SUCCESS;
 out_ports:

@@ -27,6 +27,7 @@ static void usage(const char *prog)
 	       "  --total-num-mbufs=N mbufs in the pool\n"
 	       "  --stats-period=SEC  print port statistics every SEC seconds\n"
 	       "  --run-time=SEC      stop after SEC seconds (default: until SIGINT)\n"
+	       "  -i, --interactive   a prompt: start [tx_first], stop, show port stats all, quit\n"
 	       "  --auto-start        start forwarding at once (always, without -i)\n"
 	       "  --tx-first          send one burst per stream before forwarding\n"
 	       "  --output-format=text|json   statistics on stop\n"
@@ -227,11 +228,6 @@ int tp_parse_args(int argc, char **argv, struct tp_config *cfg)
 	}
 	if (rc == 0 && optind < argc) {
 		fprintf(stderr, "unexpected argument '%s'\n", argv[optind]);
-		rc = -EINVAL;
-	}
-	if (rc == 0 && cfg->interactive) {
-		fprintf(stderr, "-i: the interactive prompt is not part of svio-testpmd yet; use "
-				"--auto-start with --run-time\n");
 		rc = -EINVAL;
 	}
 	return rc;

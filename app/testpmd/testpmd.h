@@ -76,6 +76,18 @@ const struct tp_engine *tp_engine_find(enum tp_mode mode);
 /** Build a txonly frame (UDP/IPv4, segments as --txpkts). */
 struct rte_mbuf *tp_txonly_frame(struct tp_stream *s);
 
+/* main.c: forwarding control (main lcore only). */
+/** Start forwarding on the worker lcores; -EALREADY when it runs. */
+int tp_fwd_start(bool tx_first);
+/** Stop forwarding and print what the run did; -EALREADY when it was not running. */
+int tp_fwd_stop(void);
+/** testpmd's "show port stats all". */
+void tp_show_port_stats(void);
+
+/* prompt.c */
+/** The interactive prompt on stdin until quit, end of input or a signal. */
+int tp_prompt(void);
+
 /* stats.c */
 struct tp_port_totals {
 	uint64_t rx_packets, tx_packets, rx_dropped, tx_dropped, rx_bytes, tx_bytes, rx_errors;
