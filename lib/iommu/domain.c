@@ -367,8 +367,7 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 	} else {
 		if (rv == RV_STOLEN)
 			kmap_unmap_now(dom, io, len);
-		/* Instances owning their table first: a refusal there leaves nothing to undo here.
-		 */
+		/* Table owners first: a refusal there leaves nothing to undo here. */
 		rc = kmap_map(dom, io, va, len, prot);
 		if (rc == -EEXIST && flush_sync(dom) == 0) {
 			/* A queued (lazy) unmap of this range still holds it there: flushed now. */

@@ -184,8 +184,6 @@ void rv_mapped(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot)
 
 	/* Classified now, while the kernel holds the pages this map pinned. */
 	kind = smem_check(iova, len, pfns);
-	if (kind == SMEM_NO)
-		return;
 	pthread_mutex_lock(&rv->lock);
 	x = find(rv, iova);
 	if (x != NULL) {
@@ -195,7 +193,7 @@ void rv_mapped(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot)
 		else
 			put_free(rv, x);
 	}
-	if (rv->free != 0) {
+	if (kind != SMEM_NO && rv->free != 0) {
 		x = slot(rv, rv->free);
 		rv->free = x->next;
 		*x = (struct rv_extent){

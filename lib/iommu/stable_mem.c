@@ -152,7 +152,7 @@ static bool dpdk_memory(uint64_t va, uint64_t len)
 /* The pagemap fd, opened once; -1 when frame numbers are not visible to us. */
 static int pagemap(void)
 {
-	static const uint64_t probe = 1; /* a page of ours that is surely present */
+	volatile uint64_t probe = 1; /* on our stack: a page surely present */
 	int fd = __atomic_load_n(&pagemap_fd, __ATOMIC_ACQUIRE);
 	uint64_t ent = 0, off;
 
