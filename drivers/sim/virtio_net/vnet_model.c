@@ -272,8 +272,9 @@ static void vnet_destroy(struct svio_device *dev)
 
 	if (m == NULL)
 		return;
-	vnet_host_close(m);
+	/* Reset first: it stops the model thread, the last sender on a host wire. */
 	vnet_device_reset(m);
+	vnet_host_close(m);
 	LIST_REMOVE(m, next);
 	peer = __atomic_load_n(&m->peer, __ATOMIC_ACQUIRE);
 	if (peer != NULL) {

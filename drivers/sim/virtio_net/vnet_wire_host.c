@@ -48,9 +48,10 @@
 #define PACKET_IGNORE_OUTGOING 23 /* Linux 4.20 */
 #endif
 
-#define HOST_BUF_LEN  (65536 + 64) /* any frame Linux can hand us, so none is cut short */
-#define HOST_RX_BATCH 64	   /* frames read per wake-up before checking for stop */
-#define HOST_STALL_MS 50	   /* retry a waiting frame this often without a doorbell */
+#define HOST_BUF_LEN	(65536 + 64) /* any frame Linux can hand us, so none is cut short */
+#define HOST_RX_BATCH	64	     /* frames read per wake-up before checking for stop */
+#define HOST_MAX_ERRORS 64	     /* a dead fd (interface deleted) stops the reader */
+#define HOST_STALL_MS	50	     /* retry a waiting frame this often without a doorbell */
 
 struct vnet_host {
 	int fd;		  /* tap fd or AF_PACKET socket, non-blocking */
@@ -257,7 +258,8 @@ static void *host_reader(void *arg)
 {
 	struct vnet_model *m = arg;
 	struct vnet_host *h = m->host;
-	uint32_t pending = 0; /* a frame (header included) waiting for receive buffers */
+	uint32_t pending = 0;	 /* a frame (header included) waiting for receive buffers */
+	unsigned int errors = 0; /* read errors in a row */
 
 	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
 		struct pollfd pfd[2] = {
@@ -290,10 +292,20 @@ static void *host_reader(void *arg)
 			if (n == -EAGAIN)
 				break;
 			if (n < 0) {
-				VNET_LOG(ERR, "%s: wire=%s:%s: read: %s; receive stops",
-					 m->dev->name, wire_kind(m), m->host_if, strerror((int)-n));
-				return NULL;
+				/* E.g. ENETDOWN once when the interface goes down: carry on. */
+				if (errors++ == 0)
+					VNET_LOG(WARNING, "%s: wire=%s:%s: read: %s", m->dev->name,
+						 wire_kind(m), m->host_if, strerror((int)-n));
+				if (errors == HOST_MAX_ERRORS) {
+					VNET_LOG(ERR,
+						 "%s: wire=%s:%s: %u read errors in a row; "
+						 "receive stops",
+						 m->dev->name, wire_kind(m), m->host_if, errors);
+					return NULL;
+				}
+				break;
 			}
+			errors = 0;
 			if (n == 0)
 				continue;
 			if (vnet_rx_inject(m, h->buf, (uint32_t)n + VNET_HDR_LEN) == -ENOBUFS) {
