@@ -10,6 +10,7 @@
 
 #include <rte_cycles.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 
 #include "svio_iommu.h"
 #include "perf.h"
@@ -281,7 +282,10 @@ static void ctx_free(struct job_ctx *x)
 			svio_nvme_qpair_free(x->tg[i].qp);
 		free(x->tg[i].gen);
 	}
-	free(x->bufs);
+	if (x->o->dma == DMA_SVA)
+		rte_free(x->bufs);
+	else
+		free(x->bufs);
 	free(x->ios);
 	free(x->free_ios);
 }
@@ -301,8 +305,20 @@ static int ctx_init(struct job_ctx *x, struct perf_job *job)
 	x->ns_per_tsc = 1e9 / (double)rte_get_tsc_hz();
 	x->ios = calloc(o->iodepth, sizeof(*x->ios));
 	x->free_ios = calloc(o->iodepth, sizeof(*x->free_ios));
-	if (x->ios == NULL || x->free_ios == NULL ||
-	    posix_memalign((void **)&x->bufs, 4096, bs_al * o->iodepth) != 0)
+	if (x->ios == NULL || x->free_ios == NULL)
+		return -ENOMEM;
+	/*
+	 * SVA: DPDK memory, as a DPDK application's buffers would be; devices
+	 * reach it by its process address (faulted in by the built-in IOMMU,
+	 * mapped IOVA = VA at start-up on iommufd). map-per-io: ordinary heap
+	 * memory, mapped around every I/O like a kernel's streaming DMA.
+	 */
+	if (o->dma == DMA_SVA)
+		x->bufs = rte_malloc_socket("svio_perf_bufs", bs_al * o->iodepth, 4096,
+					    (int)rte_socket_id());
+	else if (posix_memalign((void **)&x->bufs, 4096, bs_al * o->iodepth) != 0)
+		x->bufs = NULL;
+	if (x->bufs == NULL)
 		return -ENOMEM;
 	memset(x->bufs, 0, bs_al * o->iodepth);
 	for (i = 0; i < o->iodepth; i++) {
