@@ -766,7 +766,7 @@ int svio_net_start(uint16_t port)
 	/* One data path today (split ring, any MRG_RXBUF); chosen here once. */
 	__atomic_store_n(&svio_net_fp[port].rx_burst, virtio_rx_burst, __ATOMIC_RELEASE);
 	__atomic_store_n(&svio_net_fp[port].tx_burst, virtio_tx_burst, __ATOMIC_RELEASE);
-	/* Receive buffers are posted: frames arriving from now on are the port's. */
+	/* Buffers are posted: frames arriving now are the port's (test/vm waits for this line). */
 	VIRTIO_LOG(INFO, "%s: port %u started, %u rx and %u tx queues", p->dev->name, port,
 		   p->nb_rxq, p->nb_txq);
 	return 0;
