@@ -188,7 +188,7 @@ struct svio_iommu_stats {
 	uint64_t kernel_maps;	      /**< map() calls on instances that own their table */
 	uint64_t kernel_unmaps;	      /**< unmap() calls on them (each one also invalidates) */
 	uint64_t kernel_unmap_errors; /**< unmaps they refused: that memory is never released */
-	uint64_t deferred_unmaps;     /**< lazy unmaps left revivable in the kernel (see below) */
+	uint64_t deferred_unmaps;     /**< lazy unmaps left revivable (svio_dma_mem_register()) */
 	uint64_t revived_maps;	      /**< maps that cancelled such an unmap: no map, no unmap */
 	uint64_t revive_misses;	      /**< identical maps not revived: the pages had changed */
 	uint64_t revive_disarmed;     /**< revivable unmaps cancelled: memory went away, detach */
