@@ -215,6 +215,7 @@ static void vnet_free(struct vnet_model *m)
 		}
 	}
 	free(m->vqs);
+	pthread_spin_destroy(&m->filter_lock);
 	free(m);
 }
 
@@ -226,6 +227,7 @@ static int vnet_create(struct svio_device *dev)
 
 	if (m == NULL)
 		return -ENOMEM;
+	pthread_spin_init(&m->filter_lock, PTHREAD_PROCESS_PRIVATE);
 	m->dev = dev;
 	m->index = sim_dev_index(dev);
 	dev->bus_priv = m;
@@ -322,9 +324,12 @@ int sim_vnet_filter_get(struct svio_device *dev, bool *promisc, bool *allmulti,
 
 	if (m == NULL)
 		return -ENODEV;
+	/* A reset writes the filter under the queue locks, commands under the filter's. */
 	pthread_spin_lock(&m->vqs[0].lock);
+	pthread_spin_lock(&m->filter_lock);
 	*promisc = m->promisc;
 	*allmulti = m->allmulti;
+	pthread_spin_unlock(&m->filter_lock);
 	pthread_spin_unlock(&m->vqs[0].lock);
 	*active_pairs = __atomic_load_n(&m->active_pairs, __ATOMIC_ACQUIRE);
 	return 0;

@@ -9,7 +9,12 @@
  *
  * Locking: every receive queue has a lock that serialises deliveries into it;
  * a transmit queue is only ever drained under the lock of the receive queue
- * its frames go to, so one lock covers both rings of a transfer. Register
+ * its frames go to, so one lock covers both rings of a transfer. Queue locks
+ * of one device nest in index order only (a receive queue's index is below
+ * that of any transmit queue feeding it). The receive filter has its own lock,
+ * a leaf taken under a queue lock (a delivery, a control command) with
+ * nothing taken under it, so a control command never takes a queue lock while
+ * it holds the control queue's: the control queue's index moves with MQ. Register
  * writes (control path) come from one thread; doorbells from any thread.
  * The peer link is set and cleared on the control path while no traffic
  * flows (device creation and destruction).
@@ -115,7 +120,8 @@ struct vnet_model {
 	uint16_t max_pairs;
 	uint16_t active_pairs; /* atomic: MQ VQ_PAIRS_SET */
 	uint16_t qsize_max;
-	bool promisc, allmulti; /* atomic */
+	pthread_spinlock_t filter_lock; /* the receive filter: promisc .. mc; a leaf */
+	bool promisc, allmulti;
 	uint8_t uc_n, mc_n;
 	uint8_t uc[VNET_MAC_TABLE_MAX][6];
 	uint8_t mc[VNET_MAC_TABLE_MAX][6];

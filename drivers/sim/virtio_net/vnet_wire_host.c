@@ -50,6 +50,7 @@
 
 #define HOST_BUF_LEN	(65536 + 64) /* any frame Linux can hand us, so none is cut short */
 #define HOST_RX_BATCH	64	     /* frames read per wake-up before checking for stop */
+#define HOST_RCVBUF	(4 << 20)    /* AF_PACKET: a few thousand frames of backlog */
 #define HOST_MAX_ERRORS 64	     /* a dead fd (interface deleted) stops the reader */
 #define HOST_STALL_MS	50	     /* retry a waiting frame this often without a doorbell */
 
@@ -186,7 +187,7 @@ static int packet_open(struct vnet_model *m, struct vnet_host *h)
 	struct sockaddr_ll sll;
 	struct packet_mreq mr;
 	unsigned int ifindex = if_nametoindex(m->host_if);
-	int one = 1, err;
+	int one = 1, rcvbuf = HOST_RCVBUF, err;
 
 	if (ifindex == 0) {
 		VNET_LOG(ERR, "%s: wire=af_packet:%s: no such interface", m->dev->name, m->host_if);
@@ -210,6 +211,9 @@ static int packet_open(struct vnet_model *m, struct vnet_host *h)
 	sll.sll_ifindex = (int)ifindex;
 	if (bind(h->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		return privilege_error(m, "binding the socket", errno);
+	/* Room for Linux's frames while the receive ring waits for a refill (best effort). */
+	if (setsockopt(h->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		(void)setsockopt(h->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	/* Our own transmissions would come straight back; older kernels: filtered on read. */
 	(void)setsockopt(h->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
 	/* The port has its own MAC: the interface must pass every frame up. */

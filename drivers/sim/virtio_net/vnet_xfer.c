@@ -48,8 +48,7 @@ static bool mac_in(const uint8_t (*table)[6], unsigned int n, const uint8_t *mac
 	return false;
 }
 
-/* The receive filter; the caller holds the receive queue lock, which filter updates take. */
-static bool dst_accepts(const struct vnet_model *dst, const uint8_t *frame)
+static bool filter_pass(const struct vnet_model *dst, const uint8_t *frame)
 {
 	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
@@ -60,6 +59,17 @@ static bool dst_accepts(const struct vnet_model *dst, const uint8_t *frame)
 		       mac_in(dst->mc, dst->mc_n, frame);
 	}
 	return mac_in(dst->uc, dst->uc_n, frame);
+}
+
+/* The receive filter, under its lock (a device reset changes it under every queue lock). */
+static bool dst_accepts(struct vnet_model *dst, const uint8_t *frame)
+{
+	bool ok;
+
+	pthread_spin_lock(&dst->filter_lock);
+	ok = filter_pass(dst, frame);
+	pthread_spin_unlock(&dst->filter_lock);
+	return ok;
 }
 
 /*
@@ -353,19 +363,6 @@ void vnet_kick(struct vnet_model *m, uint16_t q)
 		rx_refilled(m, q / 2);
 }
 
-/* Filter updates take every receive queue lock: deliveries read the filter under one. */
-static void filter_lock(struct vnet_model *m, bool lock)
-{
-	uint16_t j, n = vnet_rx_pairs(m);
-
-	for (j = 0; j < n; j++) {
-		if (lock)
-			pthread_spin_lock(&m->vqs[2 * j].lock);
-		else
-			pthread_spin_unlock(&m->vqs[2 * j].lock);
-	}
-}
-
 static int mac_table(const uint8_t *p, uint32_t len, uint32_t *used, uint8_t (*table)[6],
 		     uint8_t *n)
 {
@@ -392,18 +389,18 @@ static uint8_t ctrl_exec(struct vnet_model *m, const uint8_t *cmd, uint32_t len)
 
 	if (h->class == VIRTIO_NET_CTRL_RX && vnet_has(m, VIRTIO_NET_F_CTRL_RX) && dlen == 1 &&
 	    (h->cmd == VIRTIO_NET_CTRL_RX_PROMISC || h->cmd == VIRTIO_NET_CTRL_RX_ALLMULTI)) {
-		filter_lock(m, true);
+		pthread_spin_lock(&m->filter_lock);
 		if (h->cmd == VIRTIO_NET_CTRL_RX_PROMISC)
 			m->promisc = data[0] != 0;
 		else
 			m->allmulti = data[0] != 0;
-		filter_lock(m, false);
+		pthread_spin_unlock(&m->filter_lock);
 		ok = VIRTIO_NET_OK;
 	} else if (h->class == VIRTIO_NET_CTRL_MAC && h->cmd == VIRTIO_NET_CTRL_MAC_ADDR_SET &&
 		   vnet_has(m, VIRTIO_NET_F_CTRL_MAC_ADDR) && dlen == 6) {
-		filter_lock(m, true);
+		pthread_spin_lock(&m->filter_lock);
 		memcpy(m->mac, data, 6);
-		filter_lock(m, false);
+		pthread_spin_unlock(&m->filter_lock);
 		ok = VIRTIO_NET_OK;
 	} else if (h->class == VIRTIO_NET_CTRL_MAC && h->cmd == VIRTIO_NET_CTRL_MAC_TABLE_SET &&
 		   vnet_has(m, VIRTIO_NET_F_CTRL_RX)) {
@@ -411,12 +408,12 @@ static uint8_t ctrl_exec(struct vnet_model *m, const uint8_t *cmd, uint32_t len)
 
 		if (mac_table(data, dlen, &u1, uc, &ucn) == 0 &&
 		    mac_table(data + u1, dlen - u1, &u2, mc, &mcn) == 0 && u1 + u2 == dlen) {
-			filter_lock(m, true);
+			pthread_spin_lock(&m->filter_lock);
 			memcpy(m->uc, uc, sizeof(uc));
 			memcpy(m->mc, mc, sizeof(mc));
 			m->uc_n = ucn;
 			m->mc_n = mcn;
-			filter_lock(m, false);
+			pthread_spin_unlock(&m->filter_lock);
 			ok = VIRTIO_NET_OK;
 		}
 	} else if (h->class == VIRTIO_NET_CTRL_MQ && h->cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET &&

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Host wires of the built-in virtio-net model: bad wire= values refused with
- * nothing left behind, and (as root, with /dev/net/tun) frames both ways
- * between the virtio PMD and Linux through a tap svio creates, inline and
- * thread mode: every frame intact and in order, more frames than the receive
- * ring holds without a loss (the reader waits for the refill doorbell),
- * oversize frames counted and never truncated, the tap gone after cleanup.
- * The test plays Linux's side with an AF_PACKET socket on the tap.
+ * nothing left behind, and (with CAP_NET_ADMIN and /dev/net/tun) frames both
+ * ways between the virtio PMD and Linux through a tap svio creates (inline and
+ * thread mode) and through a veth pair (wire=af_packet on one end): every
+ * frame intact and in order, more frames than the receive ring holds without
+ * a loss (the reader waits for the refill doorbell), oversize frames counted
+ * and never truncated, no frame of svio's own coming back to it, the tap gone
+ * after cleanup. The test plays Linux's side with an AF_PACKET socket on the
+ * tap, or on the other end of the veth.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -16,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -46,7 +49,8 @@
 #define BIG_FRAME 17000 /* more than the model's 16384-byte wire */
 #define BIG_MTU	  20000
 
-static char taps[2][IFNAMSIZ];
+static char taps[2][IFNAMSIZ], veth[2][IFNAMSIZ];
+static bool veth_made;
 static struct rte_mempool *pool;
 static bool eal_up;
 
@@ -196,7 +200,7 @@ static struct rte_mbuf *svio_next(uint16_t port)
 	return NULL;
 }
 
-/* Next test frame Linux received on the tap; its length, 0 after WAIT_MS of nothing. */
+/* Next test frame Linux received; its length, 0 after WAIT_MS of nothing. */
 static size_t linux_next(int s, uint8_t *buf, size_t cap)
 {
 	struct pollfd pfd = { .fd = s, .events = POLLIN };
@@ -229,7 +233,8 @@ static uint32_t frame_len(uint32_t seq)
 }
 
 /* Linux -> svio: more than the ring holds while nobody polls, then an oversize frame. */
-static void linux_to_svio(uint16_t port, const char *ifname, struct svio_device *dev, int s)
+static void linux_to_svio(uint16_t port, const char *const ifname[2], struct svio_device *dev,
+			  int s)
 {
 	static uint8_t buf[BIG_FRAME];
 	struct rte_ether_addr mac;
@@ -253,7 +258,9 @@ static void linux_to_svio(uint16_t port, const char *ifname, struct svio_device 
 
 	/* Too big for the wire: counted, and the next frame still comes through. */
 	assert_int_equal(sim_vnet_stats_get(dev, &before), 0);
-	if_set_mtu(ifname, BIG_MTU);
+	if_set_mtu(ifname[0], BIG_MTU);
+	if (ifname[1] != NULL)
+		if_set_mtu(ifname[1], BIG_MTU);
 	memset(buf, 0, sizeof(buf));
 	memcpy(buf, mac.addr_bytes, 6);
 	buf[12] = 0x88; /* TEST_ETHERTYPE, so it would be seen if it arrived */
@@ -267,7 +274,35 @@ static void linux_to_svio(uint16_t port, const char *ifname, struct svio_device 
 	rte_pktmbuf_free(m);
 	assert_int_equal(sim_vnet_stats_get(dev, &after), 0);
 	assert_int_equal(after.oversize - before.oversize, 1);
-	if_set_mtu(ifname, 1500);
+	if_set_mtu(ifname[0], 1500);
+	if (ifname[1] != NULL)
+		if_set_mtu(ifname[1], 1500);
+}
+
+/*
+ * After svio sent: a marker from Linux is the first test frame svio receives,
+ * so none of its own frames came back (they would have been queued first).
+ * @p s_out >= 0: a socket on svio's own interface (the veth end svio sits
+ * on); what Linux sends out of it goes to the other end, never to svio.
+ */
+static void no_echo(uint16_t port, int s, int s_out)
+{
+	static uint8_t buf[2048];
+	struct rte_ether_addr mac;
+	struct rte_mbuf *m;
+	uint32_t n;
+
+	assert_int_equal(svio_net_macaddr_get(port, &mac), 0);
+	if (s_out >= 0) {
+		n = frame_bytes(&mac, FRAMES + 2, 90, buf);
+		assert_int_equal(send(s_out, buf, n, 0), (ssize_t)n);
+	}
+	n = frame_bytes(&mac, FRAMES + 1, 80, buf);
+	assert_int_equal(send(s, buf, n, 0), (ssize_t)n);
+	m = svio_next(port);
+	assert_non_null(m);
+	check_payload(rte_pktmbuf_mtod(m, uint8_t *), m->pkt_len, FRAMES + 1);
+	rte_pktmbuf_free(m);
 }
 
 /* svio -> Linux: bursts of single frames and chains, each burst read back. */
@@ -313,41 +348,80 @@ static void svio_to_linux(uint16_t port, struct svio_device *dev, int s)
 	assert_int_equal(st.wire_drops, 0);
 }
 
-static void test_tap_frames(void **state)
+/* A veth pair in this namespace for the af_packet wire; false without ip(8). */
+static bool veth_create(void)
 {
-	char arg[2][64];
-	unsigned int i;
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd),
+		 "ip link add %s type veth peer name %s >/dev/null 2>&1 && ip link set %s up && "
+		 "ip link set %s up",
+		 veth[0], veth[1], veth[0], veth[1]);
+	veth_made = system(cmd) == 0;
+	return veth_made;
+}
+
+static void veth_delete(void)
+{
+	char cmd[96];
+
+	if (!veth_made)
+		return;
+	snprintf(cmd, sizeof(cmd), "ip link del %s >/dev/null 2>&1", veth[0]);
+	veth_made = system(cmd) != 0;
+}
+
+static void test_host_frames(void **state)
+{
+	char arg[3][64];
+	unsigned int i, nports = 2;
+	const char *extra[] = { "--vdev", arg[0], "--vdev", arg[1], "--vdev", arg[2], NULL };
 
 	(void)state;
 	if (!privileged())
 		skip(); /* needs CAP_NET_ADMIN, CAP_NET_RAW and /dev/net/tun */
 	snprintf(arg[0], sizeof(arg[0]), "sim_vnet0,wire=tap:%s", taps[0]);
 	snprintf(arg[1], sizeof(arg[1]), "sim_vnet1,wire=tap:%s,mode=thread", taps[1]);
-	assert_true(init_with(arg[0], arg[1]) >= 0);
+	if (veth_create()) {
+		snprintf(arg[2], sizeof(arg[2]), "sim_vnet2,wire=af_packet:%s", veth[0]);
+		nports = 3;
+	} else {
+		fprintf(stderr, "no veth pair (ip link add failed): af_packet part not run\n");
+		extra[4] = NULL;
+	}
+	assert_true(svio_test_eal_init_mem(256, extra) >= 0);
 	eal_up = true;
 	pool = rte_pktmbuf_pool_create("wire_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 				       SOCKET_ID_ANY);
 	assert_non_null(pool);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < nports; i++) {
+		/* svio's interface and the one Linux's socket uses (the veth's other end). */
+		const char *ifs[2] = { i < 2 ? taps[i] : veth[0], i < 2 ? NULL : veth[1] };
 		char name[16];
 		struct svio_device *dev;
 		struct svio_net_link link;
 		uint16_t port;
-		int flags = 0, s;
+		int flags = 0, s, s_out;
 
 		snprintf(name, sizeof(name), "sim_vnet%u", i);
 		dev = svio_dev_find(name);
 		assert_non_null(dev);
 		assert_int_equal(svio_net_port_by_name(name, &port), 0);
-		/* svio made the tap and brought it up. */
-		assert_int_equal(if_flags(taps[i], &flags), 0);
+		/* The interface is up (a tap: svio made it and brought it up). */
+		assert_int_equal(if_flags(ifs[0], &flags), 0);
 		assert_true(flags & IFF_UP);
 		assert_int_equal(test_port_setup(port, 1, RING, pool), 0);
+		/* Promiscuous: a frame of svio's own coming back would not be filtered out. */
+		assert_int_equal(svio_net_promiscuous_set(port, true), 0);
 		assert_int_equal(svio_net_link_get(port, &link), 0);
 		assert_true(link.up);
-		s = linux_socket(taps[i]);
-		linux_to_svio(port, taps[i], dev, s);
+		s = linux_socket(ifs[1] != NULL ? ifs[1] : ifs[0]);
+		linux_to_svio(port, ifs, dev, s);
 		svio_to_linux(port, dev, s);
+		s_out = ifs[1] != NULL ? linux_socket(ifs[0]) : -1;
+		no_echo(port, s, s_out);
+		if (s_out >= 0)
+			close(s_out);
 		close(s);
 		assert_int_equal(svio_net_stop(port), 0);
 	}
@@ -362,6 +436,7 @@ static void test_cleanup_removes_taps(void **state)
 		skip(); /* nothing was created */
 	svio_eal_cleanup();
 	eal_up = false;
+	veth_delete();
 	assert_int_equal(if_nametoindex(taps[0]), 0);
 	assert_int_equal(if_nametoindex(taps[1]), 0);
 }
@@ -371,6 +446,7 @@ static int teardown(void **state)
 	(void)state;
 	if (eal_up)
 		svio_eal_cleanup();
+	veth_delete();
 	return 0;
 }
 
@@ -378,12 +454,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_wires),
-		cmocka_unit_test(test_tap_frames),
+		cmocka_unit_test(test_host_frames),
 		cmocka_unit_test(test_cleanup_removes_taps),
 	};
 
 	/* Unique names: parallel runs (plain, ASan, TSan builds) must not collide. */
 	snprintf(taps[0], sizeof(taps[0]), "svw%da", (int)getpid());
 	snprintf(taps[1], sizeof(taps[1]), "svw%db", (int)getpid());
+	snprintf(veth[0], sizeof(veth[0]), "svw%dc", (int)getpid());
+	snprintf(veth[1], sizeof(veth[1]), "svw%dd", (int)getpid());
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
