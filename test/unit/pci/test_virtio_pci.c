@@ -7,7 +7,8 @@
  * and doorbell offsets checked against the notify window.
  *
  * The device is a plain svio_device whose register accessors serve a config
- * image and RAM-backed BARs, so no bus or model is involved.
+ * image and RAM-backed BARs, so no bus or model is involved; the last test
+ * checks the built-in virtio-net's configuration space the same way.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include "svio_dev.h"
+#include "svio_test_eal.h"
 #include "virtio_pci.h"
 #include "virtio_spec.h"
 
@@ -249,12 +251,63 @@ static void test_refused(void **state)
 	assert_int_equal(virtio_pci_init(&hw, &dev), -ENODEV);
 }
 
+/* sim_vnet's configuration space: what the PMD walked at probe, and the BAR 0 mirror. */
+static void test_sim_config_space(void **state)
+{
+	const char *const args[] = { "--vdev", "sim_vnet0,wire=loop", "--vdev", "sim_nvme0", NULL };
+	struct svio_device *vnet, *nvme;
+	struct virtio_hw hw;
+	uint64_t v64, bar;
+	uint32_t v;
+
+	(void)state;
+	assert_true(svio_test_eal_init(args) >= 0);
+	vnet = svio_dev_find("sim_vnet0");
+	assert_non_null(vnet);
+	assert_non_null(vnet->driver); /* the PMD probed it through config space */
+	assert_int_equal(svio_cfg_read(vnet, PCI_CFG_VENDOR_ID, 2, &v), 0);
+	assert_int_equal(v, VIRTIO_PCI_VENDOR_ID);
+	assert_int_equal(svio_cfg_read(vnet, PCI_CFG_DEVICE_ID, 2, &v), 0);
+	assert_int_equal(v, VIRTIO_PCI_DEVICE_ID_NET);
+	assert_int_equal(svio_cfg_read(vnet, 0x08, 4, &v), 0);
+	assert_int_equal(v >> 8, 0x020000); /* network controller, Ethernet */
+	assert_int_equal(svio_cfg_read(vnet, 0x2e, 2, &v), 0);
+	assert_int_equal(v, 1); /* subsystem id: virtio device type 1 */
+	for (unsigned int off = 0; off < 0x100; off += 4) {
+		assert_int_equal(svio_cfg_read(vnet, off, 4, &v), 0);
+		assert_int_equal(vnet->reg_ops->read(vnet, VNET_SIM_BAR, off, 4, &bar), 0);
+		assert_int_equal(v, bar);
+	}
+	assert_int_equal(virtio_pci_init(&hw, vnet), 0);
+	assert_int_equal(hw.common_bar, VNET_SIM_BAR);
+	assert_int_equal(hw.common_off, VNET_SIM_COMMON);
+	assert_int_equal(hw.notify_off, VNET_SIM_NOTIFY);
+	assert_int_equal(hw.notify_mult, VNET_SIM_NOTIFY_MULT);
+	/* Past the header reads as 0; config cycles are 1, 2 or 4 aligned bytes in 4 KiB. */
+	assert_int_equal(svio_cfg_read(vnet, 0x100, 4, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(svio_cfg_read(vnet, 0x1000, 4, &v), -ERANGE);
+	assert_int_equal(svio_cfg_read(vnet, 0x2, 4, &v), -ERANGE);
+	assert_int_equal(vnet->reg_ops->read(vnet, SVIO_DEV_REGION_CONFIG, 0, 8, &v64), -EINVAL);
+	/* Read-only: a write is taken and changes nothing. */
+	assert_int_equal(svio_cfg_write(vnet, PCI_CFG_VENDOR_ID, 2, 0x1234), 0);
+	assert_int_equal(svio_cfg_read(vnet, PCI_CFG_VENDOR_ID, 2, &v), 0);
+	assert_int_equal(v, VIRTIO_PCI_VENDOR_ID);
+
+	/* A model without a configuration space says so. */
+	nvme = svio_dev_find("sim_nvme0");
+	assert_non_null(nvme);
+	assert_int_equal(svio_cfg_read(nvme, 0, 4, &v), -EINVAL);
+	svio_eal_cleanup();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_qemu_layout, setup),
 		cmocka_unit_test_setup(test_split_bars, setup),
 		cmocka_unit_test_setup(test_refused, setup),
+		cmocka_unit_test(test_sim_config_space),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
