@@ -76,6 +76,8 @@ static void teardown(void)
 {
 	struct svio_domain *dom = svio_domain_default();
 
+	if (dom != NULL)
+		svio_domain_unmap_dpdk_memory(dom);
 	svio_dev_remove_all();
 	if (dom != NULL) {
 		svio_domain_set_default(NULL);
@@ -140,6 +142,12 @@ int svio_eal_init(int argc, char **argv)
 	rc = svio_dev_probe_all();
 	if (rc < 0)
 		goto out_teardown;
+	/* Devices are attached now: kernel-owned tables may take mappings. */
+	rc = svio_domain_map_dpdk_memory(dom);
+	if (rc < 0) {
+		SVIO_EAL_LOG(ERR, "cannot map DPDK memory for the devices: %s", strerror(-rc));
+		goto out_teardown;
+	}
 
 	svio_up = true;
 	eal_argv_free(&eal);

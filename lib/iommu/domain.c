@@ -339,7 +339,7 @@ static bool dma_range_ok(uint64_t addr, size_t len)
 
 int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64_t *iova)
 {
-	uint64_t addr = (uint64_t)(uintptr_t)va, io = addr;
+	uint64_t addr = (uint64_t)(uintptr_t)va, io = addr, pa, flags, leaf;
 	enum rv_result rv;
 	bool revivable;
 	int rc;
@@ -358,6 +358,9 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 		rc = iova_alloc(dom, addr, len, &io);
 		if (rc < 0)
 			return rc;
+	} else if (pgtable_lookup(&dom->pgt, addr, &pa, &flags, &leaf) == 0) {
+		/* Maps are all or nothing: say so before any kernel call. */
+		return -EEXIST;
 	}
 	/* A queued lazy unmap of exactly this range still holds the kernel's mapping: reuse it. */
 	revivable = dom->rv.ext != NULL && __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0;

@@ -158,6 +158,20 @@ int svio_dma_mem_register(void *va, size_t len);
  */
 int svio_dma_mem_unregister(void *va, size_t len);
 
+/**
+ * Under SVA on IOMMU instances that own their table (iommufd), which cannot
+ * fault memory in: map every DPDK memseg IOVA = VA and keep following DPDK's
+ * memory events (pages added are mapped, pages given back unmapped before
+ * DPDK releases them), so that any DPDK memory can go to a device as its
+ * process address. Call after the devices attached (svio_eal_init() does).
+ * Does nothing without such an instance or without SVA.
+ * @return 0, -EBUSY (another domain follows DPDK memory), or a map error.
+ */
+int svio_domain_map_dpdk_memory(struct svio_domain *dom);
+
+/** Stop following DPDK memory (the mappings go with the devices' detach). */
+void svio_domain_unmap_dpdk_memory(struct svio_domain *dom);
+
 /** Complete every queued invalidation now (and run their releases). */
 int svio_iommu_sync(struct svio_domain *dom);
 

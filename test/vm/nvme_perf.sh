@@ -4,7 +4,8 @@
 # nvme_perf.sh SVIO_PERF: svio's own NVMe PMD drives QEMU's NVMe controller
 # through the PCI bus (VFIO cdev) and the iommufd backend on a real kernel:
 # random read/write with crc32c verify and streaming DMA (map before, unmap
-# after every I/O), once with the strict and once with the lazy flush policy.
+# after every I/O), once with the strict and once with the lazy flush policy,
+# then with SVA (DPDK memory mapped IOVA = VA at start-up, no map per I/O).
 #
 # Each run must finish with zero I/O and verify errors. Then the guest
 # kernel's IOTLB invalidation descriptors (QEMU's vtd_inv_desc trace, while
@@ -90,6 +91,25 @@ for policy in strict lazy; do
 	fi
 	rm -f "$out"
 done
+# SVA on iommufd: DPDK memory is mapped IOVA = VA at start-up, buffers go to
+# the controller as their process addresses, and nothing is mapped per I/O.
+out=$(mktemp)
+# shellcheck disable=SC2016 # expanded inside the guest
+"$here/run.sh" sh -c "$perf --no-huge -m 256 --no-shconf --no-telemetry \
+	--log-level='*:warning' -a \$SVIO_VM_NVME --iommu iommufd -- --rw=randrw --bs=4k \
+	--iodepth=8 --runtime=2 --dma=sva --verify=crc32c --size=32M --output-format=json" \
+	>"$out" 2>&1
+rc=$?
+line=$(figures "$out")
+frc=$?
+echo "== sva (exit $rc): $line"
+if [ $rc -ne 0 ] || [ $frc -ne 0 ] || ! grep -q "kernel_maps=[1-9] " <<<"$line"; then
+	echo "nvme_perf: sva run failed (or mapped per I/O)"
+	tail -20 "$out"
+	status=1
+fi
+rm -f "$out"
+
 if [ $status -eq 0 ]; then
 	echo "IOTLB descriptors per unmapped page: strict ${per_page[strict]}, lazy ${per_page[lazy]}"
 	if ! python3 -c "import sys; sys.exit(0 if ${per_page[lazy]} < ${per_page[strict]} else 1)"; then
