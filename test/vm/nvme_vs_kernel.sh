@@ -10,23 +10,24 @@
 #      (DMA-FQ), and once more lazy with a polled queue (fio --hipri), since
 #      svio's PMD polls;
 #   2. svio-perf, 4 KiB random reads, QD32, through the VFIO cdev and iommufd,
-#      once with --iommu-flush strict and once lazy.  On iommufd svio has no
-#      page faults, so each buffer is mapped per I/O (--dma=map-per-io,
-#      IOVA = VA), as the kernel's DMA API does.
+#      once with --iommu-flush strict and once lazy, each buffer mapped per
+#      I/O (--dma=map-per-io, IOVA = VA) as the kernel's DMA API does; then
+#      once with --dma=sva, svio's own mode: buffers in DPDK memory, which
+#      svio maps once at start-up (iommufd has no page faults).
 #
 # The controller moves between the drivers (driver_override, unbind, bind or
 # reprobe) so that each strict run and each lazy run of the two sides go back
 # to back: kernel strict, svio strict, kernel lazy, kernel lazy polled, svio
-# lazy.
+# lazy, svio sva.
 #
 # All read the same region of a disk image filled on the host before the boot,
 # so no side reads LBAs that were never written.  Prints run.sh's JSON line for
 # the whole command, then one line:
 #
 #   {"nvme_vs_kernel": {"kernel": {"strict": {...}, "lazy": {...},
-#    "lazy-poll": {...}}, "svio": {"strict": {...}, "lazy": {...}},
+#    "lazy-poll": {...}}, "svio": {"strict": {...}, "lazy": {...}, "sva": {...}},
 #    "ratio": svio/kernel (lazy), "ratio_by_mode": {"strict": ...,
-#    "lazy": ..., "lazy-poll": ...}, ...}}
+#    "lazy": ..., "lazy-poll": ...}, "ratio_sva": svio sva/kernel lazy-poll, ...}}
 #
 # with each run's IOPS, I/Os, mean latency and the VT-d invalidation
 # descriptors the guest issued while it ran.  The ratio is a benchmark, not a
@@ -138,17 +139,18 @@ to_vfio() {
 	say "svio: $bdf on vfio-pci ($cdev)"
 }
 
+# svio_phase NAME POLICY DMA
 svio_phase() {
-	local policy=$1 rc
+	local name=$1 policy=$2 dma=$3 rc
 	to_vfio || return 1
-	stamp "svio-$policy-start"
+	stamp "svio-$name-start"
 	"$perf" --no-huge -m 256 --no-shconf --no-telemetry --log-level='*:warning' \
 		-a "$bdf" --iommu iommufd --iommu-flush "$policy" -- --rw=randread --bs=4k \
-		--iodepth=32 --runtime="$runtime" --size=${size_mb}M --dma=map-per-io \
-		--status-interval=0 --output-format=json >"$SVIO_VM_RUN/svio-$policy.json"
+		--iodepth=32 --runtime="$runtime" --size=${size_mb}M --dma="$dma" \
+		--status-interval=0 --output-format=json >"$SVIO_VM_RUN/svio-$name.json"
 	rc=$?
-	stamp "svio-$policy-end"
-	[ $rc -eq 0 ] || say "svio $policy: svio-perf failed ($rc)"
+	stamp "svio-$name-end"
+	[ $rc -eq 0 ] || say "svio $name: svio-perf failed ($rc)"
 	return $rc
 }
 
@@ -164,8 +166,9 @@ guest() {
 	say "run=$SVIO_VM_RUN"
 	# Each pair back to back, so that a change in the host's load between
 	# pairs moves both sides of a ratio alike.
-	kernel_phase strict && svio_phase strict &&
-		kernel_phase lazy && kernel_phase lazy poll && svio_phase lazy
+	kernel_phase strict && svio_phase strict strict map-per-io &&
+		kernel_phase lazy && kernel_phase lazy poll && svio_phase lazy lazy map-per-io &&
+		svio_phase sva strict sva
 }
 
 if [ "${1:-}" = --guest ]; then
@@ -259,7 +262,7 @@ if [ -z "$run" ] || [ ! -d "$run" ]; then
 fi
 
 # Each phase's invalidation descriptors, from its stamps.
-for phase in kernel-strict kernel-lazy kernel-lazy-poll svio-strict svio-lazy; do
+for phase in kernel-strict kernel-lazy kernel-lazy-poll svio-strict svio-lazy svio-sva; do
 	"$here/inv-summary.sh" "$run/trace.log" "$(date -r "$run/$phase-start" +%s.%N)" \
 		"$(date -r "$run/$phase-end" +%s.%N)" >"$run/$phase.inv" || {
 		echo "nvme_vs_kernel: cannot count the invalidation descriptors of $phase"
@@ -299,7 +302,7 @@ for name in ("strict", "lazy", "lazy-poll"):
     res["kernel"][name] = side(f"kernel-{name}", job["read"], job["error"],
                                {"iommu_domain": domain, "polled": name.endswith("poll"),
                                 "cpu_pct": round(job["usr_cpu"] + job["sys_cpu"], 1)})
-for name in ("strict", "lazy"):
+for name in ("strict", "lazy", "sva"):
     perf = load(f"svio-{name}.json")
     s = perf["svio"]
     # The domain's kernel calls (IOAS_MAP/UNMAP) and whatever lazy mode saved.
@@ -316,7 +319,11 @@ ratio = {k: round(res["svio"][v]["iops"] / res["kernel"][k]["iops"], 3)
          for k, v in pairs.items() if res["kernel"][k]["iops"] > 0}
 res["ratio"] = ratio.get("lazy")
 res["ratio_by_mode"] = ratio
-res["setup"] = ("fio io_uring O_DIRECT on the kernel's nvme driver vs svio-perf map-per-io "
+# svio's own mode: DPDK memory mapped once at start-up, nothing mapped per I/O,
+# against the kernel's best here (lazy, polled).
+if res["kernel"]["lazy-poll"]["iops"] > 0:
+    res["ratio_sva"] = round(res["svio"]["sva"]["iops"] / res["kernel"]["lazy-poll"]["iops"], 3)
+res["setup"] = ("fio io_uring O_DIRECT on the kernel's nvme driver vs svio-perf (map-per-io, and sva) "
                 f"through iommufd; same controller, {size_mb} MiB of data, one guest boot, QEMU TCG")
 print(json.dumps({"nvme_vs_kernel": res}))
 for f in failed:
