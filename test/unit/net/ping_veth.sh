@@ -58,6 +58,11 @@ ping_svio() {
 	done
 	ip netns exec "$ns" "${ping[@]}" -c 5 -W 2 "$addr" >"$log" 2>&1
 	cat "$log"
+	# --ip-addr: a neighbour's address gets no answer (no ARP reply for it).
+	if ip netns exec "$ns" "${ping[@]}" -c 1 -W 1 "${addr%.*}.3" >/dev/null 2>&1; then
+		echo "FAIL: $name: svio answered for ${addr%.*}.3, not its address"
+		fail=1
+	fi
 	kill -INT "$pid" 2>/dev/null
 	wait "$pid"
 	local rc=$?

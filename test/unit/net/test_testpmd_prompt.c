@@ -106,13 +106,20 @@ static void test_needs_worker(void **state)
 	assert_non_null(strstr(out, "-i: the prompt takes the main lcore"));
 }
 
+/* Not part of the prompt, but of what the ping test relies on: a bad --ip-addr is refused. */
+static void test_bad_ip_addr(void **state)
+{
+	(void)state;
+	assert_int_not_equal(run("", EAL "-l 0 -- --forward-mode=icmpecho --ip-addr=10.77.0"), 0);
+	assert_non_null(strstr(out, "--ip-addr=10.77.0: expected an IPv4 address"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_session),
-		cmocka_unit_test(test_end_of_input),
-		cmocka_unit_test(test_auto_start),
-		cmocka_unit_test(test_needs_worker),
+		cmocka_unit_test(test_session),	    cmocka_unit_test(test_end_of_input),
+		cmocka_unit_test(test_auto_start),  cmocka_unit_test(test_needs_worker),
+		cmocka_unit_test(test_bad_ip_addr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
