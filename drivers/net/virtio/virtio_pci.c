@@ -249,8 +249,10 @@ int virtio_pci_init(struct virtio_hw *hw, struct svio_device *dev)
 		if (cfg_rd(hw, ptr + VIRTIO_PCI_CAP_VNDR, 1) == VIRTIO_PCI_CAP_ID_VNDR)
 			take_cap(hw, ptr, &found);
 		ptr = cfg_rd(hw, ptr + VIRTIO_PCI_CAP_NEXT, 1);
-		if (ptr == UINT32_MAX)
+		if (ptr == UINT32_MAX) {
+			VIRTIO_LOG(ERR, "%s: configuration space unreadable", dev->name);
 			return -EIO;
+		}
 	}
 	if (found != all) {
 		if (transitional && found == 0)
