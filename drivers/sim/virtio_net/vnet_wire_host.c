@@ -35,6 +35,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -214,7 +215,10 @@ static int packet_open(struct vnet_model *m, struct vnet_host *h)
 	/* Room for Linux's frames while the receive ring waits for a refill (best effort). */
 	if (setsockopt(h->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
 		(void)setsockopt(h->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	/* Our own transmissions would come straight back; older kernels: filtered on read. */
+	/* VLAN tags Linux took out of frames, to put them back. */
+	if (setsockopt(h->fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0)
+		return privilege_error(m, "PACKET_AUXDATA", errno);
+	/* Linux's own transmissions on the interface are not for us; older kernels: on read. */
 	(void)setsockopt(h->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
 	/* The port has its own MAC: the interface must pass every frame up. */
 	memset(&mr, 0, sizeof(mr));
@@ -225,23 +229,66 @@ static int packet_open(struct vnet_model *m, struct vnet_host *h)
 	return 0;
 }
 
+/*
+ * AF_PACKET: Linux takes a VLAN tag out of the frame before packet sockets
+ * see it and reports it beside the frame; put it back where it was.
+ */
+static ssize_t packet_read(struct vnet_host *h, uint8_t *frame, size_t cap)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+	} ctl;
+	struct sockaddr_ll from;
+	/* Four bytes kept free at the end for a tag to go back in. */
+	struct iovec iov = { .iov_base = frame, .iov_len = cap - 4 };
+	struct msghdr msg = {
+		.msg_name = &from,
+		.msg_namelen = sizeof(from),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = &ctl,
+		.msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	/* MSG_TRUNC: the real length, so a cut frame is seen as such. */
+	n = recvmsg(h->fd, &msg, MSG_TRUNC);
+	if (n < 0 || from.sll_pkttype == PACKET_OUTGOING)
+		return n < 0 ? n : 0;
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		struct tpacket_auxdata aux;
+		uint16_t tag[2];
+
+		if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA ||
+		    c->cmsg_len < CMSG_LEN(sizeof(aux)))
+			continue;
+		memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+		if (!(aux.tp_status & TP_STATUS_VLAN_VALID) || n < 12 || (size_t)n > cap - 4)
+			break;
+		tag[0] = htons(aux.tp_status & TP_STATUS_VLAN_TPID_VALID ? aux.tp_vlan_tpid
+									 : ETH_P_8021Q);
+		tag[1] = htons(aux.tp_vlan_tci);
+		memmove(frame + 16, frame + 12, (size_t)n - 12);
+		memcpy(frame + 12, tag, 4);
+		n += 4;
+		break;
+	}
+	return n;
+}
+
 /* Read one frame into h->buf + VNET_HDR_LEN: its length, 0 for none to take, -EAGAIN. */
 static ssize_t host_read(struct vnet_model *m, struct vnet_host *h)
 {
 	uint8_t *frame = h->buf + VNET_HDR_LEN;
 	size_t cap = HOST_BUF_LEN - VNET_HDR_LEN;
-	struct sockaddr_ll from;
-	socklen_t fl = sizeof(from);
 	ssize_t n;
 
-	if (m->wire == VNET_WIRE_TAP) {
+	if (m->wire == VNET_WIRE_TAP)
 		n = read(h->fd, frame, cap);
-	} else {
-		/* MSG_TRUNC: the real length, so a cut frame is seen as such. */
-		n = recvfrom(h->fd, frame, cap, MSG_TRUNC, (struct sockaddr *)&from, &fl);
-		if (n >= 0 && from.sll_pkttype == PACKET_OUTGOING)
-			return 0;
-	}
+	else
+		n = packet_read(h, frame, cap);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
 	if ((size_t)n > VNET_MAX_FRAME) {

@@ -6,7 +6,8 @@
  * thread mode) and through a veth pair (wire=af_packet on one end): every
  * frame intact and in order, more frames than the receive ring holds without
  * a loss (the reader waits for the refill doorbell), oversize frames counted
- * and never truncated, no frame of svio's own coming back to it, the tap gone
+ * and never truncated, VLAN tags kept (AF_PACKET hands them over beside the
+ * frame), no frame of svio's own coming back to it, the tap gone
  * after cleanup. The test plays Linux's side with an AF_PACKET socket on the
  * tap, or on the other end of the veth.
  */
@@ -279,6 +280,42 @@ static void linux_to_svio(uint16_t port, const char *const ifname[2], struct svi
 		if_set_mtu(ifname[1], 1500);
 }
 
+/* A VLAN-tagged frame from Linux reaches svio with its tag where it was. */
+static void vlan_in(uint16_t port, int s)
+{
+	static const uint8_t tag[4] = { 0x81, 0x00, 0x01, 0x23 }; /* 802.1Q, VLAN 0x123 */
+	static uint8_t buf[2048], tagged[2048];
+	struct rte_ether_addr mac;
+	unsigned int idle_ms = 0;
+	uint32_t n;
+
+	assert_int_equal(svio_net_macaddr_get(port, &mac), 0);
+	n = frame_bytes(&mac, FRAMES + 3, 120, buf);
+	memcpy(tagged, buf, 12);
+	memcpy(tagged + 12, tag, 4);
+	memcpy(tagged + 16, buf + 12, n - 12);
+	assert_int_equal(send(s, tagged, n + 4, 0), (ssize_t)(n + 4));
+	while (idle_ms < WAIT_MS) {
+		struct rte_mbuf *m;
+		const uint8_t *p;
+
+		if (svio_net_rx_burst(port, 0, &m, 1) == 0) {
+			usleep(1000);
+			idle_ms++;
+			continue;
+		}
+		p = rte_pktmbuf_mtod(m, const uint8_t *);
+		if (m->data_len >= 16 && memcmp(p + 12, tag, 2) == 0) {
+			assert_int_equal(m->pkt_len, n + 4);
+			assert_memory_equal(p, tagged, n + 4);
+			rte_pktmbuf_free(m);
+			return;
+		}
+		rte_pktmbuf_free(m);
+	}
+	fail_msg("the VLAN-tagged frame never reached svio");
+}
+
 /*
  * After svio sent: a marker from Linux is the first test frame svio receives,
  * so none of its own frames came back (they would have been queued first).
@@ -418,6 +455,7 @@ static void test_host_frames(void **state)
 		s = linux_socket(ifs[1] != NULL ? ifs[1] : ifs[0]);
 		linux_to_svio(port, ifs, dev, s);
 		svio_to_linux(port, dev, s);
+		vlan_in(port, s);
 		s_out = ifs[1] != NULL ? linux_socket(ifs[0]) : -1;
 		no_echo(port, s, s_out);
 		if (s_out >= 0)
