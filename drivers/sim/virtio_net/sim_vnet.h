@@ -40,6 +40,8 @@ struct sim_vnet_stats {
 	uint64_t kicks;	       /**< doorbell writes */
 	uint64_t rx_no_buffer; /**< dropped for want of a receive buffer (rx_full=drop), or
 				    from a host wire while the port was not running */
+	uint64_t host_drops;   /**< af_packet: frames Linux dropped at the wire's socket
+				    before the model took them (its buffer was full) */
 };
 
 /** Counters of a sim_vnet device. @return 0 or -ENODEV when @p dev is not one. */

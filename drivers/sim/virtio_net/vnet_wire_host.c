@@ -298,6 +298,17 @@ static ssize_t host_read(struct vnet_model *m, struct vnet_host *h)
 	return n;
 }
 
+/* AF_PACKET: frames the kernel dropped for want of socket buffer (read and reset). */
+static void count_socket_drops(struct vnet_model *m, struct vnet_host *h)
+{
+	struct tpacket_stats st;
+	socklen_t len = sizeof(st);
+
+	if (m->wire == VNET_WIRE_PACKET &&
+	    getsockopt(h->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0 && st.tp_drops > 0)
+		VNET_STAT_ADD(m, host_drops, st.tp_drops);
+}
+
 static void drain_wakefd(struct vnet_host *h)
 {
 	uint64_t v;
@@ -364,6 +375,7 @@ static void *host_reader(void *arg)
 				break;
 			}
 		}
+		count_socket_drops(m, h);
 	}
 	return NULL;
 }
