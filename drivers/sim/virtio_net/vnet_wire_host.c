@@ -14,14 +14,19 @@
  * blocking: a full socket counts a wire drop.
  *
  * Receive: Linux sends whenever it likes, and in inline mode nothing in the
- * model runs between doorbells, so each host wire has a reader thread. It
- * sleeps in poll() on the fd and an eventfd, reads a bounded batch and
- * delivers each frame through vnet_rx_inject() (IOMMU, receive filter, queue
- * 0). With no receive buffer (rx_full=wait) it keeps the frame and waits on
- * the eventfd alone; the queue has asked for a doorbell, and the driver's
- * refill rings it (vnet_host_wake()), so Linux's socket buffer holds the rest
- * meanwhile. Frames that arrive while the port is not running are read and
- * counted as missed (rx_no_buffer), as a NIC would.
+ * model runs between doorbells (the driver's receive queues even run with
+ * NO_NOTIFY), so each host wire has a reader thread. It sleeps in poll() on
+ * the fd and an eventfd, reads a bounded batch and delivers each frame
+ * through vnet_rx_inject() (IOMMU, receive filter, queue 0); the driver's
+ * rx_burst sees it at its next poll. With no receive buffer (rx_full=wait)
+ * the reader keeps the frame and waits on the eventfd alone: the queue has
+ * asked for a doorbell, the driver's refill rings it (vnet_host_wake()), and
+ * Linux's socket or tap queue holds the rest meanwhile (what Linux drops
+ * there on an af_packet wire is counted: host_drops). A device reset forgets
+ * the stall, so the wait also times out and retries. Frames that arrive while
+ * the port is not running are read and counted as missed (rx_no_buffer), as
+ * a NIC would. AF_PACKET hands VLAN tags over beside the frame; they are put
+ * back. Frames over VNET_MAX_FRAME are counted (oversize), never cut.
  *
  * Lifetime: opened at device creation, closed (reader joined, fds closed, a
  * tap created here removed by the kernel with its last fd) at destruction.
