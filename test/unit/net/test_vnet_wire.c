@@ -7,7 +7,8 @@
  * frame intact and in order, more frames than the receive ring holds without
  * a loss (the reader waits for the refill doorbell), oversize frames counted
  * and never truncated, VLAN tags kept (AF_PACKET hands them over beside the
- * frame), a flood's every frame received or counted where it was dropped, no
+ * frame), a flood's every frame received or counted where it was dropped, a
+ * restart while the reader waits for buffers, no
  * frame of svio's own coming back to it, the tap gone
  * after cleanup. The test plays Linux's side with an AF_PACKET socket on the
  * tap, or on the other end of the veth.
@@ -339,6 +340,55 @@ static void flood_accounted(uint16_t port, struct svio_device *dev, int s, const
 	assert_true(got >= RING);
 }
 
+/*
+ * The port restarts while the reader waits for receive buffers: the reset
+ * forgets the stall (no doorbell will come), and the reader still carries on.
+ */
+static void restart_while_stalled(uint16_t port, struct svio_device *dev, int s)
+{
+	static uint8_t buf[256];
+	struct sim_vnet_stats before, st;
+	struct rte_ether_addr mac;
+	unsigned int idle_ms = 0, i;
+	uint32_t n;
+
+	assert_int_equal(svio_net_macaddr_get(port, &mac), 0);
+	/* An empty poll posts every free buffer: the ring then takes exactly RING frames. */
+	for (;;) {
+		struct rte_mbuf *m;
+
+		if (svio_net_rx_burst(port, 0, &m, 1) == 0)
+			break;
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(sim_vnet_stats_get(dev, &before), 0);
+	for (i = 0; i < RING + 64; i++) {
+		n = frame_bytes(&mac, i, 64, buf);
+		assert_int_equal(send(s, buf, n, 0), (ssize_t)n);
+	}
+	/* The ring is full: the reader holds a frame and waits. */
+	do {
+		assert_int_equal(sim_vnet_stats_get(dev, &st), 0);
+		usleep(1000);
+	} while (st.rx_frames - before.rx_frames < RING && ++idle_ms < WAIT_MS);
+	assert_true(st.rx_frames - before.rx_frames >= RING);
+	assert_int_equal(svio_net_stop(port), 0);
+	assert_int_equal(svio_net_start(port), 0);
+	n = frame_bytes(&mac, FRAMES + 4, 64, buf);
+	assert_int_equal(send(s, buf, n, 0), (ssize_t)n);
+	for (idle_ms = 0;;) {
+		struct rte_mbuf *m = svio_next(port);
+		struct test_payload pl;
+
+		assert_non_null(m);
+		memcpy(&pl, rte_pktmbuf_mtod(m, uint8_t *) + RTE_ETHER_HDR_LEN, sizeof(pl));
+		rte_pktmbuf_free(m);
+		if (pl.seq == FRAMES + 4)
+			break;
+		assert_true(++idle_ms < RING + 64); /* only the frames sent before it */
+	}
+}
+
 /* A VLAN-tagged frame from Linux reaches svio with its tag where it was. */
 static void vlan_in(uint16_t port, int s)
 {
@@ -532,6 +582,7 @@ static void test_host_frames(void **state)
 		linux_to_svio(port, ifs, dev, s);
 		svio_to_linux(port, dev, s);
 		vlan_in(port, s);
+		restart_while_stalled(port, dev, s);
 		if (i == 2)
 			flood_accounted(port, dev, s, ifs[0]);
 		s_out = ifs[1] != NULL ? linux_socket(ifs[0]) : -1;
