@@ -8,12 +8,14 @@
  * a loss (the reader waits for the refill doorbell), oversize frames counted
  * and never truncated, VLAN tags kept (AF_PACKET hands them over beside the
  * frame), a flood's every frame received or counted where it was dropped, a
- * restart while the reader waits for buffers, no
+ * restart while the reader waits for buffers, a persistent tap attached to
+ * and left as found, no
  * frame of svio's own coming back to it, the tap gone
  * after cleanup. The test plays Linux's side with an AF_PACKET socket on the
  * tap, or on the other end of the veth.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <net/if.h>
 #include <poll.h>
@@ -31,6 +33,7 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/if_tun.h>
 
 #include <cmocka.h>
 
@@ -54,8 +57,8 @@
 #define BIG_MTU	  20000
 #define FLOOD	  20000 /* more than the af_packet socket's 4 MiB hold */
 
-static char taps[2][IFNAMSIZ], veth[2][IFNAMSIZ];
-static bool veth_made;
+static char taps[3][IFNAMSIZ], veth[2][IFNAMSIZ];
+static bool veth_made, tap_made; /* made by the test: removed at the end */
 static struct rte_mempool *pool;
 static bool eal_up;
 
@@ -534,24 +537,65 @@ static void veth_delete(void)
 	veth_made = system(cmd) != 0;
 }
 
+/* A tap that outlives its users (ip tuntap add), down: svio attaches to it. */
+static void persistent_tap(const char *name, bool persist)
+{
+	struct ifreq ifr;
+	int fd = open("/dev/net/tun", O_RDWR);
+
+	assert_true(fd >= 0);
+	ifr_init(&ifr, name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
+	assert_int_equal(ioctl(fd, TUNSETPERSIST, persist ? 1 : 0), 0);
+	close(fd);
+}
+
+/* svio attached to the persistent tap and brought it up; a frame comes through. */
+static void attached_tap(void)
+{
+	uint16_t port;
+	int flags = 0, s;
+
+	assert_int_equal(svio_net_port_by_name("sim_vnet3", &port), 0);
+	assert_int_equal(if_flags(taps[2], &flags), 0);
+	assert_true(flags & IFF_UP);
+	assert_int_equal(test_port_setup(port, 1, RING, pool), 0);
+	s = linux_socket(taps[2]);
+	no_echo(port, s, -1);
+	close(s);
+	assert_int_equal(svio_net_stop(port), 0);
+}
+
 static void test_host_frames(void **state)
 {
-	char arg[3][64];
-	unsigned int i, nports = 2;
-	const char *extra[] = { "--vdev", arg[0], "--vdev", arg[1], "--vdev", arg[2], NULL };
+	char arg[4][64];
+	unsigned int i, nports = 2, n = 0;
+	const char *extra[9];
 
 	(void)state;
 	if (!privileged())
 		skip(); /* needs CAP_NET_ADMIN, CAP_NET_RAW and /dev/net/tun */
 	snprintf(arg[0], sizeof(arg[0]), "sim_vnet0,wire=tap:%s", taps[0]);
 	snprintf(arg[1], sizeof(arg[1]), "sim_vnet1,wire=tap:%s,mode=thread", taps[1]);
+	snprintf(arg[3], sizeof(arg[3]), "sim_vnet3,wire=tap:%s", taps[2]);
+	persistent_tap(taps[2], true);
+	tap_made = true;
+	extra[n++] = "--vdev";
+	extra[n++] = arg[0];
+	extra[n++] = "--vdev";
+	extra[n++] = arg[1];
+	extra[n++] = "--vdev";
+	extra[n++] = arg[3];
 	if (veth_create()) {
 		snprintf(arg[2], sizeof(arg[2]), "sim_vnet2,wire=af_packet:%s", veth[0]);
+		extra[n++] = "--vdev";
+		extra[n++] = arg[2];
 		nports = 3;
 	} else {
 		fprintf(stderr, "no veth pair (ip link add failed): af_packet part not run\n");
-		extra[4] = NULL;
 	}
+	extra[n] = NULL;
 	assert_true(svio_test_eal_init_mem(256, extra) >= 0);
 	eal_up = true;
 	pool = rte_pktmbuf_pool_create("wire_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -592,12 +636,15 @@ static void test_host_frames(void **state)
 		close(s);
 		assert_int_equal(svio_net_stop(port), 0);
 	}
+	attached_tap();
 	assert_int_equal(test_stale_uses(), 0);
 }
 
 /* Device destruction releases the wire: the taps svio created are gone. */
 static void test_cleanup_removes_taps(void **state)
 {
+	int flags = 0;
+
 	(void)state;
 	if (!eal_up)
 		skip(); /* nothing was created */
@@ -606,6 +653,12 @@ static void test_cleanup_removes_taps(void **state)
 	veth_delete();
 	assert_int_equal(if_nametoindex(taps[0]), 0);
 	assert_int_equal(if_nametoindex(taps[1]), 0);
+	/* A tap svio only attached to stays, down again as it found it. */
+	assert_int_equal(if_flags(taps[2], &flags), 0);
+	assert_false(flags & IFF_UP);
+	persistent_tap(taps[2], false);
+	tap_made = false;
+	assert_int_equal(if_nametoindex(taps[2]), 0);
 }
 
 static int teardown(void **state)
@@ -614,6 +667,8 @@ static int teardown(void **state)
 	if (eal_up)
 		svio_eal_cleanup();
 	veth_delete();
+	if (tap_made)
+		persistent_tap(taps[2], false);
 	return 0;
 }
 
@@ -628,6 +683,7 @@ int main(void)
 	/* Unique names: parallel runs (plain, ASan, TSan builds) must not collide. */
 	snprintf(taps[0], sizeof(taps[0]), "svw%da", (int)getpid());
 	snprintf(taps[1], sizeof(taps[1]), "svw%db", (int)getpid());
+	snprintf(taps[2], sizeof(taps[2]), "svw%de", (int)getpid());
 	snprintf(veth[0], sizeof(veth[0]), "svw%dc", (int)getpid());
 	snprintf(veth[1], sizeof(veth[1]), "svw%dd", (int)getpid());
 	return cmocka_run_group_tests(tests, NULL, teardown);
