@@ -44,17 +44,28 @@ ip -n "$ns" link set lo up
 eal=(--no-huge -m 256 --no-shconf --no-telemetry -l 0 --log-level='*:warning')
 fail=0
 
-# Start svio-testpmd (the command prefix in "$@"), ping ADDR from the namespace,
-# stop it with SIGINT and check its report. The first pings only wait for svio
-# to come up (bounded), so the five that count are not raced against start-up.
+# Start svio-testpmd (the command after NAME ADDR TAP), ping ADDR from the
+# namespace, stop it with SIGINT and check its report. TAP (or -): the tap svio
+# creates in the namespace, given ADDR's .1 once it exists. The first pings
+# only wait for svio to come up (bounded), so the five that count are not
+# raced against start-up.
 ping_svio() {
-	local name=$1 addr=$2 out=$tmp/$1.json log=$tmp/$1.ping i tx rx stale
-	shift 2
+	local name=$1 addr=$2 tapdev=$3 out=$tmp/$1.json log=$tmp/$1.ping i tx rx stale
+	shift 3
 	"$@" >"$out" 2>"$tmp/$name.err" &
 	pid=$!
-	for i in $(seq 1 30); do
+	if [ "$tapdev" != - ]; then
+		for i in $(seq 1 600); do
+			ip -n "$ns" link show "$tapdev" >/dev/null 2>&1 && break
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		ip -n "$ns" addr add "${addr%.*}.1/24" dev "$tapdev"
+	fi
+	for i in $(seq 1 60); do
 		ip netns exec "$ns" "${ping[@]}" -c 1 -W 1 "$addr" >/dev/null 2>&1 && break
 		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.5 # "unreachable" returns at once
 	done
 	ip netns exec "$ns" "${ping[@]}" -c 5 -W 2 "$addr" >"$log" 2>&1
 	cat "$log"
@@ -98,24 +109,16 @@ ip link set "${veth}b" netns "$ns"
 ip -n "$ns" addr add 10.77.0.1/24 dev "${veth}b"
 ip -n "$ns" link set "${veth}b" up
 ip link set "${veth}a" up
-ping_svio af_packet 10.77.0.2 timeout 120 "$testpmd" "${eal[@]}" \
+ping_svio af_packet 10.77.0.2 - timeout 120 "$testpmd" "${eal[@]}" \
 	--vdev "sim_vnet0,wire=af_packet:${veth}a" -- --forward-mode=icmpecho \
 	--ip-addr=10.77.0.2 --output-format=json
 
 # 2. tap: svio-testpmd runs in the namespace and creates the tap there; it
 #    gets its address once it exists (svio has brought it up).
 if [ -c /dev/net/tun ]; then
-	(
-		for i in $(seq 1 300); do
-			ip -n "$ns" link show "$tap" >/dev/null 2>&1 && break
-			sleep 0.1
-		done
-		ip -n "$ns" addr add 10.77.1.1/24 dev "$tap"
-	) &
-	ping_svio tap 10.77.1.2 ip netns exec "$ns" timeout 120 "$testpmd" "${eal[@]}" \
+	ping_svio tap 10.77.1.2 "$tap" ip netns exec "$ns" timeout 120 "$testpmd" "${eal[@]}" \
 		--vdev "sim_vnet0,wire=tap:$tap" -- --forward-mode=icmpecho \
 		--ip-addr=10.77.1.2 --output-format=json
-	wait
 	if ip -n "$ns" link show "$tap" >/dev/null 2>&1; then
 		echo "FAIL: tap: $tap still exists after svio-testpmd exited"
 		fail=1
