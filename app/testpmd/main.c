@@ -178,9 +178,10 @@ void tp_show_port_stats(void)
 {
 	static uint64_t last_rx[TP_MAX_PORTS], last_tx[TP_MAX_PORTS], last;
 	struct tp_port_totals tot[TP_MAX_PORTS];
-	uint64_t now = rte_get_timer_cycles();
+	/* The first show measures from the start of forwarding. */
+	uint64_t now = rte_get_timer_cycles(), since = last != 0 ? last : fwd_start;
 	double secs =
-		last != 0 && now > last ? (double)(now - last) / (double)rte_get_timer_hz() : 0;
+		since != 0 && now > since ? (double)(now - since) / (double)rte_get_timer_hz() : 0;
 	uint16_t p;
 
 	tp_stats_snapshot(nb_ports, streams, n_streams, tot);
