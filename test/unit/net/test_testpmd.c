@@ -80,7 +80,8 @@ static void test_io_tx_first(void **state)
 	assert_non_null(strstr(out, "\"forward_mode\": \"io\""));
 	port(out, 0, &p0);
 	port(out, 1, &p1);
-	assert_true(p0.rx_packets > 1000);
+	/* More than tx-first's bursts: frames went round the loop (no rate is asserted). */
+	assert_true(p0.rx_packets > 2 * 32);
 	assert_int_equal(p0.rx_dropped + p1.rx_dropped + p0.tx_dropped + p1.tx_dropped, 0);
 	/* What was sent and not yet received is what tx-first put in flight, at most. */
 	in_flight =
@@ -102,7 +103,7 @@ static void test_multiqueue_macswap(void **state)
 			 0);
 	port(out, 0, &p0);
 	port(out, 1, &p1);
-	assert_true(p0.rx_packets > 1000 && p1.rx_packets > 1000);
+	assert_true(p0.rx_packets > 0 && p1.rx_packets > 0);
 	assert_int_equal(p0.tx_dropped + p1.tx_dropped, 0);
 }
 
@@ -119,7 +120,7 @@ static void test_txonly_rxonly_peer(void **state)
 			     out, sizeof(out)),
 			 0);
 	port(out, 0, &p0);
-	assert_true(p0.tx_packets > 1000);
+	assert_true(p0.tx_packets > 0);
 	assert_non_null(strstr(out, "\"mpps\": "));
 	assert_true(strtod(strstr(out, "\"mpps\": ") + 8, NULL) > 0.0);
 }
