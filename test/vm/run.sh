@@ -20,6 +20,7 @@
 # (stream the serial console), SVIO_VM_KEEP=1 (keep the run folder; a failed
 # boot always keeps it),
 # SVIO_VM_CACHE (cache folder), SVIO_VM_APPEND (extra kernel arguments),
+# SVIO_VM_NET_WIRE=hub|socket (what joins the two virtio-net ports, below),
 # SVIO_VM_DISK (raw image behind the NVMe; default a fresh 64 MiB one),
 # SVIO_VM_VFIO=all|nvme|none (which devices go to vfio-pci: all, only the
 # NVMe, or none; the others get the kernel's virtio_net / nvme drivers).
@@ -85,6 +86,29 @@ disk=${SVIO_VM_DISK:-$run/nvme.img}
 serial=(-serial "file:$run/console.log")
 [ "${SVIO_VM_VERBOSE:-0}" = 1 ] && serial=(-serial stdio)
 
+# What joins the two virtio-net ports (what one sends, the other receives).
+# hub (default): QEMU's hub. It drops frames when a receiver's ring runs dry
+# under a burst (its incoming queue holds 10000 frames). socket: a TCP
+# connection on the loopback between two socket netdevs, flow-controlled end
+# to end, so nothing is lost; the port is one the kernel had free.
+case ${SVIO_VM_NET_WIRE:-hub} in
+hub)
+	wire=(-netdev hubport,id=hub1,hubid=0 -netdev hubport,id=hub2,hubid=0)
+	;;
+socket)
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') || {
+		echo "run.sh: SVIO_VM_NET_WIRE=socket needs python3 to pick a free port" >&2
+		exit 2
+	}
+	wire=(-netdev "socket,id=hub1,listen=127.0.0.1:$port"
+		-netdev "socket,id=hub2,connect=127.0.0.1:$port")
+	;;
+*)
+	echo "run.sh: SVIO_VM_NET_WIRE must be hub or socket, not '$SVIO_VM_NET_WIRE'" >&2
+	exit 2
+	;;
+esac
+
 net() {
 	echo "virtio-net-pci,bus=rp$1,disable-legacy=on,iommu_platform=on,ats=on,netdev=hub$1,mac=52:54:00:5e:00:0$1"
 }
@@ -109,9 +133,7 @@ qemu=(qemu-system-x86_64
 	# ATS needs the devices behind PCIe root ports.
 	-device pcie-root-port,id=rp1,chassis=1,slot=1
 	-device pcie-root-port,id=rp2,chassis=2,slot=2
-	# Both ports on one hub: a frame sent on one comes out of the other.
-	-netdev hubport,id=hub1,hubid=0
-	-netdev hubport,id=hub2,hubid=0
+	"${wire[@]}"
 	-device "$(net 1)"
 	-device "$(net 2)"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
