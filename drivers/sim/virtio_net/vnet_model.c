@@ -310,10 +310,7 @@ int sim_vnet_set_link(struct svio_device *dev, bool up)
 	if (m == NULL)
 		return -ENODEV;
 	m->link_admin_up = up;
-	if (vnet_wire_host(m))
-		vnet_host_link(m);
-	else
-		vnet_update_link(m);
+	vnet_update_link(m);
 	return 0;
 }
 

@@ -225,8 +225,6 @@ void vnet_host_close(struct vnet_model *m);
 int vnet_host_send(struct vnet_model *m, const uint8_t *frame, uint32_t len);
 /** Receive buffers came back after a stall: the reader retries its frame. */
 void vnet_host_wake(struct vnet_model *m);
-/** Link status of a host wire (vnet_update_link() knows only the built-in wires). */
-void vnet_host_link(struct vnet_model *m);
 
 /* vnet_thread.c */
 int vnet_thread_start(struct vnet_model *m);

@@ -427,7 +427,8 @@ void vnet_device_reset(struct vnet_model *m)
 void vnet_update_link(struct vnet_model *m)
 {
 	bool wired = m->wire == VNET_WIRE_LOOP ||
-		     (m->wire == VNET_WIRE_PAIR && __atomic_load_n(&m->peer, __ATOMIC_ACQUIRE));
+		     (m->wire == VNET_WIRE_PAIR && __atomic_load_n(&m->peer, __ATOMIC_ACQUIRE)) ||
+		     (vnet_wire_host(m) && m->host != NULL);
 	uint16_t link = wired && m->link_admin_up ? VIRTIO_NET_S_LINK_UP : 0;
 
 	if (__atomic_exchange_n(&m->link, link, __ATOMIC_ACQ_REL) == link)

@@ -416,19 +416,6 @@ void vnet_host_wake(struct vnet_model *m)
 		(void)!write(m->host->wakefd, &one, sizeof(one));
 }
 
-void vnet_host_link(struct vnet_model *m)
-{
-	uint16_t link = m->host != NULL && m->link_admin_up ? VIRTIO_NET_S_LINK_UP : 0;
-
-	/* As vnet_update_link(): a change bumps the generation and raises the config vector. */
-	if (__atomic_exchange_n(&m->link, link, __ATOMIC_ACQ_REL) == link)
-		return;
-	__atomic_fetch_add(&m->generation, 1, __ATOMIC_RELEASE);
-	__atomic_fetch_or(&m->isr, VIRTIO_ISR_CONFIG, __ATOMIC_RELEASE);
-	if (m->msix_config != VIRTIO_MSI_NO_VECTOR)
-		svio_dev_intr_raise(m->dev, m->msix_config);
-}
-
 static void host_free(struct vnet_model *m, struct vnet_host *h)
 {
 	if (h->fd >= 0) {
@@ -471,7 +458,7 @@ int vnet_host_open(struct vnet_model *m)
 	h->reader_on = true;
 	snprintf(name, sizeof(name), "vnet%d-rx", m->index);
 	pthread_setname_np(h->reader, name);
-	vnet_host_link(m);
+	vnet_update_link(m);
 	VNET_LOG(INFO, "%s: wire=%s:%s open", m->dev->name, wire_kind(m), m->host_if);
 	return 0;
 
@@ -494,6 +481,6 @@ void vnet_host_close(struct vnet_model *m)
 		pthread_join(h->reader, NULL);
 	}
 	m->host = NULL;
-	vnet_host_link(m);
+	vnet_update_link(m);
 	host_free(m, h);
 }
