@@ -64,7 +64,14 @@ static int cfg_u32(const struct pci_cfg *cfg, uint32_t off, uint32_t *v)
 	return pci_cfg_read(cfg, off, v, 4);
 }
 
-static int walk_std(const struct pci_cfg *cfg, struct pci_caps *caps)
+/*
+ * Call @p visit for every capability of the standard list, in order, until it
+ * returns non-zero. @return what visit returned last, 0 at the end of the
+ * list, -EIO for a malformed list, or a read error.
+ */
+static int std_cap_each(const struct pci_cfg *cfg,
+			int (*visit)(const struct pci_cfg *cfg, uint8_t pos, uint8_t id, void *arg),
+			void *arg)
 {
 	uint16_t status;
 	uint8_t pos, id;
@@ -80,27 +87,41 @@ static int walk_std(const struct pci_cfg *cfg, struct pci_caps *caps)
 		if (pos < 0x40 || i >= PCI_STD_CAP_MAX)
 			return -EIO;
 		rc = cfg_u8(cfg, pos, &id);
-		if (rc < 0)
-			break;
-		switch (id) {
-		case PCI_CAP_ID_PM:
-			caps->pm = pos;
-			break;
-		case PCI_CAP_ID_MSI:
-			caps->msi = pos;
-			break;
-		case PCI_CAP_ID_PCIE:
-			caps->pcie = pos;
-			break;
-		case PCI_CAP_ID_MSIX:
-			caps->msix = pos;
-			break;
-		default:
-			break;
-		}
-		rc = cfg_u8(cfg, pos + 1, &pos);
+		if (rc == 0)
+			rc = visit(cfg, pos, id, arg);
+		if (rc == 0)
+			rc = cfg_u8(cfg, pos + 1, &pos);
 	}
 	return rc;
+}
+
+static int note_std(const struct pci_cfg *cfg, uint8_t pos, uint8_t id, void *arg)
+{
+	struct pci_caps *caps = arg;
+
+	(void)cfg;
+	switch (id) {
+	case PCI_CAP_ID_PM:
+		caps->pm = pos;
+		break;
+	case PCI_CAP_ID_MSI:
+		caps->msi = pos;
+		break;
+	case PCI_CAP_ID_PCIE:
+		caps->pcie = pos;
+		break;
+	case PCI_CAP_ID_MSIX:
+		caps->msix = pos;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int walk_std(const struct pci_cfg *cfg, struct pci_caps *caps)
+{
+	return std_cap_each(cfg, note_std, caps);
 }
 
 static int walk_ext(const struct pci_cfg *cfg, struct pci_caps *caps)
@@ -172,31 +193,32 @@ int pci_cap_walk(const struct pci_cfg *cfg, struct pci_caps *caps)
 	return 0;
 }
 
-int pci_vndr_cap_find(const struct pci_cfg *cfg, unsigned int at, uint8_t val)
+struct vndr_match {
+	unsigned int at;
+	uint8_t val;
+};
+
+/* 1 + position (positive: stops the walk) when the byte at @p at matches. */
+static int match_vndr(const struct pci_cfg *cfg, uint8_t pos, uint8_t id, void *arg)
 {
-	uint16_t status;
-	uint8_t pos, id, v;
-	unsigned int i;
+	const struct vndr_match *m = arg;
+	uint8_t v;
 	int rc;
 
-	rc = cfg_u16(cfg, PCI_STATUS, &status);
-	if (rc < 0 || !(status & PCI_STATUS_CAP_LIST))
+	if (id != PCI_CAP_ID_VNDR || pos + m->at >= 0x100)
+		return 0;
+	rc = cfg_u8(cfg, pos + m->at, &v);
+	if (rc < 0)
 		return rc;
-	rc = cfg_u8(cfg, PCI_CAPABILITY_LIST, &pos);
-	for (i = 0; rc == 0 && pos != 0; i++) {
-		pos &= 0xfc;
-		if (pos < 0x40 || i >= PCI_STD_CAP_MAX)
-			return -EIO;
-		rc = cfg_u8(cfg, pos, &id);
-		if (rc == 0 && id == PCI_CAP_ID_VNDR && pos + at < 0x100) {
-			rc = cfg_u8(cfg, pos + at, &v);
-			if (rc == 0 && v == val)
-				return pos;
-		}
-		if (rc == 0)
-			rc = cfg_u8(cfg, pos + 1, &pos);
-	}
-	return rc;
+	return v == m->val ? 1 + pos : 0;
+}
+
+int pci_vndr_cap_find(const struct pci_cfg *cfg, unsigned int at, uint8_t val)
+{
+	struct vndr_match m = { .at = at, .val = val };
+	int rc = std_cap_each(cfg, match_vndr, &m);
+
+	return rc > 0 ? rc - 1 : rc;
 }
 
 int pci_enable_bus_master(const struct pci_cfg *cfg)
