@@ -4,8 +4,7 @@
  * virtio_spec.h): the common configuration (feature negotiation, status
  * handshake, queue setup), the ISR, the network configuration and the
  * doorbells; and its PCI configuration space (SVIO_DEV_REGION_CONFIG) with the
- * virtio vendor capabilities that point into BAR 0. The first 0x100 bytes of
- * BAR 0 still mirror the configuration header for older readers.
+ * virtio vendor capabilities that point into BAR 0.
  */
 #include <errno.h>
 #include <string.h>
@@ -354,13 +353,8 @@ static int vnet_read(struct svio_device *dev, unsigned int bar, uint64_t off, un
 		return cfg_access(off, width, val);
 	if (bar != VNET_SIM_BAR || off >= VNET_SIM_BAR_SIZE || !width_ok(off, width))
 		return -EINVAL;
-	*val = 0;
-	if (off < VNET_SIM_COMMON) {
-		uint8_t img[CFG_IMG_SIZE];
-
-		cfg_header(img);
-		*val = read_bytes(img, sizeof(img), off, width);
-	} else if (off < VNET_SIM_COMMON + VIRTIO_COMMON_SIZE) {
+	*val = 0; /* below the common configuration: reserved, reads as 0 */
+	if (off >= VNET_SIM_COMMON && off < VNET_SIM_COMMON + VIRTIO_COMMON_SIZE) {
 		return common_read(m, off - VNET_SIM_COMMON, width, val);
 	} else if (off == VNET_SIM_ISR) {
 		*val = __atomic_exchange_n(&m->isr, 0, __ATOMIC_ACQ_REL); /* read clears */

@@ -32,6 +32,15 @@ static uint64_t rd(uint64_t off, unsigned int w)
 	return v;
 }
 
+/* PCI configuration space, where a driver finds the virtio capabilities. */
+static uint64_t cfg(uint64_t off, unsigned int w)
+{
+	uint32_t v = 0;
+
+	assert_int_equal(svio_cfg_read(dev, (uint32_t)off, w, &v), 0);
+	return v;
+}
+
 static void wr(uint64_t off, unsigned int w, uint64_t v)
 {
 	assert_int_equal(dev->reg_ops->write(dev, VNET_SIM_BAR, off, w, v), 0);
@@ -78,21 +87,21 @@ static void test_capabilities(void **state)
 	unsigned int found = 0, ptr;
 
 	(void)state;
-	assert_int_equal(rd(PCI_CFG_VENDOR_ID, 2), VIRTIO_PCI_VENDOR_ID);
-	assert_int_equal(rd(PCI_CFG_DEVICE_ID, 2), VIRTIO_PCI_DEVICE_ID_NET);
-	assert_true(rd(PCI_CFG_STATUS, 2) & PCI_CFG_STATUS_CAPS);
-	for (ptr = (unsigned int)rd(PCI_CFG_CAP_PTR, 1); ptr != 0;
-	     ptr = (unsigned int)rd(ptr + VIRTIO_PCI_CAP_NEXT, 1)) {
-		unsigned int type = (unsigned int)rd(ptr + VIRTIO_PCI_CAP_CFG_TYPE, 1);
-		uint64_t off = rd(ptr + VIRTIO_PCI_CAP_OFFSET, 4);
+	assert_int_equal(cfg(PCI_CFG_VENDOR_ID, 2), VIRTIO_PCI_VENDOR_ID);
+	assert_int_equal(cfg(PCI_CFG_DEVICE_ID, 2), VIRTIO_PCI_DEVICE_ID_NET);
+	assert_true(cfg(PCI_CFG_STATUS, 2) & PCI_CFG_STATUS_CAPS);
+	for (ptr = (unsigned int)cfg(PCI_CFG_CAP_PTR, 1); ptr != 0;
+	     ptr = (unsigned int)cfg(ptr + VIRTIO_PCI_CAP_NEXT, 1)) {
+		unsigned int type = (unsigned int)cfg(ptr + VIRTIO_PCI_CAP_CFG_TYPE, 1);
+		uint64_t off = cfg(ptr + VIRTIO_PCI_CAP_OFFSET, 4);
 
-		assert_int_equal(rd(ptr + VIRTIO_PCI_CAP_VNDR, 1), VIRTIO_PCI_CAP_ID_VNDR);
-		assert_int_equal(rd(ptr + VIRTIO_PCI_CAP_BAR, 1), VNET_SIM_BAR);
+		assert_int_equal(cfg(ptr + VIRTIO_PCI_CAP_VNDR, 1), VIRTIO_PCI_CAP_ID_VNDR);
+		assert_int_equal(cfg(ptr + VIRTIO_PCI_CAP_BAR, 1), VNET_SIM_BAR);
 		found |= 1u << type;
 		if (type == VIRTIO_PCI_CAP_COMMON_CFG)
 			assert_int_equal(off, VNET_SIM_COMMON);
 		if (type == VIRTIO_PCI_CAP_NOTIFY_CFG)
-			assert_int_equal(rd(ptr + VIRTIO_PCI_NOTIFY_CAP_MULT, 4),
+			assert_int_equal(cfg(ptr + VIRTIO_PCI_NOTIFY_CAP_MULT, 4),
 					 VNET_SIM_NOTIFY_MULT);
 	}
 	assert_int_equal(found, 0x1e);

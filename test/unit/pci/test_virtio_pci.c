@@ -276,11 +276,9 @@ static void test_sim_config_space(void **state)
 	assert_int_equal(v >> 8, 0x020000); /* network controller, Ethernet */
 	assert_int_equal(svio_cfg_read(vnet, 0x2e, 2, &v), 0);
 	assert_int_equal(v, 1); /* subsystem id: virtio device type 1 */
-	for (unsigned int off = 0; off < 0x100; off += 4) {
-		assert_int_equal(svio_cfg_read(vnet, off, 4, &v), 0);
-		assert_int_equal(vnet->reg_ops->read(vnet, VNET_SIM_BAR, off, 4, &bar), 0);
-		assert_int_equal(v, bar);
-	}
+	/* BAR 0 below the common configuration is reserved: no copy of the header there. */
+	assert_int_equal(vnet->reg_ops->read(vnet, VNET_SIM_BAR, 0, 4, &bar), 0);
+	assert_int_equal(bar, 0);
 	assert_int_equal(virtio_pci_init(&hw, vnet), 0);
 	assert_int_equal(hw.common_bar, VNET_SIM_BAR);
 	assert_int_equal(hw.common_off, VNET_SIM_COMMON);
