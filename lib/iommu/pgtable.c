@@ -48,9 +48,31 @@ static inline uint64_t entry_end(uint64_t va, unsigned int level, uint64_t end)
 	return next < end ? next : end;
 }
 
+static void *heap_page_alloc(void)
+{
+	return aligned_alloc(SVIO_PT_PAGE_SIZE, SVIO_PT_PAGE_SIZE);
+}
+
+static const struct pgtable_page_ops heap_page_ops = {
+	.alloc = heap_page_alloc,
+	.free = free,
+};
+
+static const struct pgtable_page_ops *page_ops = &heap_page_ops;
+
+void pgtable_set_page_ops(const struct pgtable_page_ops *ops)
+{
+	__atomic_store_n(&page_ops, ops != NULL ? ops : &heap_page_ops, __ATOMIC_RELEASE);
+}
+
+static void table_free(void *t)
+{
+	__atomic_load_n(&page_ops, __ATOMIC_ACQUIRE)->free(t);
+}
+
 static uint64_t *table_alloc(struct svio_pgtable *pt)
 {
-	uint64_t *t = aligned_alloc(SVIO_PT_PAGE_SIZE, SVIO_PT_PAGE_SIZE);
+	uint64_t *t = __atomic_load_n(&page_ops, __ATOMIC_ACQUIRE)->alloc();
 
 	if (t == NULL)
 		return NULL;
@@ -87,7 +109,7 @@ static void table_free_tree(uint64_t *t, unsigned int level)
 				table_free_tree(pte_table(pte), level - 1);
 		}
 	}
-	free(t);
+	table_free(t);
 }
 
 void pgtable_fini(struct svio_pgtable *pt)
@@ -350,7 +372,7 @@ void pgtable_free_tables(void *freed)
 		uint64_t *t = freed;
 
 		freed = (void *)(uintptr_t)pte_get(&t[0]);
-		free(t);
+		table_free(t);
 	}
 }
 

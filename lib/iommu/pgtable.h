@@ -29,6 +29,22 @@ struct svio_pgtable {
 /** Called for every leaf an unmap cleared: [iova, iova + len). */
 typedef void (*pgtable_cleared_fn)(void *ctx, uint64_t iova, uint64_t len);
 
+/**
+ * Where table pages come from. The default is the heap. A backend whose
+ * IOMMU reads tables through a second stage (iommufd nesting) supplies pages
+ * that stage covers. alloc returns one 4 KiB aligned page or NULL; free
+ * takes any page a table ever held, including pages from an earlier ops
+ * (it must recognize and release foreign pages), because ops may be
+ * replaced while tables exist.
+ */
+struct pgtable_page_ops {
+	void *(*alloc)(void);
+	void (*free)(void *page);
+};
+
+/** Install @p ops (NULL: the heap). @p ops must stay valid for the process's life. */
+void pgtable_set_page_ops(const struct pgtable_page_ops *ops);
+
 /** @return 0 or -ENOMEM. */
 int pgtable_init(struct svio_pgtable *pt);
 

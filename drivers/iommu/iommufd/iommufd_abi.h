@@ -33,6 +33,7 @@ enum {
 	SVIO_IOMMUFD_CMD_IOAS_UNMAP = 0x86,
 	SVIO_IOMMUFD_CMD_HWPT_ALLOC = 0x89,
 	SVIO_IOMMUFD_CMD_GET_HW_INFO = 0x8a,
+	SVIO_IOMMUFD_CMD_HWPT_INVALIDATE = 0x8d,
 };
 
 /* Destroy any object (IOAS, HWPT) by id. */
@@ -90,8 +91,27 @@ struct svio_iommu_ioas_unmap {
 };
 #define SVIO_IOMMU_IOAS_UNMAP _IO(SVIO_IOMMUFD_TYPE, SVIO_IOMMUFD_CMD_IOAS_UNMAP)
 
+/* A paging domain that can be the stage 2 under nested HWPTs (kernel 6.7). */
+#define SVIO_IOMMU_HWPT_ALLOC_NEST_PARENT (1u << 0)
 /* A PASID-capable paging domain (kernel 6.15). */
 #define SVIO_IOMMU_HWPT_ALLOC_PASID (1u << 3)
+
+/* hwpt_alloc.data_type */
+enum svio_iommu_hwpt_data_type {
+	SVIO_IOMMU_HWPT_DATA_NONE = 0,
+	SVIO_IOMMU_HWPT_DATA_VTD_S1 = 1,
+};
+
+/* A VT-d stage-1 (first-level) table owned by userspace, nested on pt_id = a nest parent. */
+#define SVIO_IOMMU_VTD_S1_SRE  (1u << 0) /* supervisor requests */
+#define SVIO_IOMMU_VTD_S1_EAFE (1u << 1) /* extended accessed flag */
+#define SVIO_IOMMU_VTD_S1_WPE  (1u << 2) /* write protect */
+struct svio_iommu_hwpt_vtd_s1 {
+	uint64_t flags;
+	uint64_t pgtbl_addr; /* the root, as a stage-1 output (here: IOVA = VA) address */
+	uint32_t addr_width; /* 48: 4-level */
+	uint32_t reserved;
+};
 
 struct svio_iommu_hwpt_alloc {
 	uint32_t size;
@@ -133,6 +153,38 @@ struct svio_iommu_hw_info {
 };
 #define SVIO_IOMMU_GET_HW_INFO _IO(SVIO_IOMMUFD_TYPE, SVIO_IOMMUFD_CMD_GET_HW_INFO)
 
+/* HWPT_INVALIDATE data_type */
+enum svio_iommu_hwpt_invalidate_data_type {
+	SVIO_IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 = 0,
+};
+
+/*
+ * entry_num: in, entries in the array; out, how many the kernel handled
+ * (fewer on an error: the one at entry_num failed). The call completes the
+ * invalidation (and that of the device-TLBs of the HWPT's devices) before
+ * returning.
+ */
+struct svio_iommu_hwpt_invalidate {
+	uint32_t size;
+	uint32_t hwpt_id;
+	uint64_t data_uptr;
+	uint32_t data_type;
+	uint32_t entry_len;
+	uint32_t entry_num;
+	uint32_t reserved;
+};
+#define SVIO_IOMMU_HWPT_INVALIDATE _IO(SVIO_IOMMUFD_TYPE, SVIO_IOMMUFD_CMD_HWPT_INVALIDATE)
+
+/* One VT-d stage-1 invalidation: npages 4 KiB pages at addr; addr 0 + npages ~0: all. */
+#define SVIO_IOMMU_VTD_INV_FLAGS_LEAF (1u << 0) /* leaf entries only: table caches kept */
+#define SVIO_IOMMU_VTD_INV_ALL_NPAGES UINT64_MAX
+struct svio_iommu_hwpt_vtd_s1_invalidate {
+	uint64_t addr;
+	uint64_t npages;
+	uint32_t flags;
+	uint32_t reserved;
+};
+
 /* Data for SVIO_IOMMU_HW_INFO_TYPE_INTEL_VTD: the raw capability registers. */
 struct svio_iommu_hw_info_vtd {
 	uint32_t flags;
@@ -142,9 +194,13 @@ struct svio_iommu_hw_info_vtd {
 };
 
 /* VT-d register fields svio reads (VT-d spec 11.4.2, 11.4.3). */
-#define SVIO_VTD_CAP_MAMV(cap)	(((cap) >> 48) & 0x3f) /* max address mask value */
-#define SVIO_VTD_ECAP_DT(ecap)	(((ecap) >> 2) & 1)    /* device-TLB */
-#define SVIO_VTD_ECAP_PRS(ecap) (((ecap) >> 29) & 1)   /* page requests */
+#define SVIO_VTD_CAP_MAMV(cap)	 (((cap) >> 48) & 0x3f) /* max address mask value */
+#define SVIO_VTD_ECAP_DT(ecap)	 (((ecap) >> 2) & 1)	/* device-TLB */
+#define SVIO_VTD_ECAP_PRS(ecap)	 (((ecap) >> 29) & 1)	/* page requests */
+#define SVIO_VTD_ECAP_NEST(ecap) (((ecap) >> 26) & 1)	/* nested translation */
+#define SVIO_VTD_ECAP_SMTS(ecap) (((ecap) >> 43) & 1)	/* scalable mode */
+#define SVIO_VTD_ECAP_FLTS(ecap) (((ecap) >> 47) & 1)	/* first-level translation */
+#define SVIO_VTD_CAP_FL1GP(cap)	 (((cap) >> 56) & 1)	/* first-level 1 GiB pages */
 
 /* VFIO device cdev (kernel 6.6): bind to an iommufd, attach to an IOAS or HWPT. */
 #define SVIO_VFIO_TYPE ';'
@@ -194,6 +250,11 @@ SVIO_ABI_CHECK(svio_iommu_hw_info, data_uptr, 16);
 SVIO_ABI_CHECK(svio_iommu_hw_info, out_data_type, 24);
 SVIO_ABI_CHECK(svio_iommu_hw_info, out_max_pasid_log2, 28);
 SVIO_ABI_CHECK(svio_iommu_hw_info, out_capabilities, 32);
+SVIO_ABI_CHECK(svio_iommu_hwpt_vtd_s1, pgtbl_addr, 8);
+SVIO_ABI_CHECK(svio_iommu_hwpt_vtd_s1, addr_width, 16);
+SVIO_ABI_CHECK(svio_iommu_hwpt_invalidate, data_uptr, 8);
+SVIO_ABI_CHECK(svio_iommu_hwpt_invalidate, entry_num, 24);
+SVIO_ABI_CHECK(svio_iommu_hwpt_vtd_s1_invalidate, flags, 16);
 SVIO_ABI_CHECK(svio_vfio_device_bind_iommufd, out_devid, 12);
 SVIO_ABI_CHECK(svio_vfio_device_attach_iommufd_pt, pasid, 12);
 SVIO_ABI_CHECK(svio_vfio_device_detach_iommufd_pt, pasid, 8);
@@ -206,6 +267,9 @@ _Static_assert(sizeof(struct svio_iommu_ioas_unmap) == 24, "iommu_ioas_unmap siz
 _Static_assert(sizeof(struct svio_iommu_hwpt_alloc) == 48, "iommu_hwpt_alloc size");
 _Static_assert(sizeof(struct svio_iommu_hw_info) == 40, "iommu_hw_info size");
 _Static_assert(sizeof(struct svio_iommu_hw_info_vtd) == 24, "iommu_hw_info_vtd size");
+_Static_assert(sizeof(struct svio_iommu_hwpt_vtd_s1) == 24, "hwpt_vtd_s1 size");
+_Static_assert(sizeof(struct svio_iommu_hwpt_invalidate) == 32, "hwpt_invalidate size");
+_Static_assert(sizeof(struct svio_iommu_hwpt_vtd_s1_invalidate) == 24, "vtd_s1_invalidate size");
 _Static_assert(sizeof(struct svio_vfio_device_bind_iommufd) == 16, "vfio bind size");
 _Static_assert(sizeof(struct svio_vfio_device_attach_iommufd_pt) == 16, "vfio attach size");
 _Static_assert(sizeof(struct svio_vfio_device_detach_iommufd_pt) == 12, "vfio detach size");
@@ -226,6 +290,14 @@ _Static_assert(offsetof(struct svio_iommu_ioas_map, iova) == offsetof(struct iom
 _Static_assert(offsetof(struct svio_iommu_hw_info, out_capabilities) ==
 		       offsetof(struct iommu_hw_info, out_capabilities),
 	       "hw_info.out_capabilities");
+#ifdef IOMMU_HWPT_INVALIDATE
+_Static_assert(SVIO_IOMMU_HWPT_INVALIDATE == IOMMU_HWPT_INVALIDATE, "HWPT_INVALIDATE number");
+_Static_assert(sizeof(struct svio_iommu_hwpt_invalidate) == sizeof(struct iommu_hwpt_invalidate),
+	       "hwpt_invalidate");
+_Static_assert(sizeof(struct svio_iommu_hwpt_vtd_s1_invalidate) ==
+		       sizeof(struct iommu_hwpt_vtd_s1_invalidate),
+	       "vtd_s1_invalidate");
+#endif
 #endif
 #endif
 #if defined(VFIO_DEVICE_BIND_IOMMUFD)

@@ -22,6 +22,7 @@ struct ufd_ctx ufd = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.fd = -1,
 	.devs = TAILQ_HEAD_INITIALIZER(ufd.devs),
+	.nest = { .inv_lock = PTHREAD_MUTEX_INITIALIZER },
 };
 
 static const char *ufd_path = UFD_DEFAULT_PATH;
@@ -119,7 +120,8 @@ void ufd_ctx_update_caps(void)
 		if (idev->hw.max_pasid_log2 < pasid_bits)
 			pasid_bits = idev->hw.max_pasid_log2;
 	}
-	ufd.iommu.caps.pasid_bits = any ? pasid_bits : 0;
+	/* Nested: devices attach on the requester id only. */
+	ufd.iommu.caps.pasid_bits = any && !ufd.nest.active ? pasid_bits : 0;
 }
 
 int ufd_ctx_open(void)
@@ -189,6 +191,7 @@ void ufd_ctx_close(void)
 		}
 		ufd.registered = false;
 	}
+	ufd_nest_close();
 	/* Destroying the IOAS unmaps and unpins whatever the core left mapped. */
 	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_DESTROY, &destroy);
 	if (rc < 0)

@@ -94,8 +94,15 @@ int svio_iommufd_bind(struct svio_iommufd_dev *idev, struct svio_device *dev, in
 		goto out_close_ctx;
 	}
 	idev->dev_id = bind.out_devid;
-	idev->bound = true;
 	read_hw_info(idev);
+	if (ufd.bound == 0) {
+		ufd_nest_probe(idev);
+	} else {
+		rc = ufd_nest_check_dev(idev);
+		if (rc < 0)
+			goto out_close_ctx; /* closing the cdev ends its binding */
+	}
+	idev->bound = true;
 	TAILQ_INSERT_TAIL(&ufd.devs, idev, next);
 	ufd.bound++;
 	ufd_ctx_update_caps();
@@ -217,9 +224,8 @@ static int ufd_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32_
 	int rc;
 
 	RTE_SET_USED(iommu);
-	/* The kernel owns the table: the core's root and domain id mean nothing here. */
+	/* The kernel tags its own caches: the core's domain id means nothing here. */
 	RTE_SET_USED(did);
-	RTE_SET_USED(pgtable);
 	pthread_mutex_lock(&ufd.lock);
 	idev = find_dev(dev);
 	if (idev == NULL) {
@@ -230,6 +236,13 @@ static int ufd_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32_
 	if (idev->attached) {
 		rc = -EEXIST;
 		goto out_unlock;
+	}
+	if (ufd.nest.active) {
+		/* The core's table is stage 1; PASID attach of nested HWPTs is not used. */
+		rc = ufd_nest_attach(idev, pgtable);
+		if (rc < 0)
+			goto out_unlock;
+		goto out_attached;
 	}
 	if (dev->dma.pasid && idev->hw.max_pasid_log2 > 0 && pasid != 0 &&
 	    (uint64_t)pasid < (UINT64_C(1) << (idev->hw.max_pasid_log2 & 63))) {
@@ -272,6 +285,11 @@ static void undo_attach(struct svio_iommufd_dev *idev)
 	};
 	int rc;
 
+	if (ufd.nest.active) {
+		ufd_nest_detach(idev);
+		idev->attached = false;
+		return;
+	}
 	if (idev->pasid_attached) {
 		rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt);
 		if (rc < 0)
@@ -316,29 +334,30 @@ out_unlock:
 }
 
 /*
- * The kernel invalidates inside IOMMU_IOAS_UNMAP (ops->unmap), so there is
+ * Nested: stage-1 invalidation arrays (iommufd_nest.c). Otherwise the
+ * kernel invalidates inside IOMMU_IOAS_UNMAP (ops->unmap), so there is
  * nothing to post or wait for; the core skips these for an instance without
  * first stage, and they stay harmless no-ops if it ever calls them.
  */
 static int ufd_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n)
 {
-	RTE_SET_USED(iommu);
-	RTE_SET_USED(inv);
-	RTE_SET_USED(n);
+	if (ufd.nest.active)
+		return ufd_nest_inv_post(iommu, inv, n);
 	return 0;
 }
 
 static int ufd_wait_post(struct svio_iommu *iommu, uint64_t *cookie)
 {
-	RTE_SET_USED(iommu);
+	if (ufd.nest.active)
+		return ufd_nest_wait_post(iommu, cookie);
 	*cookie = 0;
 	return 0;
 }
 
 static int ufd_wait_poll(struct svio_iommu *iommu, uint64_t cookie)
 {
-	RTE_SET_USED(iommu);
-	RTE_SET_USED(cookie);
+	if (ufd.nest.active)
+		return ufd_nest_wait_poll(iommu, cookie);
 	return 0;
 }
 

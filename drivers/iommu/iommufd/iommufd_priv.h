@@ -14,6 +14,29 @@ extern int svio_iommufd_logtype;
 #define UFD_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_##level, svio_iommufd_logtype, "iommufd: " fmt "\n", ##__VA_ARGS__)
 
+/* Stage-1 invalidations gathered between two waits; more collapse into one "all". */
+#define UFD_NEST_MAX_INV 256
+
+/*
+ * Nested stage 1 (iommufd_nest.c): the core's table is stage 1 of one
+ * nested HWPT shared by every device; the IOAS, through a NEST_PARENT HWPT,
+ * is stage 2. active, parent_id are fixed from the first bind to the last
+ * unbind; s1_id, s1_root and users change under ufd.lock and inv_lock (the
+ * invalidation ops read them under inv_lock only). Lock order: ufd.lock,
+ * then inv_lock, then the table-page pool's lock.
+ */
+struct ufd_nest {
+	bool active;	    /**< caps.first_stage: the core owns stage 1 */
+	uint32_t parent_id; /**< NEST_PARENT HWPT over the IOAS */
+	uint32_t s1_id;	    /**< nested HWPT, 0 while no device is attached */
+	uint64_t s1_root;   /**< the stage-1 root s1_id walks */
+	unsigned int users; /**< devices attached to s1_id */
+	pthread_mutex_t inv_lock;
+	uint64_t seq;	    /**< IOMMU_HWPT_INVALIDATE calls issued */
+	unsigned int n_inv; /**< pending entries */
+	struct svio_iommu_hwpt_vtd_s1_invalidate inv[UFD_NEST_MAX_INV];
+};
+
 /*
  * The process iommufd. Lock order: the core's domain attach lock, then
  * ufd.lock, then the core's registry lock (svio_iommu_register);
@@ -30,6 +53,7 @@ struct ufd_ctx {
 	TAILQ_HEAD(, svio_iommufd_dev) devs;
 	unsigned int n_ranges; /**< IOVA ranges as last read */
 	struct svio_iommu_iova_range ranges[SVIO_IOMMUFD_MAX_RANGES];
+	struct ufd_nest nest;
 };
 
 extern struct ufd_ctx ufd;
@@ -43,5 +67,22 @@ void ufd_ctx_close(void);
 int ufd_ctx_read_ranges(void);
 /** Recompute the instance caps from every bound device's hardware info. */
 void ufd_ctx_update_caps(void);
+
+/*
+ * First bind (ufd.lock held, nothing attached): turn nesting on when this
+ * device's IOMMU offers it, else log once why the paging domain is used.
+ */
+void ufd_nest_probe(const struct svio_iommufd_dev *idev);
+/** A later bind while nesting is on: 0, or -EOPNOTSUPP when this device cannot nest. */
+int ufd_nest_check_dev(const struct svio_iommufd_dev *idev);
+/** Undo ufd_nest_probe() before the IOAS goes (ufd.lock held). */
+void ufd_nest_close(void);
+/** Attach on the requester id to the nested HWPT walking @p root (ufd.lock held). */
+int ufd_nest_attach(struct svio_iommufd_dev *idev, uint64_t root);
+/** Detach a device ufd_nest_attach() attached (ufd.lock held). */
+void ufd_nest_detach(struct svio_iommufd_dev *idev);
+int ufd_nest_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n);
+int ufd_nest_wait_post(struct svio_iommu *iommu, uint64_t *cookie);
+int ufd_nest_wait_poll(struct svio_iommu *iommu, uint64_t cookie);
 
 #endif /* SVIO_IOMMUFD_PRIV_H */

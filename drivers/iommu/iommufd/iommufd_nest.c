@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Nested stage 1 on iommufd (VT-d): the core's x86-64 4-level table is the
+ * first stage of a nested HWPT, the IOAS (through a NEST_PARENT HWPT) is the
+ * second, and the core's flush queue invalidates stage 1 with arrays of
+ * IOMMU_HWPT_INVALIDATE entries, one call per batch.
+ *
+ * Stage 2 maps IOVA = VA. What it holds:
+ * - every table page of the core (a page pool installed as the page table's
+ *   page source; the IOMMU reads and sets accessed bits in them through
+ *   stage 2, so they are mapped read-write). Stage 1 never points at them
+ *   unless the core mapped them, so devices cannot reach them;
+ * - memory the caller maps with svio_iommufd_map() (DPDK memory at start-up).
+ * A stage-1 map of memory stage 2 lacks faults the device's DMA; nothing is
+ * reachable that stage 1 does not map.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <rte_common.h>
+
+#include "svio_dev.h"
+#include "svio_x86_pte.h"
+#include "pgtable.h"
+#include "iommufd_priv.h"
+
+#define POOL_CHUNK_PAGES 64u
+#define POOL_CHUNK_SIZE	 (POOL_CHUNK_PAGES * SVIO_PT_PAGE_SIZE)
+#define POOL_MAX_CHUNKS	 4096u
+
+/*
+ * Table pages, carved from chunks that are never given back to the system
+ * (a stage-2 map of them may outlive any one table). While nesting is on,
+ * every chunk is mapped in the IOAS. Lock order: after ufd.lock.
+ */
+static struct {
+	pthread_mutex_t lock;
+	void *chunk[POOL_MAX_CHUNKS];
+	unsigned int n_chunks;
+	void *free_list; /* linked through each free page's first word */
+	bool s2_on;	 /* chunks are mapped in the IOAS below */
+	int s2_fd;
+	uint32_t s2_ioas;
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .s2_fd = -1 };
+
+static int pool_s2_map(void *chunk)
+{
+	struct svio_iommu_ioas_map m = {
+		.size = sizeof(m),
+		.flags = SVIO_IOMMU_IOAS_MAP_FIXED_IOVA | SVIO_IOMMU_IOAS_MAP_READABLE |
+			 SVIO_IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = pool.s2_ioas,
+		.user_va = (uint64_t)(uintptr_t)chunk,
+		.length = POOL_CHUNK_SIZE,
+		.iova = (uint64_t)(uintptr_t)chunk,
+	};
+
+	return svio_vfio_ioctl(pool.s2_fd, SVIO_IOMMU_IOAS_MAP, &m);
+}
+
+static void pool_s2_unmap(void *chunk)
+{
+	struct svio_iommu_ioas_unmap u = {
+		.size = sizeof(u),
+		.ioas_id = pool.s2_ioas,
+		.iova = (uint64_t)(uintptr_t)chunk,
+		.length = POOL_CHUNK_SIZE,
+	};
+
+	svio_vfio_ioctl(pool.s2_fd, SVIO_IOMMU_IOAS_UNMAP, &u);
+}
+
+/* pool.lock held. */
+static int pool_grow(void)
+{
+	void *c;
+	int rc;
+
+	if (pool.n_chunks == POOL_MAX_CHUNKS)
+		return -ENOMEM;
+	c = mmap(NULL, POOL_CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c == MAP_FAILED)
+		return -ENOMEM;
+	if (pool.s2_on) {
+		rc = pool_s2_map(c);
+		if (rc < 0) {
+			UFD_LOG(ERR, "stage 2: cannot map table pages at %p: %s", c, strerror(-rc));
+			munmap(c, POOL_CHUNK_SIZE);
+			return rc;
+		}
+	}
+	pool.chunk[pool.n_chunks++] = c;
+	for (unsigned int i = 0; i < POOL_CHUNK_PAGES; i++) {
+		void **page = (void **)((char *)c + (size_t)i * SVIO_PT_PAGE_SIZE);
+
+		*page = pool.free_list;
+		pool.free_list = page;
+	}
+	return 0;
+}
+
+static void *pool_alloc(void)
+{
+	void **page = NULL;
+
+	pthread_mutex_lock(&pool.lock);
+	if (pool.free_list != NULL || pool_grow() == 0) {
+		page = pool.free_list;
+		pool.free_list = *page;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return page;
+}
+
+/* pool.lock held. */
+static bool pool_owns_locked(const void *p)
+{
+	for (unsigned int i = 0; i < pool.n_chunks; i++) {
+		const char *c = pool.chunk[i];
+
+		if ((const char *)p >= c && (const char *)p < c + POOL_CHUNK_SIZE)
+			return true;
+	}
+	return false;
+}
+
+static bool pool_owns(const void *p)
+{
+	bool owned;
+
+	pthread_mutex_lock(&pool.lock);
+	owned = pool_owns_locked(p);
+	pthread_mutex_unlock(&pool.lock);
+	return owned;
+}
+
+static void pool_free(void *p)
+{
+	pthread_mutex_lock(&pool.lock);
+	if (pool_owns_locked(p)) {
+		*(void **)p = pool.free_list;
+		pool.free_list = p;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	free(p); /* a page from the heap, allocated before the pool was installed */
+}
+
+static const struct pgtable_page_ops pool_ops = {
+	.alloc = pool_alloc,
+	.free = pool_free,
+};
+
+/* Every table, whichever backend walks it, comes from the pool from the start. */
+RTE_INIT(ufd_pool_install)
+{
+	pgtable_set_page_ops(&pool_ops);
+}
+
+/* Map every chunk in the IOAS; all or nothing. ufd.lock held. */
+static int pool_s2_start(void)
+{
+	unsigned int i;
+	int rc = 0;
+
+	pthread_mutex_lock(&pool.lock);
+	pool.s2_fd = ufd.fd;
+	pool.s2_ioas = ufd.ioas_id;
+	for (i = 0; i < pool.n_chunks; i++) {
+		rc = pool_s2_map(pool.chunk[i]);
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0) {
+		UFD_LOG(ERR, "stage 2: cannot map the page-table pages: %s", strerror(-rc));
+		while (i-- > 0)
+			pool_s2_unmap(pool.chunk[i]);
+	} else {
+		pool.s2_on = true;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return rc;
+}
+
+/* The IOAS is about to go, taking its maps along. */
+static void pool_s2_stop(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	pool.s2_on = false;
+	pool.s2_fd = -1;
+	pthread_mutex_unlock(&pool.lock);
+}
+
+static void destroy_obj(uint32_t id)
+{
+	struct svio_iommu_destroy d = { .size = sizeof(d), .id = id };
+	int rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_DESTROY, &d);
+
+	if (rc < 0)
+		UFD_LOG(WARNING, "IOMMU_DESTROY of HWPT %u: %s", id, strerror(-rc));
+}
+
+/* NULL when the device's IOMMU can walk our table as a nested stage 1, else why not. */
+static const char *nest_unsupported(const struct svio_iommufd_hw *hw)
+{
+	if (hw->type != SVIO_IOMMU_HW_INFO_TYPE_INTEL_VTD)
+		return "the IOMMU is not VT-d (or the kernel has no IOMMU_GET_HW_INFO)";
+	if (!SVIO_VTD_ECAP_NEST(hw->vtd_ecap))
+		return "VT-d reports no nested translation (ECAP.NEST)";
+	if (!SVIO_VTD_ECAP_FLTS(hw->vtd_ecap) || !SVIO_VTD_ECAP_SMTS(hw->vtd_ecap))
+		return "VT-d reports no scalable-mode first-stage translation (ECAP.SMTS/FLTS)";
+	/* The core's table uses 1 GiB leaves where a map allows. */
+	if (!SVIO_VTD_CAP_FL1GP(hw->vtd_cap))
+		return "VT-d first stage has no 1 GiB pages (CAP.FL1GP)";
+	return NULL;
+}
+
+void ufd_nest_probe(const struct svio_iommufd_dev *idev)
+{
+	struct svio_iommu_hwpt_alloc ha = {
+		.size = sizeof(ha),
+		.flags = SVIO_IOMMU_HWPT_ALLOC_NEST_PARENT,
+		.dev_id = idev->dev_id,
+		.pt_id = ufd.ioas_id,
+	};
+	const char *why = nest_unsupported(&idev->hw);
+	int rc;
+
+	if (ufd.nest.active)
+		return; /* kept from before: the IOAS outlived its last device */
+	if (why != NULL) {
+		UFD_LOG(INFO, "no nested stage 1: %s; using the kernel-owned paging domain", why);
+		return;
+	}
+	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_HWPT_ALLOC, &ha);
+	if (rc < 0) {
+		UFD_LOG(INFO,
+			"no nested stage 1: IOMMU_HWPT_ALLOC with NEST_PARENT failed (%s); using "
+			"the kernel-owned paging domain",
+			strerror(-rc));
+		return;
+	}
+	if (pool_s2_start() < 0) {
+		destroy_obj(ha.out_hwpt_id);
+		UFD_LOG(INFO, "no nested stage 1: page-table pages not mappable; using the "
+			      "kernel-owned paging domain");
+		return;
+	}
+	ufd.nest.parent_id = ha.out_hwpt_id;
+	ufd.nest.s1_id = 0;
+	ufd.nest.users = 0;
+	ufd.nest.n_inv = 0;
+	ufd.nest.active = true;
+	/*
+	 * The core owns stage 1 and invalidates it; the kernel flushes the
+	 * device-TLBs of the nested HWPT's devices with each entry, so no
+	 * device-TLB tags, and no page requests (no fault queue).
+	 */
+	ufd.iommu.caps.first_stage = true;
+	ufd.iommu.caps.ats = false;
+	ufd.iommu.caps.pri = false;
+	UFD_LOG(INFO, "nested stage 1 on: the core's table over IOAS %u (parent HWPT %u)",
+		ufd.ioas_id, ufd.nest.parent_id);
+}
+
+int ufd_nest_check_dev(const struct svio_iommufd_dev *idev)
+{
+	const char *why;
+
+	if (!ufd.nest.active)
+		return 0;
+	why = nest_unsupported(&idev->hw);
+	if (why == NULL)
+		return 0;
+	UFD_LOG(ERR,
+		"%s: cannot join the nested stage 1 the first device set up: %s (bind devices "
+		"of one kind of IOMMU per process)",
+		idev->dev->name, why);
+	return -EOPNOTSUPP;
+}
+
+void ufd_nest_close(void)
+{
+	if (!ufd.nest.active)
+		return;
+	if (ufd.nest.s1_id != 0)
+		destroy_obj(ufd.nest.s1_id);
+	destroy_obj(ufd.nest.parent_id);
+	pool_s2_stop();
+	pthread_mutex_lock(&ufd.nest.inv_lock);
+	ufd.nest.s1_id = 0;
+	ufd.nest.n_inv = 0;
+	pthread_mutex_unlock(&ufd.nest.inv_lock);
+	ufd.nest.active = false;
+	ufd.nest.parent_id = 0;
+	ufd.nest.users = 0;
+	ufd.iommu.caps.first_stage = false;
+}
+
+/* The nested HWPT over our table (first attach), 0 or a negative errno. */
+static int alloc_s1(const struct svio_iommufd_dev *idev, uint64_t root)
+{
+	struct svio_iommu_hwpt_vtd_s1 s1 = {
+		.flags = 0, /* user-level requests only, no write protection of supervisor */
+		.pgtbl_addr = root,
+		.addr_width = SVIO_PT_VA_BITS,
+	};
+	struct svio_iommu_hwpt_alloc ha = {
+		.size = sizeof(ha),
+		.dev_id = idev->dev_id,
+		.pt_id = ufd.nest.parent_id,
+		.data_type = SVIO_IOMMU_HWPT_DATA_VTD_S1,
+		.data_len = sizeof(s1),
+		.data_uptr = (uint64_t)(uintptr_t)&s1,
+	};
+	int rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_HWPT_ALLOC, &ha);
+
+	if (rc < 0) {
+		UFD_LOG(ERR, "%s: IOMMU_HWPT_ALLOC of the nested stage 1 (root %#" PRIx64 "): %s",
+			idev->dev->name, root, strerror(-rc));
+		return rc;
+	}
+	pthread_mutex_lock(&ufd.nest.inv_lock);
+	ufd.nest.s1_id = ha.out_hwpt_id;
+	ufd.nest.s1_root = root;
+	ufd.nest.n_inv = 0; /* a new HWPT caches nothing yet */
+	pthread_mutex_unlock(&ufd.nest.inv_lock);
+	return 0;
+}
+
+static void free_s1(void)
+{
+	uint32_t id;
+
+	pthread_mutex_lock(&ufd.nest.inv_lock);
+	id = ufd.nest.s1_id;
+	ufd.nest.s1_id = 0;
+	ufd.nest.n_inv = 0; /* its caches go with it */
+	pthread_mutex_unlock(&ufd.nest.inv_lock);
+	destroy_obj(id);
+}
+
+int ufd_nest_attach(struct svio_iommufd_dev *idev, uint64_t root)
+{
+	struct svio_vfio_device_attach_iommufd_pt at = {
+		.argsz = SVIO_VFIO_ATTACH_ARGSZ_RID,
+	};
+	bool created = false;
+	int rc;
+
+	if (!pool_owns((const void *)(uintptr_t)root)) {
+		UFD_LOG(ERR,
+			"attach %s: the stage-1 root %#" PRIx64 " is not a page stage 2 maps "
+			"(a table allocated outside the page pool)",
+			idev->dev->name, root);
+		return -EINVAL;
+	}
+	if (ufd.nest.s1_id == 0) {
+		rc = alloc_s1(idev, root);
+		if (rc < 0)
+			return rc;
+		created = true;
+	} else if (ufd.nest.s1_root != root) {
+		UFD_LOG(ERR,
+			"attach %s: another domain's table (root %#" PRIx64 ") is stage 1 already: "
+			"one domain per process on iommufd",
+			idev->dev->name, ufd.nest.s1_root);
+		return -EBUSY;
+	}
+	at.pt_id = ufd.nest.s1_id;
+	rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
+	if (rc < 0) {
+		UFD_LOG(ERR, "attach %s to the nested HWPT %u: %s", idev->dev->name, ufd.nest.s1_id,
+			strerror(-rc));
+		if (created)
+			free_s1();
+		return rc;
+	}
+	ufd.nest.users++;
+	return 0;
+}
+
+void ufd_nest_detach(struct svio_iommufd_dev *idev)
+{
+	struct svio_vfio_device_detach_iommufd_pt dt = { .argsz = SVIO_VFIO_DETACH_ARGSZ_RID };
+	int rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt);
+
+	if (rc < 0)
+		UFD_LOG(WARNING, "%s: VFIO_DEVICE_DETACH_IOMMUFD_PT: %s", idev->dev->name,
+			strerror(-rc));
+	/* The last device out takes the HWPT along; destroying it drops what it cached. */
+	if (ufd.nest.users > 0 && --ufd.nest.users == 0)
+		free_s1();
+}
+
+/* Append one entry, extending the previous one when it ends where this starts. inv_lock held. */
+static void inv_add(uint64_t addr, uint64_t npages)
+{
+	struct ufd_nest *n = &ufd.nest;
+	struct svio_iommu_hwpt_vtd_s1_invalidate *last =
+		n->n_inv > 0 ? &n->inv[n->n_inv - 1] : NULL;
+
+	if (last != NULL && last->npages == SVIO_IOMMU_VTD_INV_ALL_NPAGES)
+		return; /* everything goes already */
+	if (npages == SVIO_IOMMU_VTD_INV_ALL_NPAGES || n->n_inv == UFD_NEST_MAX_INV) {
+		/* Whole stage 1, or more pieces than we keep: one entry for all. */
+		n->inv[0] = (struct svio_iommu_hwpt_vtd_s1_invalidate){
+			.addr = 0, .npages = SVIO_IOMMU_VTD_INV_ALL_NPAGES
+		};
+		n->n_inv = 1;
+		return;
+	}
+	if (last != NULL && last->addr + last->npages * SVIO_PT_PAGE_SIZE == addr) {
+		last->npages += npages;
+		return;
+	}
+	/*
+	 * No LEAF flag: an unmap may have emptied and unlinked table pages,
+	 * so cached paging-structure entries must go as well.
+	 */
+	n->inv[n->n_inv++] =
+		(struct svio_iommu_hwpt_vtd_s1_invalidate){ .addr = addr, .npages = npages };
+}
+
+int ufd_nest_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n)
+{
+	RTE_SET_USED(iommu);
+	pthread_mutex_lock(&ufd.nest.inv_lock);
+	for (unsigned int i = 0; i < n; i++) {
+		/* caps.ats is off: the kernel invalidates device-TLBs with each entry. */
+		if (inv[i].kind != SVIO_INV_IOTLB)
+			continue;
+		if (inv[i].all)
+			inv_add(0, SVIO_IOMMU_VTD_INV_ALL_NPAGES);
+		else
+			inv_add(inv[i].addr, UINT64_C(1) << inv[i].order);
+	}
+	pthread_mutex_unlock(&ufd.nest.inv_lock);
+	return 0;
+}
+
+/*
+ * Hand the pending entries to the kernel. The kernel may handle fewer than
+ * it was given: the rest is sent again while it makes progress; an error (or
+ * no progress) fails the whole batch. inv_lock held. @return 0 or -EIO.
+ */
+static int inv_submit(void)
+{
+	struct ufd_nest *n = &ufd.nest;
+	unsigned int done = 0;
+
+	while (done < n->n_inv) {
+		struct svio_iommu_hwpt_invalidate q = {
+			.size = sizeof(q),
+			.hwpt_id = n->s1_id,
+			.data_uptr = (uint64_t)(uintptr_t)&n->inv[done],
+			.data_type = SVIO_IOMMU_HWPT_INVALIDATE_DATA_VTD_S1,
+			.entry_len = sizeof(n->inv[0]),
+			.entry_num = n->n_inv - done,
+		};
+		int rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_HWPT_INVALIDATE, &q);
+
+		n->seq++;
+		if (q.entry_num > n->n_inv - done)
+			q.entry_num = 0; /* nonsense from the kernel: trust nothing */
+		done += q.entry_num;
+		if (rc < 0 || q.entry_num == 0) {
+			const struct svio_iommu_hwpt_vtd_s1_invalidate *e =
+				&n->inv[done < n->n_inv ? done : n->n_inv - 1];
+
+			UFD_LOG(ERR,
+				"IOMMU_HWPT_INVALIDATE on HWPT %u: entry %u of %u (addr %#" PRIx64
+				", %" PRIu64 " pages) %s: %s",
+				n->s1_id, done, n->n_inv, e->addr, e->npages,
+				rc < 0 ? "failed" : "not handled",
+				rc < 0 ? strerror(-rc) : "the kernel made no progress");
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/* The cookie carries the result: the kernel completed the work before returning. */
+#define COOKIE_FAILED UINT64_C(1)
+
+int ufd_nest_wait_post(struct svio_iommu *iommu, uint64_t *cookie)
+{
+	int rc = 0;
+
+	RTE_SET_USED(iommu);
+	pthread_mutex_lock(&ufd.nest.inv_lock);
+	/* Without a nested HWPT nothing can cache stage 1 (the last detach destroyed it). */
+	if (ufd.nest.n_inv > 0 && ufd.nest.s1_id != 0)
+		rc = inv_submit();
+	ufd.nest.n_inv = 0;
+	*cookie = (ufd.nest.seq << 1) | (rc < 0 ? COOKIE_FAILED : 0);
+	pthread_mutex_unlock(&ufd.nest.inv_lock);
+	return 0;
+}
+
+int ufd_nest_wait_poll(struct svio_iommu *iommu, uint64_t cookie)
+{
+	RTE_SET_USED(iommu);
+	return (cookie & COOKIE_FAILED) ? -EIO : 0;
+}
