@@ -104,8 +104,30 @@ int mock_ioctl(int fd, unsigned long req, void *arg)
 
 		c->flags = h->flags;
 		c->id = h->pt_id;
+		c->data_type = h->data_type;
 		if ((h->flags & SVIO_IOMMU_HWPT_ALLOC_PASID) && mock.hwpt_pasid_unsupported)
 			return -EOPNOTSUPP;
+		if (h->flags & SVIO_IOMMU_HWPT_ALLOC_NEST_PARENT) {
+			if (!mock.nest)
+				return -EOPNOTSUPP;
+			if (mock.nest_parent_error != 0)
+				return mock.nest_parent_error;
+			h->out_hwpt_id = MOCK_PARENT_ID;
+			return 0;
+		}
+		if (h->data_type == SVIO_IOMMU_HWPT_DATA_VTD_S1) {
+			const struct svio_iommu_hwpt_vtd_s1 *s1 = (void *)(uintptr_t)h->data_uptr;
+
+			if (h->pt_id != MOCK_PARENT_ID)
+				return -EINVAL; /* a nested HWPT needs a nest parent */
+			if (h->data_len != sizeof(*s1) || s1->reserved != 0)
+				return -EINVAL;
+			c->iova = s1->pgtbl_addr;
+			c->len = s1->addr_width;
+			c->va = s1->flags;
+			h->out_hwpt_id = MOCK_S1_ID;
+			return 0;
+		}
 		h->out_hwpt_id = MOCK_HWPT_ID;
 		return 0;
 	}
@@ -116,6 +138,11 @@ int mock_ioctl(int fd, unsigned long req, void *arg)
 		if (h->data_len >= sizeof(*v)) {
 			v->cap_reg = UINT64_C(0x3f) << 48;
 			v->ecap_reg = UINT64_C(1) << 2;
+			if (mock.nest) {
+				v->cap_reg |= UINT64_C(1) << 56;
+				v->ecap_reg |= (UINT64_C(1) << 26) | (UINT64_C(1) << 43) |
+					       (UINT64_C(1) << 47);
+			}
 		}
 		h->out_data_type = SVIO_IOMMU_HW_INFO_TYPE_INTEL_VTD;
 		h->out_max_pasid_log2 = mock.max_pasid_log2;
@@ -158,6 +185,32 @@ int mock_ioctl(int fd, unsigned long req, void *arg)
 				mock.pasid_attached--;
 		} else if (mock.attached > 0)
 			mock.attached--;
+		return 0;
+	}
+	case SVIO_IOMMU_HWPT_INVALIDATE: {
+		struct svio_iommu_hwpt_invalidate *q = arg;
+		const struct svio_iommu_hwpt_vtd_s1_invalidate *e = (void *)(uintptr_t)q->data_uptr;
+		unsigned int n = q->entry_num, i;
+
+		c->id = q->hwpt_id;
+		c->iova = q->entry_num;
+		q->entry_num = 0;
+		if (q->hwpt_id != MOCK_S1_ID)
+			return -ENOENT;
+		if (q->data_type != SVIO_IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 ||
+		    q->entry_len != sizeof(*e))
+			return -EINVAL;
+		if (mock.inv_handle_max != 0 && n > mock.inv_handle_max)
+			n = mock.inv_handle_max;
+		for (i = 0; i < n; i++) {
+			if (mock.inv_error_at != 0 && mock.n_inv + 1 == mock.inv_error_at)
+				return -EINVAL; /* entry_num says how far it got */
+			if (e[i].reserved != 0 || (e[i].addr & 4095))
+				return -EINVAL;
+			if (mock.n_inv < MOCK_MAX_INV)
+				mock.inv[mock.n_inv++] = e[i];
+			q->entry_num++;
+		}
 		return 0;
 	}
 	case VFIO_DEVICE_GET_REGION_INFO:

@@ -15,7 +15,10 @@
 
 #define MOCK_IOAS_ID   7
 #define MOCK_HWPT_ID   20
-#define MOCK_MAX_CALLS 64
+#define MOCK_PARENT_ID 21 /* NEST_PARENT HWPT */
+#define MOCK_S1_ID     22 /* nested VT-d stage-1 HWPT */
+#define MOCK_MAX_CALLS 256
+#define MOCK_MAX_INV   512
 
 struct mock_call {
 	unsigned long req;
@@ -24,7 +27,8 @@ struct mock_call {
 	uint32_t id; /* pt_id, ioas_id, object id */
 	uint32_t pasid;
 	uint32_t argsz;
-	uint64_t iova;
+	uint32_t data_type; /* HWPT_ALLOC */
+	uint64_t iova;	    /* HWPT_ALLOC of a stage 1: pgtbl_addr; HWPT_INVALIDATE: entries in */
 	uint64_t va;
 	uint64_t len;
 };
@@ -36,6 +40,10 @@ struct mock_kernel {
 	int bind_error;		     /* BIND_IOMMUFD answer when non-zero */
 	unsigned int fail_nth;	     /* fail the nth ioctl (1-based) with -EIO, 0: never */
 	uint64_t range_last;	     /* last usable IOVA after an attach */
+	bool nest;		     /* GET_HW_INFO: VT-d with nesting (NEST, SMTS, FLTS, FL1GP) */
+	int nest_parent_error;	     /* HWPT_ALLOC with NEST_PARENT answer when non-zero */
+	unsigned int inv_handle_max; /* HWPT_INVALIDATE handles at most this many, 0: all */
+	unsigned int inv_error_at; /* HWPT_INVALIDATE: this entry (1-based, over all calls) fails */
 	/* record */
 	unsigned int n_calls;
 	struct mock_call calls[MOCK_MAX_CALLS];
@@ -43,6 +51,9 @@ struct mock_kernel {
 	unsigned int pasid_attached; /* PASID attachments live */
 	unsigned int range_reads;
 	unsigned int next_devid;
+	/* HWPT_INVALIDATE entries handled, in order, over all calls */
+	unsigned int n_inv;
+	struct svio_iommu_hwpt_vtd_s1_invalidate inv[MOCK_MAX_INV];
 };
 
 extern struct mock_kernel mock;
