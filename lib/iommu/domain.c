@@ -354,6 +354,10 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 		IOMMU_LOG(ERR, "map: prot 0x%x is not a mix of SVIO_DMA_READ/WRITE", prot);
 		return -EINVAL;
 	}
+	/* The table outputs process addresses; a nested stage 2 must reach them. */
+	rc = kmap_s1_check(dom, addr, len);
+	if (rc < 0)
+		return rc;
 	if (!dom->cfg.sva) {
 		rc = iova_alloc(dom, addr, len, &io);
 		if (rc < 0)

@@ -135,6 +135,11 @@ void reg_iommu_put(struct svio_iommu *iommu);
 /* kmap.c: instances that own their table (caps.first_stage false) */
 /** Map on every such instance of the domain; on failure nothing stays mapped. */
 int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int prot);
+/**
+ * Ask every first-stage instance with ops->s1_check whether the table may
+ * point at [pa, pa + len) (a nested stage 1 needs its stage 2 to cover it).
+ */
+int kmap_s1_check(struct svio_domain *dom, uint64_t pa, uint64_t len);
 /** Undo kmap_map() at once (a later step of the map failed). */
 void kmap_unmap_now(struct svio_domain *dom, uint64_t iova, uint64_t len);
 /**

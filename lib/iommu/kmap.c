@@ -76,6 +76,26 @@ int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int
 	return rc;
 }
 
+int kmap_s1_check(struct svio_domain *dom, uint64_t pa, uint64_t len)
+{
+	const struct inv_array *arr;
+	struct svio_iommu *last = NULL;
+	int rc = 0;
+
+	inv_array_read_lock();
+	arr = inv_array_get(&dom->inv);
+	for (unsigned int i = 0; i < arr->n_tags && rc == 0; i++) {
+		struct svio_iommu *iommu = arr->tags[i].iommu;
+
+		if (iommu == last || !iommu->caps.first_stage || iommu->ops->s1_check == NULL)
+			continue;
+		last = iommu;
+		rc = iommu->ops->s1_check(iommu, pa, len);
+	}
+	inv_array_read_unlock();
+	return rc;
+}
+
 void kmap_unmap_now(struct svio_domain *dom, uint64_t iova, uint64_t len)
 {
 	struct svio_iommu *own[SVIO_IOMMU_MAX_INSTANCES];

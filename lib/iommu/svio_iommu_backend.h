@@ -110,6 +110,13 @@ struct svio_iommu_ops {
 	 * earlier map() calls, possibly several. @return 0 or a negative errno.
 	 */
 	int (*unmap)(struct svio_iommu *iommu, uint64_t iova, size_t len);
+	/**
+	 * Optional, caps.first_stage only: may the core's table point at
+	 * [addr, addr + len)? A nested stage 1 (iommufd) answers whether its
+	 * stage 2 maps that memory. Called before every map, from any thread.
+	 * @return 0, or a negative errno the map fails with (logged by the backend).
+	 */
+	int (*s1_check)(struct svio_iommu *iommu, uint64_t addr, uint64_t len);
 };
 
 /** One IOMMU instance as the core sees it. Backends embed or point to it. */

@@ -11,6 +11,17 @@
  * caps.first_stage false and ops->map/unmap: the core's svio_dma_map() and
  * flush batches reach the kernel through them.
  *
+ * Nested stage 1 (iommufd_nest.c): when the first device's IOMMU is VT-d
+ * with nesting (ECAP.NEST, SMTS, FLTS, CAP.FL1GP) and the kernel allocates a
+ * NEST_PARENT HWPT on the IOAS, the instance registers caps.first_stage
+ * true instead: the core's table is stage 1 of one nested HWPT shared by all
+ * devices (requester-id attach), the IOAS is stage 2, and the flush queue's
+ * batches become IOMMU_HWPT_INVALIDATE arrays (one call a batch). Stage 2
+ * holds the core's table pages (a pool installed as their source) and what
+ * svio_iommufd_map() maps (IOVA == VA); a stage-1 map outside it fails with
+ * -EFAULT. Otherwise the paging domain below is used, with one log line
+ * saying why.
+ *
  * Order on a device (the PCI bus drives it):
  *   open /dev/vfio/devices/vfioN -> svio_iommufd_bind() (BIND_IOMMUFD,
  *   GET_HW_INFO) -> region info, BAR mmap, config space (VFIO refuses them on
@@ -90,9 +101,10 @@ struct svio_iommu *svio_iommufd_iommu(void);
 
 /**
  * Map [va, va + len) at @p iova (SVA: iova == va) with SVIO_DMA_READ/WRITE
- * rights. Pins the pages. This is the instance's ops->map: the IOMMU core
- * calls it from svio_dma_map() once devices are attached; call it directly
- * only in tests. Checks the range against the IOAS's IOVA ranges.
+ * rights. Pins the pages. With nested stage 1 this maps stage 2 only (iova
+ * must equal va): call it for memory before svio_dma_map() maps it at stage 1. This is the
+ * instance's ops->map: the IOMMU core calls it from svio_dma_map() once devices are attached; call
+ * it directly only in tests. Checks the range against the IOAS's IOVA ranges.
  * @return 0, -EINVAL (alignment, prot), -ERANGE (outside the usable IOVA
  *         ranges), -EEXIST (already mapped), -ENOMEM (pinning failed,
  *         RLIMIT_MEMLOCK), -ENODEV (no iommufd open).

@@ -242,6 +242,11 @@ int svio_iommufd_map(struct svio_iommu *iommu, uint64_t iova, void *va, size_t l
 		UFD_LOG(ERR, "map %#" PRIx64 ": prot %#x is not SVIO_DMA_READ/WRITE", iova, prot);
 		return -EINVAL;
 	}
+	if (ufd.nest.active && iova != (uintptr_t)va) {
+		/* Stage 1 outputs process addresses: stage 2 must map each at itself. */
+		UFD_LOG(ERR, "map %#" PRIx64 ": nested stage 1 needs IOVA == VA (va %p)", iova, va);
+		return -EINVAL;
+	}
 	if (!range_usable(iova, len)) {
 		UFD_LOG(ERR, "map %#" PRIx64 "+%#zx: outside the IOVA ranges this IOMMU accepts",
 			iova, len);
@@ -260,6 +265,12 @@ int svio_iommufd_map(struct svio_iommu *iommu, uint64_t iova, void *va, size_t l
 	if (rc < 0 && rc != -EEXIST)
 		UFD_LOG(ERR, "IOMMU_IOAS_MAP %#" PRIx64 "+%#zx: %s%s", iova, len, strerror(-rc),
 			rc == -ENOMEM ? " (pinning: raise RLIMIT_MEMLOCK?)" : "");
+	if (rc == 0 && ufd.nest.active) {
+		/* Stage 2 under the nested stage 1: remember what it covers. */
+		rc = ufd_nest_s2_mapped(iova, len);
+		if (rc < 0)
+			svio_iommufd_unmap(iommu, iova, len);
+	}
 	return rc;
 }
 
@@ -276,6 +287,8 @@ int svio_iommufd_unmap(struct svio_iommu *iommu, uint64_t iova, size_t len)
 	u.iova = iova;
 	u.length = len;
 	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_UNMAP, &u);
+	if (rc == 0 && ufd.nest.active)
+		ufd_nest_s2_unmapped(iova, len);
 	if (rc < 0 && rc != -ENOENT)
 		UFD_LOG(ERR, "IOMMU_IOAS_UNMAP %#" PRIx64 "+%#zx: %s", iova, len, strerror(-rc));
 	return rc;

@@ -379,4 +379,5 @@ const struct svio_iommu_ops ufd_ops = {
 	.page_resp = ufd_page_resp,
 	.map = svio_iommufd_map,
 	.unmap = svio_iommufd_unmap,
+	.s1_check = ufd_nest_s1_check,
 };

@@ -10,9 +10,11 @@
  *   page source; the IOMMU reads and sets accessed bits in them through
  *   stage 2, so they are mapped read-write). Stage 1 never points at them
  *   unless the core mapped them, so devices cannot reach them;
- * - memory the caller maps with svio_iommufd_map() (DPDK memory at start-up).
- * A stage-1 map of memory stage 2 lacks faults the device's DMA; nothing is
- * reachable that stage 1 does not map.
+ * - memory the caller maps with svio_iommufd_map() (IOVA = VA), recorded
+ *   here; the core asks before every stage-1 map (ops->s1_check) and a map
+ *   of memory stage 2 lacks is refused with -EFAULT and a message naming it.
+ * So nothing is reachable that stage 1 does not map, and nothing stage 1 maps
+ * faults in stage 2.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -282,10 +284,112 @@ int ufd_nest_check_dev(const struct svio_iommufd_dev *idev)
 	return -EOPNOTSUPP;
 }
 
+/*
+ * What the caller mapped in stage 2 with svio_iommufd_map() while nesting is
+ * on: sorted, disjoint [start, end) ranges (the kernel refuses overlapping
+ * maps). The core asks before every stage-1 map (ops->s1_check).
+ */
+static struct {
+	pthread_rwlock_t lock;
+	struct s2_range {
+		uint64_t start, end;
+	} * r;
+	unsigned int n, cap;
+} s2 = { .lock = PTHREAD_RWLOCK_INITIALIZER };
+
+/* First range ending after @p a. s2.lock held. */
+static unsigned int s2_find(uint64_t a)
+{
+	unsigned int lo = 0, hi = s2.n;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (s2.r[mid].end <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int ufd_nest_s2_mapped(uint64_t iova, uint64_t len)
+{
+	unsigned int i;
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&s2.lock);
+	if (s2.n == s2.cap) {
+		unsigned int cap = s2.cap ? 2 * s2.cap : 64;
+		struct s2_range *r = realloc(s2.r, cap * sizeof(*r));
+
+		if (r == NULL) {
+			rc = -ENOMEM;
+			goto out_unlock;
+		}
+		s2.r = r;
+		s2.cap = cap;
+	}
+	i = s2_find(iova);
+	memmove(&s2.r[i + 1], &s2.r[i], (s2.n - i) * sizeof(s2.r[0]));
+	s2.r[i] = (struct s2_range){ iova, iova + len };
+	s2.n++;
+out_unlock:
+	pthread_rwlock_unlock(&s2.lock);
+	return rc;
+}
+
+void ufd_nest_s2_unmapped(uint64_t iova, uint64_t len)
+{
+	unsigned int i, j;
+
+	pthread_rwlock_wrlock(&s2.lock);
+	/* The kernel removed every map inside the range (it never splits one). */
+	i = s2_find(iova);
+	for (j = i; j < s2.n && s2.r[j].end <= iova + len; j++)
+		;
+	memmove(&s2.r[i], &s2.r[j], (s2.n - j) * sizeof(s2.r[0]));
+	s2.n -= j - i;
+	pthread_rwlock_unlock(&s2.lock);
+}
+
+static void s2_forget_all(void)
+{
+	pthread_rwlock_wrlock(&s2.lock);
+	free(s2.r);
+	s2.r = NULL;
+	s2.n = s2.cap = 0;
+	pthread_rwlock_unlock(&s2.lock);
+}
+
+int ufd_nest_s1_check(struct svio_iommu *iommu, uint64_t addr, uint64_t len)
+{
+	uint64_t a = addr, end = addr + len;
+	unsigned int i;
+
+	RTE_SET_USED(iommu);
+	if (!ufd.nest.active)
+		return 0; /* the paging domain gets every map through ops->map */
+	pthread_rwlock_rdlock(&s2.lock);
+	/* Covered when consecutive stage-2 maps span it without a hole. */
+	for (i = s2_find(a); i < s2.n && s2.r[i].start <= a && a < end; i++)
+		a = s2.r[i].end;
+	pthread_rwlock_unlock(&s2.lock);
+	if (a >= end)
+		return 0;
+	UFD_LOG(ERR,
+		"map %#" PRIx64 "+%#" PRIx64 ": %#" PRIx64 " is not in stage 2 (the IOAS): the "
+		"device could not reach it through the nested stage 1; map that memory with "
+		"svio_iommufd_map() first",
+		addr, len, a);
+	return -EFAULT;
+}
+
 void ufd_nest_close(void)
 {
 	if (!ufd.nest.active)
 		return;
+	s2_forget_all();
 	if (ufd.nest.s1_id != 0)
 		destroy_obj(ufd.nest.s1_id);
 	destroy_obj(ufd.nest.parent_id);

@@ -81,6 +81,12 @@ void ufd_nest_close(void);
 int ufd_nest_attach(struct svio_iommufd_dev *idev, uint64_t root);
 /** Detach a device ufd_nest_attach() attached (ufd.lock held). */
 void ufd_nest_detach(struct svio_iommufd_dev *idev);
+/** Stage 2 gained [iova, iova + len) (svio_iommufd_map() while nesting): 0 or -ENOMEM. */
+int ufd_nest_s2_mapped(uint64_t iova, uint64_t len);
+/** Stage 2 lost every map inside [iova, iova + len). */
+void ufd_nest_s2_unmapped(uint64_t iova, uint64_t len);
+/** ops->s1_check: 0 when stage 2 covers [addr, addr + len), else -EFAULT (logged). */
+int ufd_nest_s1_check(struct svio_iommu *iommu, uint64_t addr, uint64_t len);
 int ufd_nest_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n);
 int ufd_nest_wait_post(struct svio_iommu *iommu, uint64_t *cookie);
 int ufd_nest_wait_poll(struct svio_iommu *iommu, uint64_t cookie);

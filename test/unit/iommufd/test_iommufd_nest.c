@@ -81,6 +81,14 @@ static struct svio_domain *make_domain(enum svio_flush_policy policy)
 	return dom;
 }
 
+/* Stage 2: the test buffer, IOVA = VA (DPDK memory gets this at start-up). */
+static void s2_map_buf(void)
+{
+	assert_int_equal(svio_iommufd_map(svio_iommufd_iommu(), (uint64_t)(uintptr_t)buf, buf,
+					  BUF_SIZE, SVIO_DMA_RW),
+			 0);
+}
+
 static uint64_t va_of(unsigned int page)
 {
 	return (uint64_t)(uintptr_t)buf + (uint64_t)page * K4;
@@ -223,6 +231,7 @@ static void test_attach_sequence(void **state)
 	assert_int_equal(mock.calls[at0].fd, fd0);
 	assert_int_equal(mock.calls[at1].fd, fd1);
 	assert_false(idev0.pasid_attached);
+	s2_map_buf();
 
 	/* Stage 1 only: a map reaches no kernel call. */
 	mock.n_calls = 0;
@@ -284,6 +293,7 @@ static void test_batch_one_invalidate(void **state)
 	assert_int_equal(svio_iommufd_bind(&idev0, &dev0, fd0), 0);
 	dom = make_domain(SVIO_FLUSH_LAZY);
 	assert_int_equal(svio_domain_attach(dom, &dev0), 0);
+	s2_map_buf();
 	map_pages(dom, 0, 1);
 	map_pages(dom, 1, 2);
 	map_pages(dom, 3, 4);
@@ -318,6 +328,7 @@ static void test_partial_entry_num(void **state)
 	assert_int_equal(svio_iommufd_bind(&idev0, &dev0, fd0), 0);
 	dom = make_domain(SVIO_FLUSH_LAZY);
 	assert_int_equal(svio_domain_attach(dom, &dev0), 0);
+	s2_map_buf();
 	map_pages(dom, 0, 1);
 	map_pages(dom, 4, 1);
 	map_pages(dom, 8, 1);
@@ -353,6 +364,7 @@ static void test_invalidate_error(void **state)
 	assert_int_equal(svio_iommufd_bind(&idev0, &dev0, fd0), 0);
 	dom = make_domain(SVIO_FLUSH_LAZY);
 	assert_int_equal(svio_domain_attach(dom, &dev0), 0);
+	s2_map_buf();
 	map_pages(dom, 0, 1);
 	map_pages(dom, 4, 1);
 	released = 0;
@@ -370,6 +382,43 @@ static void test_invalidate_error(void **state)
 	svio_domain_destroy(dom);
 }
 
+/* Stage 1 may only point at memory stage 2 maps: anything else is refused, by name. */
+static void test_s1_needs_stage2(void **state)
+{
+	struct svio_domain *dom;
+	uint64_t iova, va = (uint64_t)(uintptr_t)buf;
+
+	(void)state;
+	assert_int_equal(svio_iommufd_bind(&idev0, &dev0, fd0), 0);
+	dom = make_domain(SVIO_FLUSH_STRICT);
+	assert_int_equal(svio_domain_attach(dom, &dev0), 0);
+	assert_int_equal(svio_dma_map(dom, buf, K4, SVIO_DMA_RW, &iova), -EFAULT);
+	assert_true(log_contains("is not in stage 2 (the IOAS)"));
+	/* Stage 2 maps IOVA = VA only. */
+	assert_int_equal(svio_iommufd_map(svio_iommufd_iommu(), va + K4, buf, K4, SVIO_DMA_RW),
+			 -EINVAL);
+	/* Two adjacent stage-2 maps cover a stage-1 map across them; a hole does not. */
+	assert_int_equal(svio_iommufd_map(svio_iommufd_iommu(), va, buf, 2 * K4, SVIO_DMA_RW), 0);
+	assert_int_equal(svio_iommufd_map(svio_iommufd_iommu(), va + 2 * K4, (char *)buf + 2 * K4,
+					  2 * K4, SVIO_DMA_RW),
+			 0);
+	assert_int_equal(svio_iommufd_map(svio_iommufd_iommu(), va + 8 * K4, (char *)buf + 8 * K4,
+					  K4, SVIO_DMA_RW),
+			 0);
+	assert_int_equal(svio_dma_map(dom, (char *)buf + K4, 2 * K4, SVIO_DMA_RW, &iova), 0);
+	assert_int_equal(svio_dma_map(dom, (char *)buf + 4 * K4, K4, SVIO_DMA_RW, &iova), -EFAULT);
+	assert_int_equal(svio_dma_map(dom, (char *)buf + 3 * K4, 6 * K4, SVIO_DMA_RW, &iova),
+			 -EFAULT);
+	assert_int_equal(svio_dma_map(dom, (char *)buf + 8 * K4, K4, SVIO_DMA_RW, &iova), 0);
+	/* Gone from stage 2: refused again. */
+	assert_int_equal(svio_dma_unmap(dom, va + 8 * K4, K4), 0);
+	assert_int_equal(svio_iommufd_unmap(svio_iommufd_iommu(), va + 8 * K4, K4), 0);
+	assert_int_equal(svio_dma_map(dom, (char *)buf + 8 * K4, K4, SVIO_DMA_RW, &iova), -EFAULT);
+	assert_int_equal(svio_dma_unmap(dom, va + K4, 2 * K4), 0);
+	assert_int_equal(svio_domain_detach(dom, &dev0), 0);
+	svio_domain_destroy(dom);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +430,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_one_invalidate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_entry_num, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalidate_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_s1_needs_stage2, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
