@@ -8,7 +8,10 @@
  * rte_malloc) is that memory: every memseg is mapped once at start-up, and
  * pages DPDK adds or gives back later are mapped and unmapped from its
  * memory events. With legacy memory (--no-huge, --legacy-mem) the set never
- * changes and DPDK has no events to give.
+ * changes and DPDK has no events to give. A nested stage 1 on iommufd
+ * (first stage, checked by ops->s1_check) cannot take page faults either:
+ * DPDK memory is mapped in its table the same way (the backend puts it in
+ * stage 2 itself).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -112,7 +115,7 @@ int svio_domain_map_dpdk_memory(struct svio_domain *dom)
 
 	if (dom == NULL)
 		return -EINVAL;
-	if (!dom->cfg.sva || __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) == 0)
+	if (!dom->cfg.sva || !kmap_premap_needed(dom))
 		return 0; /* page requests reach everything, or nothing to tell */
 	if (__atomic_load_n(&event_dom, __ATOMIC_ACQUIRE) != NULL)
 		return -EBUSY;

@@ -136,6 +136,11 @@ void reg_iommu_put(struct svio_iommu *iommu);
 /** Map on every such instance of the domain; on failure nothing stays mapped. */
 int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int prot);
 /**
+ * Must memory be mapped before devices use it (no page requests reach it)?
+ * True with a table-owning instance or a nested first stage (ops->s1_check).
+ */
+bool kmap_premap_needed(struct svio_domain *dom);
+/**
  * Ask every first-stage instance with ops->s1_check whether the table may
  * point at [pa, pa + len) (a nested stage 1 needs its stage 2 to cover it).
  */

@@ -76,6 +76,20 @@ int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int
 	return rc;
 }
 
+bool kmap_premap_needed(struct svio_domain *dom)
+{
+	const struct inv_array *arr;
+	bool need = __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0;
+
+	inv_array_read_lock();
+	arr = inv_array_get(&dom->inv);
+	for (unsigned int i = 0; i < arr->n_tags && !need; i++)
+		need = arr->tags[i].iommu->caps.first_stage &&
+		       arr->tags[i].iommu->ops->s1_check != NULL;
+	inv_array_read_unlock();
+	return need;
+}
+
 int kmap_s1_check(struct svio_domain *dom, uint64_t pa, uint64_t len)
 {
 	const struct inv_array *arr;

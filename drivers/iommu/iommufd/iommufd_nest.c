@@ -23,6 +23,9 @@
 #include <sys/mman.h>
 
 #include <rte_common.h>
+#include <rte_eal_memconfig.h>
+#include <rte_errno.h>
+#include <rte_memory.h>
 
 #include "svio_dev.h"
 #include "svio_x86_pte.h"
@@ -187,10 +190,12 @@ static int pool_s2_start(void)
 	return rc;
 }
 
-/* The IOAS is about to go, taking its maps along. */
-static void pool_s2_stop(void)
+/* The IOAS is about to go, taking its maps along; or @p unmap them now (it stays). */
+static void pool_s2_stop(bool unmap)
 {
 	pthread_mutex_lock(&pool.lock);
+	for (unsigned int i = 0; unmap && pool.s2_on && i < pool.n_chunks; i++)
+		pool_s2_unmap(pool.chunk[i]);
 	pool.s2_on = false;
 	pool.s2_fd = -1;
 	pthread_mutex_unlock(&pool.lock);
@@ -203,85 +208,6 @@ static void destroy_obj(uint32_t id)
 
 	if (rc < 0)
 		UFD_LOG(WARNING, "IOMMU_DESTROY of HWPT %u: %s", id, strerror(-rc));
-}
-
-/* NULL when the device's IOMMU can walk our table as a nested stage 1, else why not. */
-static const char *nest_unsupported(const struct svio_iommufd_hw *hw)
-{
-	if (hw->type != SVIO_IOMMU_HW_INFO_TYPE_INTEL_VTD)
-		return "the IOMMU is not VT-d (or the kernel has no IOMMU_GET_HW_INFO)";
-	if (!SVIO_VTD_ECAP_NEST(hw->vtd_ecap))
-		return "VT-d reports no nested translation (ECAP.NEST)";
-	if (!SVIO_VTD_ECAP_FLTS(hw->vtd_ecap) || !SVIO_VTD_ECAP_SMTS(hw->vtd_ecap))
-		return "VT-d reports no scalable-mode first-stage translation (ECAP.SMTS/FLTS)";
-	/* The core's table uses 1 GiB leaves where a map allows. */
-	if (!SVIO_VTD_CAP_FL1GP(hw->vtd_cap))
-		return "VT-d first stage has no 1 GiB pages (CAP.FL1GP)";
-	return NULL;
-}
-
-void ufd_nest_probe(const struct svio_iommufd_dev *idev)
-{
-	struct svio_iommu_hwpt_alloc ha = {
-		.size = sizeof(ha),
-		.flags = SVIO_IOMMU_HWPT_ALLOC_NEST_PARENT,
-		.dev_id = idev->dev_id,
-		.pt_id = ufd.ioas_id,
-	};
-	const char *why = nest_unsupported(&idev->hw);
-	int rc;
-
-	if (ufd.nest.active)
-		return; /* kept from before: the IOAS outlived its last device */
-	if (why != NULL) {
-		UFD_LOG(INFO, "no nested stage 1: %s; using the kernel-owned paging domain", why);
-		return;
-	}
-	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_HWPT_ALLOC, &ha);
-	if (rc < 0) {
-		UFD_LOG(INFO,
-			"no nested stage 1: IOMMU_HWPT_ALLOC with NEST_PARENT failed (%s); using "
-			"the kernel-owned paging domain",
-			strerror(-rc));
-		return;
-	}
-	if (pool_s2_start() < 0) {
-		destroy_obj(ha.out_hwpt_id);
-		UFD_LOG(INFO, "no nested stage 1: page-table pages not mappable; using the "
-			      "kernel-owned paging domain");
-		return;
-	}
-	ufd.nest.parent_id = ha.out_hwpt_id;
-	ufd.nest.s1_id = 0;
-	ufd.nest.users = 0;
-	ufd.nest.n_inv = 0;
-	ufd.nest.active = true;
-	/*
-	 * The core owns stage 1 and invalidates it; the kernel flushes the
-	 * device-TLBs of the nested HWPT's devices with each entry, so no
-	 * device-TLB tags, and no page requests (no fault queue).
-	 */
-	ufd.iommu.caps.first_stage = true;
-	ufd.iommu.caps.ats = false;
-	ufd.iommu.caps.pri = false;
-	UFD_LOG(INFO, "nested stage 1 on: the core's table over IOAS %u (parent HWPT %u)",
-		ufd.ioas_id, ufd.nest.parent_id);
-}
-
-int ufd_nest_check_dev(const struct svio_iommufd_dev *idev)
-{
-	const char *why;
-
-	if (!ufd.nest.active)
-		return 0;
-	why = nest_unsupported(&idev->hw);
-	if (why == NULL)
-		return 0;
-	UFD_LOG(ERR,
-		"%s: cannot join the nested stage 1 the first device set up: %s (bind devices "
-		"of one kind of IOMMU per process)",
-		idev->dev->name, why);
-	return -EOPNOTSUPP;
 }
 
 /*
@@ -353,9 +279,20 @@ void ufd_nest_s2_unmapped(uint64_t iova, uint64_t len)
 	pthread_rwlock_unlock(&s2.lock);
 }
 
-static void s2_forget_all(void)
+/* Forget the recorded stage-2 maps; @p unmap them too when the IOAS stays. */
+static void s2_forget_all(bool unmap)
 {
 	pthread_rwlock_wrlock(&s2.lock);
+	for (unsigned int i = 0; unmap && i < s2.n; i++) {
+		struct svio_iommu_ioas_unmap u = {
+			.size = sizeof(u),
+			.ioas_id = ufd.ioas_id,
+			.iova = s2.r[i].start,
+			.length = s2.r[i].end - s2.r[i].start,
+		};
+
+		svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_UNMAP, &u);
+	}
 	free(s2.r);
 	s2.r = NULL;
 	s2.n = s2.cap = 0;
@@ -385,15 +322,220 @@ int ufd_nest_s1_check(struct svio_iommu *iommu, uint64_t addr, uint64_t len)
 	return -EFAULT;
 }
 
+/*
+ * DPDK memory in stage 2, IOVA = VA, for as long as nesting is on: mapped at
+ * the first bind (svio_eal_init() probes after rte_eal_init()) and kept up
+ * to date from DPDK's memory events. The kernel cannot split a map, so
+ * memory DPDK may give back is mapped a page at a time; legacy memory
+ * (--no-huge, --legacy-mem) never changes and goes in contiguous runs.
+ * The event callback runs under DPDK's memory lock: it must not take
+ * ufd.lock (the first bind holds ufd.lock while it takes DPDK's lock).
+ */
+#define S2_DPDK_EVENT_NAME "svio_iommufd_stage2"
+
+static bool s2_dpdk_events; /* our memory-event callback is registered */
+static bool s2_dpdk_dynamic;
+
+static int s2_map_raw(uint64_t va, uint64_t len)
+{
+	struct svio_iommu_ioas_map m = {
+		.size = sizeof(m),
+		.flags = SVIO_IOMMU_IOAS_MAP_FIXED_IOVA | SVIO_IOMMU_IOAS_MAP_READABLE |
+			 SVIO_IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ufd.ioas_id,
+		.user_va = va,
+		.length = len,
+		.iova = va,
+	};
+	int rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_MAP, &m);
+
+	if (rc == 0) {
+		rc = ufd_nest_s2_mapped(va, len);
+		if (rc < 0)
+			svio_iommufd_unmap(&ufd.iommu, va, len);
+	}
+	if (rc < 0 && rc != -EEXIST)
+		UFD_LOG(ERR, "stage 2: DPDK memory %#" PRIx64 "+%#" PRIx64 ": %s", va, len,
+			strerror(-rc));
+	return rc == -EEXIST ? 0 : rc; /* the application mapped it already */
+}
+
+static int s2_map_pages(uint64_t va, uint64_t len, uint64_t gran)
+{
+	for (uint64_t a = va; a < va + len; a += gran) {
+		int rc = s2_map_raw(a, RTE_MIN(gran, va + len - a));
+
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int s2_dpdk_walk(const struct rte_memseg_list *msl, const struct rte_memseg *ms, size_t len,
+			void *arg)
+{
+	RTE_SET_USED(arg);
+	if (msl->external)
+		return 0; /* the application registered it and maps it itself */
+	return s2_map_pages((uint64_t)(uintptr_t)ms->addr, len,
+			    s2_dpdk_dynamic ? msl->page_sz : len) < 0
+		       ? -1
+		       : 0;
+}
+
+static void s2_dpdk_event(enum rte_mem_event type, const void *addr, size_t len, void *arg)
+{
+	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(addr);
+	uint64_t va = (uint64_t)(uintptr_t)addr;
+
+	RTE_SET_USED(arg);
+	if (msl == NULL || msl->external)
+		return;
+	if (type == RTE_MEM_EVENT_ALLOC) {
+		s2_map_pages(va, len, msl->page_sz);
+		return;
+	}
+	/*
+	 * Freed: the core unmaps stage 1 from its own callback; without stage
+	 * 2 a device reaching it faults instead of touching freed memory, and
+	 * the kernel's IOAS_UNMAP flushes what the nested HWPT cached of it.
+	 */
+	for (uint64_t a = va; a < va + len; a += msl->page_sz)
+		svio_iommufd_unmap(&ufd.iommu, a, msl->page_sz);
+}
+
+/* ufd.lock held. 0 or a negative errno (what was mapped stays until the IOAS goes). */
+static int s2_dpdk_start(void)
+{
+	int rc;
+
+	rte_mcfg_mem_read_lock();
+	if (rte_mem_event_callback_register(S2_DPDK_EVENT_NAME, s2_dpdk_event, NULL) == 0) {
+		s2_dpdk_events = true;
+		s2_dpdk_dynamic = true;
+	} else if (rte_errno == ENOTSUP) {
+		s2_dpdk_dynamic = false; /* legacy memory: no events, no changes */
+	} else {
+		rc = -rte_errno;
+		rte_mcfg_mem_read_unlock();
+		UFD_LOG(ERR, "stage 2: DPDK memory events: %s", rte_strerror(-rc));
+		return rc;
+	}
+	rc = rte_memseg_contig_walk_thread_unsafe(s2_dpdk_walk, NULL) < 0 ? -EIO : 0;
+	rte_mcfg_mem_read_unlock();
+	return rc;
+}
+
+static void s2_dpdk_stop(void)
+{
+	if (!s2_dpdk_events)
+		return;
+	if (rte_mem_event_callback_unregister(S2_DPDK_EVENT_NAME, NULL) < 0 && rte_errno != ENOENT)
+		UFD_LOG(WARNING, "stage 2: DPDK memory events: unregister: %s",
+			rte_strerror(rte_errno));
+	s2_dpdk_events = false;
+}
+
+/* NULL when the device's IOMMU can walk our table as a nested stage 1, else why not. */
+static const char *nest_unsupported(const struct svio_iommufd_hw *hw)
+{
+	if (hw->type != SVIO_IOMMU_HW_INFO_TYPE_INTEL_VTD)
+		return "the IOMMU is not VT-d (or the kernel has no IOMMU_GET_HW_INFO)";
+	if (!SVIO_VTD_ECAP_NEST(hw->vtd_ecap))
+		return "VT-d reports no nested translation (ECAP.NEST)";
+	if (!SVIO_VTD_ECAP_FLTS(hw->vtd_ecap) || !SVIO_VTD_ECAP_SMTS(hw->vtd_ecap))
+		return "VT-d reports no scalable-mode first-stage translation (ECAP.SMTS/FLTS)";
+	/* The core's table uses 1 GiB leaves where a map allows. */
+	if (!SVIO_VTD_CAP_FL1GP(hw->vtd_cap))
+		return "VT-d first stage has no 1 GiB pages (CAP.FL1GP)";
+	return NULL;
+}
+
+void ufd_nest_probe(const struct svio_iommufd_dev *idev)
+{
+	struct svio_iommu_hwpt_alloc ha = {
+		.size = sizeof(ha),
+		.flags = SVIO_IOMMU_HWPT_ALLOC_NEST_PARENT,
+		.dev_id = idev->dev_id,
+		.pt_id = ufd.ioas_id,
+	};
+	const char *why = nest_unsupported(&idev->hw);
+	int rc;
+
+	if (ufd.nest.active)
+		return; /* kept from before: the IOAS outlived its last device */
+	if (why != NULL) {
+		UFD_LOG(INFO, "no nested stage 1: %s; using the kernel-owned paging domain", why);
+		return;
+	}
+	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_HWPT_ALLOC, &ha);
+	if (rc < 0) {
+		UFD_LOG(INFO,
+			"no nested stage 1: IOMMU_HWPT_ALLOC with NEST_PARENT failed (%s); using "
+			"the kernel-owned paging domain",
+			strerror(-rc));
+		return;
+	}
+	if (pool_s2_start() < 0) {
+		destroy_obj(ha.out_hwpt_id);
+		UFD_LOG(INFO, "no nested stage 1: page-table pages not mappable; using the "
+			      "kernel-owned paging domain");
+		return;
+	}
+	ufd.nest.parent_id = ha.out_hwpt_id;
+	ufd.nest.s1_id = 0;
+	ufd.nest.users = 0;
+	ufd.nest.n_inv = 0;
+	ufd.nest.active = true;
+	if (s2_dpdk_start() < 0) {
+		UFD_LOG(INFO, "no nested stage 1: DPDK memory not mappable in stage 2; using the "
+			      "kernel-owned paging domain");
+		/* The paging domain starts from an empty IOAS. */
+		s2_dpdk_stop();
+		s2_forget_all(true);
+		pool_s2_stop(true);
+		ufd.nest.active = false;
+		destroy_obj(ha.out_hwpt_id);
+		return;
+	}
+	/*
+	 * The core owns stage 1 and invalidates it; the kernel flushes the
+	 * device-TLBs of the nested HWPT's devices with each entry, so no
+	 * device-TLB tags, and no page requests (no fault queue).
+	 */
+	ufd.iommu.caps.first_stage = true;
+	ufd.iommu.caps.ats = false;
+	ufd.iommu.caps.pri = false;
+	UFD_LOG(INFO, "nested stage 1 on: the core's table over IOAS %u (parent HWPT %u)",
+		ufd.ioas_id, ufd.nest.parent_id);
+}
+
+int ufd_nest_check_dev(const struct svio_iommufd_dev *idev)
+{
+	const char *why;
+
+	if (!ufd.nest.active)
+		return 0;
+	why = nest_unsupported(&idev->hw);
+	if (why == NULL)
+		return 0;
+	UFD_LOG(ERR,
+		"%s: cannot join the nested stage 1 the first device set up: %s (bind devices "
+		"of one kind of IOMMU per process)",
+		idev->dev->name, why);
+	return -EOPNOTSUPP;
+}
+
 void ufd_nest_close(void)
 {
 	if (!ufd.nest.active)
 		return;
-	s2_forget_all();
+	s2_dpdk_stop();
+	s2_forget_all(false); /* the IOAS goes next, with its maps */
 	if (ufd.nest.s1_id != 0)
 		destroy_obj(ufd.nest.s1_id);
 	destroy_obj(ufd.nest.parent_id);
-	pool_s2_stop();
+	pool_s2_stop(false);
 	pthread_mutex_lock(&ufd.nest.inv_lock);
 	ufd.nest.s1_id = 0;
 	ufd.nest.n_inv = 0;
