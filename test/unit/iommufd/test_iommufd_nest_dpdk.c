@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Nested stage 1 with DPDK memory (legacy memory, --no-huge), against the
+ * mock kernel: the first bind puts every memseg in stage 2 (IOVA = VA), and
+ * svio_domain_map_dpdk_memory() maps it in the core's stage-1 table, so an
+ * rte_malloc() buffer is reachable without a map of its own.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <rte_eal.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
+
+#include "svio_dev.h"
+#include "svio_iommu.h"
+#include "svio_iommu_backend.h"
+#include "iommufd_backend.h"
+#include "mock_kernel.h"
+
+#define K4 4096u
+
+static int add_len(const struct rte_memseg_list *msl, const struct rte_memseg *ms, size_t len,
+		   void *arg)
+{
+	(void)ms;
+	if (!msl->external)
+		*(uint64_t *)arg += len;
+	return 0;
+}
+
+static uint64_t dpdk_bytes(void)
+{
+	uint64_t n = 0;
+
+	assert_int_equal(rte_memseg_contig_walk(add_len, &n), 0);
+	return n;
+}
+
+/* Bytes the IOAS maps inside DPDK memory, read-write at IOVA = VA. */
+static uint64_t stage2_dpdk_bytes(void)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < mock.n_calls; i++) {
+		const struct mock_call *c = &mock.calls[i];
+
+		if (c->req != SVIO_IOMMU_IOAS_MAP || c->iova != c->va ||
+		    rte_mem_virt2memseg_list((void *)(uintptr_t)c->va) == NULL)
+			continue;
+		assert_int_equal(c->flags, SVIO_IOMMU_IOAS_MAP_FIXED_IOVA |
+						   SVIO_IOMMU_IOAS_MAP_READABLE |
+						   SVIO_IOMMU_IOAS_MAP_WRITEABLE);
+		n += c->len;
+	}
+	return n;
+}
+
+static void test_dpdk_memory_both_stages(void **state)
+{
+	struct svio_device dev = { .name = "0000:00:04.0" };
+	struct svio_iommufd_dev idev;
+	struct svio_iommu_config cfg;
+	struct svio_domain *dom;
+	void *buf = rte_malloc("nest", 16 * K4, K4);
+	uint64_t iova;
+	int fd = open("/dev/null", O_RDWR);
+
+	(void)state;
+	assert_non_null(buf);
+	assert_true(fd >= 0);
+	mock_reset();
+	mock.nest = true;
+	svio_iommufd_set_ioctl(mock_ioctl);
+	svio_iommufd_set_path("/dev/null");
+	svio_iommu_config_default(&cfg);
+	assert_true(cfg.sva);
+	/* svio_eal_init()'s order: domain, probe (bind, attach), then DPDK memory. */
+	assert_int_equal(svio_domain_create(&cfg, &dom), 0);
+	assert_int_equal(svio_iommufd_bind(&idev, &dev, fd), 0);
+	assert_true(svio_iommufd_iommu()->caps.first_stage);
+	assert_true(dpdk_bytes() > 0);
+	assert_true(stage2_dpdk_bytes() == dpdk_bytes());
+	assert_int_equal(svio_domain_attach(dom, &dev), 0);
+	assert_int_equal(svio_domain_map_dpdk_memory(dom), 0);
+	/* Stage 1 has it now: a map of a DPDK buffer is refused as already mapped. */
+	assert_int_equal(svio_dma_map(dom, buf, 16 * K4, SVIO_DMA_RW, &iova), -EEXIST);
+	assert_int_equal(mock_count(SVIO_IOMMU_HWPT_INVALIDATE), 0);
+
+	svio_domain_unmap_dpdk_memory(dom);
+	assert_int_equal(svio_domain_detach(dom, &dev), 0);
+	svio_domain_destroy(dom);
+	svio_iommufd_unbind(&idev);
+	assert_null(svio_iommufd_iommu());
+	svio_iommufd_set_ioctl(NULL);
+	svio_iommufd_set_path(NULL);
+	close(fd);
+	rte_free(buf);
+}
+
+int main(void)
+{
+	char *argv[] = { "test_iommufd_nest_dpdk",
+			 "--no-huge",
+			 "-m",
+			 "64",
+			 "--no-shconf",
+			 "--no-telemetry",
+			 "--no-pci",
+			 "--log-level=*:warning",
+			 NULL };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dpdk_memory_both_stages),
+	};
+	int rc;
+
+	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
+		fprintf(stderr, "test_iommufd_nest_dpdk: rte_eal_init failed\n");
+		return 1;
+	}
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rte_eal_cleanup();
+	return rc;
+}
