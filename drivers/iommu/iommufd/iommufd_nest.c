@@ -272,6 +272,8 @@ void ufd_nest_s2_unmapped(uint64_t iova, uint64_t len)
 	pthread_rwlock_wrlock(&s2.lock);
 	/* The kernel removed every map inside the range (it never splits one). */
 	i = s2_find(iova);
+	if (i < s2.n && s2.r[i].start < iova)
+		i++; /* straddles the start: not removed */
 	for (j = i; j < s2.n && s2.r[j].end <= iova + len; j++)
 		;
 	memmove(&s2.r[i], &s2.r[j], (s2.n - j) * sizeof(s2.r[0]));
