@@ -327,7 +327,14 @@ static int ufd_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_
 		UFD_LOG(WARNING, "detach %s: PASID %u asked, %u attached", dev->name, pasid,
 			idev->pasid);
 	undo_attach(idev);
-	rc = ufd_ctx_read_ranges(); /* detaching can widen the ranges */
+	/*
+	 * Detaching can widen the ranges. The device is off either way: a
+	 * failed re-read keeps the narrower ranges, which stay safe.
+	 */
+	if (ufd_ctx_read_ranges() < 0)
+		UFD_LOG(WARNING, "detach %s: IOVA ranges not re-read; keeping the old ones",
+			dev->name);
+	rc = 0;
 out_unlock:
 	pthread_mutex_unlock(&ufd.lock);
 	return rc;

@@ -66,12 +66,14 @@ int mock_ioctl(int fd, unsigned long req, void *arg)
 		if (a->size != sizeof(*a))
 			return -EINVAL;
 		a->out_ioas_id = MOCK_IOAS_ID;
+		mock.live_objs++;
 		return 0;
 	}
 	case SVIO_IOMMU_DESTROY: {
 		struct svio_iommu_destroy *d = arg;
 
 		c->id = d->id;
+		mock.live_objs--;
 		return 0;
 	}
 	case SVIO_IOMMU_IOAS_IOVA_RANGES: {
@@ -113,6 +115,7 @@ int mock_ioctl(int fd, unsigned long req, void *arg)
 			if (mock.nest_parent_error != 0)
 				return mock.nest_parent_error;
 			h->out_hwpt_id = MOCK_PARENT_ID;
+			mock.live_objs++;
 			return 0;
 		}
 		if (h->data_type == SVIO_IOMMU_HWPT_DATA_VTD_S1) {
@@ -126,9 +129,11 @@ int mock_ioctl(int fd, unsigned long req, void *arg)
 			c->len = s1->addr_width;
 			c->va = s1->flags;
 			h->out_hwpt_id = MOCK_S1_ID;
+			mock.live_objs++;
 			return 0;
 		}
 		h->out_hwpt_id = MOCK_HWPT_ID;
+		mock.live_objs++;
 		return 0;
 	}
 	case SVIO_IOMMU_GET_HW_INFO: {

@@ -50,6 +50,7 @@ struct mock_kernel {
 	unsigned int attached;	     /* RID attachments live */
 	unsigned int pasid_attached; /* PASID attachments live */
 	unsigned int range_reads;
+	int live_objs; /* IOAS and HWPTs allocated and not destroyed */
 	unsigned int next_devid;
 	/* HWPT_INVALIDATE entries handled, in order, over all calls */
 	unsigned int n_inv;

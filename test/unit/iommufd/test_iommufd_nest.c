@@ -419,6 +419,58 @@ static void test_s1_needs_stage2(void **state)
 	svio_domain_destroy(dom);
 }
 
+/*
+ * Fail each kernel call of bind + attach + map + unmap + detach + unbind in
+ * turn: every path either works or fails cleanly, and nothing is left
+ * attached or allocated in the kernel afterwards.
+ */
+static void test_fail_nth_sweep(void **state)
+{
+	unsigned int n, total;
+
+	(void)state;
+	/* A clean run first, to know how many calls there are. */
+	for (n = 0;; n++) {
+		struct svio_domain *dom;
+		uint64_t iova;
+		bool undo_failed;
+		int rc;
+
+		mock_reset();
+		mock.nest = true;
+		mock.fail_nth = n;
+		rc = svio_iommufd_bind(&idev0, &dev0, fd0);
+		dom = make_domain(SVIO_FLUSH_STRICT);
+		if (rc == 0 && svio_domain_attach(dom, &dev0) == 0) {
+			bool nested = svio_iommufd_iommu()->caps.first_stage;
+
+			if (!nested ||
+			    svio_iommufd_map(svio_iommufd_iommu(), (uint64_t)(uintptr_t)buf, buf,
+					     BUF_SIZE, SVIO_DMA_RW) == 0) {
+				if (svio_dma_map(dom, buf, K4, SVIO_DMA_RW, &iova) == 0)
+					svio_dma_unmap(dom, iova, K4);
+			}
+			svio_domain_detach(dom, &dev0);
+		}
+		svio_domain_destroy(dom);
+		svio_iommufd_unbind(&idev0);
+		/* A failed undo leaves its object: closing the fds would take it along. */
+		undo_failed = n > 0 && n <= mock.n_calls &&
+			      (mock.calls[n - 1].req == SVIO_IOMMU_DESTROY ||
+			       mock.calls[n - 1].req == SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT);
+		if (!undo_failed) {
+			assert_int_equal(mock.attached, 0);
+			assert_int_equal(mock.live_objs, 0);
+		}
+		assert_null(svio_iommufd_iommu());
+		if (n == 0)
+			total = mock.n_calls;
+		else if (n > total)
+			break;
+	}
+	assert_true(total > 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +483,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_partial_entry_num, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalidate_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_s1_needs_stage2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fail_nth_sweep, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
