@@ -128,7 +128,15 @@ void svio_domain_destroy(struct svio_domain *dom)
 		pthread_mutex_unlock(&dom->attach_lock);
 		if (dev == NULL)
 			break;
-		svio_domain_detach(dom, dev);
+		if (svio_domain_detach(dom, dev) < 0 && inv_array_find_dev(dom->inv, dev) != NULL) {
+			/*
+			 * The device may still walk our table: freeing it would
+			 * hand the device freed memory. Keep the domain.
+			 */
+			IOMMU_LOG(ERR, "domain destroy: %s stays attached; domain left allocated",
+				  dev->name);
+			return;
+		}
 	}
 	reg_domain_del(dom);
 	expected = dom; /* the exchange overwrites it on failure */

@@ -75,6 +75,10 @@ static int fake_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32
 
 static int fake_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid)
 {
+	struct fake_iommu *f = iommu->priv;
+
+	if (f->fail_detach)
+		return f->fail_detach;
 	pthread_mutex_lock(&g_lock);
 	log_add(&(struct fake_ev){
 		.kind = EV_DETACH, .inst = iommu->index, .sid = dev->dma.sid, .pasid = pasid });

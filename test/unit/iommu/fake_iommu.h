@@ -55,6 +55,7 @@ struct fake_iommu {
 	unsigned int slow_polls; /**< each wait answers -EAGAIN this many times first */
 	bool error;		 /**< queue error: pending and new waits fail */
 	int fail_attach;	 /**< next attach returns this when non-zero */
+	int fail_detach;	 /**< every detach returns this while non-zero */
 	uint64_t next_cookie;
 	struct {
 		uint64_t cookie;

@@ -261,15 +261,40 @@ static void test_default_domain_and_json(void **state)
 	assert_null(svio_domain_default());
 }
 
+/* A device the hardware will not let go may still walk the table: destroy keeps the domain. */
+static void test_destroy_keeps_what_cannot_detach(void **state)
+{
+	struct svio_device d;
+	struct svio_iommu_stats st;
+
+	(void)state;
+	fake_dev_init(&d, &f0, "stuck", 0x10, false);
+	assert_int_equal(svio_domain_attach(dom, &d), 0);
+	f0.fail_detach = -EIO;
+	svio_domain_destroy(dom); /* returns: no endless retry */
+	/* Still allocated and usable: the device is still on it. */
+	assert_int_equal(svio_iommu_stats_get(dom, &st), 0);
+	assert_int_equal(svio_domain_detach(dom, &d), -EIO);
+	/* Once the hardware lets go, destroy can be called again. */
+	f0.fail_detach = 0;
+	svio_domain_destroy(dom);
+	dom = NULL;
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_config_helpers),	    T(test_registry),
-		T(test_attach_rules),	    T(test_attach_failure_leaves_nothing),
-		T(test_domain_ids_run_out), T(test_map_input),
-		T(test_iova_without_sva),   T(test_default_domain_and_json),
+		T(test_config_helpers),
+		T(test_registry),
+		T(test_attach_rules),
+		T(test_attach_failure_leaves_nothing),
+		T(test_domain_ids_run_out),
+		T(test_map_input),
+		T(test_iova_without_sva),
+		T(test_default_domain_and_json),
+		T(test_destroy_keeps_what_cannot_detach),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
