@@ -370,8 +370,12 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 		rc = iova_alloc(dom, addr, len, &io);
 		if (rc < 0)
 			return rc;
-	} else if (pgtable_lookup(&dom->pgt, addr, &pa, &flags, &leaf) == 0) {
-		/* Maps are all or nothing: say so before any kernel call. */
+	} else if (__atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0 &&
+		   pgtable_lookup(&dom->pgt, addr, &pa, &flags, &leaf) == 0) {
+		/*
+		 * Maps are all or nothing: say so before any kernel call. Without
+		 * a kernel to call, pgtable_map() finds out on its own walk.
+		 */
 		return -EEXIST;
 	}
 	/* A queued lazy unmap of exactly this range still holds the kernel's mapping: reuse it. */
