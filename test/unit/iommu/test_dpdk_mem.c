@@ -21,30 +21,13 @@
 
 #include "svio_iommu.h"
 #include "fake_iommu.h"
+#include "svio_test_dpdk_mem.h"
 
 #define K4 UINT64_C(0x1000)
 
 static struct fake_iommu k;
 static struct svio_device dev;
 static struct svio_domain *dom;
-
-static int add_len(const struct rte_memseg_list *msl, const struct rte_memseg *ms, size_t len,
-		   void *arg)
-{
-	(void)ms;
-	if (!msl->external)
-		*(uint64_t *)arg += len;
-	return 0;
-}
-
-/* Bytes of DPDK memory the process has now. */
-static uint64_t dpdk_bytes(void)
-{
-	uint64_t n = 0;
-
-	assert_int_equal(rte_memseg_contig_walk(add_len, &n), 0);
-	return n;
-}
 
 static void make_domain(bool sva, bool attach)
 {
@@ -79,8 +62,8 @@ static void test_memsegs_mapped(void **state)
 	assert_non_null(buf);
 	make_domain(true, true);
 	assert_int_equal(svio_domain_map_dpdk_memory(dom), 0);
-	assert_true(dpdk_bytes() > 0);
-	assert_int_equal(fake_mapped_bytes(&k), dpdk_bytes());
+	assert_true(svio_test_dpdk_bytes() > 0 && svio_test_dpdk_bytes() != UINT64_MAX);
+	assert_int_equal(fake_mapped_bytes(&k), svio_test_dpdk_bytes());
 	/* Already reachable: a map of it is refused without asking the kernel. */
 	fake_log_reset();
 	assert_int_equal(svio_dma_map(dom, buf, 16 * K4, SVIO_DMA_RW, &iova), -EEXIST);
@@ -101,10 +84,10 @@ static void test_driver_pages_kept(void **state)
 	/* A driver mapped a ring in DPDK memory before: the rest is filled around it. */
 	assert_int_equal(svio_dma_map(dom, buf, 4 * K4, SVIO_DMA_RW, &iova), 0);
 	assert_int_equal(svio_domain_map_dpdk_memory(dom), 0);
-	assert_int_equal(fake_mapped_bytes(&k), dpdk_bytes());
+	assert_int_equal(fake_mapped_bytes(&k), svio_test_dpdk_bytes());
 	/* The driver's own map is still its to remove. */
 	assert_int_equal(svio_dma_unmap(dom, iova, 4 * K4), 0);
-	assert_int_equal(fake_mapped_bytes(&k), dpdk_bytes() - 4 * K4);
+	assert_int_equal(fake_mapped_bytes(&k), svio_test_dpdk_bytes() - 4 * K4);
 	rte_free(buf);
 }
 

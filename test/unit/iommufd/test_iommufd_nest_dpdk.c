@@ -27,25 +27,9 @@
 #include "svio_iommu_backend.h"
 #include "iommufd_backend.h"
 #include "mock_kernel.h"
+#include "svio_test_dpdk_mem.h"
 
 #define K4 4096u
-
-static int add_len(const struct rte_memseg_list *msl, const struct rte_memseg *ms, size_t len,
-		   void *arg)
-{
-	(void)ms;
-	if (!msl->external)
-		*(uint64_t *)arg += len;
-	return 0;
-}
-
-static uint64_t dpdk_bytes(void)
-{
-	uint64_t n = 0;
-
-	assert_int_equal(rte_memseg_contig_walk(add_len, &n), 0);
-	return n;
-}
 
 /* Bytes the IOAS maps inside DPDK memory, read-write at IOVA = VA. */
 static uint64_t stage2_dpdk_bytes(void)
@@ -89,8 +73,8 @@ static void test_dpdk_memory_both_stages(void **state)
 	assert_int_equal(svio_domain_create(&cfg, &dom), 0);
 	assert_int_equal(svio_iommufd_bind(&idev, &dev, fd), 0);
 	assert_true(svio_iommufd_iommu()->caps.first_stage);
-	assert_true(dpdk_bytes() > 0);
-	assert_true(stage2_dpdk_bytes() == dpdk_bytes());
+	assert_true(svio_test_dpdk_bytes() > 0 && svio_test_dpdk_bytes() != UINT64_MAX);
+	assert_true(stage2_dpdk_bytes() == svio_test_dpdk_bytes());
 	assert_int_equal(svio_domain_attach(dom, &dev), 0);
 	assert_int_equal(svio_domain_map_dpdk_memory(dom), 0);
 	/* Stage 1 has it now: a map of a DPDK buffer is refused as already mapped. */
