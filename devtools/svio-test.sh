@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set everything up and run the whole test suite: a normal build, a build with
 # AddressSanitizer + UndefinedBehaviorSanitizer, and the concurrency tests under
-# ThreadSanitizer. Ends with one line: "N passed, N failed[, N skipped]".
+# ThreadSanitizer. Ends with the line "N passed, N failed" (skips are counted on the line before).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 root=$(svio_root)

@@ -146,7 +146,13 @@ static int sim_add(const char *name, const char *args, struct svio_device **out)
 	rc = svio_dev_arg_u64(dev, "numa", &numa);
 	if (rc < 0)
 		goto out_free;
-	dev->numa_node = svio_dev_arg(dev, "numa") ? (int)numa : 0;
+	if (numa >= RTE_MAX_NUMA_NODES) {
+		SVIO_DEV_LOG(ERR, "device '%s': numa=%" PRIu64 " is out of range (0..%d)", name,
+			     numa, RTE_MAX_NUMA_NODES - 1);
+		rc = -EINVAL;
+		goto out_free;
+	}
+	dev->numa_node = (int)numa;
 	if (model->dma) {
 		rc = parse_dma_identity(dev);
 		if (rc < 0)

@@ -75,6 +75,8 @@ static void test_add_errors(void **state)
 		{ "sim_scratch1,iommu=", -EINVAL },
 		{ "sim_scratch1,iommu=1,iommu=2", -EINVAL },
 		{ "sim_scratch1,numa=-1", -EINVAL },
+		{ "sim_scratch1,numa=4294967296", -EINVAL },
+		{ "sim_scratch1,numa=99999", -EINVAL },
 		{ "sim_scratch00000000000000000000000000000000000000000000000000000000000000001",
 		  -EINVAL },
 	};

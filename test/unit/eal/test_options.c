@@ -11,12 +11,15 @@
 
 #include <cmocka.h>
 
+#include <rte_log.h>
+
 #include "eal_private.h"
 
 struct parse_case {
 	const char *cmdline; /* words separated by single spaces */
 	int rc;
-	int consumed;        /* checked when rc == 0 and >= 0 */
+	int consumed;	 /* checked when rc == 0 and >= 0 */
+	const char *msg; /* a failure's one-line error must contain this */
 };
 
 static int split(const char *cmdline, char **argv, char *buf, size_t bufsz)
@@ -35,53 +38,95 @@ static const struct parse_case cases[] = {
 	{ "", 0, 0 },
 	{ "--vdev sim_scratch0", 0, 2 },
 	{ "--vdev=sim_scratch0,iommu=1", 0, 1 },
-	{ "--vdev sim_scratch0 --vdev sim_scratch0", -EINVAL, -1 },
-	{ "--vdev sim_scratch0,ats=on --vdev sim_scratch0", -EINVAL, -1 },
-	{ "--vdev", -EINVAL, -1 },
-	{ "--vdev ,iommu=1", -EINVAL, -1 },
-	{ "--vdev=", -EINVAL, -1 },
+	{ "--vdev sim_scratch0 --vdev sim_scratch0", -EINVAL, -1,
+	  "--vdev sim_scratch0: device sim_scratch0 is named twice" },
+	{ "--vdev sim_scratch0,ats=on --vdev sim_scratch0", -EINVAL, -1,
+	  "device sim_scratch0 is named twice" },
+	{ "--vdev", -EINVAL, -1, "option --vdev needs a value (expected NAME[,key=val...])" },
+	{ "--vdev ,iommu=1", -EINVAL, -1,
+	  "--vdev ,iommu=1: no device name (expected NAME[,key=val...])" },
+	{ "--vdev=", -EINVAL, -1, "--vdev '': empty value" },
 	/* PCI devices are named with -a only. */
-	{ "--vdev 0000:01:00.0", -EINVAL, -1 },
-	{ "--vdev 1:0.0,x=1", -EINVAL, -1 },
+	{ "--vdev 0000:01:00.0", -EINVAL, -1, "name PCI devices with -a" },
+	{ "--vdev 1:0.0,x=1", -EINVAL, -1, "name PCI devices with -a" },
 	{ "--iommu sim", 0, 2 },
 	{ "--iommu=iommufd", 0, 1 },
-	{ "--iommu=bogus", -EINVAL, -1 },
-	{ "--iommu", -EINVAL, -1 },
-	{ "--iommu -- x", -EINVAL, -1 },
+	{ "--iommu=bogus", -EINVAL, -1,
+	  "--iommu bogus: unknown backend (expected auto|sim|iommufd)" },
+	{ "--iommu", -EINVAL, -1, "option --iommu needs a value" },
+	{ "--iommu -- x", -EINVAL, -1, "option --iommu needs a value" },
 	{ "--sva off", 0, 2 },
-	{ "--sva maybe", -EINVAL, -1 },
-	{ "--sva on --sva off", -EINVAL, -1 },
+	{ "--sva maybe", -EINVAL, -1, "--sva maybe: not on or off (expected on|off)" },
+	{ "--sva on --sva off", -EINVAL, -1, "option --sva given twice" },
 	{ "--iommu-flush lazy", 0, 2 },
 	{ "--iommu-flush=naive", 0, 1 },
-	{ "--iommu-flush=fast", -EINVAL, -1 },
+	{ "--iommu-flush=fast", -EINVAL, -1,
+	  "--iommu-flush fast: unknown policy (expected strict|lazy|naive)" },
 	{ "--iommu-flush-batch 32768", 0, 2 },
-	{ "--iommu-flush-batch 32769", -EINVAL, -1 },
-	{ "--iommu-flush-batch 0", -EINVAL, -1 },
-	{ "--iommu-flush-batch -1", -EINVAL, -1 },
-	{ "--iommu-flush-batch 12abc", -EINVAL, -1 },
-	{ "--iommu-flush-batch 99999999999999999999999", -EINVAL, -1 },
-	{ "--iommu-flush-batch 4K", -EINVAL, -1 },
+	{ "--iommu-flush-batch 32769", -EINVAL, -1,
+	  "--iommu-flush-batch 32769: out of range (expected N (1..32768))" },
+	{ "--iommu-flush-batch 0", -EINVAL, -1, "--iommu-flush-batch 0: out of range" },
+	{ "--iommu-flush-batch -1", -EINVAL, -1, "--iommu-flush-batch -1: not a number" },
+	{ "--iommu-flush-batch 12abc", -EINVAL, -1, "--iommu-flush-batch 12abc: not a number" },
+	{ "--iommu-flush-batch 99999999999999999999999", -EINVAL, -1,
+	  "--iommu-flush-batch 99999999999999999999999: out of range" },
+	{ "--iommu-flush-batch 4K", -EINVAL, -1, "--iommu-flush-batch 4K: not a number" },
 	{ "--iommu-flush-timeout 5000", 0, 2 },
-	{ "--iommu-flush-timeout 10000001", -EINVAL, -1 },
-	{ "--iommu-flsh strict", -EINVAL, -1 },
-	{ "--svaa on", -EINVAL, -1 },
-	{ "--help=yes", -EINVAL, -1 },
+	{ "--iommu-flush-timeout 10000001", -EINVAL, -1,
+	  "--iommu-flush-timeout 10000001: out of range (expected USEC (1..10000000))" },
+	{ "--iommu-flsh strict", -EINVAL, -1, "unknown option --iommu-flsh" },
+	{ "--svaa on", -EINVAL, -1, "unknown option --svaa" },
+	{ "--help=yes", -EINVAL, -1, "option --help takes no value" },
 	{ "-a 0000:03:00.0", 0, 2 },
 	{ "-a0000:03:00.0", 0, 1 },
 	{ "--allow 3:0.1,queues=4", 0, 2 },
-	{ "-a 0000:03:00.8", -EINVAL, -1 },
-	{ "-a 03:20.0", -EINVAL, -1 },
-	{ "-a 10000:03:00.0", -EINVAL, -1 },
-	{ "-a 00000:03:00.0", -EINVAL, -1 },
-	{ "-a zz", -EINVAL, -1 },
-	{ "-a 0000:03:00", -EINVAL, -1 },
-	{ "-a 0000:03:00.0 -a 03:00.0", -EINVAL, -1 },
-	{ "-b 0000:03:00.0 -a 0000:03:00.0", -EINVAL, -1 },
-	{ "-b 0000:03:00.0,x=1", -EINVAL, -1 },
-	{ "--iommu sim -a 0000:01:00.0", -EINVAL, -1 },
+	{ "-a 0000:03:00.8", -EINVAL, -1,
+	  "--allow 0000:03:00.8: not a PCI address (expected DDDD:BB:DD.F[,key=val...])" },
+	{ "-a 03:20.0", -EINVAL, -1, "--allow 03:20.0: not a PCI address" },
+	{ "-a 10000:03:00.0", -EINVAL, -1, "--allow 10000:03:00.0: not a PCI address" },
+	{ "-a 00000:03:00.0", -EINVAL, -1, "--allow 00000:03:00.0: not a PCI address" },
+	{ "-a zz", -EINVAL, -1, "--allow zz: not a PCI address" },
+	{ "-a 0000:03:00", -EINVAL, -1, "--allow 0000:03:00: not a PCI address" },
+	{ "-a 0000:03:00.0 -a 03:00.0", -EINVAL, -1,
+	  "device 0000:03:00.0 is already named by -a or -b" },
+	{ "-b 0000:03:00.0 -a 0000:03:00.0", -EINVAL, -1,
+	  "device 0000:03:00.0 is already named by -a or -b" },
+	{ "-b 0000:03:00.0,x=1", -EINVAL, -1, "a blocked device takes no arguments" },
+	{ "--iommu sim -a 0000:01:00.0", -EINVAL, -1, "--iommu sim cannot drive PCI devices (-a)" },
 	{ "-l 0-1 --no-huge -- --app-opt", 0, 4 },
 	{ "--vdev net_null0 --no-pci", 0, 3 },
 };
+
+/* Everything svio logs while one command line is parsed. */
+struct log_capture {
+	char *text;
+	size_t len;
+	FILE *f;
+};
+
+static void capture_begin(struct log_capture *c)
+{
+	c->text = NULL;
+	c->len = 0;
+	c->f = open_memstream(&c->text, &c->len);
+	assert_non_null(c->f);
+	assert_int_equal(rte_openlog_stream(c->f), 0);
+}
+
+static void capture_end(struct log_capture *c)
+{
+	rte_openlog_stream(NULL);
+	fclose(c->f);
+}
+
+static unsigned int count_lines(const char *s)
+{
+	unsigned int n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
 
 static void test_table(void **state)
 {
@@ -90,26 +135,38 @@ static void test_table(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct svio_eal_config cfg;
+		struct log_capture log;
 		struct eal_argv eal;
 		char buf[512], *argv[64];
 		int argc = split(cases[i].cmdline, argv, buf, sizeof(buf));
 		int consumed = -1;
-		int rc = svio_eal_parse(argc, argv, &cfg, &eal, &consumed);
+		int rc;
 
+		capture_begin(&log);
+		rc = svio_eal_parse(argc, argv, &cfg, &eal, &consumed);
+		capture_end(&log);
 		if (rc != cases[i].rc)
 			fail_msg("'%s': rc %d, expected %d", cases[i].cmdline, rc, cases[i].rc);
 		if (rc == 0) {
 			if (cases[i].consumed >= 0 && consumed != cases[i].consumed)
 				fail_msg("'%s': consumed %d, expected %d", cases[i].cmdline,
 					 consumed, cases[i].consumed);
+			if (log.len != 0)
+				fail_msg("'%s': accepted but logged '%s'", cases[i].cmdline,
+					 log.text);
 			svio_eal_config_free(&cfg);
 			eal_argv_free(&eal);
 		} else {
+			/* One line that names the option and what was expected. */
+			if (strstr(log.text, cases[i].msg) == NULL || count_lines(log.text) != 1)
+				fail_msg("'%s': logged '%s', expected one line with '%s'",
+					 cases[i].cmdline, log.text, cases[i].msg);
 			/* A failed parse leaves nothing allocated behind. */
 			assert_null(eal.argv);
 			assert_null(cfg.vdev);
 			assert_null(cfg.allow);
 		}
+		free(log.text);
 	}
 }
 
@@ -201,9 +258,15 @@ static void test_pci_addr(void **state)
 
 static void test_usage_lists_every_option(void **state)
 {
-	static const char *const names[] = { "--allow", "--block", "--vdev", "--iommu ",
-					     "--sva", "--iommu-flush ", "--iommu-flush-batch",
-					     "--iommu-flush-timeout", "--help" };
+	static const char *const names[] = { "--allow",
+					     "--block",
+					     "--vdev",
+					     "--iommu ",
+					     "--sva",
+					     "--iommu-flush ",
+					     "--iommu-flush-batch",
+					     "--iommu-flush-timeout",
+					     "--help" };
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
