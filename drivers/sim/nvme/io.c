@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* NVMe model: PRP walking and the NVM command set (read, write, flush, write zeroes, DSM). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim_nvme_priv.h"
@@ -103,6 +104,33 @@ static uint16_t check_range(struct sim_nvme_ns *ns, uint64_t slba, uint64_t nlb)
 	return 0;
 }
 
+/* Fault injection: true for every @p period-th command counted in @p n. */
+static bool fault_due(_Atomic uint64_t *n, uint64_t period)
+{
+	return period != 0 &&
+	       (atomic_fetch_add_explicit(n, 1, memory_order_relaxed) + 1) % period == 0;
+}
+
+/*
+ * A read that delivers bad data: the host gets a copy with its last byte
+ * flipped, the namespace keeps what was written (so the fault is in transit,
+ * like a link or controller buffer error, and a re-read is clean).
+ */
+static uint16_t read_corrupted(struct sim_nvme *c, const struct nvme_sqe *sqe, const uint8_t *src,
+			       size_t len)
+{
+	uint8_t *bounce = malloc(len);
+	uint16_t st;
+
+	if (bounce == NULL)
+		return sc(NVME_SC_INTERNAL);
+	memcpy(bounce, src, len);
+	bounce[len - 1] ^= 0x5a;
+	st = sim_nvme_prp_xfer(c, sqe, bounce, len, true);
+	free(bounce);
+	return st;
+}
+
 static uint16_t io_rw(struct sim_nvme *c, struct sim_nvme_cq *grp, const struct nvme_sqe *sqe,
 		      uint64_t *err_lba)
 {
@@ -119,7 +147,12 @@ static uint16_t io_rw(struct sim_nvme *c, struct sim_nvme_cq *grp, const struct 
 	st = check_range(ns, slba, nlb);
 	if (st != 0)
 		return st;
-	st = sim_nvme_prp_xfer(c, sqe, ns->data + (slba << ns->lba_shift), len, read);
+	if (read && fault_due(&c->fault_reads, c->corrupt_reads))
+		st = read_corrupted(c, sqe, ns->data + (slba << ns->lba_shift), len);
+	else if (!read && fault_due(&c->fault_writes, c->drop_writes))
+		st = 0; /* acknowledged, never stored */
+	else
+		st = sim_nvme_prp_xfer(c, sqe, ns->data + (slba << ns->lba_shift), len, read);
 	if (st != 0)
 		return st;
 	if (read) {

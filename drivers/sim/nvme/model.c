@@ -17,7 +17,8 @@
 RTE_LOG_REGISTER_SUFFIX(sim_nvme_logtype, sim.nvme, INFO);
 
 static const char *const nvme_devargs[] = {
-	"size", "lba", "nsid", "queues", "mqes", "dstrd", "latency_ns", "mode", "file", NULL,
+	"size",	      "lba",  "nsid", "queues",	       "mqes",	      "dstrd",
+	"latency_ns", "mode", "file", "corrupt_reads", "drop_writes", NULL,
 };
 
 uint64_t sim_nvme_now_ns(void)
@@ -132,6 +133,12 @@ static int parse_args(struct svio_device *dev, struct sim_nvme *c, uint64_t *siz
 	    (rc = arg_range(dev, "dstrd", 0, 4, &dstrd)) < 0)
 		return rc;
 	rc = svio_dev_arg_u64(dev, "latency_ns", &c->latency_ns);
+	if (rc < 0)
+		return rc;
+	rc = svio_dev_arg_u64(dev, "corrupt_reads", &c->corrupt_reads);
+	if (rc < 0)
+		return rc;
+	rc = svio_dev_arg_u64(dev, "drop_writes", &c->drop_writes);
 	if (rc < 0)
 		return rc;
 	if (mode != NULL && strcmp(mode, "inline") != 0 && strcmp(mode, "thread") != 0) {

@@ -21,6 +21,11 @@
  *                   doorbells
  *   file=PATH       back the namespace by a file (created and sized when
  *                   size= is given, otherwise its size is used)
+ *   corrupt_reads=N fault injection: every Nth Read command (counted over the
+ *                   controller) delivers its data with the last byte flipped;
+ *                   the stored data stays intact (default 0: never)
+ *   drop_writes=N   fault injection: every Nth Write command completes with
+ *                   success but stores nothing (default 0: never)
  * plus the DMA devargs of the bus (iommu=, ats=, pasid=, pri=, numa=).
  *
  * Latency in inline mode: commands execute when their SQ doorbell is written,

@@ -117,6 +117,9 @@ struct sim_nvme {
 	/* Fault injection. */
 	_Atomic uint32_t hang_next;
 	_Atomic bool hang_abortable;
+	uint64_t corrupt_reads; /* every Nth read returns a flipped byte; 0: never */
+	uint64_t drop_writes;	/* every Nth write is acknowledged, not stored; 0: never */
+	_Atomic uint64_t fault_reads, fault_writes; /* commands counted for the two above */
 
 	/* Error log (admin context: under cq[0].lock, or any group lock + err_lock). */
 	pthread_mutex_t err_lock;
