@@ -3,6 +3,9 @@
  * svio-perf: one job's I/O loop. A job owns one queue pair on every
  * controller and a disjoint slice of every namespace, keeps iodepth commands
  * in flight spread over the controllers, and polls; no locks anywhere.
+ * With --verify, the timed phase is followed by a read-back phase (untimed,
+ * outside the figures) that reads every block the job wrote and checks it
+ * holds the job's last write.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,6 +53,11 @@ struct job_ctx {
 	double ns_per_tsc;
 	unsigned int reported;
 	bool failed;
+	/* Read-back phase: the next (block, target) to look at, targets fastest. */
+	uint64_t rb_blk;
+	unsigned int rb_tg;
+	uint64_t rb_max; /* largest slice, in blocks */
+	uint64_t completions;
 };
 
 struct job_io {
@@ -61,6 +69,7 @@ struct job_io {
 	unsigned int tg;
 	enum perf_dir dir;
 	bool mapped;
+	bool readback; /* a read of the read-back phase: checked, not in the figures */
 };
 
 static uint64_t rnd(struct job_ctx *x)
@@ -119,6 +128,7 @@ static void verify_check(struct job_ctx *x, const struct job_io *io, uint32_t ge
 	struct verify_hdr h;
 	uint32_t bs = x->o->bs;
 
+	x->job->verify_checked++;
 	memcpy(&h, io->buf, sizeof(h));
 	if (h.magic != VERIFY_MAGIC)
 		verify_error(x, io, "no header (block lost or never reached the device)");
@@ -138,6 +148,7 @@ static void io_done(void *arg, const struct svio_nvme_cpl *cpl)
 	uint64_t lat = (uint64_t)((double)(rte_rdtsc() - io->t0) * x->ns_per_tsc);
 	uint32_t gen = t->gen != NULL ? t->gen[io->blk] & ~GEN_BUSY : 0;
 
+	x->completions++;
 	if (io->mapped) {
 		svio_dma_unmap(x->dom, io->iova, (x->o->bs + 4095) & ~4095u);
 		io->mapped = false;
@@ -147,11 +158,17 @@ static void io_done(void *arg, const struct svio_nvme_cpl *cpl)
 		if (x->reported++ < 5)
 			fprintf(stderr,
 				"svio-perf: job %u: %s of block %llu failed: %s (status 0x%x)\n",
-				x->job->id, io->dir == DIR_READ ? "read" : "write",
+				x->job->id,
+				io->readback	      ? "verify read-back"
+				: io->dir == DIR_READ ? "read"
+						      : "write",
 				(unsigned long long)(t->first + io->blk), strerror(-cpl->rc),
 				cpl->status);
 		if (io->dir == DIR_WRITE)
 			gen = 0; /* contents unknown now */
+	} else if (io->readback) {
+		x->job->verify_reads++;
+		verify_check(x, io, gen);
 	} else {
 		stats_add(&x->job->st[io->dir], lat, x->o->bs);
 		atomic_store_explicit(&x->job->live_ios[io->dir], x->job->st[io->dir].ios,
@@ -185,11 +202,51 @@ static bool pick_block(struct job_ctx *x, struct job_target *t, bool random, uin
 	return false;
 }
 
+/* Map (map-per-io) and submit @p io as set up. @return 0, -EAGAIN, other: the job fails. */
+static int issue(struct job_ctx *x, struct job_io *io)
+{
+	const struct perf_opts *o = x->o;
+	const struct perf_target *pt = &perf_targets[io->tg];
+	struct job_target *t = &x->tg[io->tg];
+	uint64_t lba = (t->first + io->blk) * (o->bs / pt->lba_size);
+	uint32_t nlb = o->bs / pt->lba_size;
+	int rc;
+
+	/* A read that delivers nothing must not pass on what the buffer held before. */
+	if (o->verify && io->dir == DIR_READ)
+		memset(io->buf, 0, sizeof(struct verify_hdr));
+	io->iova = (uint64_t)(uintptr_t)io->buf;
+	if (o->dma == DMA_MAP_PER_IO) {
+		rc = svio_dma_map(x->dom, io->buf, (o->bs + 4095) & ~4095u,
+				  io->dir == DIR_READ ? SVIO_DMA_WRITE : SVIO_DMA_READ, &io->iova);
+		if (rc < 0) {
+			fprintf(stderr, "svio-perf: job %u: svio_dma_map failed: %s\n", x->job->id,
+				strerror(-rc));
+			return rc;
+		}
+		io->mapped = true;
+	}
+	io->t0 = rte_rdtsc();
+	rc = io->dir == DIR_READ
+		     ? svio_nvme_read_iova(t->qp, pt->nsid, io->iova, lba, nlb, io_done, io)
+		     : svio_nvme_write_iova(t->qp, pt->nsid, io->iova, lba, nlb, io_done, io);
+	if (rc < 0) {
+		if (io->mapped) {
+			svio_dma_unmap(x->dom, io->iova, (o->bs + 4095) & ~4095u);
+			io->mapped = false;
+		}
+		if (rc != -EAGAIN)
+			fprintf(stderr, "svio-perf: job %u: submit failed: %s\n", x->job->id,
+				strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
 /* @return 0 submitted, -EAGAIN try later, other: the job fails. */
 static int submit_one(struct job_ctx *x)
 {
 	const struct perf_opts *o = x->o;
-	const struct perf_target *pt;
 	struct job_target *t;
 	struct job_io *io;
 	bool random = o->rw >= RW_RANDREAD;
@@ -203,7 +260,6 @@ static int submit_one(struct job_ctx *x)
 	io->tg = x->next_tg;
 	x->next_tg = (x->next_tg + 1) % perf_ntargets;
 	t = &x->tg[io->tg];
-	pt = &perf_targets[io->tg];
 	switch (o->rw) {
 	case RW_READ:
 	case RW_RANDREAD:
@@ -219,6 +275,7 @@ static int submit_one(struct job_ctx *x)
 	if (!pick_block(x, t, random, &io->blk))
 		return -EAGAIN;
 	io->dir = dir;
+	io->readback = false;
 	if (t->gen != NULL) {
 		gen = t->gen[io->blk];
 		if (dir == DIR_WRITE) {
@@ -228,37 +285,47 @@ static int submit_one(struct job_ctx *x)
 			verify_fill(io, gen);
 		}
 	}
-	io->iova = (uint64_t)(uintptr_t)io->buf;
-	if (o->dma == DMA_MAP_PER_IO) {
-		rc = svio_dma_map(x->dom, io->buf, (o->bs + 4095) & ~4095u,
-				  dir == DIR_READ ? SVIO_DMA_WRITE : SVIO_DMA_READ, &io->iova);
-		if (rc < 0) {
-			fprintf(stderr, "svio-perf: job %u: svio_dma_map failed: %s\n", x->job->id,
-				strerror(-rc));
-			return rc;
-		}
-		io->mapped = true;
-	}
-	io->t0 = rte_rdtsc();
-	rc = dir == DIR_READ ? svio_nvme_read_iova(t->qp, pt->nsid, io->iova,
-						   (t->first + io->blk) * (o->bs / pt->lba_size),
-						   o->bs / pt->lba_size, io_done, io)
-			     : svio_nvme_write_iova(t->qp, pt->nsid, io->iova,
-						    (t->first + io->blk) * (o->bs / pt->lba_size),
-						    o->bs / pt->lba_size, io_done, io);
-	if (rc < 0) {
-		if (io->mapped) {
-			svio_dma_unmap(x->dom, io->iova, (o->bs + 4095) & ~4095u);
-			io->mapped = false;
-		}
-		if (rc != -EAGAIN)
-			fprintf(stderr, "svio-perf: job %u: submit failed: %s\n", x->job->id,
-				strerror(-rc));
+	rc = issue(x, io);
+	if (rc < 0)
 		return rc;
-	}
 	if (t->gen != NULL)
 		t->gen[io->blk] = gen | GEN_BUSY;
 	x->nfree--;
+	return 0;
+}
+
+/*
+ * Read-back: issue a read of the next block this job wrote (the last write of
+ * each, as t->gen records it). @return 0 submitted, -ENOENT nothing left,
+ * -EAGAIN try later, other: the job fails.
+ */
+static int readback_one(struct job_ctx *x)
+{
+	struct job_io *io;
+	int rc;
+
+	if (x->nfree == 0)
+		return -EAGAIN;
+	for (; x->rb_blk < x->rb_max; x->rb_tg = 0, x->rb_blk++) {
+		for (; x->rb_tg < perf_ntargets; x->rb_tg++) {
+			const struct job_target *t = &x->tg[x->rb_tg];
+
+			if (x->rb_blk < t->nblk && t->gen[x->rb_blk] != 0)
+				goto found;
+		}
+	}
+	return -ENOENT;
+found:
+	io = x->free_ios[x->nfree - 1];
+	io->tg = x->rb_tg;
+	io->blk = x->rb_blk;
+	io->dir = DIR_READ;
+	io->readback = true;
+	rc = issue(x, io);
+	if (rc < 0)
+		return rc;
+	x->nfree--;
+	x->rb_tg++;
 	return 0;
 }
 
@@ -332,6 +399,8 @@ static int ctx_init(struct job_ctx *x, struct perf_job *job)
 
 		t->first = pt->blocks * job->id / o->numjobs;
 		t->nblk = pt->blocks * (job->id + 1) / o->numjobs - t->first;
+		if (t->nblk > x->rb_max)
+			x->rb_max = t->nblk;
 		if (o->verify) {
 			t->gen = calloc(t->nblk, sizeof(*t->gen));
 			if (t->gen == NULL)
@@ -345,6 +414,62 @@ static int ctx_init(struct job_ctx *x, struct perf_job *job)
 		}
 	}
 	return 0;
+}
+
+/* Wait until every command is back (or DRAIN_NS without one completing). */
+static void drain(struct job_ctx *x)
+{
+	uint64_t hz = rte_get_tsc_hz(), seen = x->completions;
+	uint64_t end = rte_rdtsc() + (uint64_t)(DRAIN_NS / 1e9 * hz);
+
+	while (x->nfree < x->o->iodepth && rte_rdtsc() < end) {
+		poll_all(x);
+		if (x->completions != seen) {
+			seen = x->completions;
+			end = rte_rdtsc() + (uint64_t)(DRAIN_NS / 1e9 * hz);
+		}
+	}
+}
+
+/*
+ * The read-back phase, fio's verify after the write phase: every block the
+ * job wrote is read with the same DMA mode and checked against its last
+ * write. Not timed into the figures; stopped early only by a signal.
+ */
+static void readback(struct job_ctx *x)
+{
+	struct perf_job *job = x->job;
+	uint64_t start = rte_rdtsc(), hz = rte_get_tsc_hz(), seen = 0;
+	uint64_t stall = start + (uint64_t)(DRAIN_NS / 1e9 * hz);
+	bool more = true;
+
+	while ((more || x->nfree < x->o->iodepth) && !x->failed) {
+		while (more && !atomic_load_explicit(&perf_stop, memory_order_relaxed)) {
+			int rc = readback_one(x);
+
+			if (rc == -ENOENT) {
+				more = false;
+			} else if (rc == -EAGAIN) {
+				break;
+			} else if (rc < 0) {
+				x->failed = true;
+				more = false;
+			}
+		}
+		if (more && atomic_load_explicit(&perf_stop, memory_order_relaxed)) {
+			job->verify_interrupted = true;
+			more = false;
+		}
+		poll_all(x);
+		if (x->completions != seen) {
+			seen = x->completions;
+			stall = rte_rdtsc() + (uint64_t)(DRAIN_NS / 1e9 * hz);
+		} else if (rte_rdtsc() > stall) {
+			break; /* reported by the caller as commands never completed */
+		}
+	}
+	drain(x);
+	job->verify_runtime_ns = (uint64_t)((double)(rte_rdtsc() - start) * x->ns_per_tsc);
 }
 
 int perf_job_run(struct perf_job *job)
@@ -376,10 +501,10 @@ int perf_job_run(struct perf_job *job)
 		}
 	}
 	/* Drain what is in flight, so every buffer is back before it is freed. */
-	end = rte_rdtsc() + (uint64_t)(DRAIN_NS / 1e9 * hz);
-	while (x.nfree < o->iodepth && rte_rdtsc() < end)
-		poll_all(&x);
+	drain(&x);
 	job->runtime_ns = (uint64_t)((double)(rte_rdtsc() - start) * x.ns_per_tsc);
+	if (o->verify && x.nfree == o->iodepth && !x.failed)
+		readback(&x);
 	if (x.nfree < o->iodepth) {
 		fprintf(stderr, "svio-perf: job %u: %u commands never completed\n", job->id,
 			o->iodepth - x.nfree);

@@ -3,9 +3,11 @@
  * svio-perf: fio-like load on every NVMe controller svio probed.
  *   svio-perf --vdev sim_nvme0,size=1G -- --rw=randrw --bs=4k --iodepth=32 --runtime=5
  * EAL and svio options first, svio-perf's own after "--" (see --help).
- * Exit status: 0, or 1 when an I/O or verify error happened or setup failed.
+ * Exit status: 0 (also for --help), or 1 when an I/O or verify error happened,
+ * the IOMMU counted a stale use, or setup failed.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +118,25 @@ static int setup_targets(const struct perf_opts *o)
 	return 0;
 }
 
+/* Say on stderr why the run fails, or that the read-back was cut short. */
+static void verdict(const struct perf_job *jobs, unsigned int n)
+{
+	uint64_t verr = 0, ioerr = 0;
+	bool cut = false;
+
+	for (unsigned int j = 0; j < n; j++) {
+		verr += jobs[j].verify_errors;
+		ioerr += jobs[j].io_errors;
+		cut |= jobs[j].verify_interrupted;
+	}
+	if (verr > 0)
+		fprintf(stderr, "svio-perf: FAILED: %" PRIu64 " block(s) did not verify\n", verr);
+	if (ioerr > 0)
+		fprintf(stderr, "svio-perf: FAILED: %" PRIu64 " I/O error(s)\n", ioerr);
+	if (cut)
+		fprintf(stderr, "svio-perf: interrupted: not every written block was read back\n");
+}
+
 static int check_dma(struct perf_opts *o)
 {
 	bool sva = svio_domain_sva(svio_domain_default());
@@ -134,6 +155,7 @@ int main(int argc, char **argv)
 {
 	struct perf_opts o;
 	unsigned int lcore, j;
+	struct svio_iommu_stats st;
 	uint64_t errors = 0;
 	int ret, rc;
 
@@ -143,6 +165,10 @@ int main(int argc, char **argv)
 	argc -= ret;
 	argv += ret;
 	rc = perf_parse(argc, argv, &o);
+	if (rc == PERF_HELP) {
+		rc = 0;
+		goto out_cleanup;
+	}
 	if (rc == 0)
 		rc = check_dma(&o);
 	if (rc == 0)
@@ -161,6 +187,11 @@ int main(int argc, char **argv)
 	}
 	if (rc < 0)
 		goto out_cleanup;
+	if (o.verify && (o.rw == RW_READ || o.rw == RW_RANDREAD))
+		fprintf(stderr,
+			"svio-perf: note: --verify checks blocks this run writes; --rw=%s "
+			"writes none, so nothing will be checked\n",
+			perf_rw_name(o.rw));
 	jobs = calloc(o.numjobs, sizeof(*jobs));
 	if (jobs == NULL) {
 		rc = -ENOMEM;
@@ -204,6 +235,16 @@ int main(int argc, char **argv)
 		errors += jobs[j].verify_errors + jobs[j].io_errors;
 		if (jobs[j].rc < 0)
 			rc = jobs[j].rc;
+	}
+	verdict(jobs, njobs);
+	/* A stale use is a device reaching memory after its unmap: never a pass. */
+	if (svio_iommu_stats_get(svio_domain_default(), &st) == 0 && st.stale_uses > 0) {
+		fprintf(stderr,
+			"svio-perf: FAILED: the IOMMU counted %" PRIu64 " stale use(s): a device "
+			"used a translation after it was unmapped (an invalidation missing or "
+			"late)\n",
+			st.stale_uses);
+		errors++;
 	}
 	free(jobs);
 out_cleanup:

@@ -28,12 +28,15 @@ void perf_usage(FILE *f)
 		   "1)\n"
 		   "  --runtime=SECONDS      how long to run (default 10)\n"
 		   "  --size=SIZE            bytes of each namespace to use (default: all)\n"
-		   "  --verify=crc32c        write checksummed blocks, check every read of them\n"
+		   "  --verify=crc32c        write checksummed blocks, check every read of them,\n"
+		   "                         then read back every block written (not timed)\n"
 		   "  --dma=sva|map-per-io   hand buffers straight to the device (SVA), or map\n"
 		   "                         each one before submission and unmap on completion\n"
 		   "  --status-interval=SEC  progress line period (default 1, 0: none)\n"
 		   "  --output-format=normal|json\n"
-		   "Every sim_nvme device given is used; all jobs drive all of them.\n");
+		   "Every sim_nvme device given is used; all jobs drive all of them.\n"
+		   "Exit status 0 only when every I/O succeeded, every verified block was\n"
+		   "intact and the IOMMU saw no stale use.\n");
 }
 
 static int bad(const char *opt, const char *val, const char *expect)
@@ -106,7 +109,7 @@ int perf_parse(int argc, char **argv, struct perf_opts *o)
 
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			perf_usage(stdout);
-			return -EINVAL;
+			return PERF_HELP;
 		}
 		if (strncmp(arg, "--", 2) != 0 || eq == NULL ||
 		    (size_t)(eq - arg) >= sizeof(name)) {

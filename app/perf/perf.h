@@ -33,7 +33,12 @@ struct perf_opts {
 	double status_interval; /* seconds between progress lines; 0 = none */
 };
 
-/** Parse svio-perf's own options (what follows "--"). @return 0 or -EINVAL (message printed). */
+#define PERF_HELP 1 /* perf_parse(): --help was given and answered */
+
+/**
+ * Parse svio-perf's own options (what follows "--").
+ * @return 0, PERF_HELP (usage printed on stdout), or -EINVAL (message printed).
+ */
 int perf_parse(int argc, char **argv, struct perf_opts *o);
 void perf_usage(FILE *f);
 const char *perf_rw_name(enum perf_rw rw);
@@ -61,6 +66,10 @@ struct perf_job {
 	const struct perf_opts *o;
 	struct perf_dir_stats st[DIR_N];
 	uint64_t verify_errors;
+	uint64_t verify_checked;    /* reads checked, in the timed phase and in the read-back */
+	uint64_t verify_reads;	    /* reads of the read-back phase (not in st[]) */
+	uint64_t verify_runtime_ns; /* length of the read-back phase */
+	bool verify_interrupted;    /* a signal cut the read-back short */
 	uint64_t io_errors;
 	uint64_t runtime_ns;
 	int rc;

@@ -37,39 +37,61 @@ static void dir_normal(FILE *f, const char *name, const struct perf_dir_stats *s
 		stats_percentile(s, 99.9), stats_percentile(s, 99.99));
 }
 
+struct run_totals {
+	uint64_t ns;	    /* longest timed phase */
+	uint64_t verify_ns; /* longest read-back phase */
+	uint64_t verify_errors, verify_checked, verify_reads, io_errors;
+};
+
 static void totals(struct perf_job *jobs, unsigned int n, struct perf_dir_stats t[DIR_N],
-		   uint64_t *ns, uint64_t *verify_errors, uint64_t *io_errors)
+		   struct run_totals *r)
 {
 	memset(t, 0, sizeof(struct perf_dir_stats) * DIR_N);
-	*ns = 0;
-	*verify_errors = *io_errors = 0;
+	memset(r, 0, sizeof(*r));
 	for (unsigned int j = 0; j < n; j++) {
 		for (unsigned int d = 0; d < DIR_N; d++)
 			stats_merge(&t[d], &jobs[j].st[d]);
-		if (jobs[j].runtime_ns > *ns)
-			*ns = jobs[j].runtime_ns;
-		*verify_errors += jobs[j].verify_errors;
-		*io_errors += jobs[j].io_errors;
+		if (jobs[j].runtime_ns > r->ns)
+			r->ns = jobs[j].runtime_ns;
+		if (jobs[j].verify_runtime_ns > r->verify_ns)
+			r->verify_ns = jobs[j].verify_runtime_ns;
+		r->verify_errors += jobs[j].verify_errors;
+		r->verify_checked += jobs[j].verify_checked;
+		r->verify_reads += jobs[j].verify_reads;
+		r->io_errors += jobs[j].io_errors;
 	}
 }
 
 void perf_report_normal(FILE *f, struct perf_job *jobs, unsigned int n)
 {
+	const struct perf_opts *o = jobs[0].o;
 	struct perf_dir_stats t[DIR_N];
 	struct svio_iommu_stats st;
-	uint64_t ns, verr, ioerr;
+	struct run_totals r;
 
 	for (unsigned int j = 0; j < n; j++) {
 		fprintf(f, "job%u (lcore %u): err=%" PRIu64 ", verify errors=%" PRIu64 "\n",
 			jobs[j].id, jobs[j].lcore, jobs[j].io_errors, jobs[j].verify_errors);
 		dir_normal(f, "read", &jobs[j].st[DIR_READ], jobs[j].runtime_ns);
 		dir_normal(f, "write", &jobs[j].st[DIR_WRITE], jobs[j].runtime_ns);
+		if (o->verify)
+			fprintf(f,
+				"  verify: %" PRIu64 " reads checked, %" PRIu64
+				" of them in the read-back (%" PRIu64 " msec)%s\n",
+				jobs[j].verify_checked, jobs[j].verify_reads,
+				jobs[j].verify_runtime_ns / 1000000,
+				jobs[j].verify_interrupted ? ", interrupted" : "");
 	}
-	totals(jobs, n, t, &ns, &verr, &ioerr);
+	totals(jobs, n, t, &r);
 	fprintf(f, "\nRun status (all jobs):\n");
-	dir_normal(f, "read", &t[DIR_READ], ns);
-	dir_normal(f, "write", &t[DIR_WRITE], ns);
-	fprintf(f, "  errors: io=%" PRIu64 ", verify=%" PRIu64 "\n", ioerr, verr);
+	dir_normal(f, "read", &t[DIR_READ], r.ns);
+	dir_normal(f, "write", &t[DIR_WRITE], r.ns);
+	if (o->verify)
+		fprintf(f,
+			"  verify: %" PRIu64 " blocks read back after the run (%" PRIu64
+			" msec, not in the figures above), %" PRIu64 " reads checked in all\n",
+			r.verify_reads, r.verify_ns / 1000000, r.verify_checked);
+	fprintf(f, "  errors: io=%" PRIu64 ", verify=%" PRIu64 "\n", r.io_errors, r.verify_errors);
 	if (svio_iommu_stats_get(svio_domain_default(), &st) == 0)
 		fprintf(f,
 			"IOMMU (%s, %s): maps=%" PRIu64 " unmaps=%" PRIu64 " iotlb inv=%" PRIu64
@@ -105,9 +127,9 @@ void perf_report_json(FILE *f, struct perf_job *jobs, unsigned int n)
 	const struct perf_opts *o = jobs[0].o;
 	struct perf_dir_stats t[DIR_N];
 	struct svio_iommu_stats st;
-	uint64_t ns, verr, ioerr;
+	struct run_totals r;
 
-	totals(jobs, n, t, &ns, &verr, &ioerr);
+	totals(jobs, n, t, &r);
 	fprintf(f, "{\n  \"svio-perf version\": \"0.1.0\",\n  \"timestamp\": %lld,\n",
 		(long long)time(NULL));
 	fprintf(f,
@@ -122,9 +144,13 @@ void perf_report_json(FILE *f, struct perf_job *jobs, unsigned int n)
 			"    {\"jobname\": \"job%u\", \"groupid\": 0, \"lcore\": %u, \"error\": "
 			"%d, "
 			"\"job_runtime\": %" PRIu64 ", \"io_errors\": %" PRIu64
-			", \"verify_errors\": %" PRIu64 ",\n     \"read\": ",
+			", \"verify_errors\": %" PRIu64 ", \"verify_checked\": %" PRIu64
+			", \"verify_reads\": %" PRIu64 ", \"verify_runtime\": %" PRIu64
+			", \"verify_interrupted\": %s,\n     \"read\": ",
 			jobs[j].id, jobs[j].lcore, jobs[j].rc, jobs[j].runtime_ns / 1000000,
-			jobs[j].io_errors, jobs[j].verify_errors);
+			jobs[j].io_errors, jobs[j].verify_errors, jobs[j].verify_checked,
+			jobs[j].verify_reads, jobs[j].verify_runtime_ns / 1000000,
+			jobs[j].verify_interrupted ? "true" : "false");
 		dir_json(f, &jobs[j].st[DIR_READ], jobs[j].runtime_ns);
 		fprintf(f, ",\n     \"write\": ");
 		dir_json(f, &jobs[j].st[DIR_WRITE], jobs[j].runtime_ns);
@@ -136,12 +162,14 @@ void perf_report_json(FILE *f, struct perf_job *jobs, unsigned int n)
 			svio_nvme_ctrlr_device(perf_targets[i].ctrlr)->name);
 	fprintf(f,
 		"], \"sva\": %s, \"flush\": \"%s\", \"verify_errors\": %" PRIu64
-		", \"io_errors\": %" PRIu64 ",\n    \"read\": ",
+		", \"verify_checked\": %" PRIu64 ", \"verify_reads\": %" PRIu64
+		", \"verify_runtime\": %" PRIu64 ", \"io_errors\": %" PRIu64 ",\n    \"read\": ",
 		svio_domain_sva(svio_domain_default()) ? "true" : "false",
-		svio_flush_policy_name(svio_domain_policy(svio_domain_default())), verr, ioerr);
-	dir_json(f, &t[DIR_READ], ns);
+		svio_flush_policy_name(svio_domain_policy(svio_domain_default())), r.verify_errors,
+		r.verify_checked, r.verify_reads, r.verify_ns / 1000000, r.io_errors);
+	dir_json(f, &t[DIR_READ], r.ns);
 	fprintf(f, ",\n    \"write\": ");
-	dir_json(f, &t[DIR_WRITE], ns);
+	dir_json(f, &t[DIR_WRITE], r.ns);
 	fprintf(f, ",\n    \"iommu\": ");
 	if (svio_iommu_stats_get(svio_domain_default(), &st) == 0)
 		svio_iommu_stats_json(&st, f);

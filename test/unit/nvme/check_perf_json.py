@@ -1,9 +1,18 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""Run svio-perf with --output-format=json and check the report's layout.
+"""Run svio-perf with --output-format=json and check the report.
 
-Usage: check_perf_json.py SVIO_PERF [svio-perf arguments...]
-The fields checked are the ones fio has (jobs[].read/write) plus svio's own.
+Usage: check_perf_json.py [checks...] SVIO_PERF [svio-perf arguments...]
+Checks (before the program):
+  --readback          the verify read-back phase read blocks (verify_reads > 0)
+  --readback-all=N    sequential writes: the read-back read every block written,
+                      N per controller and job slice at most (so exactly
+                      min(N * controllers, writes) when the run did not wrap)
+  --expect-verify-errors
+                      svio-perf must exit non-zero with verify_errors > 0
+                      (a device model corrupting data on purpose)
+Always: fio's fields (jobs[].read/write) and svio's own are there and
+consistent, and the IOMMU counted no stale use.
 """
 import json
 import subprocess
@@ -34,8 +43,27 @@ def check_dir(where, d):
             fail(f"{where}: io_bytes is not total_ios * bs")
 
 
-out = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, check=False)
-if out.returncode != 0:
+want_readback = False
+readback_all = None
+expect_errors = False
+args = sys.argv[1:]
+while args and args[0].startswith("--"):
+    opt = args.pop(0)
+    if opt == "--readback":
+        want_readback = True
+    elif opt.startswith("--readback-all="):
+        readback_all = int(opt.split("=", 1)[1])
+    elif opt == "--expect-verify-errors":
+        expect_errors = True
+    else:
+        fail(f"unknown check {opt}")
+if not args:
+    fail("no program to run")
+
+out = subprocess.run(args, stdout=subprocess.PIPE, check=False)
+if expect_errors and out.returncode == 0:
+    fail("svio-perf exited with 0 although its device corrupted data")
+if not expect_errors and out.returncode != 0:
     fail(f"svio-perf exited with {out.returncode}")
 try:
     REPORT = json.loads(out.stdout)
@@ -45,21 +73,46 @@ jobs = REPORT.get("jobs")
 if not jobs:
     fail("no jobs[]")
 total = 0
+sums = {"verify_errors": 0, "verify_reads": 0, "verify_checked": 0, "io_errors": 0}
 for i, job in enumerate(jobs):
     for d in ("read", "write"):
         if d not in job:
             fail(f"jobs[{i}]: no '{d}'")
         check_dir(f"jobs[{i}].{d}", job[d])
         total += job[d]["total_ios"]
-    if job.get("verify_errors") != 0:
-        fail(f"jobs[{i}]: verify_errors {job.get('verify_errors')}")
+    for key in sums:
+        if key not in job:
+            fail(f"jobs[{i}]: no '{key}'")
+        sums[key] += job[key]
+    if job["verify_checked"] < job["verify_reads"]:
+        fail(f"jobs[{i}]: fewer reads checked than read back")
+    if job["verify_interrupted"]:
+        fail(f"jobs[{i}]: read-back interrupted")
+    if not expect_errors and job["verify_errors"] != 0:
+        fail(f"jobs[{i}]: verify_errors {job['verify_errors']}")
 svio = REPORT.get("svio", {})
 if "iommu" not in svio or "maps" not in svio["iommu"] or svio["iommu"].get("stale_uses") != 0:
     fail("svio.iommu missing, incomplete, or reports stale uses")
-if svio.get("verify_errors") != 0:
-    fail("svio.verify_errors is not 0")
+for key, value in sums.items():
+    if svio.get(key) != value:
+        fail(f"svio.{key} {svio.get(key)} is not the jobs' sum {value}")
+if expect_errors:
+    if svio["verify_errors"] == 0:
+        fail("svio-perf failed, but not with verify errors")
+elif svio["verify_errors"] != 0 or svio["io_errors"] != 0:
+    fail(f"svio.verify_errors {svio['verify_errors']}, io_errors {svio['io_errors']}")
 if total == 0:
     fail("no I/O at all")
 if svio["read"]["total_ios"] + svio["write"]["total_ios"] != total:
     fail("svio totals do not add up to the jobs")
-print(f"check_perf_json: {len(jobs)} job(s), {total} I/Os, layout ok")
+if want_readback and svio["verify_reads"] == 0:
+    fail("the verify read-back read nothing")
+if readback_all is not None:
+    for i, job in enumerate(jobs):
+        # Sequential writes, no write error: every distinct block written is read back.
+        slots = readback_all * len(svio["devices"])
+        expect = min(slots, job["write"]["total_ios"])
+        if job["verify_reads"] != expect:
+            fail(f"jobs[{i}]: read back {job['verify_reads']} blocks, wrote {expect} distinct")
+print(f"check_perf_json: {len(jobs)} job(s), {total} I/Os, {svio['verify_reads']} read back, "
+      f"{svio['verify_checked']} checked, {svio['verify_errors']} verify errors: ok")
