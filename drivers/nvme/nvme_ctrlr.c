@@ -165,7 +165,7 @@ int nvme_admin_locked(struct svio_nvme_ctrlr *c, struct nvme_sqe *sqe, struct sv
 
 	memset(cpl, 0, sizeof(*cpl));
 	if (atomic_load(&c->failed))
-		return -ENXIO;
+		return -ENODEV;
 	sqe->cid = cid;
 	asq[c->asq_tail] = *sqe;
 	c->asq_tail = (c->asq_tail + 1) % NVME_ADMIN_DEPTH;
@@ -206,8 +206,9 @@ int nvme_admin_locked(struct svio_nvme_ctrlr *c, struct nvme_sqe *sqe, struct sv
 			uint32_t csts = 0;
 
 			if (reg_read32(c, NVME_REG_CSTS, &csts) == 0 && (csts & NVME_CSTS_CFS)) {
+				/* The caller resets, or gives up on the controller. */
 				cpl->rc = -EIO;
-				return -ENXIO;
+				return -ENODEV;
 			}
 		}
 		backoff(&spins);
@@ -249,7 +250,7 @@ int svio_nvme_admin_cmd(struct svio_nvme_ctrlr *ctrlr, const struct nvme_sqe *cm
 	pthread_mutex_lock(&ctrlr->admin_lock);
 	rc = admin_data(ctrlr, &sqe, buf, len, cpl != NULL ? cpl : &dummy);
 	pthread_mutex_unlock(&ctrlr->admin_lock);
-	if (rc == -ENXIO && !atomic_load(&ctrlr->failed)) {
+	if (rc == -ENODEV && !atomic_load(&ctrlr->failed)) {
 		/* Fatal status seen: recover now; the caller may retry the command. */
 		NVME_LOG(ERR, "%s: controller fatal status during an admin command",
 			 ctrlr->dev->name);
@@ -360,11 +361,12 @@ int svio_nvme_ctrlr_reset(struct svio_nvme_ctrlr *c)
 	pthread_mutex_lock(&c->admin_lock);
 	if (atomic_load(&c->failed)) {
 		pthread_mutex_unlock(&c->admin_lock);
-		return -ENXIO;
+		return -ENODEV;
 	}
 	atomic_fetch_add(&c->gen, 1); /* odd: queue pairs hold off */
 	NVME_LOG(NOTICE, "%s: resetting the controller", c->dev->name);
-	rc = ctrlr_disable(c);
+	/* Fault point: tests make a controller that does not come back. */
+	rc = nvme_fail_point() ? -ETIMEDOUT : ctrlr_disable(c);
 	if (rc == 0)
 		rc = ctrlr_start(c);
 	if (rc < 0) {

@@ -11,6 +11,7 @@
 #ifndef NVME_PRIV_H
 #define NVME_PRIV_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/queue.h>
@@ -63,15 +64,25 @@ enum nvme_req_state {
 	NVME_REQ_ABORTING, /* timed out, Abort sent */
 };
 
+/*
+ * One command slot. map_len/map_iova: the streaming mapping the pointer API
+ * made for this command without SVA (0: none, always so while the slot is
+ * free); it is taken down before the callback runs, whichever way the command
+ * ends. map_len fits the padding after the flags, so with SVA the slot stays
+ * as small as before.
+ */
 struct nvme_req {
 	svio_nvme_cb cb;
 	void *arg;
 	uint64_t deadline; /* tsc: timeout or abort expiry; 0 none */
 	uint8_t state;
 	bool timed_out;
+	uint32_t map_len;
 	uint64_t *prp_list; /* this slot's PRP list page (va) */
 	uint64_t prp_iova;
+	uint64_t map_iova;
 };
+static_assert(sizeof(struct nvme_req) <= 64, "a command slot fits one cache line");
 
 struct svio_nvme_qpair {
 	/* Hot: submit and poll. */

@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,57 @@
 #define POLL_BATCH	32
 #define CHECK_PERIOD_US 1000 /* timeouts and CSTS are looked at this often */
 
+/* ---- streaming mappings (pointer API without SVA) ---- */
+
+/*
+ * Take down a command's mapping. svio_dma_unmap(), not
+ * svio_dma_unmap_release(): the buffer belongs to the application, which may
+ * reuse or free it as soon as its callback runs, so there is nothing for the
+ * driver to hand back after the flush. Strict: the invalidation completed when
+ * this returns. Lazy: it is queued; the device finished with the buffer (the
+ * command completed), and the IOVA is not handed out again before the flush.
+ */
+static void __rte_noinline dma_unmap(struct svio_nvme_qpair *qp, uint64_t iova, uint32_t len)
+{
+	int rc = svio_dma_unmap(qp->ctrlr->dom, iova, len);
+
+	if (rc < 0)
+		NVME_LOG(ERR,
+			 "%s: queue %u: unmapping a command's buffer (iova 0x%" PRIx64
+			 ", %u bytes) failed: %s",
+			 qp->ctrlr->dev->name, qp->qid, iova, len, strerror(-rc));
+}
+
+static inline void req_unmap(struct svio_nvme_qpair *qp, struct nvme_req *r)
+{
+	dma_unmap(qp, r->map_iova, r->map_len);
+	r->map_len = 0;
+}
+
+/*
+ * Commands that end without a completion from the device (reset, failed
+ * controller, queue pair freed): unmap their buffers before any callback
+ * runs. In lazy mode the flush is forced too, since nobody knows what a
+ * failed or reset device still had in flight: the owners get their buffers
+ * back unreachable.
+ */
+static void unmap_outstanding(struct svio_nvme_qpair *qp)
+{
+	bool any = false;
+	uint32_t i;
+
+	for (i = 0; i < qp->depth; i++) {
+		struct nvme_req *r = &qp->reqs[i];
+
+		if (r->state != NVME_REQ_FREE && r->map_len != 0) {
+			req_unmap(qp, r);
+			any = true;
+		}
+	}
+	if (any && svio_domain_policy(qp->ctrlr->dom) != SVIO_FLUSH_STRICT)
+		svio_iommu_sync(qp->ctrlr->dom);
+}
+
 /* ---- completion delivery ---- */
 
 static void req_complete(struct svio_nvme_qpair *qp, uint16_t cid, uint32_t cdw0, uint16_t sf,
@@ -27,6 +80,9 @@ static void req_complete(struct svio_nvme_qpair *qp, uint16_t cid, uint32_t cdw0
 	svio_nvme_cb cb = r->cb;
 	void *arg = r->arg;
 
+	/* The device is done with the buffer: unmap before its owner gets it back. */
+	if (unlikely(r->map_len != 0))
+		req_unmap(qp, r);
 	cpl.rc = force_rc != 0 ? force_rc : nvme_status_errno(sf);
 	if (r->timed_out && cpl.rc == -ECANCELED)
 		cpl.rc = -ETIMEDOUT;
@@ -43,6 +99,7 @@ static void fail_outstanding(struct svio_nvme_qpair *qp, int rc)
 {
 	uint32_t i;
 
+	unmap_outstanding(qp);
 	for (i = 0; i < qp->depth; i++) {
 		if (qp->reqs[i].state != NVME_REQ_FREE)
 			req_complete(qp, (uint16_t)i, 0, 0, rc);
@@ -76,8 +133,8 @@ static int qp_recover(struct svio_nvme_qpair *qp, uint32_t gen)
 	if (gen & 1 || atomic_load(&c->failed)) {
 		pthread_mutex_unlock(&c->admin_lock);
 		if (atomic_load(&c->failed)) {
-			fail_outstanding(qp, -ENXIO);
-			return -ENXIO;
+			fail_outstanding(qp, -ENODEV);
+			return -ENODEV;
 		}
 		return -EAGAIN;
 	}
@@ -87,6 +144,8 @@ static int qp_recover(struct svio_nvme_qpair *qp, uint32_t gen)
 	qp->gen = gen;
 	pthread_mutex_unlock(&c->admin_lock);
 
+	/* The controller was disabled: nothing reaches these buffers any more. */
+	unmap_outstanding(qp);
 	/* Deliver the failures on a copy: a callback may reuse the slots. */
 	saved = malloc(sizeof(*saved) * qp->depth);
 	if (saved != NULL) {
@@ -122,8 +181,8 @@ static inline int qp_check_gen(struct svio_nvme_qpair *qp)
 		return 0;
 	if (atomic_load(&qp->ctrlr->failed)) {
 		/* Nothing will complete any more: every callback gets its answer now. */
-		fail_outstanding(qp, -ENXIO);
-		return -ENXIO;
+		fail_outstanding(qp, -ENODEV);
+		return -ENODEV;
 	}
 	return qp_recover(qp, gen);
 }
@@ -263,19 +322,71 @@ int svio_nvme_qpair_poll(struct svio_nvme_qpair *qp, uint32_t max)
 
 /* ---- submit ---- */
 
+static const char *opc_name(uint8_t opc)
+{
+	switch (opc) {
+	case NVME_CMD_READ:
+		return "read";
+	case NVME_CMD_WRITE:
+		return "write";
+	case NVME_CMD_FLUSH:
+		return "flush";
+	case NVME_CMD_WRITE_ZEROES:
+		return "write zeroes";
+	case NVME_CMD_DSM:
+		return "deallocate";
+	default:
+		return "command";
+	}
+}
+
+/*
+ * Say at DEBUG level which check refused a command, and return its error.
+ * Out of line: refusals are rare, or (queue full) a signal to poll anyway.
+ */
+static int __rte_noinline __rte_cold __rte_format_printf(4, 5)
+	refused(const struct svio_nvme_qpair *qp, uint8_t opc, int rc, const char *fmt, ...)
+{
+	char why[160];
+	va_list ap;
+
+	if (!rte_log_can_log(svio_nvme_logtype, RTE_LOG_DEBUG))
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	NVME_LOG(DEBUG, "%s: queue %u: %s refused: %s (%s)", qp->ctrlr->dev->name, qp->qid,
+		 opc_name(opc), why, strerror(-rc));
+	return rc;
+}
+
+/* The pair can take one more command now: the controller is up and a slot is free. */
+static inline int submit_ready(struct svio_nvme_qpair *qp, uint8_t opc)
+{
+	int rc = qp_check_gen(qp);
+
+	if (unlikely(rc < 0))
+		return refused(qp, opc, rc, "%s",
+			       rc == -ENODEV   ? "controller failed"
+			       : rc == -EAGAIN ? "controller resetting"
+					       : "queues not re-created after a reset");
+	if (unlikely(qp->nfree == 0))
+		return refused(qp, opc, -EAGAIN, "queue full (%u outstanding)", qp->depth);
+	return 0;
+}
+
+/* @p map_iova / @p map_len: the command's streaming mapping (0: none). */
 static int submit(struct svio_nvme_qpair *qp, struct nvme_sqe *sqe, uint64_t iova, size_t len,
-		  svio_nvme_cb cb, void *arg)
+		  svio_nvme_cb cb, void *arg, uint64_t map_iova, uint32_t map_len)
 {
 	struct nvme_req *r;
 	uint64_t tmo;
 	uint16_t cid;
 	int rc;
 
-	rc = qp_check_gen(qp);
+	rc = submit_ready(qp, sqe->opc);
 	if (unlikely(rc < 0))
 		return rc;
-	if (unlikely(qp->nfree == 0))
-		return -EAGAIN;
 	cid = qp->free_ids[--qp->nfree];
 	r = &qp->reqs[cid];
 	if (len > 0) {
@@ -303,6 +414,8 @@ static int submit(struct svio_nvme_qpair *qp, struct nvme_sqe *sqe, uint64_t iov
 	r->arg = arg;
 	r->state = NVME_REQ_ACTIVE;
 	r->timed_out = false;
+	r->map_len = map_len;
+	r->map_iova = map_iova;
 	tmo = atomic_load_explicit(&qp->ctrlr->timeout_tsc, memory_order_relaxed);
 	r->deadline = tmo ? rte_rdtsc() + tmo : 0;
 	qp->sq[qp->sq_tail] = *sqe;
@@ -321,8 +434,8 @@ static const struct svio_nvme_ns_info *ns_find(const struct svio_nvme_ctrlr *c, 
 	return NULL;
 }
 
-static int check_blocks(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba, uint32_t nlb,
-			const struct svio_nvme_ns_info **out)
+static int check_blocks(struct svio_nvme_qpair *qp, uint8_t opc, uint32_t nsid, uint64_t lba,
+			uint32_t nlb, const struct svio_nvme_ns_info **out)
 {
 	const struct svio_nvme_ns_info *ns;
 
@@ -330,37 +443,93 @@ static int check_blocks(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba,
 		return -EINVAL;
 	ns = ns_find(qp->ctrlr, nsid);
 	if (unlikely(ns == NULL))
-		return -ENXIO;
+		return refused(qp, opc, -ENXIO, "namespace %u does not exist", nsid);
 	if (unlikely(nlb == 0))
-		return -EINVAL;
+		return refused(qp, opc, -EINVAL, "nlb 0");
 	if (unlikely(lba >= ns->nblocks || nlb > ns->nblocks - lba))
-		return -ERANGE;
+		return refused(qp, opc, -ERANGE,
+			       "LBA range %" PRIu64 "+%u beyond namespace %u's %" PRIu64 " blocks",
+			       lba, nlb, nsid, ns->nblocks);
 	*out = ns;
+	return 0;
+}
+
+/* Check a read or write and build its entry; @p addr is the buffer's device address. */
+static int rw_prep(struct svio_nvme_qpair *qp, uint8_t opc, uint32_t nsid, uint64_t addr,
+		   uint64_t lba, uint32_t nlb, struct nvme_sqe *sqe, uint64_t *len)
+{
+	const struct svio_nvme_ns_info *ns;
+	int rc;
+
+	rc = check_blocks(qp, opc, nsid, lba, nlb, &ns);
+	if (unlikely(rc < 0))
+		return rc;
+	*len = (uint64_t)nlb * ns->lba_size;
+	if (unlikely(nlb > NVME_RW_NLB_MAX || *len > qp->ctrlr->info.max_xfer))
+		return refused(qp, opc, -EINVAL,
+			       "nlb %u (%" PRIu64 " bytes) above the %u-byte limit", nlb, *len,
+			       qp->ctrlr->info.max_xfer);
+	if (unlikely((addr & 3) || addr == 0))
+		return refused(qp, opc, -EINVAL, "buffer 0x%" PRIx64 " not 4-byte aligned or NULL",
+			       addr);
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opc = opc;
+	sqe->nsid = nsid;
+	sqe->cdw10 = (uint32_t)lba;
+	sqe->cdw11 = (uint32_t)(lba >> 32);
+	sqe->cdw12 = nlb - 1;
 	return 0;
 }
 
 static int rw(struct svio_nvme_qpair *qp, uint8_t opc, uint32_t nsid, uint64_t iova, uint64_t lba,
 	      uint32_t nlb, svio_nvme_cb cb, void *arg)
 {
-	const struct svio_nvme_ns_info *ns;
 	struct nvme_sqe sqe;
 	uint64_t len;
 	int rc;
 
-	rc = check_blocks(qp, nsid, lba, nlb, &ns);
+	rc = rw_prep(qp, opc, nsid, iova, lba, nlb, &sqe, &len);
 	if (unlikely(rc < 0))
 		return rc;
-	len = (uint64_t)nlb * ns->lba_size;
-	if (unlikely(nlb > NVME_RW_NLB_MAX || len > qp->ctrlr->info.max_xfer || (iova & 3) ||
-		     iova == 0))
-		return -EINVAL;
-	memset(&sqe, 0, sizeof(sqe));
-	sqe.opc = opc;
-	sqe.nsid = nsid;
-	sqe.cdw10 = (uint32_t)lba;
-	sqe.cdw11 = (uint32_t)(lba >> 32);
-	sqe.cdw12 = nlb - 1;
-	return submit(qp, &sqe, iova, len, cb, arg);
+	return submit(qp, &sqe, iova, len, cb, arg, 0, 0);
+}
+
+/*
+ * Pointer API without SVA: the device reaches only what the domain maps, so
+ * map the pages under the buffer for this one command (streaming DMA, as a
+ * kernel driver does), device access as the transfer needs it. Every check
+ * runs first, so a refused command costs no mapping; the mapping goes when
+ * the command ends, whichever way (req_complete, unmap_outstanding).
+ */
+static int __rte_noinline rw_map(struct svio_nvme_qpair *qp, uint8_t opc, uint32_t nsid,
+				 const void *buf, uint64_t lba, uint32_t nlb, svio_nvme_cb cb,
+				 void *arg)
+{
+	uint64_t va = (uint64_t)(uintptr_t)buf, base, end, len, io;
+	struct nvme_sqe sqe;
+	int rc;
+
+	rc = rw_prep(qp, opc, nsid, va, lba, nlb, &sqe, &len);
+	if (rc < 0)
+		return rc;
+	rc = submit_ready(qp, opc);
+	if (rc < 0)
+		return rc;
+	base = va & ~(uint64_t)(NVME_PAGE_SIZE - 1);
+	end = va + len + NVME_PAGE_SIZE - 1;
+	if (end < va)
+		return refused(qp, opc, -EINVAL, "buffer %p + %" PRIu64 " wraps around", buf, len);
+	end &= ~(uint64_t)(NVME_PAGE_SIZE - 1);
+	/* A write command has the device read memory; a read has it write. */
+	rc = svio_dma_map(qp->ctrlr->dom, (void *)(uintptr_t)base, end - base,
+			  opc == NVME_CMD_WRITE ? SVIO_DMA_READ : SVIO_DMA_WRITE, &io);
+	if (rc < 0)
+		return refused(qp, opc, rc, "buffer %p (%" PRIu64 " bytes) could not be mapped",
+			       buf, len);
+	rc = submit(qp, &sqe, io + (va - base), len, cb, arg, io, (uint32_t)(end - base));
+	if (rc < 0)
+		dma_unmap(qp, io, (uint32_t)(end - base));
+	return rc;
 }
 
 int svio_nvme_read_iova(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t iova, uint64_t lba,
@@ -381,7 +550,7 @@ int svio_nvme_read(struct svio_nvme_qpair *qp, uint32_t nsid, void *buf, uint64_
 	if (unlikely(qp == NULL))
 		return -EINVAL;
 	if (unlikely(!qp->sva))
-		return -ENOTSUP;
+		return rw_map(qp, NVME_CMD_READ, nsid, buf, lba, nlb, cb, arg);
 	return rw(qp, NVME_CMD_READ, nsid, (uint64_t)(uintptr_t)buf, lba, nlb, cb, arg);
 }
 
@@ -391,7 +560,7 @@ int svio_nvme_write(struct svio_nvme_qpair *qp, uint32_t nsid, const void *buf, 
 	if (unlikely(qp == NULL))
 		return -EINVAL;
 	if (unlikely(!qp->sva))
-		return -ENOTSUP;
+		return rw_map(qp, NVME_CMD_WRITE, nsid, buf, lba, nlb, cb, arg);
 	return rw(qp, NVME_CMD_WRITE, nsid, (uint64_t)(uintptr_t)buf, lba, nlb, cb, arg);
 }
 
@@ -402,8 +571,8 @@ int svio_nvme_flush(struct svio_nvme_qpair *qp, uint32_t nsid, svio_nvme_cb cb, 
 	if (unlikely(qp == NULL))
 		return -EINVAL;
 	if (nsid != 0xffffffffu && ns_find(qp->ctrlr, nsid) == NULL)
-		return -ENXIO;
-	return submit(qp, &sqe, 0, 0, cb, arg);
+		return refused(qp, sqe.opc, -ENXIO, "namespace %u does not exist", nsid);
+	return submit(qp, &sqe, 0, 0, cb, arg, 0, 0);
 }
 
 int svio_nvme_write_zeroes(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba, uint32_t nlb,
@@ -411,18 +580,18 @@ int svio_nvme_write_zeroes(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t l
 {
 	const struct svio_nvme_ns_info *ns;
 	struct nvme_sqe sqe = { .opc = NVME_CMD_WRITE_ZEROES, .nsid = nsid };
-	int rc = check_blocks(qp, nsid, lba, nlb, &ns);
+	int rc = check_blocks(qp, sqe.opc, nsid, lba, nlb, &ns);
 
 	if (rc < 0)
 		return rc;
 	if (nlb > NVME_RW_NLB_MAX)
-		return -EINVAL;
+		return refused(qp, sqe.opc, -EINVAL, "nlb %u above %u", nlb, NVME_RW_NLB_MAX);
 	if (!qp->ctrlr->info.write_zeroes)
-		return -ENOTSUP;
+		return refused(qp, sqe.opc, -ENOTSUP, "not supported by the controller");
 	sqe.cdw10 = (uint32_t)lba;
 	sqe.cdw11 = (uint32_t)(lba >> 32);
 	sqe.cdw12 = nlb - 1;
-	return submit(qp, &sqe, 0, 0, cb, arg);
+	return submit(qp, &sqe, 0, 0, cb, arg, 0, 0);
 }
 
 int svio_nvme_deallocate(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba, uint32_t nlb,
@@ -431,24 +600,22 @@ int svio_nvme_deallocate(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba
 	const struct svio_nvme_ns_info *ns;
 	struct nvme_sqe sqe = { .opc = NVME_CMD_DSM, .nsid = nsid, .cdw11 = NVME_DSM_AD };
 	struct nvme_dsm_range *range;
-	int rc = check_blocks(qp, nsid, lba, nlb, &ns);
+	int rc = check_blocks(qp, sqe.opc, nsid, lba, nlb, &ns);
 
 	if (rc < 0)
 		return rc;
 	if (!qp->ctrlr->info.dsm)
-		return -ENOTSUP;
-	rc = qp_check_gen(qp);
+		return refused(qp, sqe.opc, -ENOTSUP, "not supported by the controller");
+	rc = submit_ready(qp, sqe.opc);
 	if (rc < 0)
 		return rc;
-	if (qp->nfree == 0)
-		return -EAGAIN;
 	/* The range lives in the PRP list page of the slot submit() will take. */
 	range = (struct nvme_dsm_range *)qp->reqs[qp->free_ids[qp->nfree - 1]].prp_list;
 	range->attributes = 0;
 	range->nlb = nlb;
 	range->slba = lba;
 	return submit(qp, &sqe, qp->reqs[qp->free_ids[qp->nfree - 1]].prp_iova, sizeof(*range), cb,
-		      arg);
+		      arg, 0, 0);
 }
 
 int svio_nvme_io_raw(struct svio_nvme_qpair *qp, const struct nvme_sqe *cmd, uint64_t iova,
@@ -459,7 +626,7 @@ int svio_nvme_io_raw(struct svio_nvme_qpair *qp, const struct nvme_sqe *cmd, uin
 	if (qp == NULL || cmd == NULL || len > qp->ctrlr->info.max_xfer || (len > 0 && iova == 0))
 		return -EINVAL;
 	sqe = *cmd;
-	return submit(qp, &sqe, iova, iova != 0 ? len : 0, cb, arg);
+	return submit(qp, &sqe, iova, iova != 0 ? len : 0, cb, arg, 0, 0);
 }
 
 uint32_t svio_nvme_qpair_outstanding(const struct svio_nvme_qpair *qp)
@@ -493,7 +660,7 @@ int svio_nvme_qpair_alloc(struct svio_nvme_ctrlr *c, uint32_t depth, struct svio
 	if (c == NULL || out == NULL)
 		return -EINVAL;
 	if (atomic_load(&c->failed))
-		return -ENXIO;
+		return -ENODEV;
 	if (depth == 0)
 		depth = NVME_DEFAULT_DEPTH;
 	if (depth > c->mqes - 1)

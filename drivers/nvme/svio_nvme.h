@@ -15,9 +15,13 @@
  *   svio_nvme_write(qp, 1, buf, lba, nlb, done_cb, arg);   // buf: any memory (SVA)
  *   while (!done) svio_nvme_qpair_poll(qp, 0);
  *
- * Addresses. With SVA on (the default) device addresses are process virtual
- * addresses: svio_nvme_read()/write() take a pointer. Without SVA, map the
- * buffer with svio_dma_map() and use the _iova variants.
+ * Addresses. svio_nvme_read()/write() take a pointer to any memory. With SVA
+ * on (the default) it goes to the device as it is (device addresses are
+ * process virtual addresses). With SVA off (`--sva=off`) the driver maps the
+ * pages under the buffer through the domain for that command only and unmaps
+ * them when the command ends, whichever way it ends (streaming DMA). The
+ * _iova variants take an address the caller mapped with svio_dma_map(): no
+ * per-command mapping, the cheaper choice for buffers used again and again.
  *
  * Threading. Controller functions (lookup, info, qpair alloc/free, admin,
  * reset) may be called from any thread; they serialise on a per-controller
@@ -83,7 +87,8 @@ struct svio_nvme_cpl {
 	 * address), -ERANGE (LBA out of range), -ENXIO (invalid namespace),
 	 * -EINVAL (invalid field), -EOPNOTSUPP (invalid opcode), -ETIMEDOUT
 	 * (timed out and aborted), -ECANCELED (controller reset or queue pair
-	 * freed), -EIO (any other error status).
+	 * freed), -ENODEV (the controller failed: it did not come back from a
+	 * reset), -EIO (any other error status).
 	 */
 	int rc;
 };
@@ -127,7 +132,7 @@ int svio_nvme_ctrlr_set_timeout(struct svio_nvme_ctrlr *ctrlr, uint64_t timeout_
  * so @p buf may be any memory; @p len at most 8 KiB. Any thread (serialised).
  * @return 0 (success status), -EIO (error status, see @p cpl; or the
  *         controller reported fatal status and was reset: retry), -EINVAL,
- *         -ETIMEDOUT, -ENXIO (the controller failed and is gone).
+ *         -ETIMEDOUT, -ENODEV (the controller failed and is gone).
  */
 int svio_nvme_admin_cmd(struct svio_nvme_ctrlr *ctrlr, const struct nvme_sqe *cmd, void *buf,
 			size_t len, struct svio_nvme_cpl *cpl);
@@ -137,8 +142,9 @@ int svio_nvme_admin_cmd(struct svio_nvme_ctrlr *ctrlr, const struct nvme_sqe *cm
  * at their next call. Called by the driver itself on timeouts and fatal
  * status. Any thread; queue pairs need not be idle (their outstanding
  * commands complete with -ECANCELED). @return 0, -ETIMEDOUT / -EIO when the
- * controller does not come
- * back (it is then marked failed: every later call returns -ENXIO).
+ * controller does not come back (it is then marked failed: every later call
+ * returns -ENODEV and outstanding commands complete with it), -ENODEV when it
+ * had failed already.
  */
 int svio_nvme_ctrlr_reset(struct svio_nvme_ctrlr *ctrlr);
 
@@ -151,7 +157,8 @@ uint64_t svio_nvme_ctrlr_resets(const struct svio_nvme_ctrlr *ctrlr);
  * Create an I/O queue pair able to hold @p depth outstanding commands
  * (0: 128; clamped to the controller's maximum). Any thread; the pair then
  * belongs to the caller's thread (hand it over with a memory barrier).
- * @return 0, -ENOSPC (no queue id left), -ENOMEM, -EIO (controller refused).
+ * @return 0, -ENOSPC (no queue id left), -ENOMEM, -EIO (controller refused),
+ *         -ENODEV (controller failed, or in fatal status until its reset).
  */
 int svio_nvme_qpair_alloc(struct svio_nvme_ctrlr *ctrlr, uint32_t depth,
 			  struct svio_nvme_qpair **out);
@@ -173,20 +180,31 @@ uint32_t svio_nvme_qpair_depth(const struct svio_nvme_qpair *qp);
  * Reap up to @p max completions (0: no limit beyond the queue) and run their
  * callbacks; also checks timeouts and advances the domain's lazy
  * invalidations (svio_iommu_poll). Owner thread only.
- * @return completions reaped, or -ENXIO (controller failed), -EAGAIN
- *         (controller resetting right now: poll again).
+ * @return completions reaped, or -ENODEV (controller failed: every
+ *         outstanding command completed with -ENODEV), -EAGAIN (controller
+ *         resetting right now: poll again), -EIO (the pair's queues could not
+ *         be re-created after a reset: free it).
  */
 int svio_nvme_qpair_poll(struct svio_nvme_qpair *qp, uint32_t max);
 
 /*
  * I/O submission (owner thread only): @p nlb blocks from @p lba. The buffer
- * is any 4-byte aligned memory (SVA) or, for the _iova variants, one
- * contiguous IOVA range from svio_dma_map().
+ * is any 4-byte aligned memory or, for the _iova variants, one contiguous
+ * IOVA range from svio_dma_map(). Without SVA the pointer variants map the
+ * buffer's pages for the command (device read access for a write, write
+ * access for a read) and unmap them before @p cb runs, with the domain's
+ * flush policy (strict: invalidated before the callback; lazy: queued, the
+ * IOVA not reused before the flush). Commands that end without the device
+ * (reset, failed controller, svio_nvme_qpair_free()) have their invalidation
+ * completed before the callback in both policies. Every refusal is logged at
+ * DEBUG level (`--log-level=svio.nvme:debug`) naming the check.
  * @return 0 (submitted; @p cb runs from a later poll), -ENXIO (no such
- *         namespace, or controller failed), -ERANGE (beyond the namespace's
- *         end), -EINVAL (misaligned buffer, nlb 0 or above the transfer
- *         limit), -EAGAIN (queue full, or controller resetting: poll, then
- *         retry), -ENOTSUP (pointer variant without SVA).
+ *         namespace), -ERANGE (beyond the namespace's end), -EINVAL
+ *         (misaligned or NULL buffer, nlb 0 or above the transfer limit),
+ *         -EAGAIN (queue full, or controller resetting: poll, then retry),
+ *         -ENODEV (controller failed), -EIO (queues lost in a reset), or,
+ *         pointer variants without SVA, the svio_dma_map() error (-EINVAL:
+ *         not a mappable address; -ENOMEM): nothing stays mapped then.
  */
 int svio_nvme_read(struct svio_nvme_qpair *qp, uint32_t nsid, void *buf, uint64_t lba, uint32_t nlb,
 		   svio_nvme_cb cb, void *arg);

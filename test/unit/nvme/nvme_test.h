@@ -82,4 +82,33 @@ static inline void nvme_assert_no_stale_use(void)
 	assert_int_equal(st.stale_uses, 0);
 }
 
+/* Map and unmap calls the process domain counted so far. */
+struct nvme_map_count {
+	uint64_t maps, unmaps;
+};
+
+static inline struct nvme_map_count nvme_map_count(void)
+{
+	struct svio_iommu_stats st;
+	struct nvme_map_count n;
+
+	assert_int_equal(svio_iommu_stats_get(svio_domain_default(), &st), 0);
+	n.maps = st.maps;
+	n.unmaps = st.unmaps;
+	return n;
+}
+
+/*
+ * Since @p before, the pointer API mapped @p commands buffers (one each
+ * without SVA, none with it) and every mapping is gone again.
+ */
+static inline void nvme_assert_mapped_and_released(struct nvme_map_count before, uint64_t commands)
+{
+	struct nvme_map_count now = nvme_map_count();
+	uint64_t expect = svio_domain_sva(svio_domain_default()) ? 0 : commands;
+
+	assert_int_equal(now.maps - before.maps, expect);
+	assert_int_equal(now.unmaps - before.unmaps, expect);
+}
+
 #endif /* NVME_TEST_H */

@@ -3,10 +3,15 @@
  * NVMe PMD on the built-in controller: data integrity over both LBA sizes,
  * inline and thread models, PRP lists, several controllers on one domain,
  * and the submission errors. Built twice: with SVA (pointers straight to the
- * device) and with --sva=off (buffers mapped with svio_dma_map, _iova calls).
+ * device) and with --sva=off (buffers mapped with svio_dma_map for the _iova
+ * calls; the pointer calls map per command and must release every mapping).
  */
 #include <stdlib.h>
+#include <sys/mman.h>
 
+#include <rte_log.h>
+
+#include "nvme_priv.h"
 #include "nvme_test.h"
 #include "sim_nvme.h"
 #include "svio_iommu.h"
@@ -70,7 +75,7 @@ static void test_identify(void **state)
 	(void)state;
 	for (c = svio_nvme_ctrlr_next(NULL); c != NULL; c = svio_nvme_ctrlr_next(c))
 		n++;
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	c = svio_nvme_ctrlr_get("sim_nvme1");
 	assert_non_null(c);
 	assert_null(svio_nvme_ctrlr_get("sim_nvme9"));
@@ -290,9 +295,18 @@ static void test_submit_errors(void **state)
 	assert_int_equal(svio_nvme_write_zeroes(qp, 1, ns.nblocks - 2, 3, nvme_wait_cb, w),
 			 -ERANGE);
 	assert_int_equal(svio_nvme_flush(qp, 5, nvme_wait_cb, w), -ENXIO);
-#ifdef NVME_TEST_SVA_OFF
-	assert_int_equal(svio_nvme_read(qp, 1, b.va, 0, 1, nvme_wait_cb, w), -ENOTSUP);
-#endif
+	/* The pointer calls refuse the same way, before mapping anything. */
+	{
+		struct nvme_map_count before = nvme_map_count();
+
+		assert_int_equal(svio_nvme_read(qp, 2, b.va, 0, 1, nvme_wait_cb, w), -ENXIO);
+		assert_int_equal(svio_nvme_read(qp, 1, b.va, ns.nblocks, 1, nvme_wait_cb, w),
+				 -ERANGE);
+		assert_int_equal(svio_nvme_write(qp, 1, b.va + 2, 0, 1, nvme_wait_cb, w), -EINVAL);
+		assert_int_equal(svio_nvme_write(qp, 1, b.va, 0, 0, nvme_wait_cb, w), -EINVAL);
+		assert_int_equal(svio_nvme_write(qp, 1, b.va, 0, 4097, nvme_wait_cb, w), -EINVAL);
+		nvme_assert_mapped_and_released(before, 0);
+	}
 	/* Queue full: four in flight, the fifth waits for a poll. */
 	memset(w, 0, sizeof(w));
 	for (i = 0; i < 4; i++)
@@ -304,6 +318,47 @@ static void test_submit_errors(void **state)
 	assert_int_equal(nvme_wait_done(qp, &w[4]), 0);
 	dbuf_free(&b);
 	svio_nvme_qpair_free(qp);
+}
+
+/* Each refusal says at DEBUG level which check refused the command. */
+static void test_refusal_logged(void **state)
+{
+	struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get("sim_nvme0");
+	struct svio_nvme_qpair *qp;
+	struct nvme_wait w[2];
+	uint8_t *buf = malloc(4096);
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	(void)state;
+	assert_non_null(buf);
+	assert_non_null(f);
+	assert_int_equal(svio_nvme_qpair_alloc(c, 1, &qp), 0);
+	memset(w, 0, sizeof(w));
+	rte_openlog_stream(f);
+	rte_log_set_level(svio_nvme_logtype, RTE_LOG_DEBUG);
+	assert_int_equal(svio_nvme_read(qp, 9, buf, 0, 1, nvme_wait_cb, w), -ENXIO);
+	assert_int_equal(svio_nvme_read(qp, 1, buf, 1ull << 40, 1, nvme_wait_cb, w), -ERANGE);
+	assert_int_equal(svio_nvme_read(qp, 1, buf + 1, 0, 1, nvme_wait_cb, w), -EINVAL);
+	assert_int_equal(svio_nvme_read(qp, 1, buf, 0, 0, nvme_wait_cb, w), -EINVAL);
+	assert_int_equal(svio_nvme_read(qp, 1, buf, 0, 4096, nvme_wait_cb, w), -EINVAL);
+	assert_int_equal(svio_nvme_read(qp, 1, buf, 0, 1, nvme_wait_cb, &w[0]), 0);
+	assert_int_equal(svio_nvme_write(qp, 1, buf, 0, 1, nvme_wait_cb, &w[1]), -EAGAIN);
+	rte_log_set_level(svio_nvme_logtype, RTE_LOG_ERR);
+	rte_openlog_stream(NULL);
+	fclose(f);
+	assert_int_equal(nvme_wait_done(qp, &w[0]), 0);
+	svio_nvme_qpair_free(qp);
+	assert_non_null(strstr(text, "read refused: namespace 9 does not exist"));
+	assert_non_null(strstr(text, "read refused: LBA range 1099511627776+1 beyond namespace 1"));
+	assert_non_null(strstr(text, "read refused: buffer 0x"));
+	assert_non_null(strstr(text, "not 4-byte aligned"));
+	assert_non_null(strstr(text, "read refused: nlb 0"));
+	assert_non_null(strstr(text, "read refused: nlb 4096 (2097152 bytes) above"));
+	assert_non_null(strstr(text, "write refused: queue full (1 outstanding)"));
+	free(text);
+	free(buf);
 }
 
 /* Queue ids run out at the controller's grant (queues=4 on sim_nvme1). */
@@ -324,6 +379,326 @@ static void test_qpair_limit(void **state)
 		svio_nvme_qpair_free(qp[i]);
 }
 
+/* ---- the pointer API: SVA passes the pointer, --sva=off maps it per command ---- */
+
+static int rw_ptr(struct svio_nvme_qpair *qp, bool write, uint32_t nsid, void *buf, uint64_t lba,
+		  uint32_t nlb)
+{
+	return nvme_rw_sync(qp, write, nsid, buf, lba, nlb);
+}
+
+/*
+ * Write through a pointer, read back through another, compare with the
+ * controller's own copy. Buffers come from malloc at offsets that are not page
+ * aligned, several of them straddling page boundaries; sizes up to the
+ * transfer limit (a PRP list).
+ */
+static void ptr_integrity_one(struct svio_nvme_ctrlr *c, struct svio_nvme_qpair *qp)
+{
+	static const struct {
+		uint32_t bytes, woff, roff;
+	} cases[] = {
+		{ 512, 4, 8 },	    { 512, 3840, 4000 },  { 4096, 8, 2048 },
+		{ 4096, 0, 4092 },  { 8192, 400, 12 },	  { 12288, 4092, 4 },
+		{ 65536, 4936, 4 }, { 1u << 20, 512, 8 }, { 1u << 20, 0, 0 },
+	};
+	struct nvme_map_count before = nvme_map_count();
+	uint32_t nsid = svio_nvme_ns_next(c, 0);
+	size_t blen = (1u << 20) + 3 * 4096;
+	uint8_t *wb = malloc(blen), *rb = malloc(blen), *peek = malloc(1u << 20);
+	struct svio_nvme_ns_info ns;
+	uint64_t lba = 11, cmds = 0;
+
+	assert_non_null(wb);
+	assert_non_null(rb);
+	assert_non_null(peek);
+	assert_int_equal(svio_nvme_ns_info_get(c, nsid, &ns), 0);
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t nlb = cases[i].bytes / ns.lba_size;
+		size_t len = cases[i].bytes;
+
+		if (nlb == 0)
+			continue;
+		nvme_fill(wb + cases[i].woff, len, i * 131 + nsid);
+		memset(rb, 0xee, blen);
+		assert_int_equal(rw_ptr(qp, true, nsid, wb + cases[i].woff, lba, nlb), 0);
+		assert_int_equal(rw_ptr(qp, false, nsid, rb + cases[i].roff, lba, nlb), 0);
+		assert_memory_equal(rb + cases[i].roff, wb + cases[i].woff, len);
+		/* Nothing written outside the buffer. */
+		assert_int_equal(rb[cases[i].roff + len], 0xee);
+		if (cases[i].roff > 0)
+			assert_int_equal(rb[cases[i].roff - 1], 0xee);
+		assert_int_equal(sim_nvme_ns_peek(svio_nvme_ctrlr_device(c), lba, nlb, peek), 0);
+		assert_memory_equal(peek, wb + cases[i].woff, len);
+		lba += nlb + 5;
+		cmds += 2;
+	}
+	assert_int_equal(svio_nvme_qpair_outstanding(qp), 0);
+	nvme_assert_mapped_and_released(before, cmds);
+	free(peek);
+	free(rb);
+	free(wb);
+}
+
+static void test_ptr_integrity(void **state)
+{
+	(void)state;
+	for (unsigned int d = 0; d < 4; d++) {
+		struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get(devs[d]);
+		struct svio_nvme_qpair *qp;
+
+		assert_int_equal(svio_nvme_qpair_alloc(c, 16, &qp), 0);
+		ptr_integrity_one(c, qp);
+		svio_nvme_qpair_free(qp);
+	}
+	nvme_assert_no_stale_use();
+}
+
+/*
+ * Many commands in flight on two controllers at once, each buffer straddling
+ * two pages and sharing them with its neighbours: without SVA every page is
+ * mapped by two commands at the same time, at two IOVAs.
+ */
+static void test_ptr_in_flight(void **state)
+{
+	enum { NDEV = 2, DEPTH = 64, BS = 4096, OFF = 52 };
+	struct nvme_map_count before;
+	struct svio_nvme_qpair *qp[NDEV];
+	struct svio_nvme_ns_info ns[NDEV];
+	struct nvme_wait w[NDEV][DEPTH];
+	uint8_t *wb[NDEV], *rb[NDEV];
+	size_t len = (size_t)DEPTH * BS + OFF;
+	unsigned int d, k;
+
+	(void)state;
+	for (d = 0; d < NDEV; d++) {
+		struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get(devs[d]);
+
+		assert_int_equal(svio_nvme_qpair_alloc(c, DEPTH, &qp[d]), 0);
+		assert_int_equal(svio_nvme_ns_info_get(c, svio_nvme_ns_next(c, 0), &ns[d]), 0);
+		wb[d] = malloc(len);
+		rb[d] = malloc(len);
+		assert_non_null(wb[d]);
+		assert_non_null(rb[d]);
+		nvme_fill(wb[d], len, 4242 + d);
+		memset(rb[d], 0, len);
+	}
+	before = nvme_map_count(); /* the queue pairs' own memory is mapped by now */
+	for (int write = 1; write >= 0; write--) {
+		memset(w, 0, sizeof(w));
+		for (d = 0; d < NDEV; d++) {
+			uint32_t nlb = BS / ns[d].lba_size;
+
+			for (k = 0; k < DEPTH; k++) {
+				uint8_t *p = (write ? wb[d] : rb[d]) + OFF + (size_t)k * BS;
+				uint64_t lba = 3000 + (uint64_t)k * nlb;
+				int rc = write ? svio_nvme_write(qp[d], ns[d].nsid, p, lba, nlb,
+								 nvme_wait_cb, &w[d][k])
+					       : svio_nvme_read(qp[d], ns[d].nsid, p, lba, nlb,
+								nvme_wait_cb, &w[d][k]);
+
+				assert_int_equal(rc, 0);
+			}
+			assert_int_equal(svio_nvme_qpair_outstanding(qp[d]), DEPTH);
+		}
+		for (d = 0; d < NDEV; d++)
+			for (k = 0; k < DEPTH; k++)
+				assert_int_equal(nvme_wait_done(qp[d], &w[d][k]), 0);
+	}
+	nvme_assert_mapped_and_released(before, 2 * NDEV * DEPTH);
+	for (d = 0; d < NDEV; d++) {
+		assert_memory_equal(rb[d] + OFF, wb[d] + OFF, (size_t)DEPTH * BS);
+		svio_nvme_qpair_free(qp[d]);
+		free(rb[d]);
+		free(wb[d]);
+	}
+	nvme_assert_no_stale_use();
+}
+
+/*
+ * A buffer the domain cannot map fails at submission and leaves nothing
+ * behind: no mapping, no slot (the queue still takes its full depth).
+ * With SVA the pointer goes to the device, whose access fails instead.
+ */
+static void test_ptr_map_failure(void **state)
+{
+	enum { DEPTH = 4 };
+	struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get("sim_nvme0");
+	struct nvme_map_count before;
+	struct svio_nvme_qpair *qp;
+	struct nvme_wait w[DEPTH + 1];
+	uint8_t *buf = malloc(DEPTH * 512);
+	unsigned int i;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_int_equal(svio_nvme_qpair_alloc(c, DEPTH, &qp), 0);
+	before = nvme_map_count();
+	memset(w, 0, sizeof(w));
+	assert_int_equal(svio_nvme_write(qp, 1, NULL, 0, 1, nvme_wait_cb, w), -EINVAL);
+#ifdef NVME_TEST_SVA_OFF
+	/* Beyond the 48 bits a first-stage table translates: svio_dma_map() refuses it. */
+	assert_int_equal(
+		svio_nvme_read(qp, 1, (void *)(uintptr_t)(1ull << 48), 0, 1, nvme_wait_cb, w),
+		-EINVAL);
+	assert_int_equal(svio_nvme_write(qp, 1, (void *)(uintptr_t)((1ull << 48) - 256), 0, 1,
+					 nvme_wait_cb, w),
+			 -EINVAL);
+	assert_int_equal(w[0].done, 0);
+	assert_int_equal(svio_nvme_qpair_outstanding(qp), 0);
+	nvme_assert_mapped_and_released(before, 0);
+#else
+	{
+		/* An address nothing is mapped at: the page request fails, so does the command. */
+		void *hole = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				  -1, 0);
+
+		assert_true(hole != MAP_FAILED);
+		assert_int_equal(munmap(hole, 8192), 0);
+		assert_int_equal(rw_ptr(qp, false, 1, (uint8_t *)hole + 512, 0, 1), -EFAULT);
+	}
+#endif
+	/* Every slot is still there. */
+	for (i = 0; i < DEPTH; i++)
+		assert_int_equal(svio_nvme_write(qp, 1, buf + i * 512, i, 1, nvme_wait_cb, &w[i]),
+				 0);
+	assert_int_equal(svio_nvme_write(qp, 1, buf, DEPTH, 1, nvme_wait_cb, &w[DEPTH]), -EAGAIN);
+	for (i = 0; i < DEPTH; i++)
+		assert_int_equal(nvme_wait_done(qp, &w[i]), 0);
+	nvme_assert_mapped_and_released(before, DEPTH);
+	svio_nvme_qpair_free(qp);
+	free(buf);
+	nvme_assert_no_stale_use();
+}
+
+/*
+ * Commands that end without a normal completion give their mappings back
+ * too: aborted after a timeout, timed out and reset, cancelled by an explicit
+ * reset, cancelled by freeing the queue pair.
+ */
+static void test_ptr_timeout_reset_release(void **state)
+{
+	struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get("sim_nvme0");
+	struct svio_device *dev = svio_nvme_ctrlr_device(c);
+	uint64_t resets = svio_nvme_ctrlr_resets(c);
+	struct nvme_map_count before;
+	struct svio_nvme_qpair *qp;
+	struct nvme_wait w[4];
+	uint8_t *buf = malloc(4 * 4096 + 100);
+	unsigned int i;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_int_equal(svio_nvme_ctrlr_set_timeout(c, 20000), 0);
+	assert_int_equal(svio_nvme_qpair_alloc(c, 8, &qp), 0);
+	before = nvme_map_count();
+
+	/* Timed out, then aborted: completed by the controller. */
+	memset(w, 0, sizeof(w));
+	assert_int_equal(sim_nvme_inject_hang(dev, 1, true), 0);
+	assert_int_equal(svio_nvme_read(qp, 1, buf + 100, 0, 8, nvme_wait_cb, &w[0]), 0);
+	assert_int_equal(nvme_wait_done(qp, &w[0]), -ETIMEDOUT);
+	assert_int_equal(NVME_SF_SC(w[0].cpl.status), NVME_SC_ABORT_REQUESTED);
+	nvme_assert_mapped_and_released(before, 1);
+
+	/* The abort refused: reset; the timed-out command and its neighbour end. */
+	memset(w, 0, sizeof(w));
+	assert_int_equal(sim_nvme_inject_hang(dev, 1, false), 0);
+	assert_int_equal(svio_nvme_write(qp, 1, buf + 100, 0, 8, nvme_wait_cb, &w[0]), 0);
+	assert_int_equal(svio_nvme_write(qp, 1, buf + 4196, 8, 8, nvme_wait_cb, &w[1]), 0);
+	assert_int_equal(nvme_wait_done(qp, &w[0]), -ETIMEDOUT);
+	assert_int_equal(nvme_wait_done(qp, &w[1]), 0);
+	assert_int_equal(svio_nvme_ctrlr_resets(c), resets + 1);
+	nvme_assert_mapped_and_released(before, 3);
+
+	/* An explicit reset with commands outstanding cancels them. */
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < 3; i++)
+		assert_int_equal(
+			svio_nvme_read(qp, 1, buf + 100 + i * 4096, i * 8, 8, nvme_wait_cb, &w[i]),
+			0);
+	assert_int_equal(svio_nvme_ctrlr_reset(c), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(nvme_wait_done(qp, &w[i]), -ECANCELED);
+	assert_int_equal(svio_nvme_qpair_outstanding(qp), 0);
+	nvme_assert_mapped_and_released(before, 6);
+
+	/* Freeing the pair cancels what it still holds. */
+	memset(w, 0, sizeof(w));
+	assert_int_equal(sim_nvme_inject_hang(dev, 2, false), 0);
+	assert_int_equal(svio_nvme_write(qp, 1, buf + 100, 0, 8, nvme_wait_cb, &w[0]), 0);
+	assert_int_equal(svio_nvme_read(qp, 1, buf + 4196, 0, 8, nvme_wait_cb, &w[1]), 0);
+	/* Freeing the pair also unmaps its queues (those that needed a mapping). */
+	before.unmaps += qp->sq_mem.mapped + qp->cq_mem.mapped + qp->prp_mem.mapped;
+	svio_nvme_qpair_free(qp);
+	assert_int_equal(w[0].done, 1);
+	assert_int_equal(w[0].cpl.rc, -ECANCELED);
+	assert_int_equal(w[1].done, 1);
+	assert_int_equal(w[1].cpl.rc, -ECANCELED);
+	nvme_assert_mapped_and_released(before, 8);
+
+	assert_int_equal(svio_nvme_ctrlr_set_timeout(c, 5000000), 0);
+	free(buf);
+	nvme_assert_no_stale_use();
+}
+
+/*
+ * A controller that does not come back from a reset is failed: -ENODEV
+ * everywhere (distinct from -ENXIO, no such namespace, which it still
+ * reports first), and what was outstanding completes with -ENODEV, its
+ * mappings released. Runs last: sim_nvme4 stays failed.
+ */
+static void test_failed_controller(void **state)
+{
+	struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get("sim_nvme4");
+	struct nvme_sqe id = { .opc = NVME_ADM_IDENTIFY, .cdw10 = NVME_CNS_CTRLR };
+	struct nvme_map_count before;
+	struct svio_nvme_qpair *qp, *qp2;
+	struct svio_nvme_ns_info ns;
+	struct svio_nvme_cpl cpl;
+	struct nvme_id_ctrlr ident;
+	struct nvme_wait w[2];
+	uint8_t *buf = malloc(3 * 4096);
+	struct dbuf b;
+
+	(void)state;
+	assert_non_null(buf);
+	dbuf_alloc(&b, 4096);
+	assert_int_equal(svio_nvme_qpair_alloc(c, 4, &qp), 0);
+	before = nvme_map_count();
+	nvme_fill(buf, 4096, 77);
+	assert_int_equal(rw_ptr(qp, true, 1, buf + 8, 0, 1), 0);
+	memset(w, 0, sizeof(w));
+	assert_int_equal(sim_nvme_inject_hang(svio_nvme_ctrlr_device(c), 1, false), 0);
+	assert_int_equal(svio_nvme_read(qp, 1, buf + 4100, 0, 1, nvme_wait_cb, &w[0]), 0);
+	atomic_store(&nvme_fail_nth, 1); /* the reset's disable fails */
+	assert_int_equal(svio_nvme_ctrlr_reset(c), -ETIMEDOUT);
+	assert_int_equal(atomic_load(&nvme_fail_nth), 0);
+	assert_int_equal(svio_nvme_qpair_poll(qp, 0), -ENODEV);
+	assert_int_equal(w[0].done, 1);
+	assert_int_equal(w[0].cpl.rc, -ENODEV);
+	nvme_assert_mapped_and_released(before, 2);
+
+	assert_int_equal(svio_nvme_write(qp, 1, buf, 0, 1, nvme_wait_cb, &w[1]), -ENODEV);
+	assert_int_equal(svio_nvme_read(qp, 1, buf, 0, 1, nvme_wait_cb, &w[1]), -ENODEV);
+	assert_int_equal(svio_nvme_read_iova(qp, 1, b.iova, 0, 1, nvme_wait_cb, &w[1]), -ENODEV);
+	assert_int_equal(svio_nvme_flush(qp, 1, nvme_wait_cb, &w[1]), -ENODEV);
+	assert_int_equal(svio_nvme_write_zeroes(qp, 1, 0, 1, nvme_wait_cb, &w[1]), -ENODEV);
+	assert_int_equal(svio_nvme_qpair_poll(qp, 0), -ENODEV);
+	assert_int_equal(w[1].done, 0);
+	/* No such namespace is still that, failed controller or not. */
+	assert_int_equal(svio_nvme_read(qp, 2, buf, 0, 1, nvme_wait_cb, &w[1]), -ENXIO);
+	assert_int_equal(svio_nvme_ns_info_get(c, 2, &ns), -ENXIO);
+	assert_int_equal(svio_nvme_ns_info_get(c, 1, &ns), 0);
+	assert_int_equal(svio_nvme_admin_cmd(c, &id, &ident, sizeof(ident), &cpl), -ENODEV);
+	assert_int_equal(svio_nvme_ctrlr_reset(c), -ENODEV);
+	assert_int_equal(svio_nvme_qpair_alloc(c, 4, &qp2), -ENODEV);
+	nvme_assert_mapped_and_released(before, 2);
+	svio_nvme_qpair_free(qp);
+	dbuf_free(&b);
+	free(buf);
+}
+
 int main(void)
 {
 	static const char *const args[] = {
@@ -336,12 +711,24 @@ int main(void)
 		"sim_nvme2,size=256G,lba=4096,dstrd=2",
 		"--vdev",
 		"sim_nvme3,size=16M,nsid=3,mode=thread,latency_ns=20000,iommu=1",
+		"--vdev",
+		"sim_nvme4,size=8M,lba=4096",
 		NULL,
 	};
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_identify),      cmocka_unit_test(test_integrity),
-		cmocka_unit_test(test_shared_domain), cmocka_unit_test(test_zeroes_flush_trim),
-		cmocka_unit_test(test_submit_errors), cmocka_unit_test(test_qpair_limit),
+		cmocka_unit_test(test_identify),
+		cmocka_unit_test(test_integrity),
+		cmocka_unit_test(test_shared_domain),
+		cmocka_unit_test(test_zeroes_flush_trim),
+		cmocka_unit_test(test_submit_errors),
+		cmocka_unit_test(test_qpair_limit),
+		cmocka_unit_test(test_refusal_logged),
+		cmocka_unit_test(test_ptr_integrity),
+		cmocka_unit_test(test_ptr_in_flight),
+		cmocka_unit_test(test_ptr_map_failure),
+		cmocka_unit_test(test_ptr_timeout_reset_release),
+		/* Last: it leaves sim_nvme4 failed. */
+		cmocka_unit_test(test_failed_controller),
 	};
 	int rc;
 
