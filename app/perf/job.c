@@ -443,6 +443,9 @@ static void readback(struct job_ctx *x)
 	uint64_t stall = start + (uint64_t)(DRAIN_NS / 1e9 * hz);
 	bool more = true;
 
+	/* The progress lines stop with the timed phase: say why the run goes on. */
+	if (job->id == 0 && x->o->status_interval > 0)
+		fprintf(stderr, "svio-perf: verify: reading back every block written\n");
 	while ((more || x->nfree < x->o->iodepth) && !x->failed) {
 		while (more && !atomic_load_explicit(&perf_stop, memory_order_relaxed)) {
 			int rc = readback_one(x);
