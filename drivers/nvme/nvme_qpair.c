@@ -360,31 +360,47 @@ static int __rte_noinline __rte_cold __rte_format_printf(4, 5)
 	return rc;
 }
 
-/* The pair can take one more command now: the controller is up and a slot is free. */
-static inline int submit_ready(struct svio_nvme_qpair *qp, uint8_t opc)
+/* Why submit_ready() refused: @p rc from the generation check, 0 for a full queue. */
+static int __rte_noinline __rte_cold submit_refused(struct svio_nvme_qpair *qp,
+						    const struct nvme_sqe *sqe, int rc)
 {
-	int rc = qp_check_gen(qp);
+	uint8_t opc = sqe->opc;
 
-	if (unlikely(rc < 0))
+	if (rc < 0)
 		return refused(qp, opc, rc, "%s",
 			       rc == -ENODEV   ? "controller failed"
 			       : rc == -EAGAIN ? "controller resetting"
 					       : "queues not re-created after a reset");
+	return refused(qp, opc, -EAGAIN, "queue full (%u outstanding)", qp->depth);
+}
+
+/* The pair can take one more command now: the controller is up and a slot is free. */
+static inline int submit_ready(struct svio_nvme_qpair *qp, const struct nvme_sqe *sqe)
+{
+	int rc = qp_check_gen(qp);
+
+	if (unlikely(rc < 0))
+		return submit_refused(qp, sqe, rc);
 	if (unlikely(qp->nfree == 0))
-		return refused(qp, opc, -EAGAIN, "queue full (%u outstanding)", qp->depth);
+		return submit_refused(qp, sqe, 0);
 	return 0;
 }
 
-/* @p map_iova / @p map_len: the command's streaming mapping (0: none). */
-static int submit(struct svio_nvme_qpair *qp, struct nvme_sqe *sqe, uint64_t iova, size_t len,
-		  svio_nvme_cb cb, void *arg, uint64_t map_iova, uint32_t map_len)
+/*
+ * Fill a slot and ring the doorbell. @p map_iova / @p map_len: the command's
+ * streaming mapping; constant 0 on every path but rw_map(), so the stores
+ * fold away there (a free slot's map_len is always 0).
+ */
+static __rte_always_inline int submit_common(struct svio_nvme_qpair *qp, struct nvme_sqe *sqe,
+					     uint64_t iova, size_t len, svio_nvme_cb cb, void *arg,
+					     uint64_t map_iova, uint32_t map_len)
 {
 	struct nvme_req *r;
 	uint64_t tmo;
 	uint16_t cid;
 	int rc;
 
-	rc = submit_ready(qp, sqe->opc);
+	rc = submit_ready(qp, sqe);
 	if (unlikely(rc < 0))
 		return rc;
 	cid = qp->free_ids[--qp->nfree];
@@ -414,8 +430,10 @@ static int submit(struct svio_nvme_qpair *qp, struct nvme_sqe *sqe, uint64_t iov
 	r->arg = arg;
 	r->state = NVME_REQ_ACTIVE;
 	r->timed_out = false;
-	r->map_len = map_len;
-	r->map_iova = map_iova;
+	if (map_len != 0) {
+		r->map_len = map_len;
+		r->map_iova = map_iova;
+	}
 	tmo = atomic_load_explicit(&qp->ctrlr->timeout_tsc, memory_order_relaxed);
 	r->deadline = tmo ? rte_rdtsc() + tmo : 0;
 	qp->sq[qp->sq_tail] = *sqe;
@@ -426,6 +444,12 @@ static int submit(struct svio_nvme_qpair *qp, struct nvme_sqe *sqe, uint64_t iov
 	return 0;
 }
 
+static int submit(struct svio_nvme_qpair *qp, struct nvme_sqe *sqe, uint64_t iova, size_t len,
+		  svio_nvme_cb cb, void *arg)
+{
+	return submit_common(qp, sqe, iova, len, cb, arg, 0, 0);
+}
+
 static const struct svio_nvme_ns_info *ns_find(const struct svio_nvme_ctrlr *c, uint32_t nsid)
 {
 	for (uint32_t i = 0; i < c->info.num_ns; i++)
@@ -434,44 +458,65 @@ static const struct svio_nvme_ns_info *ns_find(const struct svio_nvme_ctrlr *c, 
 	return NULL;
 }
 
+/*
+ * Which block check refused a command (the hot paths only learn that one
+ * did): log it and return its error. @p xfer: the transfer limit applies;
+ * @p addr: the buffer's address, 1 when there is none.
+ */
+static int __rte_noinline __rte_cold blocks_refused(struct svio_nvme_qpair *qp, uint8_t opc,
+						    uint32_t nsid, uint64_t addr, uint64_t lba,
+						    uint32_t nlb, uint32_t max_nlb, bool xfer)
+{
+	const struct svio_nvme_ns_info *ns = ns_find(qp->ctrlr, nsid);
+	uint64_t len;
+
+	if (ns == NULL)
+		return refused(qp, opc, -ENXIO, "namespace %u does not exist", nsid);
+	if (nlb == 0)
+		return refused(qp, opc, -EINVAL, "nlb 0");
+	if (lba >= ns->nblocks || nlb > ns->nblocks - lba)
+		return refused(qp, opc, -ERANGE,
+			       "LBA range %" PRIu64 "+%u beyond namespace %u's %" PRIu64 " blocks",
+			       lba, nlb, nsid, ns->nblocks);
+	len = (uint64_t)nlb * ns->lba_size;
+	if (nlb > max_nlb)
+		return refused(qp, opc, -EINVAL, "nlb %u above %u", nlb, max_nlb);
+	if (xfer && len > qp->ctrlr->info.max_xfer)
+		return refused(qp, opc, -EINVAL,
+			       "nlb %u (%" PRIu64 " bytes) above the %u-byte limit", nlb, len,
+			       qp->ctrlr->info.max_xfer);
+	return refused(qp, opc, -EINVAL, "buffer 0x%" PRIx64 " not 4-byte aligned or NULL", addr);
+}
+
+/* Namespace, nlb and range checks of the commands without data. */
 static int check_blocks(struct svio_nvme_qpair *qp, uint8_t opc, uint32_t nsid, uint64_t lba,
-			uint32_t nlb, const struct svio_nvme_ns_info **out)
+			uint32_t nlb, uint32_t max_nlb)
 {
 	const struct svio_nvme_ns_info *ns;
 
 	if (unlikely(qp == NULL))
 		return -EINVAL;
 	ns = ns_find(qp->ctrlr, nsid);
-	if (unlikely(ns == NULL))
-		return refused(qp, opc, -ENXIO, "namespace %u does not exist", nsid);
-	if (unlikely(nlb == 0))
-		return refused(qp, opc, -EINVAL, "nlb 0");
-	if (unlikely(lba >= ns->nblocks || nlb > ns->nblocks - lba))
-		return refused(qp, opc, -ERANGE,
-			       "LBA range %" PRIu64 "+%u beyond namespace %u's %" PRIu64 " blocks",
-			       lba, nlb, nsid, ns->nblocks);
-	*out = ns;
+	if (unlikely(ns == NULL || nlb == 0 || lba >= ns->nblocks || nlb > ns->nblocks - lba ||
+		     nlb > max_nlb))
+		return blocks_refused(qp, opc, nsid, 1, lba, nlb, max_nlb, false);
 	return 0;
 }
 
-/* Check a read or write and build its entry; @p addr is the buffer's device address. */
-static int rw_prep(struct svio_nvme_qpair *qp, uint8_t opc, uint32_t nsid, uint64_t addr,
-		   uint64_t lba, uint32_t nlb, struct nvme_sqe *sqe, uint64_t *len)
+/*
+ * Check a read or write and build its entry; @p addr is the buffer's device
+ * address. One combined test: the reason is worked out only on refusal.
+ */
+static inline int rw_prep(struct svio_nvme_qpair *qp, uint8_t opc, uint32_t nsid, uint64_t addr,
+			  uint64_t lba, uint32_t nlb, struct nvme_sqe *sqe, uint64_t *len)
 {
-	const struct svio_nvme_ns_info *ns;
-	int rc;
+	const struct svio_nvme_ns_info *ns = ns_find(qp->ctrlr, nsid);
 
-	rc = check_blocks(qp, opc, nsid, lba, nlb, &ns);
-	if (unlikely(rc < 0))
-		return rc;
-	*len = (uint64_t)nlb * ns->lba_size;
-	if (unlikely(nlb > NVME_RW_NLB_MAX || *len > qp->ctrlr->info.max_xfer))
-		return refused(qp, opc, -EINVAL,
-			       "nlb %u (%" PRIu64 " bytes) above the %u-byte limit", nlb, *len,
-			       qp->ctrlr->info.max_xfer);
-	if (unlikely((addr & 3) || addr == 0))
-		return refused(qp, opc, -EINVAL, "buffer 0x%" PRIx64 " not 4-byte aligned or NULL",
-			       addr);
+	*len = ns != NULL ? (uint64_t)nlb * ns->lba_size : 0;
+	if (unlikely(ns == NULL || nlb == 0 || lba >= ns->nblocks || nlb > ns->nblocks - lba ||
+		     nlb > NVME_RW_NLB_MAX || *len > qp->ctrlr->info.max_xfer || (addr & 3) ||
+		     addr == 0))
+		return blocks_refused(qp, opc, nsid, addr, lba, nlb, NVME_RW_NLB_MAX, true);
 	memset(sqe, 0, sizeof(*sqe));
 	sqe->opc = opc;
 	sqe->nsid = nsid;
@@ -488,10 +533,12 @@ static int rw(struct svio_nvme_qpair *qp, uint8_t opc, uint32_t nsid, uint64_t i
 	uint64_t len;
 	int rc;
 
+	if (unlikely(qp == NULL))
+		return -EINVAL;
 	rc = rw_prep(qp, opc, nsid, iova, lba, nlb, &sqe, &len);
 	if (unlikely(rc < 0))
 		return rc;
-	return submit(qp, &sqe, iova, len, cb, arg, 0, 0);
+	return submit(qp, &sqe, iova, len, cb, arg);
 }
 
 /*
@@ -512,7 +559,7 @@ static int __rte_noinline rw_map(struct svio_nvme_qpair *qp, uint8_t opc, uint32
 	rc = rw_prep(qp, opc, nsid, va, lba, nlb, &sqe, &len);
 	if (rc < 0)
 		return rc;
-	rc = submit_ready(qp, opc);
+	rc = submit_ready(qp, &sqe);
 	if (rc < 0)
 		return rc;
 	base = va & ~(uint64_t)(NVME_PAGE_SIZE - 1);
@@ -526,7 +573,7 @@ static int __rte_noinline rw_map(struct svio_nvme_qpair *qp, uint8_t opc, uint32
 	if (rc < 0)
 		return refused(qp, opc, rc, "buffer %p (%" PRIu64 " bytes) could not be mapped",
 			       buf, len);
-	rc = submit(qp, &sqe, io + (va - base), len, cb, arg, io, (uint32_t)(end - base));
+	rc = submit_common(qp, &sqe, io + (va - base), len, cb, arg, io, (uint32_t)(end - base));
 	if (rc < 0)
 		dma_unmap(qp, io, (uint32_t)(end - base));
 	return rc;
@@ -572,41 +619,38 @@ int svio_nvme_flush(struct svio_nvme_qpair *qp, uint32_t nsid, svio_nvme_cb cb, 
 		return -EINVAL;
 	if (nsid != 0xffffffffu && ns_find(qp->ctrlr, nsid) == NULL)
 		return refused(qp, sqe.opc, -ENXIO, "namespace %u does not exist", nsid);
-	return submit(qp, &sqe, 0, 0, cb, arg, 0, 0);
+	return submit(qp, &sqe, 0, 0, cb, arg);
 }
 
 int svio_nvme_write_zeroes(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba, uint32_t nlb,
 			   svio_nvme_cb cb, void *arg)
 {
-	const struct svio_nvme_ns_info *ns;
 	struct nvme_sqe sqe = { .opc = NVME_CMD_WRITE_ZEROES, .nsid = nsid };
-	int rc = check_blocks(qp, sqe.opc, nsid, lba, nlb, &ns);
+	int rc = check_blocks(qp, sqe.opc, nsid, lba, nlb, NVME_RW_NLB_MAX);
 
 	if (rc < 0)
 		return rc;
-	if (nlb > NVME_RW_NLB_MAX)
-		return refused(qp, sqe.opc, -EINVAL, "nlb %u above %u", nlb, NVME_RW_NLB_MAX);
 	if (!qp->ctrlr->info.write_zeroes)
 		return refused(qp, sqe.opc, -ENOTSUP, "not supported by the controller");
 	sqe.cdw10 = (uint32_t)lba;
 	sqe.cdw11 = (uint32_t)(lba >> 32);
 	sqe.cdw12 = nlb - 1;
-	return submit(qp, &sqe, 0, 0, cb, arg, 0, 0);
+	return submit(qp, &sqe, 0, 0, cb, arg);
 }
 
 int svio_nvme_deallocate(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba, uint32_t nlb,
 			 svio_nvme_cb cb, void *arg)
 {
-	const struct svio_nvme_ns_info *ns;
 	struct nvme_sqe sqe = { .opc = NVME_CMD_DSM, .nsid = nsid, .cdw11 = NVME_DSM_AD };
 	struct nvme_dsm_range *range;
-	int rc = check_blocks(qp, sqe.opc, nsid, lba, nlb, &ns);
+	/* One range holds a 32-bit block count. */
+	int rc = check_blocks(qp, sqe.opc, nsid, lba, nlb, UINT32_MAX);
 
 	if (rc < 0)
 		return rc;
 	if (!qp->ctrlr->info.dsm)
 		return refused(qp, sqe.opc, -ENOTSUP, "not supported by the controller");
-	rc = submit_ready(qp, sqe.opc);
+	rc = submit_ready(qp, &sqe);
 	if (rc < 0)
 		return rc;
 	/* The range lives in the PRP list page of the slot submit() will take. */
@@ -615,7 +659,7 @@ int svio_nvme_deallocate(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba
 	range->nlb = nlb;
 	range->slba = lba;
 	return submit(qp, &sqe, qp->reqs[qp->free_ids[qp->nfree - 1]].prp_iova, sizeof(*range), cb,
-		      arg, 0, 0);
+		      arg);
 }
 
 int svio_nvme_io_raw(struct svio_nvme_qpair *qp, const struct nvme_sqe *cmd, uint64_t iova,
@@ -626,7 +670,7 @@ int svio_nvme_io_raw(struct svio_nvme_qpair *qp, const struct nvme_sqe *cmd, uin
 	if (qp == NULL || cmd == NULL || len > qp->ctrlr->info.max_xfer || (len > 0 && iova == 0))
 		return -EINVAL;
 	sqe = *cmd;
-	return submit(qp, &sqe, iova, iova != 0 ? len : 0, cb, arg, 0, 0);
+	return submit(qp, &sqe, iova, iova != 0 ? len : 0, cb, arg);
 }
 
 uint32_t svio_nvme_qpair_outstanding(const struct svio_nvme_qpair *qp)
