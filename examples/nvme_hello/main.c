@@ -2,7 +2,8 @@
 /*
  * nvme-hello: the shortest svio NVMe program. Write one block from an
  * ordinary malloc'd buffer (with SVA the device reads process memory
- * directly), read it back into another, compare.
+ * directly; with --sva=off the driver maps it for the command), read it
+ * back into another, compare.
  *
  *   nvme-hello --no-huge -m 64 --vdev sim_nvme0,size=64M
  */
@@ -54,8 +55,7 @@ int main(int argc, char **argv)
 
 	if (svio_nvme_write(qp, ns.nsid, out, 0, 1, done, &wrote) < 0 || wait_for(qp, &wrote) < 0 ||
 	    svio_nvme_read(qp, ns.nsid, in, 0, 1, done, &read) < 0 || wait_for(qp, &read) < 0) {
-		fprintf(stderr,
-			"I/O failed (with --sva=off, use svio_dma_map and the _iova calls)\n");
+		fprintf(stderr, "I/O failed\n");
 		goto out_free;
 	}
 	if (memcmp(in, out, ns.lba_size) == 0) {
