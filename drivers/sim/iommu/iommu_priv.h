@@ -98,6 +98,9 @@ struct sim_iommu {
 	bool thread_mode;
 	bool user_check;
 	bool stale_check;
+	/* Fault injection: every Nth IOTLB/device-TLB invalidation does nothing (0: off). */
+	uint64_t lose_inv_every;
+	uint64_t inv_seen; /* invalidations executed, for lose_inv; executor only */
 	unsigned int atc_entries;
 	unsigned int atc_ways;
 

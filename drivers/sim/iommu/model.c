@@ -16,7 +16,7 @@ static const char *const sim_iommu_devargs[] = {
 	"mode",	       "iotlb",	      "iotlb_ways",  "atc",	    "atc_ways",
 	"cost_iotlb",  "cost_devtlb", "cost_wait",   "cost_submit", "cost_other",
 	"domains",     "pasid_bits",  "mamv",	     "ats",	    "pri",
-	"prq_timeout", "user",	      "stale_check", NULL,
+	"prq_timeout", "user",	      "stale_check", "lose_inv",    NULL,
 };
 
 static struct sim_iommu *instances[SIM_IOMMU_MAX_INSTANCES];
@@ -188,6 +188,9 @@ static int parse_config(struct sim_iommu *m, struct svio_device *dev, unsigned i
 		rc = svio_dev_arg_bool(dev, "user", &m->user_check);
 	if (rc == 0)
 		rc = svio_dev_arg_bool(dev, "stale_check", &m->stale_check);
+	m->lose_inv_every = 0;
+	if (rc == 0)
+		rc = arg_range(dev, "lose_inv", 0, UINT32_MAX, &m->lose_inv_every);
 	if (rc < 0)
 		return rc;
 	m->prq_timeout_ns = tmo_ms * 1000000ull;

@@ -183,30 +183,47 @@ static int exec_presp(struct sim_iommu *m, const struct sim_iommu_inv_desc *d)
 	return 0;
 }
 
+/*
+ * lose_inv=N: a defective IOMMU that accepts every Nth IOTLB or device-TLB
+ * invalidation and does nothing, so tests can prove the stale-use checker and
+ * whoever reports it. Only the queue's single executor gets here.
+ */
+static bool lose_this_inv(struct sim_iommu *m)
+{
+	if (m->lose_inv_every == 0 || ++m->inv_seen % m->lose_inv_every != 0)
+		return false;
+	sim_ctr_add(m, SIM_IOMMU_CTR_LOST_INV, 1);
+	return true;
+}
+
 /* Execute one descriptor: 0, or an enum sim_iommu_iqe code. */
 static int exec_desc(struct sim_iommu *m, const struct sim_iommu_inv_desc *d)
 {
 	unsigned int type = SIM_IOMMU_DESC_TYPE(d->qw0);
+	bool lost;
 	int rc;
 
 	if (d->qw0 & type_bits_hi)
 		return SIM_IOMMU_IQE_TYPE;
+	lost = (type == SIM_IOMMU_DESC_TYPE_IOTLB || type == SIM_IOMMU_DESC_TYPE_PIOTLB ||
+		type == SIM_IOMMU_DESC_TYPE_DEVTLB || type == SIM_IOMMU_DESC_TYPE_PDEVTLB) &&
+	       lose_this_inv(m);
 	switch (type) {
 	case SIM_IOMMU_DESC_TYPE_CC:
 	case SIM_IOMMU_DESC_TYPE_PC:
 		rc = 0; /* nothing of the context or PASID tables is cached */
 		break;
 	case SIM_IOMMU_DESC_TYPE_IOTLB:
-		rc = exec_iotlb(m, d, false);
+		rc = lost ? 0 : exec_iotlb(m, d, false);
 		break;
 	case SIM_IOMMU_DESC_TYPE_PIOTLB:
-		rc = exec_iotlb(m, d, true);
+		rc = lost ? 0 : exec_iotlb(m, d, true);
 		break;
 	case SIM_IOMMU_DESC_TYPE_DEVTLB:
-		rc = exec_devtlb(m, d, false);
+		rc = lost ? 0 : exec_devtlb(m, d, false);
 		break;
 	case SIM_IOMMU_DESC_TYPE_PDEVTLB:
-		rc = exec_devtlb(m, d, true);
+		rc = lost ? 0 : exec_devtlb(m, d, true);
 		break;
 	case SIM_IOMMU_DESC_TYPE_WAIT:
 		rc = exec_wait(m, d);

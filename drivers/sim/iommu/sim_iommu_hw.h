@@ -322,6 +322,7 @@ enum sim_iommu_ctr {
 	SIM_IOMMU_CTR_INV_ENTRIES,  /**< cache entries removed by invalidations */
 	SIM_IOMMU_CTR_DMA_BYTES,
 	SIM_IOMMU_CTR_PASSTHROUGH, /**< DMA while translation was disabled */
+	SIM_IOMMU_CTR_LOST_INV,	   /**< invalidations dropped by lose_inv=N (fault injection) */
 	SIM_IOMMU_CTR_COUNT
 };
 

@@ -629,6 +629,41 @@ static void test_stale_use_checker(void **state)
 	assert_int_equal(hw_ctr(&h, SIM_IOMMU_CTR_STALE_USES), 5);
 }
 
+/* lose_inv=N: a defective IOMMU drops every Nth invalidation; the checker must notice. */
+static void test_lose_inv_fault_injection(void **state)
+{
+	struct svio_device a = mkdev(SID_A, false, false);
+	uint64_t *root;
+	uint8_t *page, out[4];
+
+	(void)state;
+	hw_open(&h, NOCOST ",lose_inv=2");
+	root = pt_new();
+	page = hw_zalloc(4096);
+	hw_attach(&h, SID_A, PASID, 1, root, false, false);
+
+	/* The first invalidation is honoured. */
+	pt_map(root, VA0, (uintptr_t)page, KIB4, PTE_RWU);
+	assert_int_equal(rd(&a, PASID, VA0, out, 4), 0);
+	pt_unmap(root, VA0);
+	hw_post(&h, d_piotlb(1, PASID, SIM_IOMMU_PIOTLB_GRAN_PAGE), VA0);
+	assert_true(hw_wait(&h));
+	assert_int_equal(rd(&a, PASID, VA0, out, 4), -EFAULT);
+	assert_int_equal(hw_ctr(&h, SIM_IOMMU_CTR_STALE_USES), 0);
+	assert_int_equal(hw_ctr(&h, SIM_IOMMU_CTR_LOST_INV), 0);
+
+	/* The second is accepted, counted as an IOTLB descriptor, and does nothing. */
+	pt_map(root, VA0, (uintptr_t)page, KIB4, PTE_RWU);
+	assert_int_equal(rd(&a, PASID, VA0, out, 4), 0);
+	pt_unmap(root, VA0);
+	hw_post(&h, d_piotlb(1, PASID, SIM_IOMMU_PIOTLB_GRAN_PAGE), VA0);
+	assert_true(hw_wait(&h));
+	assert_int_equal(hw_ctr(&h, SIM_IOMMU_CTR_LOST_INV), 1);
+	assert_int_equal(hw_ctr(&h, SIM_IOMMU_CTR_DESC_PIOTLB), 2);
+	assert_int_equal(rd(&a, PASID, VA0, out, 4), -EFAULT);
+	assert_int_equal(hw_ctr(&h, SIM_IOMMU_CTR_STALE_USES), 1);
+}
+
 static void test_translate_and_instances(void **state)
 {
 	struct svio_device a = mkdev(SID_A, false, false), a1 = mkdev(SID_A, false, false);
@@ -666,6 +701,7 @@ static void test_translate_and_instances(void **state)
 	assert_int_equal(svio_dev_add("sim_iommu2,mode=fast", &io1), -EINVAL);
 	assert_int_equal(svio_dev_add("sim_iommu2,cost_wait=lots", &io1), -EINVAL);
 	assert_int_equal(svio_dev_add("sim_iommu2,pasid_bits=21", &io1), -EINVAL);
+	assert_int_equal(svio_dev_add("sim_iommu2,lose_inv=-1", &io1), -EINVAL);
 	assert_int_equal(svio_dev_add("sim_iommu99", &io1), -EINVAL);
 }
 
@@ -680,6 +716,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_page_requests, teardown),
 		cmocka_unit_test_teardown(test_costs_counted, teardown),
 		cmocka_unit_test_teardown(test_stale_use_checker, teardown),
+		cmocka_unit_test_teardown(test_lose_inv_fault_injection, teardown),
 		cmocka_unit_test_teardown(test_translate_and_instances, teardown),
 	};
 
