@@ -44,6 +44,8 @@
 #define MAX_THREADS    16
 #define CHUNKS_PER_THR 256 /* distinct chunks each thread cycles through */
 #define LIVE_PER_DEV   16  /* live pages each agent owns */
+/* --agent-pause unset: 100 us on cores of their own, yield on the unmappers' */
+#define AGENT_PAUSE_AUTO UINT32_MAX
 
 struct bench_opts {
 	unsigned int devices, ats, iommus, threads, dma_every, probe_every, agent_pause_us;
@@ -112,7 +114,7 @@ static struct bench_opts opts = {
 	.threads = 1,
 	.dma_every = 16,
 	.probe_every = 64,
-	.agent_pause_us = 100,
+	.agent_pause_us = AGENT_PAUSE_AUTO,
 	.unmaps = 100000,
 	.size = PAGE,
 	.random = true,
@@ -189,8 +191,10 @@ static bool gate_wait(const struct bench_run *run)
 
 /*
  * Between two write + read pairs an agent sleeps: the devices share the
- * machine's cores with the unmappers, whose rate is what is measured, so
- * they must not take a core for themselves.
+ * machine's cores with the other engineers' work, and must not take one for
+ * themselves. On the unmappers' own core an agent yields instead: waking
+ * from a sleep it would preempt an unmapper, possibly inside one of the
+ * model's spinlocks, and spin against it for a whole time slice.
  */
 static void agent_pause(void)
 {
@@ -206,14 +210,13 @@ static void *agent_main(void *arg)
 {
 	static bool reported;
 	struct bench_agent *a = arg;
-	uint64_t n = 0;
-
 	if (!gate_wait(a->run))
 		return NULL;
 	/* At least one pair even when the unmappers are already done. */
 	do {
 		uint64_t iova = (uintptr_t)a->slice + (xorshift(&a->rng) % LIVE_PER_DEV) * PAGE;
-		uint8_t pattern = (uint8_t)(n + a->dev + 1);
+		uint8_t pattern =
+			(uint8_t)(xorshift(&a->rng) | 1); /* never 0: memory's own value */
 		uint64_t sum = 0;
 		int rc;
 
@@ -233,7 +236,6 @@ static void *agent_main(void *arg)
 			report_once(&reported, "live DMA", a->dev, iova, rc);
 		}
 		agent_pause();
-		n++;
 	} while (!__atomic_load_n(&a->run->stop, __ATOMIC_ACQUIRE));
 	return NULL;
 }
@@ -245,10 +247,10 @@ static void *agent_main(void *arg)
  * before the unmap could still succeed, which lazy allows until its batch
  * is flushed (the model counts a use after that as stale).
  */
-static void probe(struct bench_thread *t, unsigned int d, uint64_t iova, uint64_t i)
+static void probe(struct bench_thread *t, unsigned int d, uint64_t iova)
 {
 	static bool reported_hit, reported_err;
-	int rc = dev_dma(d, iova, PAGE, (i & 1) != 0, 0x5a, NULL);
+	int rc = dev_dma(d, iova, PAGE, (t->probes & 1) != 0, 0x5a, NULL); /* writes, reads */
 
 	t->probes++;
 	if (rc == -EFAULT || rc == -EACCES) {
@@ -306,7 +308,7 @@ static void *bench_thread_main(void *arg)
 		if (svio_dma_unmap(t->run->dom, iova, opts.size) < 0)
 			t->op_errors++;
 		else if (probing)
-			probe(t, d, iova + page, i);
+			probe(t, d, iova + page);
 	}
 out_unregister:
 	rte_thread_unregister();
@@ -649,12 +651,16 @@ static void agent_cpus_pick(void)
 		CPU_ZERO(&agent_cpus);
 		for (int c = 0; c < CPU_SETSIZE; c++)
 			CPU_SET(c, &agent_cpus);
+		if (opts.agent_pause_us == AGENT_PAUSE_AUTO)
+			opts.agent_pause_us = 0;
 		return;
 	}
 	CPU_XOR(&rest, &agent_cpus, &mine);
 	CPU_AND(&rest, &rest, &agent_cpus);
 	if (CPU_COUNT(&rest) != 0)
 		agent_cpus = rest; /* else share: a single core has no choice */
+	if (opts.agent_pause_us == AGENT_PAUSE_AUTO)
+		opts.agent_pause_us = CPU_COUNT(&rest) != 0 ? 100 : 0;
 }
 
 /* Our options follow "--"; the devices they describe join the EAL arguments. */
