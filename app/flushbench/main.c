@@ -210,13 +210,14 @@ static void *agent_main(void *arg)
 {
 	static bool reported;
 	struct bench_agent *a = arg;
+
 	if (!gate_wait(a->run))
 		return NULL;
 	/* At least one pair even when the unmappers are already done. */
 	do {
 		uint64_t iova = (uintptr_t)a->slice + (xorshift(&a->rng) % LIVE_PER_DEV) * PAGE;
-		uint8_t pattern =
-			(uint8_t)(xorshift(&a->rng) | 1); /* never 0: memory's own value */
+		/* Never 0, the value the memory may already hold. */
+		uint8_t pattern = (uint8_t)(xorshift(&a->rng) | 1);
 		uint64_t sum = 0;
 		int rc;
 
@@ -250,7 +251,8 @@ static void *agent_main(void *arg)
 static void probe(struct bench_thread *t, unsigned int d, uint64_t iova)
 {
 	static bool reported_hit, reported_err;
-	int rc = dev_dma(d, iova, PAGE, (t->probes & 1) != 0, 0x5a, NULL); /* writes, reads */
+	/* Alternately a read and a write: both directions must be refused. */
+	int rc = dev_dma(d, iova, PAGE, (t->probes & 1) != 0, 0x5a, NULL);
 
 	t->probes++;
 	if (rc == -EFAULT || rc == -EACCES) {
