@@ -519,6 +519,7 @@ static void usage(void)
 			"       [--probe-every P] [--agent-pause USEC] [--json]\n");
 }
 
+/* 0, 1 after --help, or -EINVAL with a message. */
 static int parse_app_args(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -626,6 +627,9 @@ static int parse_app_args(int argc, char **argv)
 		case 'j':
 			opts.json = true;
 			break;
+		case 'h':
+			usage();
+			return 1;
 		default:
 			usage();
 			return -EINVAL;
@@ -665,7 +669,10 @@ static void agent_cpus_pick(void)
 		opts.agent_pause_us = CPU_COUNT(&rest) != 0 ? 100 : 0;
 }
 
-/* Our options follow "--"; the devices they describe join the EAL arguments. */
+/*
+ * Our options follow "--"; the devices they describe join the EAL arguments.
+ * 0, 1 after --help, or a negative errno.
+ */
 static int build_eal_args(int argc, char **argv, int *eal_argc, char ***eal_argv)
 {
 	int dash = argc, i, n = 0;
@@ -684,8 +691,8 @@ static int build_eal_args(int argc, char **argv, int *eal_argc, char ***eal_argv
 		argv[dash] = argv[0];
 		rc = parse_app_args(argc - dash, argv + dash);
 		argv[dash] = saved;
-		if (rc < 0)
-			return rc;
+		if (rc != 0)
+			return rc; /* 1: --help */
 	}
 	v = calloc((size_t)dash + 2 * opts.devices + 1, sizeof(*v));
 	if (v == NULL)
@@ -717,8 +724,9 @@ int main(int argc, char **argv)
 	char **eal_argv, **eal_copy;
 	int eal_argc, rc;
 
-	if (build_eal_args(argc, argv, &eal_argc, &eal_argv) < 0)
-		return 2;
+	rc = build_eal_args(argc, argv, &eal_argc, &eal_argv);
+	if (rc != 0)
+		return rc < 0 ? 2 : 0;
 	/* Before EAL pins this thread to the main lcore. */
 	if (sched_getaffinity(0, sizeof(agent_cpus), &agent_cpus) != 0)
 		CPU_ZERO(&agent_cpus);
