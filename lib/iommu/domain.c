@@ -75,13 +75,23 @@ int svio_domain_create(const struct svio_iommu_config *cfg, struct svio_domain *
 	if (dom == NULL)
 		return -ENOMEM;
 	dom->cfg = *cfg;
-	dom->iova_next = SVIO_IOVA_BASE;
 	pthread_mutex_init(&dom->attach_lock, NULL);
-	pthread_mutex_init(&dom->iova_lock, NULL);
+	if (!cfg->sva) {
+		dom->iova = malloc(sizeof(*dom->iova));
+		if (dom->iova == NULL) {
+			rc = -ENOMEM;
+			goto out_free_dom;
+		}
+		rc = iova_init(dom->iova, SVIO_IOVA_BASE, SVIO_IOVA_LIMIT);
+		if (rc < 0) {
+			free(dom->iova);
+			goto out_free_dom;
+		}
+	}
 	dom->inv = calloc(1, sizeof(*dom->inv));
 	if (dom->inv == NULL) {
 		rc = -ENOMEM;
-		goto out_free_dom;
+		goto out_fini_iova;
 	}
 	rc = pgtable_init(&dom->pgt);
 	if (rc < 0)
@@ -103,8 +113,12 @@ out_fini_pgtable:
 	pgtable_fini(&dom->pgt);
 out_free_inv:
 	free(dom->inv);
+out_fini_iova:
+	if (dom->iova != NULL) {
+		iova_fini(dom->iova);
+		free(dom->iova);
+	}
 out_free_dom:
-	pthread_mutex_destroy(&dom->iova_lock);
 	pthread_mutex_destroy(&dom->attach_lock);
 	free(dom);
 	return rc;
@@ -145,7 +159,11 @@ void svio_domain_destroy(struct svio_domain *dom)
 	flush_fini(dom);
 	pgtable_fini(&dom->pgt);
 	inv_array_free(dom->inv);
-	pthread_mutex_destroy(&dom->iova_lock);
+	/* After flush_fini(): what was still queued gave its space back. */
+	if (dom->iova != NULL) {
+		iova_fini(dom->iova);
+		free(dom->iova);
+	}
 	pthread_mutex_destroy(&dom->attach_lock);
 	free(dom);
 }
@@ -316,26 +334,30 @@ out_unlock:
 	return rc;
 }
 
-static int iova_alloc(struct svio_domain *dom, uint64_t va, uint64_t len, uint64_t *iova)
+/*
+ * Without SVA: IOVA space for a map. Space still waiting for its flush is
+ * not in the allocator; when nothing else is left, complete the queue.
+ */
+static int dma_iova_alloc(struct svio_domain *dom, uint64_t va, uint64_t len, uint64_t *iova)
 {
-	uint64_t align = SVIO_PT_PAGE_SIZE, start;
-	int rc = 0;
+	int rc = iova_alloc(dom->iova, va, len, iova);
 
-	/* Keep va and iova congruent so large leaves stay possible. */
-	if (len >= (UINT64_C(1) << 30))
-		align = UINT64_C(1) << 30;
-	else if (len >= (UINT64_C(1) << 21))
-		align = UINT64_C(1) << 21;
-	pthread_mutex_lock(&dom->iova_lock);
-	start = ((dom->iova_next + align - 1) & ~(align - 1)) + (va & (align - 1));
-	if (start >= SVIO_IOVA_LIMIT || len > SVIO_IOVA_LIMIT - start) {
-		rc = -ENOMEM;
-	} else {
-		dom->iova_next = start + len;
-		*iova = start;
+	if (rc == -ENOMEM && dom->cfg.policy != SVIO_FLUSH_NAIVE && flush_sync(dom) == 0)
+		rc = iova_alloc(dom->iova, va, len, iova);
+	if (rc == -ENOMEM)
+		IOMMU_LOG(ERR, "map: no IOVA space left for len 0x%" PRIx64, len);
+	if (rc > 0) {
+		STAT_ADD(dom, iova_reused, 1);
+		rc = 0;
 	}
-	pthread_mutex_unlock(&dom->iova_lock);
 	return rc;
+}
+
+/* A map failed after its IOVA was allocated: nothing reached the table, give it back now. */
+static void dma_iova_undo(struct svio_domain *dom, uint64_t iova, uint64_t len)
+{
+	if (dom->iova != NULL)
+		iova_free(dom->iova, iova, len);
 }
 
 static bool dma_range_ok(uint64_t addr, size_t len)
@@ -367,7 +389,7 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 	if (rc < 0)
 		return rc;
 	if (!dom->cfg.sva) {
-		rc = iova_alloc(dom, addr, len, &io);
+		rc = dma_iova_alloc(dom, addr, len, &io);
 		if (rc < 0)
 			return rc;
 	} else if (__atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0 &&
@@ -392,8 +414,10 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 			/* A queued (lazy) unmap of this range still holds it there: flushed now. */
 			rc = kmap_map(dom, io, va, len, prot);
 		}
-		if (rc < 0)
+		if (rc < 0) {
+			dma_iova_undo(dom, io, len);
 			return rc;
+		}
 		if (revivable)
 			rv_mapped(dom, io, len, prot);
 	}
@@ -402,6 +426,7 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 		if (revivable)
 			rv_forget(dom, io, len);
 		kmap_unmap_now(dom, io, len);
+		dma_iova_undo(dom, io, len);
 		return rc;
 	}
 	__atomic_fetch_add(&dom->mapped, len, __ATOMIC_RELEASE);
@@ -425,11 +450,73 @@ static void unmap_cleared(void *ctx, uint64_t iova, uint64_t len)
 	s->bytes += len;
 }
 
+/* Runs kept inline before the heap is needed: most unmaps clear one. */
+#define UNMAP_RUNS_INLINE 8
+
+/* Without SVA: the span, plus the runs cleared, so that holes are not freed. */
+struct unmap_runs {
+	struct unmap_span span;
+	struct iova_range *r;
+	uint32_t n, cap;
+	bool lost; /**< out of memory: some runs were not recorded */
+	struct iova_range inl[UNMAP_RUNS_INLINE];
+};
+
+static void unmap_cleared_runs(void *ctx, uint64_t iova, uint64_t len)
+{
+	struct unmap_runs *u = ctx;
+
+	unmap_cleared(&u->span, iova, len);
+	if (u->n > 0 && u->r[u->n - 1].end == iova) {
+		u->r[u->n - 1].end += len;
+		return;
+	}
+	if (u->n == u->cap) {
+		uint32_t cap = 2 * u->cap;
+		struct iova_range *r = malloc(cap * sizeof(*r));
+
+		if (r == NULL) {
+			u->lost = true; /* that space is never reused: safe */
+			return;
+		}
+		memcpy(r, u->r, u->n * sizeof(*r));
+		if (u->r != u->inl)
+			free(u->r);
+		u->r = r;
+		u->cap = cap;
+	}
+	u->r[u->n++] = (struct iova_range){ .start = iova, .end = iova + len };
+}
+
+/* What the batch frees: NULL for one run (the span itself), else a heap copy. */
+static int unmap_runs_finish(struct unmap_runs *u, struct iova_runs **out)
+{
+	*out = NULL;
+	if (u->lost)
+		IOMMU_LOG(WARNING, "unmap: out of memory recording IOVA runs; some space is lost");
+	if (u->n > 1) {
+		*out = malloc(sizeof(**out) + u->n * sizeof(u->r[0]));
+		if (*out == NULL) {
+			IOMMU_LOG(WARNING,
+				  "unmap: out of memory; IOVA space of 0x%" PRIx64 " len 0x%" PRIx64
+				  " is lost",
+				  u->span.lo, u->span.hi - u->span.lo);
+		} else {
+			(*out)->n = u->n;
+			memcpy((*out)->r, u->r, u->n * sizeof(u->r[0]));
+		}
+	}
+	if (u->r != u->inl)
+		free(u->r);
+	/* One run recorded but some lost: the span is more than the run, free nothing. */
+	return (u->n == 1 && !u->lost) || *out != NULL;
+}
+
 int svio_dma_unmap_release(struct svio_domain *dom, uint64_t iova, size_t len,
 			   svio_dma_release_t release, void *arg)
 {
-	struct unmap_span span = { 0 };
-	void *tables = NULL;
+	struct unmap_runs u;
+	struct fq_entry e = { .release = release, .arg = arg };
 	int rc;
 
 	if (dom == NULL)
@@ -438,14 +525,30 @@ int svio_dma_unmap_release(struct svio_domain *dom, uint64_t iova, size_t len,
 		IOMMU_LOG(ERR, "unmap: iova 0x%" PRIx64 " len 0x%zx not 4 KiB aligned", iova, len);
 		return -EINVAL;
 	}
-	rc = pgtable_unmap(&dom->pgt, iova, len, unmap_cleared, &span, &tables);
+	if (dom->iova == NULL) {
+		u.span = (struct unmap_span){ 0 };
+		rc = pgtable_unmap(&dom->pgt, iova, len, unmap_cleared, &u.span, &e.tables);
+	} else {
+		u.span = (struct unmap_span){ 0 };
+		u.r = u.inl;
+		u.n = 0;
+		u.cap = UNMAP_RUNS_INLINE;
+		u.lost = false;
+		rc = pgtable_unmap(&dom->pgt, iova, len, unmap_cleared_runs, &u, &e.tables);
+		if (rc < 0 && u.r != u.inl)
+			free(u.r);
+		if (rc == 0)
+			e.iova_free = unmap_runs_finish(&u, &e.iova_runs);
+	}
 	if (rc < 0)
 		return rc;
-	__atomic_fetch_sub(&dom->mapped, span.bytes, __ATOMIC_RELEASE);
+	__atomic_fetch_sub(&dom->mapped, u.span.bytes, __ATOMIC_RELEASE);
 	STAT_ADD(dom, unmaps, 1);
-	STAT_ADD(dom, unmapped_pages, span.bytes / SVIO_PT_PAGE_SIZE);
+	STAT_ADD(dom, unmapped_pages, u.span.bytes / SVIO_PT_PAGE_SIZE);
 	/* Invalidate the span actually cleared; holes inside it cost nothing extra. */
-	return flush_unmap(dom, span.lo, span.hi - span.lo, release, arg, tables);
+	e.iova = u.span.lo;
+	e.len = u.span.hi - u.span.lo;
+	return flush_unmap(dom, &e);
 }
 
 int svio_dma_unmap(struct svio_domain *dom, uint64_t iova, size_t len)

@@ -243,10 +243,35 @@ unsigned int flush_merge_ranges(struct flush_range *r, unsigned int n)
 	return out + 1;
 }
 
+/* Give back the IOVA space an unmap cleared (its flush completed). */
+static void free_iova(struct svio_domain *dom, const struct fq_entry *e)
+{
+	struct iova_range whole = { .start = e->iova, .end = e->iova + e->len };
+	const struct iova_range *r = e->iova_runs != NULL ? e->iova_runs->r : &whole;
+	uint32_t n = e->iova_runs != NULL ? e->iova_runs->n : 1;
+
+	for (uint32_t i = 0; i < n; i++) {
+		int rc = iova_free(dom->iova, r[i].start, r[i].end - r[i].start);
+
+		if (rc == 0)
+			STAT_ADD(dom, iova_freed_pages,
+				 (r[i].end - r[i].start) / SVIO_PT_PAGE_SIZE);
+		else if (rc == -EINVAL)
+			STAT_ADD(dom, iova_free_refused, 1);
+	}
+}
+
 static void release_entry(struct svio_domain *dom, const struct fq_entry *e)
 {
 	pgtable_free_tables(e->tables);
-	/* Still mapped where an instance refused the unmap: keep it quarantined. */
+	/*
+	 * Still mapped where an instance refused the unmap: keep it
+	 * quarantined, IOVA space included. Otherwise the space goes back
+	 * before the release runs: both follow the flush.
+	 */
+	if (e->iova_free && e->kerr == 0)
+		free_iova(dom, e);
+	free(e->iova_runs);
 	if (e->release != NULL && e->kerr == 0) {
 		e->release(e->arg);
 		STAT_ADD(dom, released, 1);
@@ -457,35 +482,42 @@ static int flush_naive(struct svio_domain *dom, struct fq_entry *e)
 	return rc < 0 ? rc : e->kerr;
 }
 
-int flush_unmap(struct svio_domain *dom, uint64_t iova, uint64_t len, svio_dma_release_t release,
-		void *arg, void *tables)
+int flush_unmap(struct svio_domain *dom, const struct fq_entry *proto)
 {
-	struct fq_entry e = {
-		.iova = iova, .len = len, .release = release, .arg = arg, .tables = tables
-	};
+	struct fq_entry e = { .iova = proto->iova,
+			      .len = proto->len,
+			      .release = proto->release,
+			      .arg = proto->arg,
+			      .tables = proto->tables,
+			      .iova_runs = proto->iova_runs,
+			      .iova_free = proto->iova_free };
 	uint64_t ticket;
 	int kres = 0, rc;
 
-	if (release != NULL)
+	if (e.release != NULL)
 		STAT_ADD(dom, quarantined, 1);
 	if (dom->cfg.policy == SVIO_FLUSH_NAIVE) {
 		rc = flush_naive(dom, &e);
-		if (rc < 0)
-			return rc; /* memory stays quarantined: never released */
+		if (rc < 0) {
+			free(e.iova_runs); /* the space stays quarantined too */
+			return rc;	   /* memory stays quarantined: never released */
+		}
 		release_entry(dom, &e);
 		return 0;
 	}
 	if (dom->cfg.policy == SVIO_FLUSH_STRICT)
 		e.result = &kres;
 	else if (dom->rv.ext != NULL && __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0)
-		rv_unmapping(dom, iova, len, release != NULL, &e);
+		rv_unmapping(dom, e.iova, e.len, e.release != NULL, &e);
 	while (fq_push(&dom->fq, &e, &ticket) == -EAGAIN) {
 		/* Full: flush synchronously rather than overflow. */
 		pthread_mutex_lock(&dom->flush_lock);
 		rc = run_batch(dom);
 		pthread_mutex_unlock(&dom->flush_lock);
-		if (rc < 0 && fq_count(&dom->fq) >= fq_capacity(&dom->fq))
+		if (rc < 0 && fq_count(&dom->fq) >= fq_capacity(&dom->fq)) {
+			free(e.iova_runs); /* never flushed: the space is never reused */
 			return rc;
+		}
 	}
 	if (dom->cfg.policy == SVIO_FLUSH_STRICT) {
 		rc = wait_ticket(dom, ticket);

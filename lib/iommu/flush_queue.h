@@ -23,6 +23,8 @@
 
 #include "svio_iommu.h"
 
+struct iova_runs;
+
 /** One queued unmap. */
 struct fq_entry {
 	uint64_t iova;
@@ -36,6 +38,13 @@ struct fq_entry {
 	bool kdone;	  /**< consumer: instances owning their table are done with it */
 	uint32_t rv_slot; /**< revivable extent (revive.h), slot + 1; 0: none */
 	uint64_t rv_gen;  /**< the extent's generation when this unmap armed it */
+	/**
+	 * Without SVA: IOVA space to give back once the flush completed,
+	 * [iova, iova + len) when iova_free and iova_runs is NULL, else the
+	 * runs the unmap cleared (heap, freed with the entry).
+	 */
+	struct iova_runs *iova_runs;
+	bool iova_free;
 };
 
 struct fq_cell {

@@ -5,6 +5,7 @@
  * Lock order (outer first):
  *   dom->attach_lock -> dom->flush_lock -> reg_lock -> dom->pgt.lock
  *   dom->flush_lock -> dom->rv.lock (a leaf, see revive.h)
+ *   dom->flush_lock -> dom->iova->lock (a leaf, see iova.h)
  * (detach invalidates under the flush lock; a backend may report a queue
  * error from inside wait_poll, which takes reg_lock; page requests install
  * entries under reg_lock). Release callbacks run under the flush lock only:
@@ -32,6 +33,7 @@
 #include "svio_iommu_backend.h"
 #include "flush_queue.h"
 #include "inv_array.h"
+#include "iova.h"
 #include "pgtable.h"
 #include "revive.h"
 
@@ -86,9 +88,11 @@ struct svio_domain {
 	uint64_t failed;	     /**< atomic: a batch covering tickets below failed */
 	uint64_t lazy_since;	     /**< atomic: oldest lazy unmap queued (ns), 0: none known */
 
-	/* Without SVA: a bump allocator (IOVAs are never reused). */
-	pthread_mutex_t iova_lock;
-	uint64_t iova_next;
+	/*
+	 * Without SVA: the IOVA allocator (NULL with SVA). Space comes back
+	 * only from the batch that completed its unmap's invalidation.
+	 */
+	struct iova_space *iova;
 
 	/*
 	 * Bytes mapped now (atomic). The first device of an instance that owns
@@ -161,9 +165,12 @@ int kmap_unmap_all(struct svio_domain *dom, struct svio_iommu *iommu);
 unsigned int flush_merge_ranges(struct flush_range *r, unsigned int n);
 int flush_init(struct svio_domain *dom);
 void flush_fini(struct svio_domain *dom);
-/** Queue (strict, lazy) or invalidate now (naive) an unmapped range. */
-int flush_unmap(struct svio_domain *dom, uint64_t iova, uint64_t len, svio_dma_release_t release,
-		void *arg, void *tables);
+/**
+ * Queue (strict, lazy) or invalidate now (naive) an unmapped range: @p e
+ * gives iova, len, release, arg, tables and the IOVA space to free; the
+ * queue's own fields are filled in here.
+ */
+int flush_unmap(struct svio_domain *dom, const struct fq_entry *e);
 int flush_sync(struct svio_domain *dom);
 int flush_poll(struct svio_domain *dom);
 /** Detach: invalidate what @p d may cache; its IOTLB tag too when @p last_did. */

@@ -41,6 +41,10 @@ static const struct {
 	STAT_FIELD(revived_maps),
 	STAT_FIELD(revive_misses),
 	STAT_FIELD(revive_disarmed),
+	STAT_FIELD(iova_reused),
+	STAT_FIELD(iova_freed_pages),
+	STAT_FIELD(iova_free_refused),
+	STAT_FIELD(iova_high_water),
 };
 
 static uint64_t *stat_ptr(struct svio_iommu_stats *st, unsigned int i)
@@ -86,6 +90,7 @@ int svio_iommu_stats_get(struct svio_domain *dom, struct svio_iommu_stats *st)
 	stats_instances(dom, &stale, &modeled);
 	st->stale_uses = since(stale, &dom->stale_base);
 	st->modeled_ns = since(modeled, &dom->modeled_base);
+	st->iova_high_water = dom->iova != NULL ? iova_high_water(dom->iova) : 0;
 	return 0;
 }
 

@@ -100,7 +100,9 @@ enum svio_flush_policy svio_domain_policy(const struct svio_domain *dom);
 
 /**
  * Map [va, va + len) for DMA. With SVA, *iova == va; otherwise an IOVA is
- * allocated. va and len must be 4 KiB aligned. IOMMU instances that own
+ * allocated, reusing space of earlier unmaps only once the invalidation
+ * covering them completed (strict: when svio_dma_unmap() returned; lazy:
+ * when their batch completed). va and len must be 4 KiB aligned. IOMMU instances that own
  * their table (iommufd) get the mapping through their map op, once per
  * instance the domain has devices on; when one fails, nothing stays mapped.
  * Such instances cannot fault memory in (no page requests): memory never
@@ -112,6 +114,9 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 /**
  * Remove a mapping made by svio_dma_map() (or by a page fault under SVA).
  * Strict: returns after the invalidation completed. Lazy: queued.
+ * Without SVA, the IOVA space of what was actually mapped in the range
+ * (holes are not touched) returns to the allocator after that
+ * invalidation, before the release callback of svio_dma_unmap_release().
  * On an IOMMU that owns its table (iommufd) the range must cover whole
  * earlier maps (the kernel cannot split a map); an unmap it refuses is
  * logged and counted, and that memory is never released.
@@ -206,6 +211,14 @@ struct svio_iommu_stats {
 	uint64_t revived_maps;	      /**< maps that cancelled such an unmap: no map, no unmap */
 	uint64_t revive_misses;	      /**< identical maps not revived: the pages had changed */
 	uint64_t revive_disarmed;     /**< revivable unmaps cancelled: memory went away, detach */
+	/*
+	 * Without SVA (IOVAs allocated): space is reused only once the flush
+	 * covering its unmap completed.
+	 */
+	uint64_t iova_reused;	    /**< maps whose IOVA was reused (freed space) */
+	uint64_t iova_freed_pages;  /**< pages given back to the allocator after their flush */
+	uint64_t iova_free_refused; /**< frees refused (pages not in use: freed twice?) */
+	uint64_t iova_high_water;   /**< bytes of IOVA space in use at most (not reset) */
 };
 
 /** Snapshot the counters. */
