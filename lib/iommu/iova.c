@@ -18,7 +18,10 @@
 #define SIZE_2M		  (UINT64_C(1) << 21)
 #define SIZE_1G		  (UINT64_C(1) << 30)
 
-/* Drain the caches before bumping only when they hold at least this many ranges. */
+/*
+ * Drain the caches into the set before bumping when they hold this many
+ * ranges (or pages enough for the request): coalesced, they may fit.
+ */
 #define DRAIN_MIN 32
 
 int iova_init(struct iova_space *s, uint64_t base, uint64_t limit)
@@ -331,7 +334,7 @@ int iova_alloc(struct iova_space *s, uint64_t va, uint64_t len, uint64_t *iova)
 		goto out_check;
 	if (set_take(s, len, off, align, &a))
 		goto out_check;
-	if (s->cached >= DRAIN_MIN && s->cached_pages >= pages) {
+	if (s->cached >= DRAIN_MIN || s->cached_pages >= pages) {
 		cache_drain(s);
 		if (set_take(s, len, off, align, &a))
 			goto out_check;
