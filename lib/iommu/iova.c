@@ -298,10 +298,13 @@ static bool cache_pop(struct iova_space *s, uint64_t pages, uint64_t *iova)
 	return true;
 }
 
-/* Fresh space from the bump pointer; the alignment gap below it goes to the set. */
+/*
+ * Space from the bump pointer (fresh above the high-water mark); the
+ * alignment gap below it goes to the set. @return 1 (reused), 0 or -ENOMEM.
+ */
 static int bump(struct iova_space *s, uint64_t len, uint64_t off, uint64_t align, uint64_t *iova)
 {
-	uint64_t c = align_at(s->next, off, align), high;
+	uint64_t c = align_at(s->next, off, align), high = s->high;
 
 	if (c >= s->limit || len > s->limit - c)
 		return -ENOMEM;
@@ -311,11 +314,11 @@ static int bump(struct iova_space *s, uint64_t len, uint64_t off, uint64_t align
 		IOMMU_LOG(DEBUG, "iova: alignment gap 0x%" PRIx64 "..0x%" PRIx64 " not kept",
 			  s->next, c);
 	s->next = c + len;
-	high = __atomic_load_n(&s->high, __ATOMIC_RELAXED);
 	if (s->next > high)
 		__atomic_store_n(&s->high, s->next, __ATOMIC_RELAXED);
 	*iova = c;
-	return 0;
+	/* Below the high-water mark: space given back by an unmap, reused. */
+	return c < high ? 1 : 0;
 }
 
 int iova_alloc(struct iova_space *s, uint64_t va, uint64_t len, uint64_t *iova)

@@ -75,7 +75,7 @@ void iova_fini(struct iova_space *s);
 
 /**
  * Hand out @p len bytes (4 KiB multiple) for a map of @p va.
- * @return 1 when the space was reused, 0 when fresh, -ENOMEM when none is
+ * @return 1 when the space was used before (reused), 0 when fresh, -ENOMEM when none is
  *         left (or the bitmap could not grow), -EIO when the allocator
  *         found its own state inconsistent (logged).
  */
