@@ -36,15 +36,14 @@ struct fq_entry {
 	int *result;	  /**< strict: where the batch reports an unmap() refusal */
 	int kerr;	  /**< consumer: an instance refused to unmap it (never released) */
 	bool kdone;	  /**< consumer: instances owning their table are done with it */
+	bool iova_free;	  /**< without SVA: give the IOVA space back once flushed (below) */
 	uint32_t rv_slot; /**< revivable extent (revive.h), slot + 1; 0: none */
 	uint64_t rv_gen;  /**< the extent's generation when this unmap armed it */
 	/**
-	 * Without SVA: IOVA space to give back once the flush completed,
-	 * [iova, iova + len) when iova_free and iova_runs is NULL, else the
-	 * runs the unmap cleared (heap, freed with the entry).
+	 * With iova_free: NULL when the unmap cleared all of [iova, iova + len),
+	 * else the runs it cleared (heap, freed with the entry).
 	 */
 	struct iova_runs *iova_runs;
-	bool iova_free;
 };
 
 struct fq_cell {
