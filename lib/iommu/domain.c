@@ -508,7 +508,7 @@ static int unmap_runs_finish(struct unmap_runs *u, struct iova_runs **out)
 	}
 	if (u->r != u->inl)
 		free(u->r);
-	/* One run recorded but some lost: the span is more than the run, free nothing. */
+	/* One run and nothing lost: it is the span. A lost run is never freed (safe). */
 	return (u->n == 1 && !u->lost) || *out != NULL;
 }
 
@@ -525,11 +525,11 @@ int svio_dma_unmap_release(struct svio_domain *dom, uint64_t iova, size_t len,
 		IOMMU_LOG(ERR, "unmap: iova 0x%" PRIx64 " len 0x%zx not 4 KiB aligned", iova, len);
 		return -EINVAL;
 	}
+	u.span = (struct unmap_span){ 0 };
 	if (dom->iova == NULL) {
-		u.span = (struct unmap_span){ 0 };
+		/* SVA: no IOVA to give back, only the span to invalidate. */
 		rc = pgtable_unmap(&dom->pgt, iova, len, unmap_cleared, &u.span, &e.tables);
 	} else {
-		u.span = (struct unmap_span){ 0 };
 		u.r = u.inl;
 		u.n = 0;
 		u.cap = UNMAP_RUNS_INLINE;
