@@ -3,7 +3,8 @@
  * IOVA reuse without SVA: the allocator on its own (exact-size reuse,
  * coalescing, congruence, double frees refused, never the same space twice)
  * and through the domain against the fake backend (strict reuse at once,
- * lazy reuse only after the flush, releases after the space went back,
+ * lazy reuse only after the flush, releases after the space went back, a
+ * failed flush keeping the space until its retry succeeds,
  * unmaps with holes free only what was mapped, a bounded high-water mark
  * over a long random map/unmap loop, SVA untouched).
  */
@@ -292,6 +293,28 @@ static void test_lazy_no_reuse_before_flush(void **state)
 	svio_domain_destroy(d);
 }
 
+static void test_failed_flush_keeps_space(void **state)
+{
+	struct svio_domain *d = make_domain(SVIO_FLUSH_STRICT, 256, 10000);
+	uint64_t a, b, c;
+
+	(void)state;
+	assert_int_equal(svio_dma_map(d, VA(0), 2 * K4, SVIO_DMA_RW, &a), 0);
+	fake_iommu_set_error(&f0, true);
+	assert_int_equal(svio_dma_unmap(d, a, 2 * K4), -EIO);
+	fake_iommu_set_error(&f0, false);
+	/* The invalidation failed: the device may still cache a, so it stays out. */
+	assert_int_equal(svio_dma_map(d, VA(0x10000), 2 * K4, SVIO_DMA_RW, &b), 0);
+	assert_false(overlap(a, 2 * K4, b, 2 * K4));
+	assert_int_equal(stats(d).iova_freed_pages, 0);
+	/* The retry succeeds: now it comes back. */
+	assert_int_equal(svio_iommu_sync(d), 0);
+	assert_int_equal(stats(d).iova_freed_pages, 2);
+	assert_int_equal(svio_dma_map(d, VA(0x20000), 2 * K4, SVIO_DMA_RW, &c), 0);
+	assert_int_equal(c, a);
+	svio_domain_destroy(d);
+}
+
 static void test_unmap_with_holes(void **state)
 {
 	struct svio_domain *d = make_domain(SVIO_FLUSH_STRICT, 256, 10000);
@@ -415,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_never_twice),
 		cmocka_unit_test(test_strict_reuse),
 		cmocka_unit_test(test_lazy_no_reuse_before_flush),
+		cmocka_unit_test(test_failed_flush_keeps_space),
 		cmocka_unit_test(test_unmap_with_holes),
 		cmocka_unit_test(test_lazy_high_water_bounded),
 		cmocka_unit_test(test_sva_unchanged),
