@@ -30,7 +30,7 @@
 #include "scratch_drv.h"
 
 #define PAGE	 4096u
-#define ROUNDS	 2000
+#define ROUNDS	 800
 #define MAX_PGS	 16
 #define REGION	 (4 * MAX_PGS * PAGE)
 #define N_WORKER 2
