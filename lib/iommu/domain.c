@@ -10,6 +10,7 @@
 #include "svio_dev.h"
 #include "svio_x86_pte.h"
 #include "iommu_private.h"
+#include "vma_cache.h"
 
 static struct svio_domain *default_domain;
 
@@ -258,6 +259,8 @@ int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev)
 	reg_iommu_get(iommu);
 	if (new_did && !iommu->caps.first_stage)
 		__atomic_fetch_add(&dom->n_owners, 1, __ATOMIC_RELEASE);
+	if (iommu->caps.unpinned)
+		__atomic_store_n(&dom->check_maps, true, __ATOMIC_RELEASE);
 	/* Tags first: from here on every flush that starts covers this device. */
 	inv_array_publish(&dom->inv, arr);
 	rc = iommu->ops->attach(iommu, dev, dom->pasid, (uint16_t)did, pgtable_root(&dom->pgt));
@@ -388,6 +391,18 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 	rc = kmap_s1_check(dom, addr, len);
 	if (rc < 0)
 		return rc;
+	/* Nothing pins the pages for the built-in model: a hole would crash it, not the caller. */
+	if (__atomic_load_n(&dom->check_maps, __ATOMIC_ACQUIRE)) {
+		rc = vma_range_access(addr, len, prot);
+		if (rc < 0) {
+			IOMMU_LOG(ERR, "map: va %p len 0x%zx is not all mapped %s by the process",
+				  va, len,
+				  prot == SVIO_DMA_RW	  ? "readable and writable"
+				  : prot & SVIO_DMA_WRITE ? "writable"
+							  : "readable");
+			return rc;
+		}
+	}
 	if (!dom->cfg.sva) {
 		rc = dma_iova_alloc(dom, addr, len, &io);
 		if (rc < 0)

@@ -105,6 +105,8 @@ struct svio_domain {
 	 * is: 0 lets the data path skip them without entering a read section.
 	 */
 	unsigned int n_owners;
+	/* Set once an instance with caps.unpinned attached: maps check the process's mappings. */
+	bool check_maps;
 
 	/* Lazy unmaps a later identical map may cancel (revive.h). */
 	struct rv_state_dom rv;

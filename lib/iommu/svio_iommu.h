@@ -107,7 +107,9 @@ enum svio_flush_policy svio_domain_policy(const struct svio_domain *dom);
  * instance the domain has devices on; when one fails, nothing stays mapped.
  * Such instances cannot fault memory in (no page requests): memory never
  * mapped is simply not reachable by their devices.
- * @return 0, -EINVAL (alignment, prot, overflow), -EEXIST (already mapped), -ENOMEM.
+ * @return 0, -EINVAL (alignment, prot, overflow), -EEXIST (already mapped), -ENOMEM,
+ *         -EFAULT (on the built-in IOMMU: the process does not map all of the range
+ *         with the access @p prot needs; a kernel backend refuses it when pinning).
  */
 int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64_t *iova);
 

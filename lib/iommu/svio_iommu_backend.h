@@ -38,6 +38,13 @@ struct svio_iommu_caps {
 	bool first_stage;
 	bool ats; /**< device-TLB invalidation supported */
 	bool pri; /**< page requests supported */
+	/**
+	 * Devices reach process memory through this IOMMU with nothing pinning
+	 * it (the built-in model dereferences its output addresses): the core
+	 * refuses maps of memory the process does not map with the needed
+	 * access, as a kernel's pinning would.
+	 */
+	bool unpinned;
 };
 
 enum svio_inv_kind {

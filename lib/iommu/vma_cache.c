@@ -23,6 +23,7 @@ static pthread_mutex_t vma_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vma *vmas;
 static unsigned int n_vmas, cap_vmas;
 static uint64_t reads;
+static uint64_t vma_gen = 1; /* bumped by every re-read: remembered hits are void */
 
 static int vma_reload(void)
 {
@@ -63,6 +64,8 @@ static int vma_reload(void)
 	}
 	fclose(f);
 	reads++;
+	/* Every thread's remembered mapping may be gone now. */
+	__atomic_fetch_add(&vma_gen, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -110,6 +113,64 @@ int vma_access(uint64_t addr, int need)
 	}
 	pthread_mutex_unlock(&vma_lock);
 	return access;
+}
+
+/*
+ * Whether [addr, end) is covered by adjacent mappings that all allow @p need;
+ * @p one gets the mapping when a single one covers it all.
+ */
+static bool vma_covers(uint64_t addr, uint64_t end, int need, const struct vma **one)
+{
+	unsigned int lo = 0, hi = n_vmas, i;
+
+	*one = NULL;
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (addr >= vmas[mid].end)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* vmas[lo] is the first mapping ending above addr. */
+	if (lo < n_vmas && vmas[lo].start <= addr && vmas[lo].end >= end &&
+	    (vmas[lo].access & need) == need) {
+		*one = &vmas[lo];
+		return true;
+	}
+	for (i = lo; i < n_vmas && addr < end; i++) {
+		if (vmas[i].start > addr || (vmas[i].access & need) != need)
+			return false;
+		addr = vmas[i].end;
+	}
+	return addr >= end;
+}
+
+/* Each thread remembers the last mapping that covered a whole map (most maps hit it). */
+static __thread struct vma last_hit;
+static __thread uint64_t last_hit_gen;
+
+int vma_range_access(uint64_t addr, uint64_t len, int need)
+{
+	const struct vma *one;
+	int rc = 0;
+
+	if (last_hit_gen == __atomic_load_n(&vma_gen, __ATOMIC_ACQUIRE) && addr >= last_hit.start &&
+	    addr + len <= last_hit.end && (last_hit.access & need) == need)
+		return 0;
+	pthread_mutex_lock(&vma_lock);
+	/* Trust a hit (a system call per map would cost more than the map); re-read on a miss. */
+	if (!vma_covers(addr, addr + len, need, &one)) {
+		rc = vma_reload();
+		if (rc == 0 && !vma_covers(addr, addr + len, need, &one))
+			rc = -EFAULT;
+	}
+	if (rc == 0 && one != NULL) {
+		last_hit = *one;
+		last_hit_gen = __atomic_load_n(&vma_gen, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&vma_lock);
+	return rc;
 }
 
 uint64_t vma_cache_reads(void)

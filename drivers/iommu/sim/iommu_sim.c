@@ -318,6 +318,7 @@ static int read_caps(struct simdrv *d)
 	d->iommu.caps.pasid_bits = pasid_bits;
 	d->iommu.caps.max_inv_order = (d->cap & SIM_IOMMU_CAP_PSI) ? SIM_IOMMU_CAP_MAMV(d->cap) : 0;
 	d->iommu.caps.first_stage = true;
+	d->iommu.caps.unpinned = true;
 	d->iommu.caps.ats = d->ecap & SIM_IOMMU_ECAP_DT;
 	d->iommu.caps.pri = d->ecap & SIM_IOMMU_ECAP_PRS;
 	return 0;

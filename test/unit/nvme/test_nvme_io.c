@@ -544,9 +544,29 @@ static void test_ptr_map_failure(void **state)
 	assert_int_equal(svio_nvme_write(qp, 1, (void *)(uintptr_t)((1ull << 48) - 256), 0, 1,
 					 nvme_wait_cb, w),
 			 -EINVAL);
+	{
+		/* Memory the process does not map: the map is refused, not the model's copy. */
+		uint8_t *hole = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		const uint8_t *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		assert_true(hole != MAP_FAILED && ro != MAP_FAILED);
+		assert_int_equal(munmap(hole, 8192), 0);
+		assert_int_equal(svio_nvme_read(qp, 1, hole + 512, 0, 1, nvme_wait_cb, w), -EFAULT);
+		/* A read lands in memory: a read-only page cannot take it; a write may come from
+		 * it. */
+		assert_int_equal(
+			svio_nvme_read(qp, 1, (void *)(uintptr_t)ro, 0, 1, nvme_wait_cb, w),
+			-EFAULT);
+		assert_int_equal(svio_nvme_write(qp, 1, ro, 7, 1, nvme_wait_cb, &w[1]), 0);
+		assert_int_equal(nvme_wait_done(qp, &w[1]), 0);
+		munmap((void *)(uintptr_t)ro, 4096);
+		memset(w, 0, sizeof(w));
+	}
 	assert_int_equal(w[0].done, 0);
 	assert_int_equal(svio_nvme_qpair_outstanding(qp), 0);
-	nvme_assert_mapped_and_released(before, 0);
+	nvme_assert_mapped_and_released(before, 1);
+	before = nvme_map_count();
 #else
 	{
 		/* An address nothing is mapped at: the page request fails, so does the command. */

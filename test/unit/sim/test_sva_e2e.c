@@ -184,6 +184,59 @@ static void test_sva_off(void **state)
 	free(buf);
 }
 
+/*
+ * Nothing pins memory for the built-in model, so a map must find the whole
+ * range mapped by the process with the access the device needs; otherwise the
+ * model would fault on it, not the caller.
+ */
+static void test_map_needs_process_memory(void **state)
+{
+	struct svio_domain *base = svio_domain_default(), *dom;
+	struct svio_iommu_config cfg;
+	uint8_t *area, *fresh;
+	uint64_t iova;
+
+	(void)state;
+	svio_iommu_config_default(&cfg);
+	cfg.sva = false;
+	assert_int_equal(svio_domain_create(&cfg, &dom), 0);
+	move_devices(base, dom);
+	area = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(area != MAP_FAILED);
+	memset(area, 0x11, 4 * PAGE);
+	/* Page 1 read-only, page 3 gone: three mappings and a hole. */
+	assert_int_equal(mprotect(area + PAGE, PAGE, PROT_READ), 0);
+	assert_int_equal(munmap(area + 3 * PAGE, PAGE), 0);
+	/*
+	 * Page 1 is never mapped (mmap_min_addr): a sure miss, which re-reads the
+	 * process's maps, so what follows does not depend on an older reading.
+	 */
+	assert_int_equal(svio_dma_map(dom, (void *)(uintptr_t)PAGE, PAGE, SVIO_DMA_READ, &iova),
+			 -EFAULT);
+
+	assert_int_equal(svio_dma_map(dom, area, 4 * PAGE, SVIO_DMA_READ, &iova), -EFAULT);
+	assert_int_equal(svio_dma_map(dom, area, 2 * PAGE, SVIO_DMA_WRITE, &iova), -EFAULT);
+	assert_int_equal(svio_dma_map(dom, area + PAGE, PAGE, SVIO_DMA_RW, &iova), -EFAULT);
+	assert_int_equal(stats(dom).maps, 0);
+	/* Across two adjacent mappings that both allow it: fine. */
+	assert_int_equal(svio_dma_map(dom, area, 3 * PAGE, SVIO_DMA_READ, &iova), 0);
+	assert_int_equal(svio_dma_unmap(dom, iova, 3 * PAGE), 0);
+	assert_int_equal(svio_dma_map(dom, area + 2 * PAGE, PAGE, SVIO_DMA_RW, &iova), 0);
+	assert_int_equal(scratch_dma(nopri_dev, iova, PAGE, true, 0x5a, NULL), 0);
+	assert_int_equal(area[2 * PAGE + 7], 0x5a);
+	assert_int_equal(svio_dma_unmap(dom, iova, PAGE), 0);
+	/* Memory mapped after the process's maps were last read is found by a re-read. */
+	fresh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(fresh != MAP_FAILED);
+	assert_int_equal(svio_dma_map(dom, fresh, PAGE, SVIO_DMA_RW, &iova), 0);
+	assert_int_equal(svio_dma_unmap(dom, iova, PAGE), 0);
+	assert_int_equal(stats(dom).stale_uses, 0);
+	munmap(fresh, PAGE);
+	munmap(area, 3 * PAGE);
+	move_devices(dom, base);
+	svio_domain_destroy(dom);
+}
+
 static int released;
 
 static void count_release(void *arg)
@@ -235,9 +288,12 @@ static void test_lazy_quarantine(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fault_in_malloc),	 cmocka_unit_test(test_bad_addresses),
-		cmocka_unit_test(test_no_pri_needs_map), cmocka_unit_test(test_sva_off),
+		cmocka_unit_test(test_fault_in_malloc),
+		cmocka_unit_test(test_bad_addresses),
+		cmocka_unit_test(test_no_pri_needs_map),
+		cmocka_unit_test(test_sva_off),
 		cmocka_unit_test(test_lazy_quarantine),
+		cmocka_unit_test(test_map_needs_process_memory),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
