@@ -156,18 +156,32 @@ static void move_devices(struct svio_domain *from, struct svio_domain *to)
 	assert_int_equal(svio_domain_attach(to, nopri_dev), 0);
 }
 
+/* A domain of its own for one test, with both devices moved onto it. */
+static struct svio_domain *domain_with_devices(bool sva)
+{
+	struct svio_iommu_config cfg;
+	struct svio_domain *dom;
+
+	svio_iommu_config_default(&cfg);
+	cfg.sva = sva;
+	assert_int_equal(svio_domain_create(&cfg, &dom), 0);
+	move_devices(svio_domain_default(), dom);
+	return dom;
+}
+
+static void domain_done(struct svio_domain *dom)
+{
+	move_devices(dom, svio_domain_default());
+	svio_domain_destroy(dom);
+}
+
 static void test_sva_off(void **state)
 {
-	struct svio_domain *base = svio_domain_default(), *dom;
-	struct svio_iommu_config cfg;
+	struct svio_domain *dom = domain_with_devices(false);
 	uint8_t *buf = aligned_alloc(PAGE, 2 * PAGE);
 	uint64_t iova;
 
 	(void)state;
-	svio_iommu_config_default(&cfg);
-	cfg.sva = false;
-	assert_int_equal(svio_domain_create(&cfg, &dom), 0);
-	move_devices(base, dom);
 	memset(buf, 0, 2 * PAGE);
 	/* Process addresses mean nothing to the device now. */
 	assert_int_equal(scratch_dma(pri_dev, (uintptr_t)buf, PAGE, true, 9, NULL), -EFAULT);
@@ -180,8 +194,7 @@ static void test_sva_off(void **state)
 	assert_int_equal(svio_dma_unmap(dom, iova, 2 * PAGE), 0);
 	assert_int_equal(scratch_dma(pri_dev, iova, PAGE, true, 9, NULL), -EFAULT);
 	assert_int_equal(stats(dom).stale_uses, 0);
-	move_devices(dom, base);
-	svio_domain_destroy(dom);
+	domain_done(dom);
 	free(buf);
 }
 
@@ -192,16 +205,11 @@ static void test_sva_off(void **state)
  */
 static void test_map_needs_process_memory(void **state)
 {
-	struct svio_domain *base = svio_domain_default(), *dom;
-	struct svio_iommu_config cfg;
+	struct svio_domain *dom = domain_with_devices(false);
 	uint8_t *area, *fresh;
 	uint64_t iova;
 
 	(void)state;
-	svio_iommu_config_default(&cfg);
-	cfg.sva = false;
-	assert_int_equal(svio_domain_create(&cfg, &dom), 0);
-	move_devices(base, dom);
 	area = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(area != MAP_FAILED);
 	memset(area, 0x11, 4 * PAGE);
@@ -234,8 +242,7 @@ static void test_map_needs_process_memory(void **state)
 	assert_int_equal(stats(dom).stale_uses, 0);
 	munmap(fresh, PAGE);
 	munmap(area, 3 * PAGE);
-	move_devices(dom, base);
-	svio_domain_destroy(dom);
+	domain_done(dom);
 }
 
 static int released;
