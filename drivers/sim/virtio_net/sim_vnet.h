@@ -5,7 +5,9 @@
  *
  * Devargs of sim_vnetN:
  *   wire=pair:sim_vnetM | loop | none   where sent frames go (default none: link down)
- *   wire=tap:NAME | af_packet:IFNAME    Linux is the peer (vnet_wire_host.c)
+ *   wire=tap:NAME | af_packet:IFNAME    Linux is the peer (vnet_wire_host.c); its
+ *                   frames reach the receive queue their flow was last sent
+ *                   from, else one the flow hash picks (vnet_steer.h)
  *   mode=inline | thread                who moves frames (default inline)
  *   queues=N        queue pairs offered (1..16, default 4)
  *   qsize=N         largest queue size (power of two, 64..4096, default 1024)
@@ -42,6 +44,8 @@ struct sim_vnet_stats {
 				    from a host wire while the port was not running */
 	uint64_t host_drops;   /**< af_packet: frames Linux dropped at the wire's socket
 				    before the model took them (its buffer was full) */
+	uint64_t rx_steered;   /**< host wires: frames received on the queue their flow was
+				    last transmitted on (automatic receive steering) */
 };
 
 /** Counters of a sim_vnet device. @return 0 or -ENODEV when @p dev is not one. */

@@ -4,8 +4,9 @@
  * vnet_model.c (device lifecycle, devargs, wires), vnet_regs.c (register
  * file and status handshake), vnet_vq.c (split virtqueue access through the
  * IOMMU), vnet_xfer.c (moving frames between ports, control queue) and
- * vnet_thread.c (thread mode) and vnet_wire_host.c (tap and AF_PACKET wires
- * to the Linux network stack).
+ * vnet_thread.c (thread mode), vnet_wire_host.c (tap and AF_PACKET wires
+ * to the Linux network stack) and vnet_steer.c (which receive queue a host
+ * wire's frame goes to).
  *
  * Locking: every receive queue has a lock that serialises deliveries into it;
  * a transmit queue is only ever drained under the lock of the receive queue
@@ -17,7 +18,8 @@
  * it holds the control queue's: the control queue's index moves with MQ. Register
  * writes (control path) come from one thread; doorbells from any thread.
  * The peer link is set and cleared on the control path while no traffic
- * flows (device creation and destruction).
+ * flows (device creation and destruction). The steering table takes no lock:
+ * its entries are single atomic words.
  */
 #ifndef VNET_PRIV_H
 #define VNET_PRIV_H
@@ -34,6 +36,7 @@
 #include "sim_bus.h"
 #include "virtio_spec.h"
 #include "sim_vnet.h"
+#include "vnet_steer.h"
 
 extern int sim_vnet_logtype;
 #define VNET_LOG(level, fmt, ...) \
@@ -133,6 +136,7 @@ struct vnet_model {
 	struct vnet_model *peer; /* atomic */
 	char host_if[16];	 /* tap / af_packet: interface name (IFNAMSIZ) */
 	struct vnet_host *host;	 /* tap / af_packet: the fd and its reader */
+	struct vnet_steer steer; /* host wires: flows' transmit queues (vnet_steer.c) */
 
 	/* Thread mode. */
 	enum vnet_mode mode;
@@ -207,13 +211,26 @@ void vnet_kick(struct vnet_model *m, uint16_t qidx);
 unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq);
 void vnet_ctrl_process(struct vnet_model *m);
 /**
- * Deliver one frame from outside the model (a host wire) into receive queue 0
- * of @p m: @p pkt has VNET_HDR_LEN bytes of room before the frame's
- * @p total - VNET_HDR_LEN bytes. Frames the port cannot take are counted.
+ * Deliver one frame from outside the model (a host wire) into the receive
+ * queue vnet_rx_steer() picks: @p pkt has VNET_HDR_LEN bytes of room before
+ * the frame's @p total - VNET_HDR_LEN bytes. Frames the port cannot take are
+ * counted.
  * @return 0 delivered or dropped (counted); -ENOBUFS: no receive buffer and
- * rx_full=wait, the queue asked for a doorbell (vnet_host_wake() follows).
+ * rx_full=wait, the queue asked for a doorbell (vnet_host_wake() follows);
+ * a retry may pick another queue (the steering table changed meanwhile).
  */
 int vnet_rx_inject(struct vnet_model *m, uint8_t *pkt, uint32_t total);
+
+/* vnet_steer.c: automatic receive steering of host wires. */
+/** The driver transmitted @p frame (no virtio header) on transmit queue @p txq. */
+void vnet_tx_learn(struct vnet_model *m, uint16_t txq, const uint8_t *frame, uint32_t len);
+/**
+ * Receive queue for a frame (no virtio header) from a host wire: its flow's
+ * transmit queue, else its hash modulo the active pairs, else (not IP, one
+ * pair, a queue not live or beyond the active pairs) 0. @p learned: the
+ * steering table chose it.
+ */
+uint16_t vnet_rx_steer(struct vnet_model *m, const uint8_t *frame, uint32_t len, bool *learned);
 
 /* vnet_wire_host.c: tap and AF_PACKET wires. */
 /** Parse "tap:NAME" / "af_packet:IFNAME"; 1 when @p s is not a host wire. */

@@ -414,6 +414,7 @@ void vnet_device_reset(struct vnet_model *m)
 	m->allmulti = false;
 	m->uc_n = m->mc_n = 0;
 	memcpy(m->mac, m->mac_orig, 6);
+	vnet_steer_clear(&m->steer); /* flows of the last driver say nothing about the next */
 	for (q = m->nvqs; q > 0; q--)
 		pthread_spin_unlock(&m->vqs[q - 1].lock);
 }

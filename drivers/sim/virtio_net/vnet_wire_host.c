@@ -17,9 +17,11 @@
  * model runs between doorbells (the driver's receive queues even run with
  * NO_NOTIFY), so each host wire has a reader thread. It sleeps in poll() on
  * the fd and an eventfd, reads a bounded batch and delivers each frame
- * through vnet_rx_inject() (IOMMU, receive filter, queue 0); the driver's
- * rx_burst sees it at its next poll. With no receive buffer (rx_full=wait)
- * the reader keeps the frame and waits on the eventfd alone: the queue has
+ * through vnet_rx_inject() (IOMMU, receive filter, the receive queue its flow
+ * steers to: vnet_steer.c); the driver's rx_burst sees it at its next poll.
+ * With no receive buffer (rx_full=wait) the reader keeps the frame (a frame
+ * for one queue waits; later frames for other queues wait behind it, which
+ * keeps every flow in order) and waits on the eventfd alone: the queue has
  * asked for a doorbell, the driver's refill rings it (vnet_host_wake()), and
  * Linux's socket or tap queue holds the rest meanwhile (what Linux drops
  * there on an af_packet wire is counted: host_drops). A device reset forgets

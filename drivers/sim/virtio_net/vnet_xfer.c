@@ -10,9 +10,12 @@
  * dropped, as on a real cable.
  *
  * Host wires (tap, af_packet; vnet_wire_host.c): transmit drains write each
- * frame to the interface's fd, a full socket counting a wire drop; the wire's
- * reader thread brings Linux's frames in through vnet_rx_inject(), the same
- * deliver() path with the same filter, into receive queue 0.
+ * frame to the interface's fd, a full socket counting a wire drop, and note
+ * the frame's flow and transmit queue (vnet_steer.c); the wire's reader
+ * thread brings Linux's frames in through vnet_rx_inject(), the same
+ * deliver() path with the same filter, into the receive queue of the
+ * transmit queue that flow last left on, else the one its hash picks among
+ * the active pairs (queue 0 for what is not IP).
  */
 #include <errno.h>
 #include <string.h>
@@ -160,14 +163,16 @@ static int host_send(struct vnet_model *src, const uint8_t *frame, uint32_t len)
 
 int vnet_rx_inject(struct vnet_model *m, uint8_t *pkt, uint32_t total)
 {
-	struct vnet_vq *rxq = &m->vqs[0];
+	struct vnet_vq *rxq;
 	uint16_t seen;
+	bool learned;
 	int rc;
 
 	if (total < VNET_HDR_LEN + 14 || total > VNET_HDR_LEN + VNET_MAX_FRAME) {
 		VNET_STAT_ADD(m, oversize, 1);
 		return 0;
 	}
+	rxq = &m->vqs[2 * vnet_rx_steer(m, pkt + VNET_HDR_LEN, total - VNET_HDR_LEN, &learned)];
 	pthread_spin_lock(&rxq->lock);
 	vnet_tc_reset(rxq);
 	if (__atomic_load_n(&m->link, __ATOMIC_ACQUIRE) != VIRTIO_NET_S_LINK_UP || !vq_ready(rxq) ||
@@ -189,6 +194,8 @@ int vnet_rx_inject(struct vnet_model *m, uint8_t *pkt, uint32_t total)
 		vnet_vq_publish_used(m, rxq);
 		VNET_STAT_ADD(m, rx_frames, 1);
 		VNET_STAT_ADD(m, rx_bytes, total - VNET_HDR_LEN);
+		if (learned)
+			VNET_STAT_ADD(m, rx_steered, 1);
 	} else if (rc == -ENOBUFS && m->rx_full_drop) {
 		VNET_STAT_ADD(m, rx_no_buffer, 1);
 		rc = 0;
@@ -249,6 +256,8 @@ unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq_idx)
 		} else if (rc < 0) {
 			VNET_STAT_ADD(src, dma_errors, 1);
 		} else if (host) {
+			/* The driver chose this queue for the flow: its replies come back here. */
+			vnet_tx_learn(src, txq_idx, txq->bounce + VNET_HDR_LEN, len - VNET_HDR_LEN);
 			rc = host_send(src, txq->bounce + VNET_HDR_LEN, len - VNET_HDR_LEN);
 		} else if (rxq == NULL || !vq_ready(rxq) ||
 			   !(__atomic_load_n(&dst->status, __ATOMIC_ACQUIRE) &

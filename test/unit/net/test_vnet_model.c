@@ -3,13 +3,15 @@
  * The virtio-net model at register level, with no driver: capability list,
  * feature negotiation refusals, queue configuration checks, a malformed ring
  * putting the device into NEEDS_RESET, control-queue refusals, bad register
- * accesses and bad devargs.
+ * accesses and bad devargs; the flow hash and steering table of host wires'
+ * automatic receive steering (vnet_steer.h).
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -21,6 +23,7 @@
 #include "svio_iommu.h"
 #include "sim_vnet.h"
 #include "virtio_spec.h"
+#include "vnet_steer.h"
 
 static struct svio_device *dev;
 
@@ -247,6 +250,317 @@ static void test_bad_devargs(void **state)
 	assert_int_equal(svio_dev_add("sim_vnet22", &d), -EINVAL);
 }
 
+/* Frames for the flow hash: Ethernet, an optional VLAN tag, IPv4 or IPv6, ports. */
+struct flow {
+	int vlan; /* < 0: untagged */
+	bool v6;
+	uint8_t src[16], dst[16];
+	uint8_t proto;
+	uint16_t sport, dport;
+	uint16_t frag;	 /* IPv4 flags and fragment offset field */
+	uint8_t v6_next; /* IPv6: a next header other than proto (0: none) */
+};
+
+static uint32_t flow_frame(const struct flow *fl, uint8_t *buf)
+{
+	uint32_t off = 12, alen = fl->v6 ? 16 : 4, l3;
+
+	memset(buf, 0, 128);
+	memset(buf, 0x02, 12);
+	if (fl->vlan >= 0) {
+		buf[off++] = 0x81;
+		buf[off++] = 0x00;
+		buf[off++] = (uint8_t)(fl->vlan >> 8);
+		buf[off++] = (uint8_t)fl->vlan;
+	}
+	buf[off++] = fl->v6 ? 0x86 : 0x08;
+	buf[off++] = fl->v6 ? 0xdd : 0x00;
+	l3 = off;
+	if (fl->v6) {
+		buf[l3] = 0x60;
+		buf[l3 + 6] = fl->v6_next ? fl->v6_next : fl->proto;
+		memcpy(buf + l3 + 8, fl->src, alen);
+		memcpy(buf + l3 + 24, fl->dst, alen);
+		off = l3 + 40;
+	} else {
+		buf[l3] = 0x45;
+		buf[l3 + 6] = (uint8_t)(fl->frag >> 8);
+		buf[l3 + 7] = (uint8_t)fl->frag;
+		buf[l3 + 9] = fl->proto;
+		memcpy(buf + l3 + 12, fl->src, alen);
+		memcpy(buf + l3 + 16, fl->dst, alen);
+		off = l3 + 20;
+	}
+	buf[off] = (uint8_t)(fl->sport >> 8);
+	buf[off + 1] = (uint8_t)fl->sport;
+	buf[off + 2] = (uint8_t)(fl->dport >> 8);
+	buf[off + 3] = (uint8_t)fl->dport;
+	return off + 8;
+}
+
+/* The hash of @p fl's frame, read from a buffer of exactly its length (ASan sees overreads). */
+static bool flow_hash_of(const struct flow *fl, uint32_t *hash)
+{
+	uint8_t buf[128];
+	uint32_t n = flow_frame(fl, buf);
+	uint8_t *exact = malloc(n);
+	bool ok;
+
+	assert_non_null(exact);
+	memcpy(exact, buf, n);
+	ok = vnet_flow_hash(exact, n, hash);
+	free(exact);
+	return ok;
+}
+
+static uint32_t hash_of(const struct flow *fl)
+{
+	uint32_t h = 0;
+
+	assert_true(flow_hash_of(fl, &h));
+	return h;
+}
+
+static struct flow reversed(const struct flow *fl)
+{
+	struct flow r = *fl;
+
+	memcpy(r.src, fl->dst, sizeof(r.src));
+	memcpy(r.dst, fl->src, sizeof(r.dst));
+	r.sport = fl->dport;
+	r.dport = fl->sport;
+	return r;
+}
+
+static const struct flow udp4 = {
+	.vlan = -1,
+	.src = { 10, 0, 0, 2 },
+	.dst = { 10, 0, 0, 1 },
+	.proto = 17,
+	.sport = 40000,
+	.dport = 53,
+};
+
+static const struct flow tcp6 = {
+	.vlan = -1,
+	.v6 = true,
+	.src = { 0xfd, 0, [15] = 2 },
+	.dst = { 0xfd, 0, [14] = 1, [15] = 1 },
+	.proto = 6,
+	.sport = 443,
+	.dport = 51000,
+};
+
+/* A reply hashes like its request; anything else of the flow's identity changes the hash. */
+static void test_flow_hash_symmetric(void **state)
+{
+	struct flow f = udp4, g;
+
+	(void)state;
+	g = reversed(&f);
+	assert_int_equal(hash_of(&f), hash_of(&g));
+	g = reversed(&tcp6);
+	assert_int_equal(hash_of(&tcp6), hash_of(&g));
+	/* Only the ports swapped: another flow (endpoints are ordered, not each pair alone). */
+	g = f;
+	g.sport = f.dport;
+	g.dport = f.sport;
+	assert_int_not_equal(hash_of(&f), hash_of(&g));
+	g = f;
+	g.proto = 6; /* TCP on the same ports */
+	assert_int_not_equal(hash_of(&f), hash_of(&g));
+	g = f;
+	g.sport++;
+	assert_int_not_equal(hash_of(&f), hash_of(&g));
+	g = f;
+	g.dst[3] = 3;
+	assert_int_not_equal(hash_of(&f), hash_of(&g));
+	/* Equal ports and addresses, both orders. */
+	g = f;
+	g.dport = g.sport;
+	f = reversed(&g);
+	assert_int_equal(hash_of(&f), hash_of(&g));
+}
+
+static void test_flow_hash_vlan(void **state)
+{
+	struct flow f = udp4, g;
+	uint32_t untagged = hash_of(&f), h;
+
+	(void)state;
+	f.vlan = 5;
+	g = reversed(&f);
+	assert_int_equal(hash_of(&f), hash_of(&g));
+	assert_int_not_equal(hash_of(&f), untagged);
+	g = f;
+	g.vlan = 6;
+	assert_int_not_equal(hash_of(&f), hash_of(&g));
+	/* The priority bits are not the VLAN. */
+	g.vlan = 5 | 0xe000;
+	assert_int_equal(hash_of(&f), hash_of(&g));
+	f = tcp6;
+	f.vlan = 0x123;
+	g = reversed(&f);
+	assert_int_equal(hash_of(&f), hash_of(&g));
+	/* A tag and nothing after it. */
+	assert_false(vnet_flow_hash((const uint8_t[]){ [12] = 0x81, [13] = 0, [17] = 0 }, 16, &h));
+}
+
+static void test_flow_hash_l3_only(void **state)
+{
+	struct flow f = udp4, g, icmp = udp4;
+	uint32_t h;
+
+	(void)state;
+	icmp.proto = 1;
+	icmp.sport = icmp.dport = 0x0800; /* bytes after the header: not ports */
+	/* A first fragment has the ports; later ones hash on the addresses, like ICMP. */
+	f.frag = 0x2000; /* MF, offset 0 */
+	assert_int_equal(hash_of(&f), hash_of(&udp4));
+	f.frag = 0x2000 | 185;
+	g = reversed(&f);
+	assert_int_equal(hash_of(&f), hash_of(&icmp));
+	assert_int_equal(hash_of(&f), hash_of(&g));
+	f.frag = 185; /* the last fragment */
+	f.sport = 7;
+	assert_int_equal(hash_of(&f), hash_of(&icmp));
+	/* IPv6 with an extension header (hop-by-hop, fragment): addresses only. */
+	f = tcp6;
+	f.v6_next = 44;
+	g = tcp6;
+	g.proto = 58;
+	g.sport = 1;
+	assert_int_equal(hash_of(&f), hash_of(&g));
+	/* Hop-by-hop is next header 0, which flow_frame() takes for none: by hand. */
+	{
+		uint8_t buf[128];
+		uint32_t n = flow_frame(&tcp6, buf);
+
+		buf[14 + 6] = 0;
+		assert_true(vnet_flow_hash(buf, n, &h));
+		assert_int_equal(h, hash_of(&g));
+	}
+	/* IPv4 options move the ports. */
+	{
+		uint8_t buf[128], opt[128];
+		uint32_t n = flow_frame(&udp4, buf);
+
+		memcpy(opt, buf, 34);
+		opt[14] = 0x46; /* four bytes of options */
+		memset(opt + 34, 1, 4);
+		memcpy(opt + 38, buf + 34, n - 34);
+		assert_true(vnet_flow_hash(opt, n + 4, &h));
+		assert_int_equal(h, hash_of(&udp4));
+	}
+}
+
+/* Short and malformed frames carry no flow; no read goes past the length. */
+static void test_flow_hash_malformed(void **state)
+{
+	uint8_t buf[128], *exact;
+	uint32_t n, len, h, i;
+	const struct flow *flows[] = { &udp4, &tcp6 };
+	struct flow tagged = udp4;
+
+	(void)state;
+	tagged.vlan = 7;
+	for (i = 0; i < 3; i++) {
+		const struct flow *fl = i < 2 ? flows[i] : &tagged;
+
+		n = flow_frame(fl, buf);
+		/* Every cut before the ports' end: no flow. */
+		for (len = 0; len < n - 4; len++) {
+			exact = malloc(len > 0 ? len : 1);
+			assert_non_null(exact);
+			memcpy(exact, buf, len);
+			assert_false(vnet_flow_hash(exact, len, &h));
+			free(exact);
+		}
+	}
+	/* Not IP: ARP, an unknown EtherType. */
+	n = flow_frame(&udp4, buf);
+	buf[12] = 0x08;
+	buf[13] = 0x06;
+	assert_false(vnet_flow_hash(buf, n, &h));
+	buf[12] = 0x88;
+	buf[13] = 0xb5;
+	assert_false(vnet_flow_hash(buf, n, &h));
+	/* IPv4 with the wrong version, a header under 20 bytes, options past the end. */
+	n = flow_frame(&udp4, buf);
+	buf[14] = 0x65;
+	assert_false(vnet_flow_hash(buf, n, &h));
+	buf[14] = 0x44;
+	assert_false(vnet_flow_hash(buf, n, &h));
+	buf[14] = 0x4f; /* 60 bytes of header in a 42-byte frame */
+	assert_false(vnet_flow_hash(buf, n, &h));
+	buf[14] = 0x45;
+	assert_true(vnet_flow_hash(buf, n, &h));
+	/* IPv6 with the wrong version. */
+	n = flow_frame(&tcp6, buf);
+	buf[14] = 0x40;
+	assert_false(vnet_flow_hash(buf, n, &h));
+	/* Garbage behind IP EtherTypes, each from a buffer of its exact length. */
+	srand(7);
+	for (i = 0; i < 20000; i++) {
+		static const uint16_t types[] = { 0x0800, 0x86dd, 0x8100, 0x88a8 };
+		uint32_t k;
+
+		len = (uint32_t)rand() % 100;
+		exact = malloc(len > 0 ? len : 1);
+		assert_non_null(exact);
+		for (k = 0; k < len; k++)
+			exact[k] = (uint8_t)rand();
+		if (len >= 15) {
+			exact[12] = (uint8_t)(types[i % 4] >> 8);
+			exact[13] = (uint8_t)types[i % 4];
+			exact[14] = (uint8_t)((exact[14] & 0x0f) | (i % 8 < 4 ? 0x40 : 0x60));
+		}
+		(void)vnet_flow_hash(exact, len, &h);
+		free(exact);
+	}
+}
+
+/* Flows that differ in one port spread over the queues. */
+static void test_flow_hash_spread(void **state)
+{
+	unsigned int per_q[4] = { 0 }, q, i;
+	struct flow f = udp4;
+
+	(void)state;
+	for (i = 0; i < 256; i++) {
+		f.sport = (uint16_t)(10000 + i);
+		per_q[hash_of(&f) % 4]++;
+	}
+	for (q = 0; q < 4; q++)
+		assert_true(per_q[q] >= 32); /* 64 expected each */
+}
+
+static void test_steer_table(void **state)
+{
+	static struct vnet_steer st;
+	uint32_t a = 0x12345607, b = 0xabcdef07; /* one slot */
+
+	(void)state;
+	vnet_steer_clear(&st);
+	assert_int_equal(vnet_steer_lookup(&st, a), -ENOENT);
+	assert_int_equal(vnet_steer_lookup(&st, 0), -ENOENT);
+	vnet_steer_learn(&st, a, 0);
+	assert_int_equal(vnet_steer_lookup(&st, a), 0);
+	assert_int_equal(vnet_steer_lookup(&st, b), -ENOENT);
+	vnet_steer_learn(&st, a, 2); /* the latest transmit queue wins */
+	assert_int_equal(vnet_steer_lookup(&st, a), 2);
+	vnet_steer_learn(&st, b, 15); /* a collision replaces the older flow */
+	assert_int_equal(vnet_steer_lookup(&st, b), 15);
+	assert_int_equal(vnet_steer_lookup(&st, a), -ENOENT);
+	vnet_steer_learn(&st, 0, 3); /* hash 0 is a hash like any other */
+	assert_int_equal(vnet_steer_lookup(&st, 0), 3);
+	vnet_steer_learn(&st, a + 1, 1);
+	vnet_steer_clear(&st);
+	assert_int_equal(vnet_steer_lookup(&st, b), -ENOENT);
+	assert_int_equal(vnet_steer_lookup(&st, 0), -ENOENT);
+	assert_int_equal(vnet_steer_lookup(&st, a + 1), -ENOENT);
+}
+
 static int setup(void **state)
 {
 	static char *argv[] = {
@@ -274,9 +588,18 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_capabilities), cmocka_unit_test(test_negotiation),
-		cmocka_unit_test(test_queue_config), cmocka_unit_test(test_malformed_ring),
-		cmocka_unit_test(test_bad_access),   cmocka_unit_test(test_bad_devargs),
+		cmocka_unit_test(test_capabilities),
+		cmocka_unit_test(test_negotiation),
+		cmocka_unit_test(test_queue_config),
+		cmocka_unit_test(test_malformed_ring),
+		cmocka_unit_test(test_bad_access),
+		cmocka_unit_test(test_bad_devargs),
+		cmocka_unit_test(test_flow_hash_symmetric),
+		cmocka_unit_test(test_flow_hash_vlan),
+		cmocka_unit_test(test_flow_hash_l3_only),
+		cmocka_unit_test(test_flow_hash_malformed),
+		cmocka_unit_test(test_flow_hash_spread),
+		cmocka_unit_test(test_steer_table),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
