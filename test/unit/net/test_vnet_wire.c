@@ -11,8 +11,11 @@
  * restart while the reader waits for buffers, a persistent tap attached to
  * and left as found, no
  * frame of svio's own coming back to it, the tap gone
- * after cleanup. The test plays Linux's side with an AF_PACKET socket on the
- * tap, or on the other end of the veth.
+ * after cleanup; with four queue pairs, Linux's flows spread over the receive
+ * queues by their hash, each frame once and every flow in order, and a flow
+ * svio transmitted on queue X comes back on receive queue X (automatic
+ * receive steering) until a device reset forgets it. The test plays Linux's side with an AF_PACKET
+ * socket on the tap, or on the other end of the veth.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +48,7 @@
 #include "sim_vnet.h"
 #include "net_test_util.h"
 #include "svio_test_eal.h"
+#include "vnet_steer.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
@@ -57,7 +61,7 @@
 #define BIG_MTU	  20000
 #define FLOOD	  20000 /* more than the af_packet socket's 4 MiB hold */
 
-static char taps[3][IFNAMSIZ], veth[2][IFNAMSIZ];
+static char taps[4][IFNAMSIZ], veth[2][IFNAMSIZ];
 static bool veth_made, tap_made; /* made by the test: removed at the end */
 static struct rte_mempool *pool;
 static bool eal_up;
@@ -569,9 +573,9 @@ static void attached_tap(void)
 
 static void test_host_frames(void **state)
 {
-	char arg[4][64];
+	char arg[5][64];
 	unsigned int i, nports = 2, n = 0;
-	const char *extra[9];
+	const char *extra[11];
 
 	(void)state;
 	if (!privileged())
@@ -579,6 +583,7 @@ static void test_host_frames(void **state)
 	snprintf(arg[0], sizeof(arg[0]), "sim_vnet0,wire=tap:%s", taps[0]);
 	snprintf(arg[1], sizeof(arg[1]), "sim_vnet1,wire=tap:%s,mode=thread", taps[1]);
 	snprintf(arg[3], sizeof(arg[3]), "sim_vnet3,wire=tap:%s", taps[2]);
+	snprintf(arg[4], sizeof(arg[4]), "sim_vnet4,wire=tap:%s,queues=4", taps[3]);
 	persistent_tap(taps[2], true);
 	tap_made = true;
 	extra[n++] = "--vdev";
@@ -587,6 +592,8 @@ static void test_host_frames(void **state)
 	extra[n++] = arg[1];
 	extra[n++] = "--vdev";
 	extra[n++] = arg[3];
+	extra[n++] = "--vdev";
+	extra[n++] = arg[4];
 	if (veth_create()) {
 		snprintf(arg[2], sizeof(arg[2]), "sim_vnet2,wire=af_packet:%s", veth[0]);
 		extra[n++] = "--vdev";
@@ -640,6 +647,256 @@ static void test_host_frames(void **state)
 	assert_int_equal(test_stale_uses(), 0);
 }
 
+/*
+ * Automatic receive steering: UDP flows between Linux (10.9.0.2, ports
+ * FLOW_PORT + f) and svio (10.9.0.1, SVIO_PORT); each frame carries its flow
+ * and sequence number behind STEER_MAGIC.
+ */
+#define NFLOWS	    64
+#define PER_FLOW    8
+#define NQ	    4
+#define FLOW_PORT   20000
+#define SVIO_PORT   7000
+#define STEER_MAGIC 0x5e3e1a9cu
+
+struct steer_rx {
+	uint16_t q;
+	uint32_t flow, seq;
+};
+
+/* A UDP frame of flow @p flow; @p to_svio: Linux -> svio, else the reply direction. */
+static uint32_t udp_frame(const struct rte_ether_addr *svio_mac, bool to_svio, uint32_t flow,
+			  uint32_t seq, uint8_t *buf)
+{
+	static const uint8_t linux_mac[6] = { 0x02, 0, 0, 0, 0, 0xee };
+	const uint8_t linux_ip[4] = { 10, 9, 0, 2 }, svio_ip[4] = { 10, 9, 0, 1 };
+	uint16_t lport = htons((uint16_t)(FLOW_PORT + flow)), sport = htons(SVIO_PORT);
+	uint32_t payload[3] = { STEER_MAGIC, flow, seq };
+	uint16_t v;
+
+	memset(buf, 0, 64);
+	memcpy(buf, to_svio ? svio_mac->addr_bytes : linux_mac, 6);
+	memcpy(buf + 6, to_svio ? linux_mac : svio_mac->addr_bytes, 6);
+	buf[12] = 0x08; /* IPv4 */
+	buf[14] = 0x45;
+	v = htons(20 + 8 + sizeof(payload));
+	memcpy(buf + 16, &v, 2);
+	buf[22] = 64;
+	buf[23] = 17; /* UDP */
+	memcpy(buf + 26, to_svio ? linux_ip : svio_ip, 4);
+	memcpy(buf + 30, to_svio ? svio_ip : linux_ip, 4);
+	memcpy(buf + 34, to_svio ? &lport : &sport, 2);
+	memcpy(buf + 36, to_svio ? &sport : &lport, 2);
+	v = htons(8 + sizeof(payload));
+	memcpy(buf + 38, &v, 2);
+	memcpy(buf + 42, payload, sizeof(payload));
+	return 64;
+}
+
+/* The queue the hash alone picks for flow @p flow (either direction). */
+static uint16_t hash_queue(const struct rte_ether_addr *mac, uint32_t flow)
+{
+	uint8_t buf[64];
+	uint32_t n = udp_frame(mac, true, flow, 0, buf), h = 0;
+
+	assert_true(vnet_flow_hash(buf, n, &h));
+	return (uint16_t)(h % NQ);
+}
+
+/* Next of svio's steering frames from any receive queue; false after WAIT_MS of nothing. */
+static bool steer_next(uint16_t port, struct steer_rx *rx)
+{
+	unsigned int idle_ms = 0;
+	uint16_t q = 0;
+
+	while (idle_ms < WAIT_MS) {
+		struct rte_mbuf *m;
+		uint32_t payload[3];
+
+		for (q = 0; q < NQ; q++) {
+			if (svio_net_rx_burst(port, q, &m, 1) == 1)
+				break;
+		}
+		if (q == NQ) {
+			usleep(1000);
+			idle_ms++;
+			continue;
+		}
+		if (m->pkt_len >= 54 && m->data_len >= 54) {
+			memcpy(payload, rte_pktmbuf_mtod_offset(m, uint8_t *, 42), sizeof(payload));
+			if (payload[0] == STEER_MAGIC) {
+				rx->q = q;
+				rx->flow = payload[1];
+				rx->seq = payload[2];
+				rte_pktmbuf_free(m);
+				return true;
+			}
+		}
+		rte_pktmbuf_free(m); /* what Linux sends by itself */
+	}
+	return false;
+}
+
+/*
+ * Linux sends @p per frames of each flow in @p flows (interleaved); each
+ * arrives once, in order, on queue @p want[i] of its flow.
+ */
+static void steer_expect(uint16_t port, int s, const uint32_t *flows, const uint16_t *want,
+			 unsigned int nflows, unsigned int per, unsigned int *per_q)
+{
+	struct rte_ether_addr mac;
+	uint32_t next[NFLOWS] = { 0 }, seq, n;
+	uint8_t buf[64];
+	unsigned int i, got;
+
+	assert_int_equal(svio_net_macaddr_get(port, &mac), 0);
+	for (seq = 0; seq < per; seq++) {
+		for (i = 0; i < nflows; i++) {
+			n = udp_frame(&mac, true, flows[i], seq, buf);
+			assert_int_equal(send(s, buf, n, 0), (ssize_t)n);
+		}
+	}
+	for (got = 0; got < nflows * per; got++) {
+		struct steer_rx rx = { 0 };
+
+		assert_true(steer_next(port, &rx));
+		for (i = 0; i < nflows && flows[i] != rx.flow; i++)
+			;
+		assert_true(i < nflows);
+		assert_int_equal(rx.seq, next[i]); /* once each, in order */
+		next[i]++;
+		assert_int_equal(rx.q, want[i]);
+		if (per_q != NULL)
+			per_q[rx.q]++;
+	}
+}
+
+/* svio sends one frame of flow @p flow on transmit queue @p q, and the model takes it. */
+static void steer_tx(uint16_t port, struct svio_device *dev, uint16_t q, uint32_t flow)
+{
+	struct sim_vnet_stats before, st;
+	struct rte_ether_addr mac;
+	struct rte_mbuf *m;
+	unsigned int idle_ms = 0;
+	uint32_t n;
+
+	assert_int_equal(svio_net_macaddr_get(port, &mac), 0);
+	assert_int_equal(sim_vnet_stats_get(dev, &before), 0);
+	m = rte_pktmbuf_alloc(pool);
+	assert_non_null(m);
+	n = udp_frame(&mac, false, flow, 0, rte_pktmbuf_mtod(m, uint8_t *));
+	assert_non_null(rte_pktmbuf_append(m, (uint16_t)n));
+	assert_int_equal(svio_net_tx_burst(port, q, &m, 1), 1);
+	do {
+		assert_int_equal(sim_vnet_stats_get(dev, &st), 0);
+		if (st.tx_frames > before.tx_frames)
+			return;
+		usleep(1000);
+	} while (++idle_ms < WAIT_MS);
+	fail_msg("the model never took svio's frame from transmit queue %u", q);
+}
+
+static void test_host_steering(void **state)
+{
+	struct sim_vnet_stats before, st;
+	struct rte_ether_addr mac;
+	struct svio_device *dev;
+	uint32_t flows[NFLOWS], two[2];
+	uint16_t want[NFLOWS], want2[2], port, pairs = 0, f, g, moved;
+	unsigned int per_q[NQ] = { 0 }, used = 0, i;
+	bool promisc, allmulti;
+	int s;
+
+	(void)state;
+	if (!eal_up)
+		skip(); /* needs the taps of test_host_frames */
+	dev = svio_dev_find("sim_vnet4");
+	assert_non_null(dev);
+	assert_int_equal(svio_net_port_by_name("sim_vnet4", &port), 0);
+	assert_int_equal(test_port_setup(port, NQ, RING, pool), 0);
+	assert_int_equal(sim_vnet_filter_get(dev, &promisc, &allmulti, &pairs), 0);
+	assert_int_equal(pairs, NQ);
+	assert_int_equal(svio_net_macaddr_get(port, &mac), 0);
+	s = linux_socket(taps[3]);
+
+	/* Flows svio never sent: the hash picks among the active queues. */
+	assert_int_equal(sim_vnet_stats_get(dev, &before), 0);
+	for (i = 0; i < NFLOWS; i++) {
+		flows[i] = i;
+		want[i] = hash_queue(&mac, i);
+	}
+	steer_expect(port, s, flows, want, NFLOWS, PER_FLOW, per_q);
+	for (i = 0; i < NQ; i++)
+		used += per_q[i] > 0;
+	fprintf(stderr, "%u flows x %u frames from Linux: per receive queue %u %u %u %u\n", NFLOWS,
+		PER_FLOW, per_q[0], per_q[1], per_q[2], per_q[3]);
+	assert_true(used > 1);
+	assert_int_equal(sim_vnet_stats_get(dev, &st), 0);
+	assert_int_equal(st.rx_steered, before.rx_steered);
+
+	/* svio sends flow f on queue 2: Linux's replies come back on receive queue 2. */
+	for (f = 0; want[f] == 2; f++)
+		;
+	for (g = (uint16_t)(f + 1); g < NFLOWS && want[g] == 2; g++)
+		;
+	assert_true(g < NFLOWS);
+	steer_tx(port, dev, 2, f);
+	two[0] = f;
+	two[1] = g;
+	want2[0] = 2;
+	want2[1] = want[g]; /* never sent by svio: still its hash's queue */
+	assert_int_equal(sim_vnet_stats_get(dev, &before), 0);
+	steer_expect(port, s, two, want2, 2, PER_FLOW, NULL);
+	assert_int_equal(sim_vnet_stats_get(dev, &st), 0);
+	assert_int_equal(st.rx_steered - before.rx_steered, PER_FLOW);
+
+	/* The flow moves to another queue (not its hash's): its replies follow. */
+	moved = want[f] == 1 ? 3 : 1;
+	steer_tx(port, dev, moved, f);
+	want2[0] = moved;
+	steer_expect(port, s, two, want2, 2, PER_FLOW, NULL);
+
+	/* Not IP: queue 0. */
+	{
+		static uint8_t buf[256];
+		struct rte_mbuf *m = NULL;
+		unsigned int idle_ms = 0;
+		uint32_t n = frame_bytes(&mac, FRAMES + 5, 100, buf);
+
+		assert_int_equal(send(s, buf, n, 0), (ssize_t)n);
+		while (m == NULL && idle_ms++ < WAIT_MS) {
+			for (i = 1; i < NQ; i++) {
+				if (svio_net_rx_burst(port, (uint16_t)i, &m, 1) == 1) {
+					assert_false(is_test_frame(rte_pktmbuf_mtod(m, uint8_t *),
+								   m->data_len));
+					rte_pktmbuf_free(m);
+					m = NULL;
+				}
+			}
+			if (svio_net_rx_burst(port, 0, &m, 1) == 1 &&
+			    !is_test_frame(rte_pktmbuf_mtod(m, uint8_t *), m->data_len)) {
+				rte_pktmbuf_free(m);
+				m = NULL;
+			}
+			if (m == NULL)
+				usleep(1000);
+		}
+		assert_non_null(m);
+		check_payload(rte_pktmbuf_mtod(m, uint8_t *), m->pkt_len, FRAMES + 5);
+		rte_pktmbuf_free(m);
+	}
+
+	/* A device reset forgets what svio sent: flow f is back on its hash's queue. */
+	assert_int_equal(svio_net_stop(port), 0);
+	assert_int_equal(svio_net_start(port), 0);
+	want2[0] = want[f];
+	steer_expect(port, s, two, want2, 2, PER_FLOW, NULL);
+
+	close(s);
+	assert_int_equal(svio_net_stop(port), 0);
+	assert_int_equal(test_stale_uses(), 0);
+}
+
 /* Device destruction releases the wire: the taps svio created are gone. */
 static void test_cleanup_removes_taps(void **state)
 {
@@ -653,6 +910,7 @@ static void test_cleanup_removes_taps(void **state)
 	veth_delete();
 	assert_int_equal(if_nametoindex(taps[0]), 0);
 	assert_int_equal(if_nametoindex(taps[1]), 0);
+	assert_int_equal(if_nametoindex(taps[3]), 0);
 	/* A tap svio only attached to stays, down again as it found it. */
 	assert_int_equal(if_flags(taps[2], &flags), 0);
 	assert_false(flags & IFF_UP);
@@ -677,6 +935,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_wires),
 		cmocka_unit_test(test_host_frames),
+		cmocka_unit_test(test_host_steering),
 		cmocka_unit_test(test_cleanup_removes_taps),
 	};
 
@@ -684,6 +943,7 @@ int main(void)
 	snprintf(taps[0], sizeof(taps[0]), "svw%da", (int)getpid());
 	snprintf(taps[1], sizeof(taps[1]), "svw%db", (int)getpid());
 	snprintf(taps[2], sizeof(taps[2]), "svw%de", (int)getpid());
+	snprintf(taps[3], sizeof(taps[3]), "svw%df", (int)getpid());
 	snprintf(veth[0], sizeof(veth[0]), "svw%dc", (int)getpid());
 	snprintf(veth[1], sizeof(veth[1]), "svw%dd", (int)getpid());
 	return cmocka_run_group_tests(tests, NULL, teardown);
