@@ -131,6 +131,23 @@ static uint16_t read_corrupted(struct sim_nvme *c, const struct nvme_sqe *sqe, c
 	return st;
 }
 
+/*
+ * A write that is acknowledged but never stored: the data still crosses the
+ * link into a scratch buffer (so it goes through the IOMMU like any write,
+ * and a buffer the device cannot reach still fails), then is thrown away.
+ */
+static uint16_t write_dropped(struct sim_nvme *c, const struct nvme_sqe *sqe, size_t len)
+{
+	uint8_t *scratch = malloc(len);
+	uint16_t st;
+
+	if (scratch == NULL)
+		return sc(NVME_SC_INTERNAL);
+	st = sim_nvme_prp_xfer(c, sqe, scratch, len, false);
+	free(scratch);
+	return st;
+}
+
 static uint16_t io_rw(struct sim_nvme *c, struct sim_nvme_cq *grp, const struct nvme_sqe *sqe,
 		      uint64_t *err_lba)
 {
@@ -150,7 +167,7 @@ static uint16_t io_rw(struct sim_nvme *c, struct sim_nvme_cq *grp, const struct 
 	if (read && fault_due(&c->fault_reads, c->corrupt_reads))
 		st = read_corrupted(c, sqe, ns->data + (slba << ns->lba_shift), len);
 	else if (!read && fault_due(&c->fault_writes, c->drop_writes))
-		st = 0; /* acknowledged, never stored */
+		st = write_dropped(c, sqe, len);
 	else
 		st = sim_nvme_prp_xfer(c, sqe, ns->data + (slba << ns->lba_shift), len, read);
 	if (st != 0)

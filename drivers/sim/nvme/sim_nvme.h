@@ -25,7 +25,9 @@
  *                   controller) delivers its data with the last byte flipped;
  *                   the stored data stays intact (default 0: never)
  *   drop_writes=N   fault injection: every Nth Write command completes with
- *                   success but stores nothing (default 0: never)
+ *                   success but stores nothing; its data is still fetched
+ *                   through the IOMMU (an unreachable buffer still fails
+ *                   with Data Transfer Error) (default 0: never)
  * plus the DMA devargs of the bus (iommu=, ats=, pasid=, pri=, numa=).
  *
  * Latency in inline mode: commands execute when their SQ doorbell is written,

@@ -3,7 +3,8 @@
  * The NVMe controller model against the spec: registers and the enable /
  * shutdown handshake driven by hand (no driver), the phase tag, doorbell
  * stride, every invalid admin and I/O command's status, PRP lists, bad
- * buffer addresses, the sparse and file-backed namespaces, log pages.
+ * buffer addresses, the sparse and file-backed namespaces, log pages, the
+ * fault injection's DMA.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -636,6 +637,50 @@ static void test_bad_buffer(void **state)
 	svio_nvme_qpair_free(qp);
 }
 
+/*
+ * drop_writes=1: every write is acknowledged and stored nowhere, but its data
+ * still crosses the IOMMU: a fresh buffer is faulted in, an unreachable one
+ * fails with Data Transfer Error as any write would.
+ */
+static void test_dropped_write_dma(void **state)
+{
+	struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get("sim_nvme4");
+	struct svio_device *dev = svio_nvme_ctrlr_device(c);
+	struct svio_domain *dom = svio_domain_default();
+	struct svio_iommu_stats before, after;
+	uint8_t zero[4096] = { 0 }, disk[4096];
+	struct svio_nvme_qpair *qp;
+	struct nvme_wait w = { 0 };
+	uint8_t *fresh;
+	void *hole;
+
+	(void)state;
+	assert_int_equal(svio_nvme_qpair_alloc(c, 8, &qp), 0);
+	/* Pages the device never reached: only the write's own DMA faults them in. */
+	fresh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(fresh != MAP_FAILED);
+	nvme_fill(fresh, 4096, 5);
+	assert_int_equal(svio_iommu_stats_get(dom, &before), 0);
+	assert_int_equal(nvme_rw_sync(qp, true, 1, fresh, 40, 8), 0);
+	assert_int_equal(svio_iommu_stats_get(dom, &after), 0);
+	if (svio_domain_sva(dom))
+		assert_true(after.page_requests > before.page_requests);
+	assert_int_equal(sim_nvme_ns_peek(dev, 40, 8, disk), 0);
+	assert_memory_equal(disk, zero, sizeof(disk));
+
+	hole = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(hole != MAP_FAILED);
+	munmap(hole, 4096);
+	assert_int_equal(svio_nvme_write(qp, 1, hole, 48, 8, nvme_wait_cb, &w), 0);
+	assert_int_equal(nvme_wait_done(qp, &w), -EFAULT);
+	assert_int_equal(NVME_SF_SC(w.cpl.status), NVME_SC_DATA_XFER_ERROR);
+	/* The queue pair works on. */
+	assert_int_equal(nvme_rw_sync(qp, false, 1, fresh, 40, 8), 0);
+	assert_memory_equal(fresh, zero, 4096);
+	svio_nvme_qpair_free(qp);
+	munmap(fresh, 4096);
+}
+
 /* 1 TiB costs nothing until written; unwritten blocks read as zeroes. */
 static void test_sparse(void **state)
 {
@@ -740,6 +785,7 @@ int main(void)
 		"--vdev", "sim_nvme1,size=1T,lba=4096",
 		"--vdev", file_arg,
 		"--vdev", "sim_nvme3,size=8M,latency_ns=2000000",
+		"--vdev", "sim_nvme4,size=8M,drop_writes=1",
 		NULL,
 	};
 	const struct CMUnitTest raw_tests[] = {
@@ -751,7 +797,7 @@ int main(void)
 		cmocka_unit_test(test_admin_status),   cmocka_unit_test(test_io_status),
 		cmocka_unit_test(test_prp_chain),      cmocka_unit_test(test_bad_buffer),
 		cmocka_unit_test(test_sparse),	       cmocka_unit_test(test_smart_and_file),
-		cmocka_unit_test(test_latency_inline),
+		cmocka_unit_test(test_latency_inline), cmocka_unit_test(test_dropped_write_dma),
 	};
 	int rc;
 
