@@ -421,16 +421,20 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 	if (rv == RV_REVIVED) {
 		rc = 0;
 	} else {
+		bool stuck;
+
 		if (rv == RV_STOLEN)
 			kmap_unmap_now(dom, io, len);
 		/* Table owners first: a refusal there leaves nothing to undo here. */
-		rc = kmap_map(dom, io, va, len, prot);
-		if (rc == -EEXIST && flush_sync(dom) == 0) {
+		rc = kmap_map(dom, io, va, len, prot, &stuck);
+		if (rc == -EEXIST && !stuck && flush_sync(dom) == 0) {
 			/* A queued (lazy) unmap of this range still holds it there: flushed now. */
-			rc = kmap_map(dom, io, va, len, prot);
+			rc = kmap_map(dom, io, va, len, prot, &stuck);
 		}
 		if (rc < 0) {
-			dma_iova_undo(dom, io, len);
+			/* Still mapped in a kernel: that IOVA space is never handed out again. */
+			if (!stuck)
+				dma_iova_undo(dom, io, len);
 			return rc;
 		}
 		if (revivable)
@@ -440,8 +444,8 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 	if (rc < 0) {
 		if (revivable)
 			rv_forget(dom, io, len);
-		kmap_unmap_now(dom, io, len);
-		dma_iova_undo(dom, io, len);
+		if (kmap_unmap_now(dom, io, len) == 0)
+			dma_iova_undo(dom, io, len);
 		return rc;
 	}
 	__atomic_fetch_add(&dom->mapped, len, __ATOMIC_RELEASE);
@@ -507,12 +511,20 @@ static void unmap_cleared_runs(void *ctx, uint64_t iova, uint64_t len)
 static int unmap_runs_finish(struct unmap_runs *u, struct iova_runs **out)
 {
 	*out = NULL;
-	if (u->lost)
-		IOMMU_LOG(WARNING, "unmap: out of memory recording IOVA runs; some space is lost");
-	if (u->n > 1) {
+	if (u->lost) {
+		/*
+		 * Out of memory: keep every byte of the span out of the allocator, and
+		 * let a kernel unmap the span whole (it may take a map made in a hole
+		 * since: a fault later, never a device writing memory given back).
+		 */
+		IOMMU_LOG(ERR,
+			  "unmap: out of memory recording the runs of 0x%" PRIx64 " len 0x%" PRIx64
+			  "; that IOVA space is lost",
+			  u->span.lo, u->span.hi - u->span.lo);
+	} else if (u->n > 1) {
 		*out = malloc(sizeof(**out) + u->n * sizeof(u->r[0]));
 		if (*out == NULL) {
-			IOMMU_LOG(WARNING,
+			IOMMU_LOG(ERR,
 				  "unmap: out of memory; IOVA space of 0x%" PRIx64 " len 0x%" PRIx64
 				  " is lost",
 				  u->span.lo, u->span.hi - u->span.lo);
@@ -523,8 +535,8 @@ static int unmap_runs_finish(struct unmap_runs *u, struct iova_runs **out)
 	}
 	if (u->r != u->inl)
 		free(u->r);
-	/* One run and nothing lost: it is the span. A lost run is never freed (safe). */
-	return (u->n == 1 && !u->lost) || *out != NULL;
+	/* One run and nothing lost: it is the span. */
+	return !u->lost && (u->n == 1 || *out != NULL);
 }
 
 int svio_dma_unmap_release(struct svio_domain *dom, uint64_t iova, size_t len,
@@ -541,8 +553,8 @@ int svio_dma_unmap_release(struct svio_domain *dom, uint64_t iova, size_t len,
 		return -EINVAL;
 	}
 	u.span = (struct unmap_span){ 0 };
-	if (dom->iova == NULL) {
-		/* SVA: no IOVA to give back, only the span to invalidate. */
+	if (dom->iova == NULL && __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) == 0) {
+		/* SVA on our own table: nothing to give back, only the span to invalidate. */
 		rc = pgtable_unmap(&dom->pgt, iova, len, unmap_cleared, &u.span, &e.tables);
 	} else {
 		u.r = u.inl;
@@ -552,8 +564,9 @@ int svio_dma_unmap_release(struct svio_domain *dom, uint64_t iova, size_t len,
 		rc = pgtable_unmap(&dom->pgt, iova, len, unmap_cleared_runs, &u, &e.tables);
 		if (rc < 0 && u.r != u.inl)
 			free(u.r);
+		/* Runs known: the kernel unmaps them alone; without SVA they go back too. */
 		if (rc == 0)
-			e.iova_free = unmap_runs_finish(&u, &e.iova_runs);
+			e.iova_free = unmap_runs_finish(&u, &e.iova_runs) && dom->iova != NULL;
 	}
 	if (rc < 0)
 		return rc;

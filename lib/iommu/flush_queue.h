@@ -40,8 +40,11 @@ struct fq_entry {
 	uint32_t rv_slot; /**< revivable extent (revive.h), slot + 1; 0: none */
 	uint64_t rv_gen;  /**< the extent's generation when this unmap armed it */
 	/**
-	 * With iova_free: NULL when the unmap cleared all of [iova, iova + len),
-	 * else the runs it cleared (heap, freed with the entry).
+	 * NULL when the unmap cleared all of [iova, iova + len) (or the runs
+	 * were not recorded), else the runs it cleared (heap, freed with the
+	 * entry). Instances owning their table unmap these, never the holes
+	 * between them (the kernel would take maps made there since); with
+	 * iova_free they are also the IOVA space given back.
 	 */
 	struct iova_runs *iova_runs;
 };

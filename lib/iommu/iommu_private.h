@@ -139,8 +139,12 @@ void reg_iommu_get(struct svio_iommu *iommu);
 void reg_iommu_put(struct svio_iommu *iommu);
 
 /* kmap.c: instances that own their table (caps.first_stage false) */
-/** Map on every such instance of the domain; on failure nothing stays mapped. */
-int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int prot);
+/**
+ * Map on every such instance of the domain; on failure nothing stays mapped,
+ * unless undoing an instance's map failed too: then *stuck is set and the
+ * range must never be handed out again.
+ */
+int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int prot, bool *stuck);
 /**
  * Must memory be mapped before devices use it (no page requests reach it)?
  * True with a table-owning instance or a nested first stage (ops->s1_check).
@@ -151,8 +155,11 @@ bool kmap_premap_needed(struct svio_domain *dom);
  * point at [pa, pa + len) (a nested stage 1 needs its stage 2 to cover it).
  */
 int kmap_s1_check(struct svio_domain *dom, uint64_t pa, uint64_t len);
-/** Undo kmap_map() at once (a later step of the map failed). */
-void kmap_unmap_now(struct svio_domain *dom, uint64_t iova, uint64_t len);
+/**
+ * Undo kmap_map() at once (a later step of the map failed).
+ * @return 0, or the first instance's refusal (the range stays mapped there).
+ */
+int kmap_unmap_now(struct svio_domain *dom, uint64_t iova, uint64_t len);
 /**
  * Flush side, flush_lock held: unmap() the entries not kdone yet on every
  * such instance, one call per merged range; an entry an instance refuses

@@ -17,6 +17,7 @@
 #include <inttypes.h>
 
 #include "iommu_private.h"
+#include "iova.h"
 #include "svio_x86_pte.h"
 
 /* Every address the domain can map. */
@@ -44,12 +45,13 @@ static int call_unmap(struct svio_domain *dom, struct svio_iommu *iommu, uint64_
 	return iommu->ops->unmap(iommu, iova, (size_t)len);
 }
 
-int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int prot)
+int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int prot, bool *stuck)
 {
 	struct svio_iommu *own[SVIO_IOMMU_MAX_INSTANCES];
 	unsigned int n, i;
 	int rc = 0;
 
+	*stuck = false;
 	if (__atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) == 0)
 		return 0;
 	/* The instances stay registered while we are inside the read section. */
@@ -67,10 +69,13 @@ int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int
 		}
 	}
 	if (rc < 0) {
-		while (i-- > 0)
-			if (call_unmap(dom, own[i], iova, len) < 0)
+		while (i-- > 0) {
+			if (call_unmap(dom, own[i], iova, len) < 0) {
 				IOMMU_LOG(ERR, "map undo on %s failed: 0x%" PRIx64 " stays mapped",
 					  own[i]->ops->name, iova);
+				*stuck = true;
+			}
+		}
 	}
 	inv_array_read_unlock();
 	return rc;
@@ -110,18 +115,26 @@ int kmap_s1_check(struct svio_domain *dom, uint64_t pa, uint64_t len)
 	return rc;
 }
 
-void kmap_unmap_now(struct svio_domain *dom, uint64_t iova, uint64_t len)
+int kmap_unmap_now(struct svio_domain *dom, uint64_t iova, uint64_t len)
 {
 	struct svio_iommu *own[SVIO_IOMMU_MAX_INSTANCES];
 	unsigned int n;
+	int rc = 0;
 
 	inv_array_read_lock();
 	n = owners(inv_array_get(&dom->inv), own);
-	for (unsigned int i = 0; i < n; i++)
-		if (call_unmap(dom, own[i], iova, len) < 0)
+	for (unsigned int i = 0; i < n; i++) {
+		int r = call_unmap(dom, own[i], iova, len);
+
+		if (r < 0) {
 			IOMMU_LOG(ERR, "map undo on %s failed: 0x%" PRIx64 " stays mapped",
 				  own[i]->ops->name, iova);
+			if (rc == 0)
+				rc = r;
+		}
+	}
 	inv_array_read_unlock();
+	return rc;
 }
 
 /* One instance refused a merged range: find which entries it refuses alone. */
@@ -131,7 +144,8 @@ static void unmap_each(struct svio_domain *dom, struct svio_iommu *iommu,
 	for (unsigned int j = 0; j < n; j++) {
 		int rc;
 
-		if (e[j].kdone || e[j].iova < r->start || e[j].iova + e[j].len > r->end)
+		if (e[j].kdone || e[j].iova_runs != NULL || e[j].iova < r->start ||
+		    e[j].iova + e[j].len > r->end)
 			continue;
 		rc = call_unmap(dom, iommu, e[j].iova, e[j].len);
 		if (rc == 0 || e[j].kerr)
@@ -150,6 +164,24 @@ static void unmap_each(struct svio_domain *dom, struct svio_iommu *iommu,
 	}
 }
 
+/* An unmap that cleared several runs: each run alone, never the holes between them. */
+static void unmap_runs(struct svio_domain *dom, struct svio_iommu *iommu, struct fq_entry *e)
+{
+	for (uint32_t i = 0; i < e->iova_runs->n; i++) {
+		const struct iova_range *r = &e->iova_runs->r[i];
+		int rc = call_unmap(dom, iommu, r->start, r->end - r->start);
+
+		if (rc == 0 || e->kerr)
+			continue;
+		e->kerr = rc;
+		STAT_ADD(dom, kernel_unmap_errors, 1);
+		IOMMU_LOG(ERR,
+			  "%s refused to unmap 0x%" PRIx64 " len 0x%" PRIx64 " (%d): an unmap must "
+			  "cover whole maps; this memory is never released",
+			  iommu->ops->name, r->start, r->end - r->start, rc);
+	}
+}
+
 void kmap_unmap_batch(struct svio_domain *dom, struct fq_entry *e, unsigned int n)
 {
 	struct svio_iommu *own[SVIO_IOMMU_MAX_INSTANCES];
@@ -165,7 +197,7 @@ void kmap_unmap_batch(struct svio_domain *dom, struct fq_entry *e, unsigned int 
 	if (no > 0) {
 		/* Entries retried after a first-stage failure were unmapped already. */
 		for (unsigned int j = 0; j < n; j++) {
-			if (e[j].kdone)
+			if (e[j].kdone || e[j].iova_runs != NULL)
 				continue;
 			r[nr].start = e[j].iova;
 			r[nr].end = e[j].iova + e[j].len;
@@ -177,6 +209,10 @@ void kmap_unmap_batch(struct svio_domain *dom, struct fq_entry *e, unsigned int 
 		for (unsigned int i = 0; i < nr; i++) {
 			if (call_unmap(dom, own[k], r[i].start, r[i].end - r[i].start) < 0)
 				unmap_each(dom, own[k], &r[i], e, n);
+		}
+		for (unsigned int j = 0; j < n; j++) {
+			if (!e[j].kdone && e[j].iova_runs != NULL)
+				unmap_runs(dom, own[k], &e[j]);
 		}
 	}
 	inv_array_read_unlock();

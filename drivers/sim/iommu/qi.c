@@ -73,6 +73,21 @@ static void devtlb_range(uint64_t qw1, bool s, struct sim_inv_match *mt)
 	mt->last = mt->start + size - 1;
 }
 
+/*
+ * lose_inv=N: a defective IOMMU that accepts every Nth IOTLB or device-TLB
+ * invalidation and does nothing, so tests can prove the stale-use checker and
+ * whoever reports it. Asked only once a descriptor proved well formed (a
+ * malformed one still raises its queue error). Only the queue's single
+ * executor gets here.
+ */
+static bool lose_this_inv(struct sim_iommu *m)
+{
+	if (m->lose_inv_every == 0 || ++m->inv_seen % m->lose_inv_every != 0)
+		return false;
+	sim_ctr_add(m, SIM_IOMMU_CTR_LOST_INV, 1);
+	return true;
+}
+
 static int exec_iotlb(struct sim_iommu *m, const struct sim_iommu_inv_desc *d, bool pasid_based)
 {
 	const uint64_t qw0_ok = 0xf | SIM_IOMMU_DESC_GRAN_MASK | SIM_IOMMU_DESC_DID_MASK |
@@ -102,6 +117,8 @@ static int exec_iotlb(struct sim_iommu *m, const struct sim_iommu_inv_desc *d, b
 	} else {
 		return SIM_IOMMU_IQE_GRAN;
 	}
+	if (lose_this_inv(m))
+		return 0; /* a well-formed descriptor, accepted and dropped */
 	pthread_spin_lock(&m->cache_lock);
 	n = sim_tlb_invalidate(m, &m->iotlb, &mt);
 	pthread_spin_unlock(&m->cache_lock);
@@ -134,6 +151,8 @@ static int exec_devtlb(struct sim_iommu *m, const struct sim_iommu_inv_desc *d, 
 				      SIM_IOMMU_DESC_PASID_SHIFT);
 	if (!mt.any_addr)
 		devtlb_range(d->qw1, d->qw1 & SIM_IOMMU_DEVTLB_S, &mt);
+	if (lose_this_inv(m))
+		return 0;
 	pthread_spin_lock(&m->cache_lock);
 	atc = sim_atc_get(m, sid, false);
 	if (atc != NULL)
@@ -183,47 +202,30 @@ static int exec_presp(struct sim_iommu *m, const struct sim_iommu_inv_desc *d)
 	return 0;
 }
 
-/*
- * lose_inv=N: a defective IOMMU that accepts every Nth IOTLB or device-TLB
- * invalidation and does nothing, so tests can prove the stale-use checker and
- * whoever reports it. Only the queue's single executor gets here.
- */
-static bool lose_this_inv(struct sim_iommu *m)
-{
-	if (m->lose_inv_every == 0 || ++m->inv_seen % m->lose_inv_every != 0)
-		return false;
-	sim_ctr_add(m, SIM_IOMMU_CTR_LOST_INV, 1);
-	return true;
-}
-
 /* Execute one descriptor: 0, or an enum sim_iommu_iqe code. */
 static int exec_desc(struct sim_iommu *m, const struct sim_iommu_inv_desc *d)
 {
 	unsigned int type = SIM_IOMMU_DESC_TYPE(d->qw0);
-	bool lost;
 	int rc;
 
 	if (d->qw0 & type_bits_hi)
 		return SIM_IOMMU_IQE_TYPE;
-	lost = (type == SIM_IOMMU_DESC_TYPE_IOTLB || type == SIM_IOMMU_DESC_TYPE_PIOTLB ||
-		type == SIM_IOMMU_DESC_TYPE_DEVTLB || type == SIM_IOMMU_DESC_TYPE_PDEVTLB) &&
-	       lose_this_inv(m);
 	switch (type) {
 	case SIM_IOMMU_DESC_TYPE_CC:
 	case SIM_IOMMU_DESC_TYPE_PC:
 		rc = 0; /* nothing of the context or PASID tables is cached */
 		break;
 	case SIM_IOMMU_DESC_TYPE_IOTLB:
-		rc = lost ? 0 : exec_iotlb(m, d, false);
+		rc = exec_iotlb(m, d, false);
 		break;
 	case SIM_IOMMU_DESC_TYPE_PIOTLB:
-		rc = lost ? 0 : exec_iotlb(m, d, true);
+		rc = exec_iotlb(m, d, true);
 		break;
 	case SIM_IOMMU_DESC_TYPE_DEVTLB:
-		rc = lost ? 0 : exec_devtlb(m, d, false);
+		rc = exec_devtlb(m, d, false);
 		break;
 	case SIM_IOMMU_DESC_TYPE_PDEVTLB:
-		rc = lost ? 0 : exec_devtlb(m, d, true);
+		rc = exec_devtlb(m, d, true);
 		break;
 	case SIM_IOMMU_DESC_TYPE_WAIT:
 		rc = exec_wait(m, d);

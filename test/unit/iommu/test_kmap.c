@@ -277,6 +277,84 @@ static void test_failed_map_leaves_nothing(void **state)
 	assert_int_equal(st.maps, 1);
 }
 
+static int make_domain_nosva(enum svio_flush_policy policy)
+{
+	struct svio_iommu_config cfg;
+
+	svio_iommu_config_default(&cfg);
+	cfg.sva = false;
+	cfg.policy = policy;
+	cfg.flush_timeout_us = 60000000;
+	return svio_domain_create(&cfg, &dom);
+}
+
+/*
+ * An unmap that cleared several runs: the kernel unmaps those runs alone. Its
+ * unmap removes every map inside the range it is given, so unmapping the span
+ * would take a map made in a hole since.
+ */
+static void test_holes_stay_mapped_in_the_kernel(void **state)
+{
+	uint64_t a, b, c, d;
+
+	(void)state;
+	/* SVA: the hole is mapped while the unmap around it waits in the lazy queue. */
+	assert_int_equal(make_domain(SVIO_FLUSH_LAZY, 256), 0);
+	assert_int_equal(svio_domain_attach(dom, &devs[0]), 0);
+	map(0, K4);
+	map(2 * K4, K4);
+	assert_int_equal(svio_dma_unmap(dom, IOVA(0), 3 * K4), 0);
+	map(K4, K4);
+	fake_log_reset();
+	assert_int_equal(svio_iommu_sync(dom), 0);
+	assert_int_equal(n_ev(EV_UNMAP, 2), 2);
+	assert_true(fake_range_mapped(&k2, IOVA(K4), K4));
+	assert_int_equal(fake_mapped_bytes(&k2), K4);
+	svio_domain_destroy(dom);
+
+	/* Without SVA: the hole's IOVA was freed and is handed out again meanwhile. */
+	assert_int_equal(make_domain_nosva(SVIO_FLUSH_LAZY), 0);
+	assert_int_equal(svio_domain_attach(dom, &devs[0]), 0);
+	assert_int_equal(svio_dma_map(dom, VA(0), K4, SVIO_DMA_RW, &a), 0);
+	assert_int_equal(svio_dma_map(dom, VA(K4), K4, SVIO_DMA_RW, &b), 0);
+	assert_int_equal(svio_dma_map(dom, VA(2 * K4), K4, SVIO_DMA_RW, &c), 0);
+	assert_true(b == a + K4 && c == b + K4);
+	assert_int_equal(svio_dma_unmap(dom, b, K4), 0);
+	assert_int_equal(svio_iommu_sync(dom), 0);
+	assert_int_equal(svio_dma_unmap(dom, a, 3 * K4), 0);
+	assert_int_equal(svio_dma_map(dom, VA(8 * K4), K4, SVIO_DMA_RW, &d), 0);
+	assert_int_equal(d, b);
+	assert_int_equal(svio_iommu_sync(dom), 0);
+	assert_true(fake_range_mapped(&k2, d, K4));
+	assert_int_equal(fake_mapped_bytes(&k2), K4);
+	assert_int_equal(svio_dma_unmap(dom, d, K4), 0);
+}
+
+/* A map whose undo a kernel refused stays mapped there: its IOVA is never handed out again. */
+static void test_stuck_undo_keeps_iova(void **state)
+{
+	struct svio_iommu_stats st;
+	uint64_t a, b;
+
+	(void)state;
+	assert_int_equal(make_domain_nosva(SVIO_FLUSH_STRICT), 0);
+	assert_int_equal(svio_domain_attach(dom, &devs[0]), 0);
+	assert_int_equal(svio_domain_attach(dom, &devs[2]), 0);
+	assert_int_equal(svio_dma_map(dom, VA(0), K4, SVIO_DMA_RW, &a), 0);
+	assert_int_equal(svio_dma_unmap(dom, a, K4), 0);
+	/* k2 maps, k3 refuses, k2's undo fails too. */
+	k3.fail_map = -ENOMEM;
+	k2.fail_unmap = -EIO;
+	assert_int_equal(svio_dma_map(dom, VA(0), K4, SVIO_DMA_RW, &b), -ENOMEM);
+	assert_true(fake_range_mapped(&k2, a, K4));
+	/* The next map of that size gets other space, and succeeds. */
+	assert_int_equal(svio_dma_map(dom, VA(K4), K4, SVIO_DMA_RW, &b), 0);
+	assert_true(b != a);
+	assert_int_equal(svio_dma_unmap(dom, b, K4), 0);
+	svio_iommu_stats_get(dom, &st);
+	assert_int_equal(st.iova_free_refused, 0);
+}
+
 static void test_refused_unmap_stays_quarantined(void **state)
 {
 	struct svio_iommu_stats st;
@@ -385,6 +463,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lazy_remap_flushes_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_naive_one_unmap_each, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_map_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_holes_stay_mapped_in_the_kernel, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stuck_undo_keeps_iova, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_unmap_stays_quarantined, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_lazy_refusal_retried_per_unmap, setup,
