@@ -19,10 +19,12 @@
 #define SIZE_1G		  (UINT64_C(1) << 30)
 
 /*
- * Drain the caches into the set before bumping when they hold this many
- * ranges (or pages enough for the request): coalesced, they may fit.
+ * Drain the caches into the set before bumping when they hold pages enough
+ * for the request (coalesced, they may fit), or this many pages in all (so
+ * they do not hoard space). Not on every miss: a drain sorts the caches, and
+ * mixed sizes would pay it on every large map.
  */
-#define DRAIN_MIN 32
+#define DRAIN_PAGES 4096
 
 int iova_init(struct iova_space *s, uint64_t base, uint64_t limit)
 {
@@ -337,7 +339,7 @@ int iova_alloc(struct iova_space *s, uint64_t va, uint64_t len, uint64_t *iova)
 		goto out_check;
 	if (set_take(s, len, off, align, &a))
 		goto out_check;
-	if (s->cached >= DRAIN_MIN || s->cached_pages >= pages) {
+	if (s->cached_pages >= pages || s->cached_pages >= DRAIN_PAGES) {
 		cache_drain(s);
 		if (set_take(s, len, off, align, &a))
 			goto out_check;
