@@ -109,7 +109,9 @@ enum svio_flush_policy svio_domain_policy(const struct svio_domain *dom);
  * mapped is simply not reachable by their devices.
  * @return 0, -EINVAL (alignment, prot, overflow), -EEXIST (already mapped), -ENOMEM,
  *         -EFAULT (on the built-in IOMMU: the process does not map all of the range
- *         with the access @p prot needs; a kernel backend refuses it when pinning).
+ *         with the access @p prot needs, as its mappings were last read, re-read on a
+ *         miss: memory unmapped since may still pass; a kernel backend refuses it when
+ *         pinning).
  */
 int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64_t *iova);
 

@@ -146,18 +146,32 @@ static bool vma_covers(uint64_t addr, uint64_t end, int need, const struct vma *
 	return addr >= end;
 }
 
-/* Each thread remembers the last mapping that covered a whole map (most maps hit it). */
-static __thread struct vma last_hit;
+/*
+ * Each thread remembers the last few mappings that covered a whole map: most
+ * maps hit one (the heap, a few DPDK memsegs) without taking vma_lock.
+ */
+#define LAST_HITS 4
+static __thread struct vma last_hit[LAST_HITS];
 static __thread uint64_t last_hit_gen;
+static __thread unsigned int last_hit_next;
 
 int vma_range_access(uint64_t addr, uint64_t len, int need)
 {
+	uint64_t gen = __atomic_load_n(&vma_gen, __ATOMIC_ACQUIRE);
 	const struct vma *one;
 	int rc = 0;
 
-	if (last_hit_gen == __atomic_load_n(&vma_gen, __ATOMIC_ACQUIRE) && addr >= last_hit.start &&
-	    addr + len <= last_hit.end && (last_hit.access & need) == need)
-		return 0;
+	if (last_hit_gen == gen) {
+		for (unsigned int i = 0; i < LAST_HITS; i++) {
+			const struct vma *v = &last_hit[i];
+
+			if (addr >= v->start && addr + len <= v->end && (v->access & need) == need)
+				return 0;
+		}
+	} else {
+		memset(last_hit, 0, sizeof(last_hit));
+		last_hit_gen = gen;
+	}
 	pthread_mutex_lock(&vma_lock);
 	/* Trust a hit (a system call per map would cost more than the map); re-read on a miss. */
 	if (!vma_covers(addr, addr + len, need, &one)) {
@@ -166,8 +180,13 @@ int vma_range_access(uint64_t addr, uint64_t len, int need)
 			rc = -EFAULT;
 	}
 	if (rc == 0 && one != NULL) {
-		last_hit = *one;
-		last_hit_gen = __atomic_load_n(&vma_gen, __ATOMIC_RELAXED);
+		uint64_t now = __atomic_load_n(&vma_gen, __ATOMIC_RELAXED);
+
+		if (now != last_hit_gen) {
+			memset(last_hit, 0, sizeof(last_hit));
+			last_hit_gen = now;
+		}
+		last_hit[last_hit_next++ % LAST_HITS] = *one;
 	}
 	pthread_mutex_unlock(&vma_lock);
 	return rc;
