@@ -28,6 +28,7 @@ struct verify_hdr {
 	uint64_t block;
 	uint32_t gen;
 	uint32_t job;
+	uint64_t nonce; /* the run's perf_opts.verify_nonce */
 };
 
 struct job_target {
@@ -105,10 +106,12 @@ static void verify_fill(struct job_io *io, uint32_t gen)
 		.block = global_block(io),
 		.gen = gen,
 		.job = io->ctx->job->id,
+		.nonce = io->ctx->o->verify_nonce,
 	};
 	uint32_t bs = io->ctx->o->bs;
 
-	fill_payload(io->buf + sizeof(h), bs - sizeof(h), h.block * 0x9e3779b97f4a7c15ull ^ gen);
+	fill_payload(io->buf + sizeof(h), bs - sizeof(h),
+		     (h.block * 0x9e3779b97f4a7c15ull ^ gen) + h.nonce * 0xbf58476d1ce4e5b9ull);
 	memcpy(io->buf, &h, sizeof(h));
 	h.crc = perf_crc32c(io->buf + 8, bs - 8);
 	memcpy(io->buf, &h, sizeof(h));
@@ -134,6 +137,8 @@ static void verify_check(struct job_ctx *x, const struct job_io *io, uint32_t ge
 		verify_error(x, io, "no header (block lost or never reached the device)");
 	else if (h.block != global_block(io))
 		verify_error(x, io, "header names another block (misplaced write)");
+	else if (h.nonce != x->o->verify_nonce)
+		verify_error(x, io, "data of another run (this run's write was lost)");
 	else if (h.gen != gen)
 		verify_error(x, io, "stale data (an older write)");
 	else if (h.crc != perf_crc32c(io->buf + 8, bs - 8))
@@ -483,8 +488,10 @@ int perf_job_run(struct perf_job *job)
 	int rc;
 
 	rc = ctx_init(&x, job);
-	if (rc < 0)
+	if (rc < 0) {
+		perf_timed_phase_end(job);
 		goto out_free_ctx;
+	}
 	start = rte_rdtsc();
 	end = start + (uint64_t)(o->runtime * (double)hz);
 	next_status =
@@ -506,6 +513,7 @@ int perf_job_run(struct perf_job *job)
 	/* Drain what is in flight, so every buffer is back before it is freed. */
 	drain(&x);
 	job->runtime_ns = (uint64_t)((double)(rte_rdtsc() - start) * x.ns_per_tsc);
+	perf_timed_phase_end(job);
 	if (o->verify && x.nfree == o->iodepth && !x.failed)
 		readback(&x);
 	if (x.nfree < o->iodepth) {

@@ -3,17 +3,24 @@
  * svio-perf: fio-like load on every NVMe controller svio probed.
  *   svio-perf --vdev sim_nvme0,size=1G -- --rw=randrw --bs=4k --iodepth=32 --runtime=5
  * EAL and svio options first, svio-perf's own after "--" (see --help).
- * Exit status: 0 (also for --help), or 1 when an I/O or verify error happened,
- * the IOMMU counted a stale use, or setup failed.
+ * Exit status: 0 (also for --help); 1 when an I/O or verify error happened,
+ * the IOMMU counted a stale use, or setup failed; otherwise 2 when a signal
+ * cut the --verify read-back short (what was read verified, but not every
+ * block written was checked).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_pause.h>
 
 #include "svio_eal.h"
 #include "svio_iommu.h"
@@ -23,8 +30,14 @@ struct perf_target perf_targets[PERF_MAX_CTRLRS];
 unsigned int perf_ntargets;
 _Atomic bool perf_stop;
 
+#define EXIT_FAILED	1
+#define EXIT_UNVERIFIED 2 /* --verify read-back interrupted, nothing failed */
+
 static struct perf_job *jobs;
-static unsigned int njobs;
+static unsigned int njobs; /* jobs started; set before job 0 runs */
+static struct perf_iommu_phases phases;
+static _Atomic unsigned int timed_arrived;
+static _Atomic bool timed_released;
 static uint64_t last_ios[DIR_N], last_bytes[DIR_N], last_ns;
 
 void perf_progress(uint64_t elapsed_ns)
@@ -49,6 +62,54 @@ void perf_progress(uint64_t elapsed_ns)
 	memcpy(last_ios, ios, sizeof(ios));
 	memcpy(last_bytes, bytes, sizeof(bytes));
 	last_ns = elapsed_ns;
+}
+
+void perf_timed_phase_end(const struct perf_job *job)
+{
+	struct svio_domain *dom = svio_domain_default();
+
+	atomic_fetch_add_explicit(&timed_arrived, 1, memory_order_acq_rel);
+	if (job->id != 0) {
+		while (!atomic_load_explicit(&timed_released, memory_order_acquire))
+			rte_pause();
+		return;
+	}
+	/* Job 0 runs on the main lcore, which set njobs before starting it. */
+	while (atomic_load_explicit(&timed_arrived, memory_order_acquire) < njobs)
+		rte_pause();
+	/* Flushes still queued (lazy policy) belong to the timed phase's unmaps. */
+	svio_iommu_sync(dom);
+	phases.timed_ok = svio_iommu_stats_get(dom, &phases.timed) == 0;
+	atomic_store_explicit(&timed_released, true, memory_order_release);
+}
+
+/*
+ * The read-back's own counters: the run's end minus the timed phase. Every
+ * field is a uint64_t counter; the high-water mark is not reset by anything
+ * and stays the run's.
+ */
+static void iommu_stats_sub(struct svio_iommu_stats *d, const struct svio_iommu_stats *end,
+			    const struct svio_iommu_stats *start)
+{
+	uint64_t a[sizeof(*d) / sizeof(uint64_t)], b[sizeof(*d) / sizeof(uint64_t)];
+
+	_Static_assert(sizeof(*d) % sizeof(uint64_t) == 0, "svio_iommu_stats: u64 fields only");
+	memcpy(a, end, sizeof(a));
+	memcpy(b, start, sizeof(b));
+	for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
+		a[i] = a[i] >= b[i] ? a[i] - b[i] : 0;
+	memcpy(d, a, sizeof(a));
+	d->iova_high_water = end->iova_high_water;
+}
+
+/* Nonzero, and different in every run: urandom, else the TSC and the pid. */
+static uint64_t draw_nonce(void)
+{
+	uint64_t n = 0;
+
+	if (getrandom(&n, sizeof(n), GRND_NONBLOCK) != (ssize_t)sizeof(n))
+		n = rte_rdtsc() ^ ((uint64_t)getpid() << 40) ^ (uint64_t)time(NULL) << 20;
+	return n != 0 ? n : 1;
 }
 
 static void on_signal(int sig)
@@ -118,8 +179,11 @@ static int setup_targets(const struct perf_opts *o)
 	return 0;
 }
 
-/* Say on stderr why the run fails, or that the read-back was cut short. */
-static void verdict(const struct perf_job *jobs, unsigned int n)
+/*
+ * Say on stderr why the run fails, or that the read-back was cut short.
+ * @return true when the read-back was cut short.
+ */
+static bool verdict(const struct perf_job *jobs, unsigned int n)
 {
 	uint64_t verr = 0, ioerr = 0;
 	bool cut = false;
@@ -134,7 +198,9 @@ static void verdict(const struct perf_job *jobs, unsigned int n)
 	if (ioerr > 0)
 		fprintf(stderr, "svio-perf: FAILED: %" PRIu64 " I/O error(s)\n", ioerr);
 	if (cut)
-		fprintf(stderr, "svio-perf: interrupted: not every written block was read back\n");
+		fprintf(stderr, "svio-perf: interrupted: not every written block was read back "
+				"(exit status 2 unless something failed)\n");
+	return cut;
 }
 
 static int check_dma(struct perf_opts *o)
@@ -156,6 +222,7 @@ int main(int argc, char **argv)
 	struct perf_opts o;
 	unsigned int lcore, j;
 	struct svio_iommu_stats st;
+	bool unverified = false;
 	uint64_t errors = 0;
 	int ret, rc;
 
@@ -197,7 +264,8 @@ int main(int argc, char **argv)
 		rc = -ENOMEM;
 		goto out_cleanup;
 	}
-	njobs = o.numjobs;
+	if (o.verify)
+		o.verify_nonce = draw_nonce();
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (!o.json)
@@ -206,6 +274,9 @@ int main(int argc, char **argv)
 			"controller(s)%s, dma=%s\n",
 			perf_rw_name(o.rw), o.bs, o.iodepth, o.numjobs, o.runtime, perf_ntargets,
 			o.verify ? ", verify=crc32c" : "", o.dma == DMA_SVA ? "sva" : "map-per-io");
+	if (!o.json && o.verify)
+		fprintf(stdout, "svio-perf: verify nonce 0x%016" PRIx64 " (this run's data)\n",
+			o.verify_nonce);
 	svio_iommu_stats_reset(svio_domain_default());
 	jobs[0] = (struct perf_job){ .id = 0, .lcore = rte_lcore_id(), .o = &o };
 	j = 1;
@@ -213,32 +284,45 @@ int main(int argc, char **argv)
 		if (j == o.numjobs)
 			break;
 		jobs[j] = (struct perf_job){ .id = j, .lcore = lcore, .o = &o };
-		rte_eal_remote_launch(job_main, &jobs[j], lcore);
+		rc = rte_eal_remote_launch(job_main, &jobs[j], lcore);
+		if (rc < 0) {
+			fprintf(stderr, "svio-perf: cannot start job %u on lcore %u: %s\n", j,
+				lcore, strerror(-rc));
+			break;
+		}
 		j++;
 	}
+	/* The timed-phase barrier counts the jobs that run. */
+	njobs = j;
 	perf_job_run(&jobs[0]);
 	rte_eal_mp_wait_lcore();
 	/*
 	 * The lcore join is DPDK's business; this acquire is what orders the
 	 * jobs' results (and their frees) before the report and the cleanup.
 	 */
-	for (j = 1; j < o.numjobs && j < rte_lcore_count(); j++)
+	for (j = 1; j < njobs; j++)
 		while (!atomic_load_explicit(&jobs[j].finished, memory_order_acquire))
 			;
 	svio_iommu_sync(svio_domain_default());
+	if (svio_iommu_stats_get(svio_domain_default(), &st) < 0)
+		memset(&st, 0, sizeof(st));
+	else if (o.verify && phases.timed_ok) {
+		iommu_stats_sub(&phases.verify, &st, &phases.timed);
+		phases.verify_ok = true;
+	}
 
 	if (o.json)
-		perf_report_json(stdout, jobs, njobs);
+		perf_report_json(stdout, jobs, njobs, &phases);
 	else
-		perf_report_normal(stdout, jobs, njobs);
+		perf_report_normal(stdout, jobs, njobs, &phases);
 	for (j = 0; j < njobs; j++) {
 		errors += jobs[j].verify_errors + jobs[j].io_errors;
 		if (jobs[j].rc < 0)
 			rc = jobs[j].rc;
 	}
-	verdict(jobs, njobs);
+	unverified = verdict(jobs, njobs) && o.verify;
 	/* A stale use is a device reaching memory after its unmap: never a pass. */
-	if (svio_iommu_stats_get(svio_domain_default(), &st) == 0 && st.stale_uses > 0) {
+	if (st.stale_uses > 0) {
 		fprintf(stderr,
 			"svio-perf: FAILED: the IOMMU counted %" PRIu64 " stale use(s): a device "
 			"used a translation after it was unmapped (an invalidation missing or "
@@ -249,5 +333,7 @@ int main(int argc, char **argv)
 	free(jobs);
 out_cleanup:
 	svio_eal_cleanup();
-	return rc < 0 || errors > 0 ? 1 : 0;
+	if (rc < 0 || errors > 0)
+		return EXIT_FAILED;
+	return unverified ? EXIT_UNVERIFIED : 0;
 }

@@ -36,7 +36,8 @@ void perf_usage(FILE *f)
 		   "  --output-format=normal|json\n"
 		   "Every sim_nvme device given is used; all jobs drive all of them.\n"
 		   "Exit status 0 only when every I/O succeeded, every verified block was\n"
-		   "intact and the IOMMU saw no stale use.\n");
+		   "intact and the IOMMU saw no stale use; 1 when one of those failed;\n"
+		   "2 when a signal cut the --verify read-back short (nothing else failed).\n");
 }
 
 static int bad(const char *opt, const char *val, const char *expect)

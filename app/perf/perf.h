@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "svio_dev.h"
+#include "svio_iommu.h"
 #include "svio_nvme.h"
 
 #define PERF_MAX_CTRLRS 16
@@ -31,6 +32,12 @@ struct perf_opts {
 	bool dma_given;
 	bool json;
 	double status_interval; /* seconds between progress lines; 0 = none */
+	/*
+	 * Verify: drawn at start, in every header and mixed into every payload,
+	 * so data a previous run left on persistent media never passes for
+	 * this run's (a write lost now would otherwise verify against it).
+	 */
+	uint64_t verify_nonce;
 };
 
 #define PERF_HELP 1 /* perf_parse(): --help was given and answered */
@@ -96,9 +103,23 @@ extern unsigned int perf_ntargets;
 extern _Atomic bool perf_stop;
 /** Called by job 0 (the main lcore) from its loop: progress lines. */
 void perf_progress(uint64_t elapsed_ns);
+/**
+ * Called by every job once its timed phase has drained; returns when all
+ * jobs have, after job 0 took the IOMMU counters of the timed phase. Keeps
+ * one job's read-back (or teardown) out of the others' timed phase.
+ */
+void perf_timed_phase_end(const struct perf_job *job);
 
-void perf_report_normal(FILE *f, struct perf_job *jobs, unsigned int n);
-void perf_report_json(FILE *f, struct perf_job *jobs, unsigned int n);
+/* IOMMU counters: of the timed phase (taken at the barrier), of the read-back. */
+struct perf_iommu_phases {
+	bool timed_ok, verify_ok;
+	struct svio_iommu_stats timed, verify;
+};
+
+void perf_report_normal(FILE *f, struct perf_job *jobs, unsigned int n,
+			const struct perf_iommu_phases *ph);
+void perf_report_json(FILE *f, struct perf_job *jobs, unsigned int n,
+		      const struct perf_iommu_phases *ph);
 
 /* CRC-32C (Castagnoli) as stored in verify headers. */
 uint32_t perf_crc32c(const void *buf, size_t len);

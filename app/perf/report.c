@@ -41,6 +41,7 @@ struct run_totals {
 	uint64_t ns;	    /* longest timed phase */
 	uint64_t verify_ns; /* longest read-back phase */
 	uint64_t verify_errors, verify_checked, verify_reads, io_errors;
+	bool verify_interrupted;
 };
 
 static void totals(struct perf_job *jobs, unsigned int n, struct perf_dir_stats t[DIR_N],
@@ -59,14 +60,27 @@ static void totals(struct perf_job *jobs, unsigned int n, struct perf_dir_stats 
 		r->verify_checked += jobs[j].verify_checked;
 		r->verify_reads += jobs[j].verify_reads;
 		r->io_errors += jobs[j].io_errors;
+		r->verify_interrupted |= jobs[j].verify_interrupted;
 	}
 }
 
-void perf_report_normal(FILE *f, struct perf_job *jobs, unsigned int n)
+static void iommu_normal(FILE *f, const char *phase, const struct svio_iommu_stats *st)
+{
+	fprintf(f,
+		"IOMMU, %s (%s, %s): maps=%" PRIu64 " unmaps=%" PRIu64 " iotlb inv=%" PRIu64
+		" devtlb inv=%" PRIu64 " waits=%" PRIu64 " batches=%" PRIu64
+		" page requests=%" PRIu64 " stale uses=%" PRIu64 "\n",
+		phase, svio_domain_sva(svio_domain_default()) ? "sva" : "no sva",
+		svio_flush_policy_name(svio_domain_policy(svio_domain_default())), st->maps,
+		st->unmaps, st->desc_iotlb, st->desc_devtlb, st->desc_wait, st->batches,
+		st->page_requests, st->stale_uses);
+}
+
+void perf_report_normal(FILE *f, struct perf_job *jobs, unsigned int n,
+			const struct perf_iommu_phases *ph)
 {
 	const struct perf_opts *o = jobs[0].o;
 	struct perf_dir_stats t[DIR_N];
-	struct svio_iommu_stats st;
 	struct run_totals r;
 
 	for (unsigned int j = 0; j < n; j++) {
@@ -91,16 +105,14 @@ void perf_report_normal(FILE *f, struct perf_job *jobs, unsigned int n)
 			"  verify: %" PRIu64 " blocks read back after the run (%" PRIu64
 			" msec, not in the figures above), %" PRIu64 " reads checked in all\n",
 			r.verify_reads, r.verify_ns / 1000000, r.verify_checked);
+	if (o->verify)
+		fprintf(f, "  verify nonce: 0x%016" PRIx64 "%s\n", o->verify_nonce,
+			r.verify_interrupted ? " (read-back interrupted)" : "");
 	fprintf(f, "  errors: io=%" PRIu64 ", verify=%" PRIu64 "\n", r.io_errors, r.verify_errors);
-	if (svio_iommu_stats_get(svio_domain_default(), &st) == 0)
-		fprintf(f,
-			"IOMMU (%s, %s): maps=%" PRIu64 " unmaps=%" PRIu64 " iotlb inv=%" PRIu64
-			" devtlb inv=%" PRIu64 " waits=%" PRIu64 " batches=%" PRIu64
-			" page requests=%" PRIu64 " stale uses=%" PRIu64 "\n",
-			svio_domain_sva(svio_domain_default()) ? "sva" : "no sva",
-			svio_flush_policy_name(svio_domain_policy(svio_domain_default())), st.maps,
-			st.unmaps, st.desc_iotlb, st.desc_devtlb, st.desc_wait, st.batches,
-			st.page_requests, st.stale_uses);
+	if (ph->timed_ok)
+		iommu_normal(f, "timed phase", &ph->timed);
+	if (ph->verify_ok)
+		iommu_normal(f, "verify read-back", &ph->verify);
 }
 
 static void dir_json(FILE *f, const struct perf_dir_stats *s, uint64_t ns)
@@ -122,12 +134,19 @@ static void dir_json(FILE *f, const struct perf_dir_stats *s, uint64_t ns)
 	fprintf(f, "}}}");
 }
 
-void perf_report_json(FILE *f, struct perf_job *jobs, unsigned int n)
+static void iommu_json(FILE *f, bool ok, const struct svio_iommu_stats *st)
+{
+	if (!ok || svio_iommu_stats_json(st, f) < 0)
+		fprintf(f, "null");
+}
+
+void perf_report_json(FILE *f, struct perf_job *jobs, unsigned int n,
+		      const struct perf_iommu_phases *ph)
 {
 	const struct perf_opts *o = jobs[0].o;
 	struct perf_dir_stats t[DIR_N];
-	struct svio_iommu_stats st;
 	struct run_totals r;
+	char nonce[24] = "null";
 
 	totals(jobs, n, t, &r);
 	fprintf(f, "{\n  \"svio-perf version\": \"0.1.0\",\n  \"timestamp\": %lld,\n",
@@ -160,20 +179,24 @@ void perf_report_json(FILE *f, struct perf_job *jobs, unsigned int n)
 	for (unsigned int i = 0; i < perf_ntargets; i++)
 		fprintf(f, "%s\"%s\"", i ? ", " : "",
 			svio_nvme_ctrlr_device(perf_targets[i].ctrlr)->name);
+	/* A string: 64-bit integers lose bits in many JSON readers. */
+	if (o->verify)
+		snprintf(nonce, sizeof(nonce), "\"0x%016" PRIx64 "\"", o->verify_nonce);
 	fprintf(f,
-		"], \"sva\": %s, \"flush\": \"%s\", \"verify_errors\": %" PRIu64
-		", \"verify_checked\": %" PRIu64 ", \"verify_reads\": %" PRIu64
-		", \"verify_runtime\": %" PRIu64 ", \"io_errors\": %" PRIu64 ",\n    \"read\": ",
+		"], \"sva\": %s, \"flush\": \"%s\", \"verify_nonce\": %s, \"verify_errors\": "
+		"%" PRIu64 ", \"verify_checked\": %" PRIu64 ", \"verify_reads\": %" PRIu64
+		", \"verify_runtime\": %" PRIu64
+		", \"verify_interrupted\": %s, \"io_errors\": %" PRIu64 ",\n    \"read\": ",
 		svio_domain_sva(svio_domain_default()) ? "true" : "false",
-		svio_flush_policy_name(svio_domain_policy(svio_domain_default())), r.verify_errors,
-		r.verify_checked, r.verify_reads, r.verify_ns / 1000000, r.io_errors);
+		svio_flush_policy_name(svio_domain_policy(svio_domain_default())), nonce,
+		r.verify_errors, r.verify_checked, r.verify_reads, r.verify_ns / 1000000,
+		r.verify_interrupted ? "true" : "false", r.io_errors);
 	dir_json(f, &t[DIR_READ], r.ns);
 	fprintf(f, ",\n    \"write\": ");
 	dir_json(f, &t[DIR_WRITE], r.ns);
 	fprintf(f, ",\n    \"iommu\": ");
-	if (svio_iommu_stats_get(svio_domain_default(), &st) == 0)
-		svio_iommu_stats_json(&st, f);
-	else
-		fprintf(f, "null");
+	iommu_json(f, ph->timed_ok, &ph->timed);
+	fprintf(f, ",\n    \"verify_iommu\": ");
+	iommu_json(f, ph->verify_ok, &ph->verify);
 	fprintf(f, "}\n}\n");
 }

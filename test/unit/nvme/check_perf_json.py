@@ -9,17 +9,35 @@ Checks (before the program):
                       N per controller and job slice at most (so exactly
                       min(N * controllers, writes) when the run did not wrap)
   --expect-verify-errors
-                      svio-perf must exit non-zero with verify_errors > 0
+                      svio-perf must exit 1 with verify_errors > 0
                       (a device model corrupting data on purpose)
+  --expect-verify-errors=all
+                      the same, and every read checked failed (a model that
+                      drops every write: no block may pass on older data)
+  --first-run-without=STR
+                      first run the same command with STR cut out of every
+                      argument (e.g. ",drop_writes=1"); that run must pass.
+                      With a file= namespace, the checked run then starts on
+                      the first run's data (and must not take it for its own)
+  --scratch-file=PATH remove PATH before the runs and after
+  --interrupt-readback
+                      send SIGINT once svio-perf says the read-back started
+                      (needs --status-interval > 0); it must exit 2 with
+                      svio.verify_interrupted and no error
   --expect-stale-uses svio-perf must exit non-zero with svio.iommu.stale_uses > 0
                       (an IOMMU model dropping invalidations on purpose; the
                       stale uses may also show as I/O or verify errors)
 Always: fio's fields (jobs[].read/write) and svio's own are there and
-consistent, and (without --expect-stale-uses) the IOMMU counted no stale use.
+consistent, and (without --expect-stale-uses) the IOMMU counted no stale use
+(timed phase, svio.iommu, plus read-back, svio.verify_iommu).
 """
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
+import tempfile
 
 
 def fail(msg):
@@ -46,15 +64,51 @@ def check_dir(where, d):
             fail(f"{where}: io_bytes is not total_ios * bs")
 
 
+def remove(path):
+    if path is not None and os.path.exists(path):
+        os.unlink(path)
+
+
+def run_interrupted(cmd):
+    """Run cmd, SIGINT it once its read-back started; return (rc, stdout)."""
+    # The report goes to a file: a full stdout pipe must not stall stderr's reader.
+    with tempfile.TemporaryFile() as out, \
+            subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE) as p:
+        sent = False
+        for line in p.stderr:
+            sys.stderr.buffer.write(line)
+            if not sent and b"verify: reading back" in line:
+                p.send_signal(signal.SIGINT)
+                sent = True
+        p.wait()
+        out.seek(0)
+        stdout = out.read()
+    if not sent:
+        fail("svio-perf never said the read-back started")
+    return p.returncode, stdout
+
+
 want_readback = False
 readback_all = None
 expect_errors = False
+expect_all_errors = False
 expect_stale = False
+expect_interrupt = False
+first_without = None
+scratch = None
 args = sys.argv[1:]
 while args and args[0].startswith("--"):
     opt = args.pop(0)
     if opt == "--readback":
         want_readback = True
+    elif opt == "--expect-verify-errors=all":
+        expect_errors = expect_all_errors = True
+    elif opt.startswith("--first-run-without="):
+        first_without = opt.split("=", 1)[1]
+    elif opt.startswith("--scratch-file="):
+        scratch = opt.split("=", 1)[1]
+    elif opt == "--interrupt-readback":
+        expect_interrupt = True
     elif opt.startswith("--readback-all="):
         readback_all = int(opt.split("=", 1)[1])
     elif opt == "--expect-verify-errors":
@@ -66,15 +120,32 @@ while args and args[0].startswith("--"):
 if not args:
     fail("no program to run")
 
-out = subprocess.run(args, stdout=subprocess.PIPE, check=False)
-if expect_errors and out.returncode == 0:
-    fail("svio-perf exited with 0 although its device corrupted data")
-if expect_stale and out.returncode == 0:
-    fail("svio-perf exited with 0 although its IOMMU dropped invalidations")
-if not (expect_errors or expect_stale) and out.returncode != 0:
-    fail(f"svio-perf exited with {out.returncode}")
+remove(scratch)
+first_nonce = None
+if first_without is not None:
+    first_args = [a.replace(first_without, "") for a in args]
+    if first_args == args:
+        fail(f"--first-run-without={first_without}: no argument holds it")
+    first = subprocess.run(first_args, stdout=subprocess.PIPE, check=False)
+    if first.returncode != 0:
+        remove(scratch)
+        fail(f"first run (without {first_without}) exited with {first.returncode}")
+    first_nonce = json.loads(first.stdout)["svio"]["verify_nonce"]
+if expect_interrupt:
+    returncode, stdout = run_interrupted(args)
+else:
+    out = subprocess.run(args, stdout=subprocess.PIPE, check=False)
+    returncode, stdout = out.returncode, out.stdout
+remove(scratch)
+if (expect_errors or expect_stale) and returncode != 1:
+    fail(f"svio-perf exited with {returncode}, not 1, although its device or IOMMU "
+         "failed on purpose")
+if expect_interrupt and returncode != 2:
+    fail(f"svio-perf exited with {returncode}, not 2, after an interrupted read-back")
+if not (expect_errors or expect_stale or expect_interrupt) and returncode != 0:
+    fail(f"svio-perf exited with {returncode}")
 try:
-    REPORT = json.loads(out.stdout)
+    REPORT = json.loads(stdout)
 except json.JSONDecodeError as e:
     fail(f"not JSON: {e}")
 jobs = REPORT.get("jobs")
@@ -94,24 +165,45 @@ for i, job in enumerate(jobs):
         sums[key] += job[key]
     if job["verify_checked"] < job["verify_reads"]:
         fail(f"jobs[{i}]: fewer reads checked than read back")
-    if job["verify_interrupted"]:
+    if job["verify_interrupted"] and not expect_interrupt:
         fail(f"jobs[{i}]: read-back interrupted")
     if not (expect_errors or expect_stale) and job["verify_errors"] != 0:
         fail(f"jobs[{i}]: verify_errors {job['verify_errors']}")
 svio = REPORT.get("svio", {})
 if "iommu" not in svio or "maps" not in svio["iommu"] or "stale_uses" not in svio["iommu"]:
     fail("svio.iommu missing or incomplete")
+verify_on = REPORT["global options"]["verify"] != "none"
+if "verify_iommu" not in svio:
+    fail("no svio.verify_iommu")
+if verify_on != (svio["verify_iommu"] is not None):
+    fail("svio.verify_iommu must be an object exactly when --verify is on")
+if verify_on and "stale_uses" not in svio["verify_iommu"]:
+    fail("svio.verify_iommu incomplete")
+if verify_on != (svio.get("verify_nonce") is not None):
+    fail("svio.verify_nonce must be given exactly when --verify is on")
+if verify_on and not re.fullmatch(r"0x[0-9a-f]{16}", svio["verify_nonce"]):
+    fail(f"svio.verify_nonce {svio['verify_nonce']!r} is not 0x and 16 hex digits")
+if first_nonce is not None and first_nonce == svio["verify_nonce"]:
+    fail("both runs used the same verify nonce")
+if svio.get("verify_interrupted") != any(j["verify_interrupted"] for j in jobs):
+    fail("svio.verify_interrupted does not match the jobs'")
+if expect_interrupt and not svio["verify_interrupted"]:
+    fail("svio-perf exited with 2, but no read-back says it was interrupted")
+stale = svio["iommu"]["stale_uses"] + (svio["verify_iommu"] or {}).get("stale_uses", 0)
 if expect_stale:
-    if svio["iommu"]["stale_uses"] == 0:
+    if stale == 0:
         fail("svio-perf failed, but the IOMMU counted no stale use")
-elif svio["iommu"]["stale_uses"] != 0:
-    fail(f"svio.iommu reports {svio['iommu']['stale_uses']} stale uses")
+elif stale != 0:
+    fail(f"the IOMMU counted {stale} stale uses (timed phase and read-back)")
 for key, value in sums.items():
     if svio.get(key) != value:
         fail(f"svio.{key} {svio.get(key)} is not the jobs' sum {value}")
 if expect_errors:
     if svio["verify_errors"] == 0:
         fail("svio-perf failed, but not with verify errors")
+    if expect_all_errors and svio["verify_errors"] != svio["verify_checked"]:
+        fail(f"{svio['verify_checked'] - svio['verify_errors']} of {svio['verify_checked']} "
+             "reads passed although no write was stored (older data taken for this run's)")
 elif not expect_stale and (svio["verify_errors"] != 0 or svio["io_errors"] != 0):
     fail(f"svio.verify_errors {svio['verify_errors']}, io_errors {svio['io_errors']}")
 if total == 0:
@@ -129,4 +221,4 @@ if readback_all is not None:
             fail(f"jobs[{i}]: read back {job['verify_reads']} blocks, wrote {expect} distinct")
 print(f"check_perf_json: {len(jobs)} job(s), {total} I/Os, {svio['verify_reads']} read back, "
       f"{svio['verify_checked']} checked, {svio['verify_errors']} verify errors, "
-      f"{svio['iommu']['stale_uses']} stale uses: ok")
+      f"{stale} stale uses: ok")
