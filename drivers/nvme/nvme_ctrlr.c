@@ -385,6 +385,11 @@ uint64_t svio_nvme_ctrlr_resets(const struct svio_nvme_ctrlr *c)
 	return c != NULL ? atomic_load(&((struct svio_nvme_ctrlr *)c)->resets) : 0;
 }
 
+uint64_t svio_nvme_ctrlr_unmap_failures(const struct svio_nvme_ctrlr *c)
+{
+	return c != NULL ? atomic_load(&((struct svio_nvme_ctrlr *)c)->unmap_failures) : 0;
+}
+
 int nvme_qpair_create_queues(struct svio_nvme_ctrlr *c, struct svio_nvme_qpair *qp)
 {
 	struct nvme_sqe cq = {

@@ -7,6 +7,7 @@
 #include "nvme_priv.h"
 
 _Atomic int nvme_fail_nth;
+_Atomic int nvme_fail_flush;
 
 int nvme_dma_alloc(struct svio_domain *dom, size_t len, struct nvme_dma_mem *m)
 {

@@ -46,6 +46,22 @@ static inline bool nvme_fail_point(void)
 	       atomic_fetch_sub(&nvme_fail_nth, 1) == 1;
 }
 
+/*
+ * Fault injection for the teardown flush (test/unit/nvme): when set to n > 0,
+ * the next n flush attempts of commands ending without the device report
+ * -EIO without asking the IOMMU, as a hardware failure would. 0: off.
+ */
+extern _Atomic int nvme_fail_flush;
+
+static inline bool nvme_fail_flush_point(void)
+{
+	int n = atomic_load_explicit(&nvme_fail_flush, memory_order_relaxed);
+
+	while (n > 0 && !atomic_compare_exchange_weak(&nvme_fail_flush, &n, n - 1))
+		;
+	return n > 0;
+}
+
 /** Memory the device reaches: allocated page aligned and mapped in the domain. */
 struct nvme_dma_mem {
 	void *va;
@@ -68,8 +84,8 @@ enum nvme_req_state {
  * One command slot. map_len/map_iova: the streaming mapping the pointer API
  * made for this command without SVA (0: none, always so while the slot is
  * free); it is taken down before the callback runs, whichever way the command
- * ends. map_len fits the padding after the flags, so with SVA the slot stays
- * as small as before.
+ * ends. map_len sits in the padding after the flags; map_iova grew the slot
+ * from 48 to 56 bytes, still one cache line.
  */
 struct nvme_req {
 	svio_nvme_cb cb;
@@ -83,6 +99,16 @@ struct nvme_req {
 	uint64_t map_iova;
 };
 static_assert(sizeof(struct nvme_req) <= 64, "a command slot fits one cache line");
+
+/*
+ * Why a queue pair takes no command (any value but RUNNING fails the data
+ * path's one generation check, so the fast path tests a single byte).
+ */
+enum nvme_qp_halt {
+	NVME_QP_RUNNING,
+	NVME_QP_BROKEN, /* queues could not be re-created after a reset */
+	NVME_QP_DYING,	/* svio_nvme_qpair_free() runs: every submission -ECANCELED */
+};
 
 struct svio_nvme_qpair {
 	/* Hot: submit and poll. */
@@ -107,7 +133,14 @@ struct svio_nvme_qpair {
 	/* Cold. */
 	TAILQ_ENTRY(svio_nvme_qpair) next;
 	struct nvme_dma_mem sq_mem, cq_mem, prp_mem;
-	bool broken; /* queues could not be re-created after a reset */
+	uint8_t halt; /* enum nvme_qp_halt */
+	/*
+	 * Commands being ended without the device (reset, failure, free), one
+	 * bit a slot: taken before any callback runs, so a command a callback
+	 * submits is never ended with them. Allocated with the pair: no malloc
+	 * on the recovery path.
+	 */
+	uint64_t *ending;
 };
 
 struct svio_nvme_ctrlr {
@@ -121,6 +154,7 @@ struct svio_nvme_ctrlr {
 	_Atomic bool failed;
 	_Atomic uint64_t timeout_tsc; /* per command; 0 none */
 	_Atomic uint64_t resets;
+	_Atomic uint64_t unmap_failures; /* commands ended before their invalidation */
 
 	pthread_mutex_t admin_lock;
 	struct nvme_dma_mem asq_mem, acq_mem, abuf_mem;

@@ -21,6 +21,9 @@
 
 /* ---- streaming mappings (pointer API without SVA) ---- */
 
+/* Attempts at the invalidation of commands ended without the device. */
+#define TEARDOWN_FLUSH_TRIES 3
+
 /*
  * Take down a command's mapping. svio_dma_unmap(), not
  * svio_dma_unmap_release(): the buffer belongs to the application, which may
@@ -46,28 +49,78 @@ static inline void req_unmap(struct svio_nvme_qpair *qp, struct nvme_req *r)
 	r->map_len = 0;
 }
 
+static inline bool ending(const struct svio_nvme_qpair *qp, uint32_t i)
+{
+	return (qp->ending[i / 64] >> (i % 64)) & 1;
+}
+
+/*
+ * The invalidation of what unmap_ending() took down did not complete (strict:
+ * an unmap returned -EIO; otherwise the forced flush failed). The domain keeps
+ * the failed unmaps and retries them with every flush: try again a few times.
+ * @return 0 once a flush completed, else the last error.
+ */
+static int teardown_flush(struct svio_nvme_qpair *qp)
+{
+	int rc = -EIO;
+
+	for (int t = 0; t < TEARDOWN_FLUSH_TRIES; t++) {
+		rc = nvme_fail_flush_point() ? -EIO : svio_iommu_sync(qp->ctrlr->dom);
+		if (rc == 0)
+			return 0;
+	}
+	return rc;
+}
+
 /*
  * Commands that end without a completion from the device (reset, failed
- * controller, queue pair freed): unmap their buffers before any callback
- * runs. In lazy mode the flush is forced too, since nobody knows what a
- * failed or reset device still had in flight: the owners get their buffers
- * back unreachable.
+ * controller, queue pair freed): unmap the buffers of those marked in
+ * qp->ending before any callback runs. In lazy mode the flush is forced too,
+ * since nobody knows what a failed or reset device still had in flight: the
+ * owners get their buffers back unreachable. When the invalidation keeps
+ * failing the callbacks run anyway (nothing would ever run them otherwise):
+ * logged, and counted in unmap_failures for svio_nvme_ctrlr_unmap_failures().
  */
-static void unmap_outstanding(struct svio_nvme_qpair *qp)
+static void unmap_ending(struct svio_nvme_qpair *qp)
 {
-	bool any = false;
-	uint32_t i;
+	struct svio_nvme_ctrlr *c = qp->ctrlr;
+	bool failed = false;
+	uint32_t i, n = 0;
+	int rc;
 
 	for (i = 0; i < qp->depth; i++) {
 		struct nvme_req *r = &qp->reqs[i];
 
-		if (r->state != NVME_REQ_FREE && r->map_len != 0) {
-			req_unmap(qp, r);
-			any = true;
+		if (!ending(qp, i) || r->map_len == 0)
+			continue;
+		rc = svio_dma_unmap(c->dom, r->map_iova, r->map_len);
+		if (rc == -EIO) {
+			/* Unmapped, not yet invalidated: teardown_flush() retries it. */
+			failed = true;
+		} else if (rc < 0) {
+			NVME_LOG(ERR,
+				 "%s: queue %u: unmapping command %u's buffer (iova 0x%" PRIx64
+				 ", %u bytes) failed: %s",
+				 c->dev->name, qp->qid, i, r->map_iova, r->map_len, strerror(-rc));
 		}
+		r->map_len = 0;
+		n++;
 	}
-	if (any && svio_domain_policy(qp->ctrlr->dom) != SVIO_FLUSH_STRICT)
-		svio_iommu_sync(qp->ctrlr->dom);
+	if (n == 0)
+		return;
+	if (nvme_fail_flush_point())
+		failed = true;
+	if (!failed && svio_domain_policy(c->dom) == SVIO_FLUSH_STRICT)
+		return;
+	rc = teardown_flush(qp);
+	if (rc == 0)
+		return;
+	atomic_fetch_add(&c->unmap_failures, n);
+	NVME_LOG(ERR,
+		 "%s: queue %u: invalidating the buffers of %u cancelled commands failed %d "
+		 "times (%s): their callbacks run before it completed; their IOVAs stay "
+		 "quarantined until a later flush succeeds",
+		 c->dev->name, qp->qid, n, TEARDOWN_FLUSH_TRIES, strerror(-rc));
 }
 
 /* ---- completion delivery ---- */
@@ -94,15 +147,29 @@ static void req_complete(struct svio_nvme_qpair *qp, uint16_t cid, uint32_t cdw0
 		cb(arg, &cpl);
 }
 
-/* Fail every outstanding command (reset, free). Callbacks may submit again. */
+/*
+ * End every command outstanding now without the device (reset, failure,
+ * free) with @p rc (-ETIMEDOUT for a timed-out one cancelled). Callbacks may
+ * submit again: the set is taken first, so a new command is never ended
+ * here, whichever slot it lands in (it may be live on re-created queues).
+ * Bits are read afresh after each callback: a nested call (a callback's
+ * submission noticing another reset) ends what is left itself.
+ */
 static void fail_outstanding(struct svio_nvme_qpair *qp, int rc)
 {
-	uint32_t i;
+	uint32_t nw = (qp->depth + 63) / 64, w, i;
 
-	unmap_outstanding(qp);
-	for (i = 0; i < qp->depth; i++) {
+	memset(qp->ending, 0, nw * sizeof(*qp->ending));
+	for (i = 0; i < qp->depth; i++)
 		if (qp->reqs[i].state != NVME_REQ_FREE)
+			qp->ending[i / 64] |= 1ull << (i % 64);
+	unmap_ending(qp);
+	for (w = 0; w < nw; w++) {
+		while (qp->ending[w] != 0) {
+			i = w * 64 + (uint32_t)__builtin_ctzll(qp->ending[w]);
+			qp->ending[w] &= qp->ending[w] - 1;
 			req_complete(qp, (uint16_t)i, 0, 0, rc);
+		}
 	}
 }
 
@@ -123,7 +190,6 @@ static void ring_reset(struct svio_nvme_qpair *qp)
 static int qp_recover(struct svio_nvme_qpair *qp, uint32_t gen)
 {
 	struct svio_nvme_ctrlr *c = qp->ctrlr;
-	struct nvme_req *saved;
 	int rc = 0;
 
 	if (gen & 1)
@@ -140,51 +206,39 @@ static int qp_recover(struct svio_nvme_qpair *qp, uint32_t gen)
 	}
 	ring_reset(qp);
 	rc = nvme_qpair_create_queues(c, qp);
-	qp->broken = rc < 0;
+	qp->halt = rc < 0 ? NVME_QP_BROKEN : NVME_QP_RUNNING;
 	qp->gen = gen;
 	pthread_mutex_unlock(&c->admin_lock);
 
-	/* The controller was disabled: nothing reaches these buffers any more. */
-	unmap_outstanding(qp);
-	/* Deliver the failures on a copy: a callback may reuse the slots. */
-	saved = malloc(sizeof(*saved) * qp->depth);
-	if (saved != NULL) {
-		memcpy(saved, qp->reqs, sizeof(*saved) * qp->depth);
-		for (uint32_t i = 0; i < qp->depth; i++) {
-			if (qp->reqs[i].state != NVME_REQ_FREE) {
-				qp->reqs[i].state = NVME_REQ_FREE;
-				qp->reqs[i].cb = NULL;
-				qp->free_ids[qp->nfree++] = (uint16_t)i;
-			}
-		}
-		for (uint32_t i = 0; i < qp->depth; i++) {
-			struct svio_nvme_cpl cpl = { .rc = -ECANCELED };
-
-			if (saved[i].state == NVME_REQ_FREE || saved[i].cb == NULL)
-				continue;
-			if (saved[i].timed_out)
-				cpl.rc = -ETIMEDOUT;
-			saved[i].cb(saved[i].arg, &cpl);
-		}
-		free(saved);
-	} else {
-		fail_outstanding(qp, -ECANCELED);
-	}
-	return qp->broken ? -EIO : 0;
+	/* The controller was disabled: nothing reaches the old commands' buffers any more. */
+	fail_outstanding(qp, -ECANCELED);
+	return qp->halt == NVME_QP_BROKEN ? -EIO : 0;
 }
 
-static inline int qp_check_gen(struct svio_nvme_qpair *qp)
+/*
+ * The pair cannot go on as it is: being freed, controller failed, or reset
+ * since the pair last looked. Out of line, so the data path's check stays
+ * one load and compare of the halt byte.
+ */
+static int __rte_noinline __rte_cold qp_halted(struct svio_nvme_qpair *qp, uint32_t gen)
 {
-	uint32_t gen = atomic_load_explicit(&qp->ctrlr->gen, memory_order_acquire);
-
-	if (likely(gen == qp->gen && !qp->broken))
-		return 0;
+	if (qp->halt == NVME_QP_DYING)
+		return -ECANCELED;
 	if (atomic_load(&qp->ctrlr->failed)) {
 		/* Nothing will complete any more: every callback gets its answer now. */
 		fail_outstanding(qp, -ENODEV);
 		return -ENODEV;
 	}
 	return qp_recover(qp, gen);
+}
+
+static inline int qp_check_gen(struct svio_nvme_qpair *qp)
+{
+	uint32_t gen = atomic_load_explicit(&qp->ctrlr->gen, memory_order_acquire);
+
+	if (likely(gen == qp->gen && qp->halt == NVME_QP_RUNNING))
+		return 0;
+	return qp_halted(qp, gen);
 }
 
 /* ---- timeouts ---- */
@@ -368,9 +422,10 @@ static int __rte_noinline __rte_cold submit_refused(struct svio_nvme_qpair *qp,
 
 	if (rc < 0)
 		return refused(qp, opc, rc, "%s",
-			       rc == -ENODEV   ? "controller failed"
-			       : rc == -EAGAIN ? "controller resetting"
-					       : "queues not re-created after a reset");
+			       rc == -ENODEV	  ? "controller failed"
+			       : rc == -EAGAIN	  ? "controller resetting"
+			       : rc == -ECANCELED ? "queue pair being freed"
+						  : "queues not re-created after a reset");
 	return refused(qp, opc, -EAGAIN, "queue full (%u outstanding)", qp->depth);
 }
 
@@ -546,7 +601,7 @@ static int rw(struct svio_nvme_qpair *qp, uint8_t opc, uint32_t nsid, uint64_t i
  * map the pages under the buffer for this one command (streaming DMA, as a
  * kernel driver does), device access as the transfer needs it. Every check
  * runs first, so a refused command costs no mapping; the mapping goes when
- * the command ends, whichever way (req_complete, unmap_outstanding).
+ * the command ends, whichever way (req_complete, unmap_ending).
  */
 static int __rte_noinline rw_map(struct svio_nvme_qpair *qp, uint8_t opc, uint32_t nsid,
 				 const void *buf, uint64_t lba, uint32_t nlb, svio_nvme_cb cb,
@@ -690,6 +745,7 @@ static void qp_free_mem(struct svio_nvme_ctrlr *c, struct svio_nvme_qpair *qp)
 	nvme_dma_free(c->dom, &qp->prp_mem);
 	nvme_dma_free(c->dom, &qp->cq_mem);
 	nvme_dma_free(c->dom, &qp->sq_mem);
+	free(qp->ending);
 	free(qp->free_ids);
 	free(qp->reqs);
 	free(qp);
@@ -719,7 +775,8 @@ int svio_nvme_qpair_alloc(struct svio_nvme_ctrlr *c, uint32_t depth, struct svio
 	qp->sva = svio_domain_sva(c->dom);
 	qp->reqs = calloc(depth, sizeof(*qp->reqs));
 	qp->free_ids = calloc(depth, sizeof(*qp->free_ids));
-	if (qp->reqs == NULL || qp->free_ids == NULL) {
+	qp->ending = calloc((depth + 63) / 64, sizeof(*qp->ending));
+	if (qp->reqs == NULL || qp->free_ids == NULL || qp->ending == NULL) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
@@ -781,12 +838,16 @@ void svio_nvme_qpair_free(struct svio_nvme_qpair *qp)
 {
 	struct svio_nvme_ctrlr *c;
 	struct svio_nvme_cpl cpl;
+	bool running;
 
 	if (qp == NULL)
 		return;
 	c = qp->ctrlr;
+	running = qp->halt == NVME_QP_RUNNING;
+	/* From here every submission, the callbacks' below included, gets -ECANCELED. */
+	qp->halt = NVME_QP_DYING;
 	pthread_mutex_lock(&c->admin_lock);
-	if (qp->gen == atomic_load(&c->gen) && !qp->broken && !atomic_load(&c->failed)) {
+	if (running && qp->gen == atomic_load(&c->gen) && !atomic_load(&c->failed)) {
 		struct nvme_sqe dsq = { .opc = NVME_ADM_DELETE_SQ, .cdw10 = qp->qid };
 		struct nvme_sqe dcq = { .opc = NVME_ADM_DELETE_CQ, .cdw10 = qp->qid };
 
@@ -794,9 +855,14 @@ void svio_nvme_qpair_free(struct svio_nvme_qpair *qp)
 		nvme_admin_locked(c, &dsq, &cpl);
 		nvme_admin_locked(c, &dcq, &cpl);
 	}
+	pthread_mutex_unlock(&c->admin_lock);
+	/* Refused submissions take no slot, so one pass should do; never free a live one. */
+	while (qp->nfree != qp->depth)
+		fail_outstanding(qp, -ECANCELED);
+	/* Only now may another pair get the queue id: this one rings no doorbell any more. */
+	pthread_mutex_lock(&c->admin_lock);
 	c->qid_used &= ~(1ull << (qp->qid - 1));
 	TAILQ_REMOVE(&c->qpairs, qp, next);
 	pthread_mutex_unlock(&c->admin_lock);
-	fail_outstanding(qp, -ECANCELED);
 	qp_free_mem(c, qp);
 }

@@ -151,6 +151,22 @@ int svio_nvme_ctrlr_reset(struct svio_nvme_ctrlr *ctrlr);
 /** Number of resets so far (tests, monitoring). Any thread. */
 uint64_t svio_nvme_ctrlr_resets(const struct svio_nvme_ctrlr *ctrlr);
 
+/**
+ * Commands whose callback ran before the invalidation of their buffer's
+ * streaming mapping was known to have completed (pointer calls without SVA,
+ * commands ended without the device: reset, failed controller,
+ * svio_nvme_qpair_free()). The driver tries that invalidation a few times
+ * before each such callback; when the IOMMU keeps failing it, it logs at ERR,
+ * counts the commands here and runs the callbacks anyway. Their buffers are
+ * unmapped and their IOVAs stay quarantined in the domain (no other buffer
+ * gets them) until a later flush succeeds (the domain retries it with every
+ * flush, or with svio_iommu_sync()); until then the device may still reach
+ * such a buffer through a translation it cached. An application that sees
+ * this count grow should not free or reuse those buffers before
+ * svio_iommu_sync() returned 0. Any thread.
+ */
+uint64_t svio_nvme_ctrlr_unmap_failures(const struct svio_nvme_ctrlr *ctrlr);
+
 /* ---- Queue pairs ---- */
 
 /**
@@ -165,8 +181,10 @@ int svio_nvme_qpair_alloc(struct svio_nvme_ctrlr *ctrlr, uint32_t depth,
 
 /**
  * Delete the queues and free the pair. Commands still outstanding complete
- * with -ECANCELED first. The owner thread (or any, once the owner stopped);
- * not from a completion callback.
+ * with -ECANCELED first (-ETIMEDOUT for one that had timed out); submissions
+ * on the pair from those callbacks return -ECANCELED. The queue id is given
+ * back only after every callback ran. The owner thread (or any, once the
+ * owner stopped); not from a completion callback.
  */
 void svio_nvme_qpair_free(struct svio_nvme_qpair *qp);
 
@@ -183,7 +201,8 @@ uint32_t svio_nvme_qpair_depth(const struct svio_nvme_qpair *qp);
  * @return completions reaped, or -ENODEV (controller failed: every
  *         outstanding command completed with -ENODEV), -EAGAIN (controller
  *         resetting right now: poll again), -EIO (the pair's queues could not
- *         be re-created after a reset: free it).
+ *         be re-created after a reset: free it), -ECANCELED (called from a
+ *         callback run by svio_nvme_qpair_free()).
  */
 int svio_nvme_qpair_poll(struct svio_nvme_qpair *qp, uint32_t max);
 
@@ -196,15 +215,19 @@ int svio_nvme_qpair_poll(struct svio_nvme_qpair *qp, uint32_t max);
  * flush policy (strict: invalidated before the callback; lazy: queued, the
  * IOVA not reused before the flush). Commands that end without the device
  * (reset, failed controller, svio_nvme_qpair_free()) have their invalidation
- * completed before the callback in both policies. Every refusal is logged at
- * DEBUG level (`--log-level=svio.nvme:debug`) naming the check.
+ * completed before the callback in both policies, unless the IOMMU keeps
+ * failing it (see svio_nvme_ctrlr_unmap_failures()). Every refusal is logged
+ * at DEBUG level (`--log-level=svio.nvme:debug`) naming the check.
  * @return 0 (submitted; @p cb runs from a later poll), -ENXIO (no such
  *         namespace), -ERANGE (beyond the namespace's end), -EINVAL
  *         (misaligned or NULL buffer, nlb 0 or above the transfer limit),
  *         -EAGAIN (queue full, or controller resetting: poll, then retry),
- *         -ENODEV (controller failed), -EIO (queues lost in a reset), or,
- *         pointer variants without SVA, the svio_dma_map() error (-EINVAL:
- *         not a mappable address; -ENOMEM): nothing stays mapped then.
+ *         -ENODEV (controller failed), -EIO (queues lost in a reset),
+ *         -ECANCELED (from a callback run by svio_nvme_qpair_free(): the pair
+ *         is going away), or, pointer variants without SVA, the
+ *         svio_dma_map() error (-EINVAL: not a mappable address; -EFAULT:
+ *         memory the process does not map with the access the transfer
+ *         needs, on the built-in IOMMU; -ENOMEM): nothing stays mapped then.
  */
 int svio_nvme_read(struct svio_nvme_qpair *qp, uint32_t nsid, void *buf, uint64_t lba, uint32_t nlb,
 		   svio_nvme_cb cb, void *arg);
