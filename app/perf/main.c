@@ -304,9 +304,9 @@ int main(int argc, char **argv)
 		while (!atomic_load_explicit(&jobs[j].finished, memory_order_acquire))
 			;
 	svio_iommu_sync(svio_domain_default());
-	if (svio_iommu_stats_get(svio_domain_default(), &st) < 0)
+	if (svio_iommu_stats_get(svio_domain_default(), &st) < 0) {
 		memset(&st, 0, sizeof(st));
-	else if (o.verify && phases.timed_ok) {
+	} else if (o.verify && phases.timed_ok) {
 		iommu_stats_sub(&phases.verify, &st, &phases.timed);
 		phases.verify_ok = true;
 	}
