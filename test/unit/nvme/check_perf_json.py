@@ -28,7 +28,8 @@ Checks (before the program):
                       (an IOMMU model dropping invalidations on purpose; the
                       stale uses may also show as I/O or verify errors)
 Always: fio's fields (jobs[].read/write) and svio's own are there and
-consistent, and (without --expect-stale-uses) the IOMMU counted no stale use
+consistent (with --dma=map-per-io: at least one map per timed I/O in
+svio.iommu and per block read back in svio.verify_iommu), and (without --expect-stale-uses) the IOMMU counted no stale use
 (timed phase, svio.iommu, plus read-back, svio.verify_iommu).
 """
 import json
@@ -210,6 +211,13 @@ if total == 0:
     fail("no I/O at all")
 if svio["read"]["total_ios"] + svio["write"]["total_ios"] != total:
     fail("svio totals do not add up to the jobs")
+if REPORT["global options"]["dma"] == "map-per-io" and returncode == 0:
+    # One map an I/O: the timed phase's in svio.iommu, the read-back's apart.
+    if svio["iommu"]["maps"] < total:
+        fail(f"svio.iommu.maps {svio['iommu']['maps']} < {total} timed I/Os")
+    if verify_on and svio["verify_iommu"]["maps"] < svio["verify_reads"]:
+        fail(f"svio.verify_iommu.maps {svio['verify_iommu']['maps']} < "
+             f"{svio['verify_reads']} blocks read back")
 if want_readback and svio["verify_reads"] == 0:
     fail("the verify read-back read nothing")
 if readback_all is not None:
