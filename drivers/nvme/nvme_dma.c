@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Device-visible memory of the NVMe PMD: queues, PRP lists, the admin buffer. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,9 +42,17 @@ static void release_free(void *arg)
 
 void nvme_dma_free(struct svio_domain *dom, struct nvme_dma_mem *m)
 {
+	int rc;
+
 	if (m->va == NULL)
 		return;
-	if (!m->mapped || svio_dma_unmap_release(dom, m->iova, m->len, release_free, m->va) < 0)
+	rc = m->mapped ? svio_dma_unmap_release(dom, m->iova, m->len, release_free, m->va)
+		       : -ENOENT;
+	if (rc == -EIO)
+		/* Unmapped, not invalidated: the domain frees it after a later flush. */
+		NVME_LOG(ERR, "queue memory at iova 0x%" PRIx64 " stays quarantined: %s", m->iova,
+			 strerror(-rc));
+	else if (rc < 0)
 		free(m->va); /* nothing mapped here any more: nothing to wait for */
 	memset(m, 0, sizeof(*m));
 }

@@ -2,9 +2,10 @@
 /*
  * NVMe PMD on the built-in controller: data integrity over both LBA sizes,
  * inline and thread models, PRP lists, several controllers on one domain,
- * and the submission errors. Built twice: with SVA (pointers straight to the
- * device) and with --sva=off (buffers mapped with svio_dma_map for the _iova
- * calls; the pointer calls map per command and must release every mapping).
+ * the submission errors, and commands ended without the device (reset,
+ * free) whose callbacks submit again or whose invalidation fails. Built twice: with SVA (pointers
+ * straight to the device) and with --sva=off (buffers mapped with svio_dma_map for the _iova calls;
+ * the pointer calls map per command and must release every mapping).
  */
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -13,6 +14,8 @@
 
 #include "nvme_priv.h"
 #include "nvme_test.h"
+#include "sim_iommu.h"
+#include "sim_iommu_hw.h"
 #include "sim_nvme.h"
 #include "svio_iommu.h"
 
@@ -663,6 +666,240 @@ static void test_ptr_timeout_reset_release(void **state)
 }
 
 /*
+ * A completion callback that submits again: how many, and what its
+ * submissions returned. Records the domain's unmap count when it ran.
+ */
+struct resubmit {
+	struct svio_nvme_qpair *qp;
+	uint8_t *buf; /* 512 bytes a resubmission */
+	uint64_t lba;
+	unsigned int n;
+	int done, rc;
+	int sub_rc[2];
+	struct nvme_wait sub[2];
+	uint64_t unmaps_seen;
+};
+
+static void resubmit_cb(void *arg, const struct svio_nvme_cpl *cpl)
+{
+	struct resubmit *r = arg;
+
+	r->rc = cpl->rc;
+	r->done++;
+	r->unmaps_seen = nvme_map_count().unmaps;
+	for (unsigned int k = 0; k < r->n; k++)
+		r->sub_rc[k] = svio_nvme_write(r->qp, 1, r->buf + k * 512, r->lba + k, 1,
+					       nvme_wait_cb, &r->sub[k]);
+}
+
+/*
+ * Callbacks run by svio_nvme_qpair_free() that submit again are refused
+ * with -ECANCELED: nothing is left in a slot the teardown already passed,
+ * every mapping is gone before the first callback, and the queue id comes
+ * back.
+ */
+static void test_free_resubmit(void **state)
+{
+	enum { DEPTH = 4, N = 3 };
+	struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get("sim_nvme0");
+	struct svio_nvme_qpair *qp, *again[64];
+	struct svio_nvme_ctrlr_info info;
+	struct nvme_map_count before;
+	struct resubmit r[N];
+	uint8_t *buf = malloc(N * 4096);
+	uint64_t unmaps0;
+	unsigned int i;
+
+	(void)state;
+	assert_non_null(buf);
+	nvme_fill(buf, N * 4096, 31);
+	assert_int_equal(svio_nvme_qpair_alloc(c, DEPTH, &qp), 0);
+	before = nvme_map_count();
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < N; i++) {
+		r[i] = (struct resubmit){
+			.qp = qp, .buf = buf + i * 4096 + 1024, .lba = 100 + i * 8, .n = 2
+		};
+		/* Not polled: all three are outstanding when the pair goes. */
+		assert_int_equal(
+			svio_nvme_write(qp, 1, buf + i * 4096, i * 8, 1, resubmit_cb, &r[i]), 0);
+	}
+	unmaps0 = before.unmaps;
+	/* Freeing the pair also unmaps its queues (those that needed a mapping). */
+	before.unmaps += qp->sq_mem.mapped + qp->cq_mem.mapped + qp->prp_mem.mapped;
+	svio_nvme_qpair_free(qp);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(r[i].done, 1);
+		assert_int_equal(r[i].rc, -ECANCELED);
+		for (unsigned int k = 0; k < 2; k++) {
+			assert_int_equal(r[i].sub_rc[k], -ECANCELED);
+			assert_int_equal(r[i].sub[k].done, 0);
+		}
+		/* Every command's buffer was unmapped before the first callback. */
+		if (!svio_domain_sva(svio_domain_default()))
+			assert_true(r[i].unmaps_seen >= unmaps0 + N);
+	}
+	nvme_assert_mapped_and_released(before, N);
+	nvme_assert_no_stale_use();
+	/* The queue id came back: every pair the controller grants can be had. */
+	assert_int_equal(svio_nvme_ctrlr_info_get(c, &info), 0);
+	for (i = 0; i < info.max_qpairs; i++)
+		assert_int_equal(svio_nvme_qpair_alloc(c, 2, &again[i]), 0);
+	for (i = 0; i < info.max_qpairs; i++)
+		svio_nvme_qpair_free(again[i]);
+	free(buf);
+}
+
+/*
+ * Commands cancelled by a reset whose callbacks submit again: the new
+ * commands go to the re-created queues, one into a slot above the cancelled
+ * one's, and complete normally. Only what was outstanding when the pair
+ * noticed the reset ends with -ECANCELED (and has its mapping taken down).
+ */
+static void test_recover_resubmit(void **state)
+{
+	enum { DEPTH = 4 };
+	struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get("sim_nvme0");
+	struct nvme_map_count before;
+	struct svio_nvme_qpair *qp;
+	struct resubmit r[2];
+	uint8_t *buf = malloc(2 * 4096), *rd = malloc(1024);
+	int rc;
+
+	(void)state;
+	assert_true(buf != NULL && rd != NULL);
+	nvme_fill(buf, 2 * 4096, 32);
+	assert_int_equal(svio_nvme_qpair_alloc(c, DEPTH, &qp), 0);
+	before = nvme_map_count();
+	r[0] = (struct resubmit){ .qp = qp, .buf = buf + 4096, .lba = 200, .n = 2 };
+	r[1] = (struct resubmit){ .qp = qp, .n = 0 };
+	assert_int_equal(svio_nvme_read(qp, 1, buf, 0, 1, resubmit_cb, &r[0]), 0);
+	assert_int_equal(svio_nvme_read(qp, 1, buf + 512, 1, 1, resubmit_cb, &r[1]), 0);
+	assert_int_equal(svio_nvme_ctrlr_reset(c), 0);
+	while (!r[0].done || !r[1].done || !r[0].sub[0].done || !r[0].sub[1].done) {
+		rc = svio_nvme_qpair_poll(qp, 0);
+		assert_true(rc >= 0 || rc == -EAGAIN);
+	}
+	for (unsigned int i = 0; i < 2; i++) {
+		assert_int_equal(r[i].done, 1);
+		assert_int_equal(r[i].rc, -ECANCELED);
+		assert_int_equal(r[0].sub_rc[i], 0);
+		assert_int_equal(r[0].sub[i].done, 1);
+		assert_int_equal(r[0].sub[i].cpl.rc, 0);
+	}
+	assert_int_equal(svio_nvme_qpair_outstanding(qp), 0);
+	nvme_assert_mapped_and_released(before, 4);
+	memset(rd, 0, 1024);
+	assert_int_equal(nvme_rw_sync(qp, false, 1, rd, 200, 2), 0);
+	assert_memory_equal(rd, buf + 4096, 1024);
+	svio_nvme_qpair_free(qp);
+	nvme_assert_no_stale_use();
+	free(rd);
+	free(buf);
+}
+
+/*
+ * The invalidation of cancelled commands' buffers keeps failing (injected
+ * in the driver, every attempt): the callbacks still run, the commands are
+ * counted in svio_nvme_ctrlr_unmap_failures(), and a later flush completes
+ * the unmaps. With SVA nothing was mapped per command: no flush, no count.
+ */
+static void test_teardown_flush_fails(void **state)
+{
+	struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get("sim_nvme0");
+	uint64_t fails = svio_nvme_ctrlr_unmap_failures(c);
+	bool sva = svio_domain_sva(svio_domain_default());
+	struct nvme_map_count before;
+	struct svio_nvme_qpair *qp;
+	struct nvme_wait w[2];
+	uint8_t *buf = malloc(2 * 4096);
+	int left;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_int_equal(svio_nvme_qpair_alloc(c, 4, &qp), 0);
+	before = nvme_map_count();
+	memset(w, 0, sizeof(w));
+	assert_int_equal(svio_nvme_write(qp, 1, buf + 8, 0, 8, nvme_wait_cb, &w[0]), 0);
+	assert_int_equal(svio_nvme_read(qp, 1, buf + 4096, 8, 1, nvme_wait_cb, &w[1]), 0);
+	before.unmaps += qp->sq_mem.mapped + qp->cq_mem.mapped + qp->prp_mem.mapped;
+	atomic_store(&nvme_fail_flush, 100);
+	svio_nvme_qpair_free(qp);
+	left = atomic_load(&nvme_fail_flush);
+	atomic_store(&nvme_fail_flush, 0);
+	for (unsigned int i = 0; i < 2; i++) {
+		assert_int_equal(w[i].done, 1);
+		assert_int_equal(w[i].cpl.rc, -ECANCELED);
+	}
+	/* Strict: the check after the unmaps, then three tries. */
+	assert_int_equal(left, sva ? 100 : 100 - 4);
+	assert_int_equal(svio_nvme_ctrlr_unmap_failures(c), fails + (sva ? 0 : 2));
+	assert_int_equal(svio_iommu_sync(svio_domain_default()), 0);
+	nvme_assert_mapped_and_released(before, 2);
+	nvme_assert_no_stale_use();
+	free(buf);
+}
+
+#ifdef NVME_TEST_SVA_OFF
+/* What a callback saw: its result and the domain's counters when it ran. */
+struct cb_seen {
+	int done, rc;
+	struct svio_iommu_stats st;
+};
+
+static void seen_cb(void *arg, const struct svio_nvme_cpl *cpl)
+{
+	struct cb_seen *s = arg;
+
+	s->rc = cpl->rc;
+	s->done++;
+	svio_iommu_stats_get(svio_domain_default(), &s->st);
+}
+
+/*
+ * A real invalidation failure on the teardown path: a bad tail stops the
+ * IOMMU model's invalidation queue, so the unmap of the cancelled command
+ * returns -EIO. The driver's retry completes the flush before the callback:
+ * nothing is counted, no device used a stale translation.
+ */
+static void test_teardown_flush_retry(void **state)
+{
+	struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get("sim_nvme0");
+	struct svio_domain *dom = svio_domain_default();
+	struct svio_device *iommu = sim_iommu_instance(0);
+	uint64_t fails = svio_nvme_ctrlr_unmap_failures(c);
+	struct svio_iommu_stats st0, st1;
+	struct nvme_map_count before;
+	struct svio_nvme_qpair *qp;
+	struct cb_seen seen = { 0 };
+	uint8_t *buf = malloc(4096);
+
+	(void)state;
+	assert_non_null(buf);
+	assert_non_null(iommu);
+	assert_int_equal(svio_domain_policy(dom), SVIO_FLUSH_STRICT);
+	assert_int_equal(svio_nvme_qpair_alloc(c, 4, &qp), 0);
+	before = nvme_map_count();
+	assert_int_equal(svio_nvme_read(qp, 1, buf + 8, 0, 7, seen_cb, &seen), 0);
+	assert_int_equal(svio_iommu_stats_get(dom, &st0), 0);
+	assert_int_equal(svio_reg_write64(iommu, 0, SIM_IOMMU_REG_IQT, 8), 0);
+	before.unmaps += qp->sq_mem.mapped + qp->cq_mem.mapped + qp->prp_mem.mapped;
+	svio_nvme_qpair_free(qp);
+	assert_int_equal(svio_iommu_stats_get(dom, &st1), 0);
+	assert_int_equal(st1.queue_errors, st0.queue_errors + 1);
+	assert_int_equal(seen.done, 1);
+	assert_int_equal(seen.rc, -ECANCELED);
+	/* Unmapped, and a batch completed after the failed one, before the callback. */
+	assert_int_equal(seen.st.unmaps, st0.unmaps + 1);
+	assert_int_equal(seen.st.batches, st0.batches + 1);
+	assert_int_equal(svio_nvme_ctrlr_unmap_failures(c), fails);
+	nvme_assert_mapped_and_released(before, 1);
+	nvme_assert_no_stale_use();
+	free(buf);
+}
+#endif
+
+/*
  * A controller that does not come back from a reset is failed: -ENODEV
  * everywhere (distinct from -ENXIO, no such namespace, which it still
  * reports first), and what was outstanding completes with -ENODEV, its
@@ -747,6 +984,12 @@ int main(void)
 		cmocka_unit_test(test_ptr_in_flight),
 		cmocka_unit_test(test_ptr_map_failure),
 		cmocka_unit_test(test_ptr_timeout_reset_release),
+		cmocka_unit_test(test_free_resubmit),
+		cmocka_unit_test(test_recover_resubmit),
+		cmocka_unit_test(test_teardown_flush_fails),
+#ifdef NVME_TEST_SVA_OFF
+		cmocka_unit_test(test_teardown_flush_retry),
+#endif
 		/* Last: it leaves sim_nvme4 failed. */
 		cmocka_unit_test(test_failed_controller),
 	};
