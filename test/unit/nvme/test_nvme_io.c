@@ -3,9 +3,10 @@
  * NVMe PMD on the built-in controller: data integrity over both LBA sizes,
  * inline and thread models, PRP lists, several controllers on one domain,
  * the submission errors, and commands ended without the device (reset,
- * free) whose callbacks submit again or whose invalidation fails. Built twice: with SVA (pointers
- * straight to the device) and with --sva=off (buffers mapped with svio_dma_map for the _iova calls;
- * the pointer calls map per command and must release every mapping).
+ * free) whose callbacks submit again or whose invalidation fails. Built
+ * twice: with SVA (pointers straight to the device) and with --sva=off
+ * (buffers mapped with svio_dma_map for the _iova calls; the pointer calls
+ * map per command and must release every mapping).
  */
 #include <stdlib.h>
 #include <sys/mman.h>
