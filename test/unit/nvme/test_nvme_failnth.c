@@ -7,12 +7,14 @@
  *
  * The domain has SVA off and lazy flushes, so every queue buffer is really
  * mapped and its release waits in quarantine; the pointer I/O maps per
- * command, which the lazy-unmap test looks at.
+ * command, which the lazy-unmap and teardown flush failure tests look at.
  */
 #include <stdlib.h>
 
 #include "nvme_priv.h"
 #include "nvme_test.h"
+#include "sim_iommu.h"
+#include "sim_iommu_hw.h"
 
 static void write_verify(struct svio_nvme_ctrlr *c)
 {
@@ -150,6 +152,74 @@ static void test_lazy_unmap(void **state)
 	free(buf);
 }
 
+/*
+ * Lazy policy, commands cancelled by a reset: the forced flush before their
+ * callbacks fails once on the IOMMU model (a bad tail stops its queue) and
+ * the driver's retry completes it; then it fails every try (injected in the
+ * driver): the callbacks run anyway, counted in unmap_failures, and the
+ * queued invalidations complete with the next flush.
+ */
+static void test_lazy_teardown_flush_failure(void **state)
+{
+	struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get("sim_nvme0");
+	struct svio_domain *dom = svio_domain_default();
+	struct svio_device *iommu = sim_iommu_instance(0);
+	uint64_t fails = svio_nvme_ctrlr_unmap_failures(c);
+	struct svio_iommu_stats st0, st1;
+	struct nvme_map_count before;
+	struct svio_nvme_qpair *qp;
+	struct lazy_seen seen[2];
+	uint8_t *buf = malloc(3 * 4096);
+	int left;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_non_null(iommu);
+	assert_int_equal(svio_nvme_qpair_alloc(c, 4, &qp), 0);
+	assert_int_equal(svio_iommu_sync(dom), 0);
+	before = nvme_map_count();
+
+	/* Fails once on the hardware: retried before the callbacks. */
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(svio_nvme_read(qp, 1, buf + 100, 0, 8, lazy_cb, &seen[0]), 0);
+	assert_int_equal(svio_nvme_read(qp, 1, buf + 4196, 8, 8, lazy_cb, &seen[1]), 0);
+	assert_int_equal(svio_nvme_ctrlr_reset(c), 0);
+	assert_int_equal(svio_iommu_stats_get(dom, &st0), 0);
+	assert_int_equal(svio_reg_write64(iommu, 0, SIM_IOMMU_REG_IQT, 8), 0);
+	while (!seen[0].done || !seen[1].done)
+		assert_true(svio_nvme_qpair_poll(qp, 0) >= 0);
+	assert_int_equal(svio_iommu_stats_get(dom, &st1), 0);
+	assert_int_equal(st1.queue_errors, st0.queue_errors + 1);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(seen[i].rc, -ECANCELED);
+		assert_int_equal(seen[i].st.unmaps, st0.unmaps + 2);
+		assert_true(seen[i].st.batches > st0.batches);
+	}
+	assert_int_equal(svio_nvme_ctrlr_unmap_failures(c), fails);
+
+	/* Fails every try: counted, the callbacks still run. */
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(svio_nvme_write(qp, 1, buf + 100, 0, 8, lazy_cb, &seen[0]), 0);
+	assert_int_equal(svio_nvme_ctrlr_reset(c), 0);
+	assert_int_equal(svio_iommu_stats_get(dom, &st0), 0);
+	atomic_store(&nvme_fail_flush, 100);
+	while (!seen[0].done)
+		assert_true(svio_nvme_qpair_poll(qp, 0) >= 0);
+	left = atomic_load(&nvme_fail_flush);
+	atomic_store(&nvme_fail_flush, 0);
+	assert_int_equal(seen[0].rc, -ECANCELED);
+	assert_int_equal(left, 100 - 4);
+	assert_int_equal(svio_nvme_ctrlr_unmap_failures(c), fails + 1);
+	/* The invalidation was still queued when the callback ran; the next flush does it. */
+	assert_int_equal(seen[0].st.unmaps, st0.unmaps + 1);
+	assert_int_equal(seen[0].st.batches, st0.batches);
+	assert_int_equal(svio_iommu_sync(dom), 0);
+	nvme_assert_mapped_and_released(before, 3);
+	nvme_assert_no_stale_use();
+	svio_nvme_qpair_free(qp);
+	free(buf);
+}
+
 int main(void)
 {
 	static const char *const args[] = {
@@ -165,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_probe_sweep),
 		cmocka_unit_test(test_qpair_sweep),
 		cmocka_unit_test(test_lazy_unmap),
+		cmocka_unit_test(test_lazy_teardown_flush_failure),
 	};
 	int rc;
 
