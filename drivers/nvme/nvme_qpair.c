@@ -117,7 +117,7 @@ static void unmap_ending(struct svio_nvme_qpair *qp)
 		return;
 	atomic_fetch_add(&c->unmap_failures, n);
 	NVME_LOG(ERR,
-		 "%s: queue %u: invalidating the buffers of %u cancelled commands failed %d "
+		 "%s: queue %u: invalidating the buffers of %u ended commands failed %d "
 		 "times (%s): their callbacks run before it completed; their IOVAs stay "
 		 "quarantined until a later flush succeeds",
 		 c->dev->name, qp->qid, n, TEARDOWN_FLUSH_TRIES, strerror(-rc));
