@@ -16,7 +16,8 @@
 #define ETHTYPE_IPV6	 0x86dd
 #define ETHTYPE_VLAN	 0x8100
 #define ETHTYPE_QINQ	 0x88a8
-#define IPV4_FRAG_OFFSET 0x1fff /* in 8-byte units; 0 for an unfragmented or first fragment */
+#define IPV4_FRAG_OFFSET 0x1fff /* in 8-byte units */
+#define IPV4_MF		 0x2000 /* more fragments follow */
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -67,8 +68,11 @@ bool vnet_flow_hash(const uint8_t *f, uint32_t len, uint32_t *hash)
 		if (ihl < 20 || len - off < ihl)
 			return false;
 		proto = f[off + 9];
-		/* Later fragments carry no ports: they hash on the addresses alone. */
-		ports = (rd16(f + off + 6) & IPV4_FRAG_OFFSET) == 0;
+		/*
+		 * Every fragment hashes on the addresses alone (later ones carry no
+		 * ports), as NICs' RSS does: one datagram's pieces meet on one queue.
+		 */
+		ports = (rd16(f + off + 6) & (IPV4_FRAG_OFFSET | IPV4_MF)) == 0;
 		a = f + off + 12;
 		b = f + off + 16;
 		alen = 4;

@@ -27,8 +27,8 @@ struct vnet_steer {
 
 /**
  * Flow hash of an Ethernet frame of @p len bytes: VLAN (one 802.1Q or 802.1ad
- * tag), IPv4 or IPv6 addresses and, for TCP and UDP (IPv4 unfragmented or
- * first fragment, IPv6 with no extension header), the ports. Symmetric: a
+ * tag), IPv4 or IPv6 addresses and, for TCP and UDP (IPv4 not fragmented,
+ * IPv6 with no extension header), the ports. Symmetric: a
  * reply hashes like its request (endpoints are ordered before hashing).
  * @return true with *hash set; false when the frame carries no flow (not IP,
  * too short or malformed for what its headers claim).

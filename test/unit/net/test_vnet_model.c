@@ -414,8 +414,11 @@ static void test_flow_hash_l3_only(void **state)
 	(void)state;
 	icmp.proto = 1;
 	icmp.sport = icmp.dport = 0x0800; /* bytes after the header: not ports */
-	/* A first fragment has the ports; later ones hash on the addresses, like ICMP. */
-	f.frag = 0x2000; /* MF, offset 0 */
+	/* Every fragment hashes on the addresses, like ICMP: one datagram, one queue. */
+	f.frag = 0x2000; /* MF, offset 0: the first fragment, ports and all */
+	assert_int_equal(hash_of(&f), hash_of(&icmp));
+	assert_true(hash_of(&f) != hash_of(&udp4));
+	f.frag = 0x4000; /* DF alone: not a fragment */
 	assert_int_equal(hash_of(&f), hash_of(&udp4));
 	f.frag = 0x2000 | 185;
 	g = reversed(&f);
