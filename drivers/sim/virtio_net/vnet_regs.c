@@ -216,9 +216,11 @@ static void status_write(struct vnet_model *m, uint8_t val)
 				vq_go_live(m, q);
 		}
 	}
-	/* Status only grows until a reset; NEEDS_RESET is the device's to set. */
-	val |= old;
-	__atomic_store_n(&m->status, val, __ATOMIC_RELEASE);
+	/*
+	 * Status only grows until a reset; NEEDS_RESET is the device's to set, and
+	 * a model or reader thread may set it right now: or, never overwrite.
+	 */
+	val |= __atomic_fetch_or(&m->status, val, __ATOMIC_ACQ_REL);
 	if ((val & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK) &&
 	    m->mode == VNET_MODE_THREAD && vnet_thread_start(m) < 0)
 		__atomic_fetch_or(&m->status, VIRTIO_STATUS_DEVICE_NEEDS_RESET, __ATOMIC_RELAXED);
@@ -299,8 +301,11 @@ static void device_cfg(struct vnet_model *m, uint8_t img[VIRTIO_NET_CFG_SIZE])
 	uint16_t link = __atomic_load_n(&m->link, __ATOMIC_ACQUIRE);
 	uint16_t mtu = VNET_MAX_FRAME - 18;
 
-	pthread_spin_lock(&m->vqs[0].lock); /* the MAC changes under the filter locks */
+	/* A reset restores the MAC under every queue lock, MAC_ADDR_SET under filter_lock. */
+	pthread_spin_lock(&m->vqs[0].lock);
+	pthread_spin_lock(&m->filter_lock);
 	memcpy(img + VIRTIO_NET_CFG_MAC, m->mac, 6);
+	pthread_spin_unlock(&m->filter_lock);
 	pthread_spin_unlock(&m->vqs[0].lock);
 	memcpy(img + VIRTIO_NET_CFG_STATUS, &link, 2);
 	memcpy(img + VIRTIO_NET_CFG_MAX_PAIRS, &m->max_pairs, 2);

@@ -236,7 +236,8 @@ unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq_idx)
 	vnet_tc_reset(txq);
 	if (rxq != NULL)
 		vnet_tc_reset(rxq);
-	if (txq->broken)
+	/* Checked again under its lock: a reset may have taken it down since. */
+	if (!vq_ready(txq))
 		goto out_unlock;
 	avail = vnet_vq_avail_idx(src, txq);
 	budget = txq->size;
@@ -410,6 +411,7 @@ static uint8_t ctrl_exec(struct vnet_model *m, const uint8_t *cmd, uint32_t len)
 		pthread_spin_lock(&m->filter_lock);
 		memcpy(m->mac, data, 6);
 		pthread_spin_unlock(&m->filter_lock);
+		__atomic_fetch_add(&m->generation, 1, __ATOMIC_RELEASE); /* config space changed */
 		ok = VIRTIO_NET_OK;
 	} else if (h->class == VIRTIO_NET_CTRL_MAC && h->cmd == VIRTIO_NET_CTRL_MAC_TABLE_SET &&
 		   vnet_has(m, VIRTIO_NET_F_CTRL_RX)) {
