@@ -32,23 +32,35 @@ extern int virtio_net_logtype;
 struct svio_domain;
 
 /* DMA address translation (virtio_dma.c). */
-struct virtio_dma_region {
+
+/*
+ * Bumped (seqcount: odd while changing) whenever a registration is added or
+ * removed: a queue's cached translation is only used while it is unchanged.
+ */
+extern unsigned int virtio_dma_seq;
+
+/**
+ * How a queue turns process addresses into device addresses. The cache is
+ * the queue's own copy (only its thread writes it), valid while
+ * virtio_dma_seq still has the value it was copied under.
+ */
+struct virtio_xlate {
+	bool identity; /* SVA: iova == va */
+	unsigned int seq;
 	uintptr_t va;
 	size_t len;
 	uint64_t iova;
-	unsigned int refs; /* 1 while registered */
 };
 
-/** How a queue turns process addresses into device addresses. */
-struct virtio_xlate {
-	bool identity;			      /* SVA: iova == va */
-	const struct virtio_dma_region *last; /* cache: last region hit */
-};
-
-/** Map [va, va+len) (page-rounded) for the device as one contiguous region. */
+/**
+ * Map [va, va+len) (page-rounded) for the device as one contiguous region.
+ * A registration of exactly the same range is shared and reference counted:
+ * queues of several ports on one mempool get the same device addresses, and
+ * the mapping lives until the last of them lets go.
+ */
 int virtio_dma_register(struct svio_domain *dom, const void *va, size_t len, bool identity,
 			void **handle);
-/** Unmap a registration; the queues using it must be stopped. */
+/** Drop one reference; the last one unmaps. The queues holding it must be stopped. */
 void virtio_dma_unregister(struct svio_domain *dom, void *handle);
 /** Slow path of virtio_iova(): a region holding the whole buffer. UINT64_MAX if none. */
 uint64_t virtio_dma_lookup(struct virtio_xlate *x, uintptr_t va, size_t len);
@@ -57,12 +69,12 @@ uint64_t virtio_dma_lookup(struct virtio_xlate *x, uintptr_t va, size_t len);
 static inline uint64_t virtio_iova(struct virtio_xlate *x, const void *p, size_t len)
 {
 	uintptr_t va = (uintptr_t)p;
-	const struct virtio_dma_region *r = x->last;
 
 	if (x->identity)
 		return va;
-	if (likely(r != NULL && va - r->va < r->len && len <= r->len - (va - r->va)))
-		return r->iova + (va - r->va);
+	if (likely(x->seq == __atomic_load_n(&virtio_dma_seq, __ATOMIC_RELAXED) &&
+		   va - x->va < x->len && len <= x->len - (va - x->va)))
+		return x->iova + (va - x->va);
 	return virtio_dma_lookup(x, va, len);
 }
 

@@ -6,7 +6,8 @@
  *   nopri  SVA on, but the device cannot send page requests: memory is mapped
  *          (IOVA = VA) up front instead of faulted in.
  * Frames must arrive intact, no stale translation may be used, and what the
- * driver mapped is unmapped when its queues go away.
+ * driver mapped is unmapped when its queues go away -- but not while another
+ * port's queues still post buffers of the same pool (sim_vnet2, a loop).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "svio_dev.h"
 #include "svio_eal.h"
 #include "svio_iommu.h"
 #include "svio_net.h"
@@ -26,7 +28,7 @@
 
 static bool sva_off;
 static struct rte_mempool *pool, *pool2;
-static uint16_t p0, p1;
+static uint16_t p0, p1, p2;
 
 /* Send @p frames frames on @p nq queues from p0 to p1 and check them. */
 static void exchange(uint16_t nq, uint32_t frames, uint32_t max_len, uint32_t seg)
@@ -99,6 +101,70 @@ static void test_requeue_unmaps(void **state)
 	assert_int_equal(after.stale_uses, 0);
 }
 
+/* Send @p frames frames from p2 to itself, @p inflight of them left in flight at the end. */
+static void loop_frames(uint32_t *seq, uint32_t *next, uint32_t frames, uint32_t inflight)
+{
+	struct rte_ether_addr dst;
+	uint32_t end = *seq + frames, spins = 0;
+
+	assert_int_equal(svio_net_macaddr_get(p2, &dst), 0);
+	while (*next + inflight < end) {
+		struct rte_mbuf *pkts[32];
+		uint16_t n = 0, i, done;
+
+		assert_true(++spins < 100000);
+		while (n < 32 && *seq + n < end) {
+			pkts[n] =
+				test_frame(pool, &dst, 0, *seq + n, 60 + (*seq + n) * 29 % 1400, 0);
+			assert_non_null(pkts[n]);
+			n++;
+		}
+		done = svio_net_tx_burst(p2, 0, pkts, n);
+		for (i = done; i < n; i++)
+			rte_pktmbuf_free(pkts[i]);
+		*seq += done;
+		n = svio_net_rx_burst(p2, 0, pkts, RTE_MIN(32u, end - inflight - *next));
+		for (i = 0; i < n; i++) {
+			struct test_payload pl;
+
+			assert_true(test_frame_ok(pkts[i], &pl));
+			assert_int_equal(pl.seq, *next);
+			(*next)++;
+			rte_pktmbuf_free(pkts[i]);
+		}
+	}
+}
+
+/*
+ * p0, p1 and p2 post buffers of one pool. Moving p0's receive queues to
+ * another pool, then stopping it, must not unmap what p2's ring holds: p2's
+ * posted buffers and queued frames keep working, and the device sees no
+ * refused access.
+ */
+static void test_shared_pool(void **state)
+{
+	struct svio_device *dev = svio_dev_find("sim_vnet2");
+	struct sim_vnet_stats st;
+	uint32_t seq = 0, next = 0;
+	uint16_t q;
+
+	(void)state;
+	assert_non_null(dev);
+	loop_frames(&seq, &next, 2000, 64);
+	assert_int_equal(svio_net_stop(p0), 0);
+	for (q = 0; q < 2; q++)
+		assert_int_equal(svio_net_rx_queue_setup(p0, q, 512, SOCKET_ID_ANY, pool2), 0);
+	loop_frames(&seq, &next, 2000, 64);
+	assert_int_equal(svio_net_start(p0), 0);
+	assert_int_equal(svio_net_stop(p0), 0);
+	loop_frames(&seq, &next, 2000, 0);
+	assert_int_equal(sim_vnet_stats_get(dev, &st), 0);
+	assert_int_equal(st.dma_errors, 0);
+	assert_int_equal(st.rx_frames, next);
+	assert_int_equal(test_stale_uses(), 0);
+	assert_int_equal(svio_net_start(p0), 0);
+}
+
 static int setup(void **state)
 {
 	static char *nosva[] = { "test_net_dma",
@@ -114,6 +180,8 @@ static int setup(void **state)
 				 "sim_vnet0,wire=pair:sim_vnet1,queues=2",
 				 "--vdev",
 				 "sim_vnet1,queues=2",
+				 "--vdev",
+				 "sim_vnet2,wire=loop,queues=1",
 				 NULL };
 	static char *nopri[] = { "test_net_dma",
 				 "--no-huge",
@@ -126,6 +194,8 @@ static int setup(void **state)
 				 "sim_vnet0,wire=pair:sim_vnet1,queues=2,pri=off",
 				 "--vdev",
 				 "sim_vnet1,queues=2,pri=off",
+				 "--vdev",
+				 "sim_vnet2,wire=loop,queues=1,pri=off",
 				 NULL };
 	char **argv = sva_off ? nosva : nopri;
 	int argc = 0;
@@ -141,7 +211,8 @@ static int setup(void **state)
 					SOCKET_ID_ANY);
 	if (pool == NULL || pool2 == NULL || svio_net_port_by_name("sim_vnet0", &p0) < 0 ||
 	    svio_net_port_by_name("sim_vnet1", &p1) < 0 || test_port_setup(p0, 2, 512, pool) < 0 ||
-	    test_port_setup(p1, 2, 512, pool) < 0)
+	    test_port_setup(p1, 2, 512, pool) < 0 || svio_net_port_by_name("sim_vnet2", &p2) < 0 ||
+	    test_port_setup(p2, 1, 512, pool) < 0)
 		return -1;
 	return 0;
 }
@@ -158,6 +229,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_traffic),
 		cmocka_unit_test(test_requeue_unmaps),
+		cmocka_unit_test(test_shared_pool),
 	};
 
 	if (argc != 2 || (strcmp(argv[1], "nosva") != 0 && strcmp(argv[1], "nopri") != 0)) {
