@@ -212,11 +212,19 @@ uint16_t virtio_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 	while (nb_tx < n) {
 		struct rte_mbuf *m = pkts[nb_tx], *seg;
 		bool inl = hdr_in_headroom(m);
-		uint16_t need = (uint16_t)(m->nb_segs + (inl ? 0 : 1));
+		/* 32 bits: 65535 segments plus a header descriptor must not wrap to 0. */
+		uint32_t need = (uint32_t)m->nb_segs + (inl ? 0 : 1);
 		struct virtq_desc *d;
 		bool unmapped = false;
 		uint16_t head, idx;
 
+		if (unlikely(need > r->size)) {
+			/* Never fits, however much is reclaimed: too many segments, dropped. */
+			rte_pktmbuf_free(m);
+			errors++;
+			nb_tx++;
+			continue;
+		}
 		if (unlikely(need > q->nfree)) {
 			virtio_tx_reclaim(q);
 			if (need > q->nfree) {
@@ -266,7 +274,7 @@ uint16_t virtio_tx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 		q->free_head = d->next;
 		q->nfree = (uint16_t)(q->nfree - need);
 		q->sw[head].m = m;
-		q->sw[head].ndesc = need;
+		q->sw[head].ndesc = (uint16_t)need;
 		r->avail->ring[r->avail_idx++ & r->mask] = head;
 		bytes += m->pkt_len;
 		nb_tx++;

@@ -271,6 +271,67 @@ static void test_loop(void **state)
 	assert_int_equal(test_stale_uses(), 0);
 }
 
+/*
+ * Frames needing more descriptors than the ring has can never be sent: each
+ * is dropped and counted in oerrors, and the frames after it still go out
+ * (the queue does not stall, the descriptor count does not wrap).
+ */
+static void test_too_many_segments(void **state)
+{
+	uint16_t port = port_of("sim_vnet2");
+	struct rte_mbuf *pkts[3], *got[8], *tail = NULL;
+	struct rte_ether_addr dst;
+	struct svio_net_stats before, after;
+	struct test_payload pl;
+	uint16_t n, i, spins = 0;
+
+	(void)state;
+	assert_int_equal(svio_net_macaddr_get(port, &dst), 0);
+	assert_int_equal(svio_net_stats_get(port, &before), 0);
+	/* 1100 one-byte segments on a 1024-descriptor ring. */
+	pkts[0] = test_frame(tx_pool, &dst, 0, 0, 1100, 1);
+	assert_non_null(pkts[0]);
+	assert_int_equal(pkts[0]->nb_segs, 1100);
+	/*
+	 * A header that needs its own descriptor (shared mbuf) plus a claimed
+	 * 65535 segments: 65536 descriptors, 0 in 16 bits. Never walked.
+	 */
+	pkts[1] = test_frame(tx_pool, &dst, 0, 1, 100, 0);
+	assert_non_null(pkts[1]);
+	rte_mbuf_refcnt_update(pkts[1], 1);
+	pkts[1]->nb_segs = UINT16_MAX;
+	pkts[2] = test_frame(tx_pool, &dst, 0, 2, 100, 0);
+	assert_non_null(pkts[2]);
+	assert_int_equal(svio_net_tx_burst(port, 0, pkts, 3), 3);
+	/* The driver let go of its reference only. */
+	assert_int_equal(rte_mbuf_refcnt_read(pkts[1]), 1);
+	pkts[1]->nb_segs = 1;
+	rte_pktmbuf_free(pkts[1]);
+	assert_int_equal(svio_net_stats_get(port, &after), 0);
+	assert_int_equal(after.oerrors - before.oerrors, 2);
+	assert_int_equal(after.opackets - before.opackets, 1);
+	do {
+		assert_true(++spins < 1000);
+		n = svio_net_rx_burst(port, 0, got, RTE_DIM(got));
+	} while (n == 0);
+	assert_int_equal(n, 1);
+	assert_true(test_frame_ok(got[0], &pl));
+	assert_int_equal(pl.seq, 2);
+	rte_pktmbuf_free(got[0]);
+	/* And the queue keeps working. */
+	for (i = 0; i < 2; i++) {
+		tail = test_frame(tx_pool, &dst, 0, 3 + i, 200, 0);
+		assert_non_null(tail);
+		assert_int_equal(svio_net_tx_burst(port, 0, &tail, 1), 1);
+	}
+	for (i = 0, spins = 0; i < 2; i += n) {
+		assert_true(++spins < 1000);
+		n = svio_net_rx_burst(port, 0, got, RTE_DIM(got));
+		rte_pktmbuf_free_bulk(got, n);
+	}
+	assert_int_equal(test_stale_uses(), 0);
+}
+
 static void test_link_status(void **state)
 {
 	struct svio_net_link link;
@@ -433,7 +494,8 @@ int main(void)
 		cmocka_unit_test(test_pair_multiqueue),	   cmocka_unit_test(test_chains),
 		cmocka_unit_test(test_mempool_exhaustion), cmocka_unit_test(test_loop),
 		cmocka_unit_test(test_link_status),	   cmocka_unit_test(test_mac_promisc),
-		cmocka_unit_test(test_stop_start),	   cmocka_unit_test(test_refused_features),
+		cmocka_unit_test(test_stop_start),	   cmocka_unit_test(test_too_many_segments),
+		cmocka_unit_test(test_refused_features),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
