@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 
 #include <rte_common.h>
+#include <rte_eal.h>
 #include <rte_eal_memconfig.h>
 #include <rte_errno.h>
 #include <rte_memory.h>
@@ -326,8 +327,11 @@ int ufd_nest_s1_check(struct svio_iommu *iommu, uint64_t addr, uint64_t len)
 
 /*
  * DPDK memory in stage 2, IOVA = VA, for as long as nesting is on: mapped at
- * the first bind (svio_eal_init() probes after rte_eal_init()) and kept up
- * to date from DPDK's memory events. The kernel cannot split a map, so
+ * the first attach made once DPDK is up, and kept up to date from DPDK's
+ * memory events. Not at bind: svio_eal_init() binds devices before
+ * rte_eal_init(), when there are no memsegs yet and registering for events
+ * still "succeeds" because DPDK has not read --no-huge/--legacy-mem; it
+ * attaches them after. The kernel cannot split a map, so
  * memory DPDK may give back is mapped a page at a time; legacy memory
  * (--no-huge, --legacy-mem) never changes and goes in contiguous runs.
  * The event callback runs under DPDK's memory lock: it must not take
@@ -337,6 +341,14 @@ int ufd_nest_s1_check(struct svio_iommu *iommu, uint64_t addr, uint64_t len)
 
 static bool s2_dpdk_events; /* our memory-event callback is registered */
 static bool s2_dpdk_dynamic;
+static bool s2_dpdk_on; /* DPDK memory is in stage 2 (ufd.lock) */
+
+/* rte_eal_init() has run: only then are the memsegs and the memory mode known. */
+static bool dpdk_up(void)
+{
+	/* rte_eal_init() always settles the IOVA mode; before it, it reads "don't care". */
+	return rte_eal_iova_mode() != RTE_IOVA_DC;
+}
 
 static int s2_map_raw(uint64_t va, uint64_t len)
 {
@@ -376,13 +388,13 @@ static int s2_map_pages(uint64_t va, uint64_t len, uint64_t gran)
 static int s2_dpdk_walk(const struct rte_memseg_list *msl, const struct rte_memseg *ms, size_t len,
 			void *arg)
 {
-	RTE_SET_USED(arg);
+	int *rc = arg;
+
 	if (msl->external)
 		return 0; /* the application registered it and maps it itself */
-	return s2_map_pages((uint64_t)(uintptr_t)ms->addr, len,
-			    s2_dpdk_dynamic ? msl->page_sz : len) < 0
-		       ? -1
-		       : 0;
+	*rc = s2_map_pages((uint64_t)(uintptr_t)ms->addr, len,
+			   s2_dpdk_dynamic ? msl->page_sz : len);
+	return *rc < 0 ? -1 : 0;
 }
 
 static void s2_dpdk_event(enum rte_mem_event type, const void *addr, size_t len, void *arg)
@@ -423,13 +435,18 @@ static int s2_dpdk_start(void)
 		UFD_LOG(ERR, "stage 2: DPDK memory events: %s", rte_strerror(-rc));
 		return rc;
 	}
-	rc = rte_memseg_contig_walk_thread_unsafe(s2_dpdk_walk, NULL) < 0 ? -EIO : 0;
+	rc = 0;
+	if (rte_memseg_contig_walk_thread_unsafe(s2_dpdk_walk, &rc) < 0 && rc == 0)
+		rc = -EIO;
 	rte_mcfg_mem_read_unlock();
+	if (rc == 0)
+		s2_dpdk_on = true;
 	return rc;
 }
 
 static void s2_dpdk_stop(void)
 {
+	s2_dpdk_on = false;
 	if (!s2_dpdk_events)
 		return;
 	if (rte_mem_event_callback_unregister(S2_DPDK_EVENT_NAME, NULL) < 0 && rte_errno != ENOENT)
@@ -489,17 +506,6 @@ void ufd_nest_probe(const struct svio_iommufd_dev *idev)
 	ufd.nest.users = 0;
 	ufd.nest.n_inv = 0;
 	ufd.nest.active = true;
-	if (s2_dpdk_start() < 0) {
-		UFD_LOG(INFO, "no nested stage 1: DPDK memory not mappable in stage 2; using the "
-			      "kernel-owned paging domain");
-		/* The paging domain starts from an empty IOAS. */
-		s2_dpdk_stop();
-		s2_forget_all(true);
-		pool_s2_stop(true);
-		ufd.nest.active = false;
-		destroy_obj(ha.out_hwpt_id);
-		return;
-	}
 	/*
 	 * The core owns stage 1 and invalidates it; the kernel flushes the
 	 * device-TLBs of the nested HWPT's devices with each entry, so no
@@ -605,6 +611,15 @@ int ufd_nest_attach(struct svio_iommufd_dev *idev, uint64_t root)
 			"(a table allocated outside the page pool)",
 			idev->dev->name, root);
 		return -EINVAL;
+	}
+	if (!s2_dpdk_on && dpdk_up()) {
+		rc = s2_dpdk_start();
+		if (rc < 0) {
+			UFD_LOG(ERR, "attach %s: DPDK memory not mappable in stage 2: %s",
+				idev->dev->name, strerror(-rc));
+			s2_dpdk_stop();
+			return rc;
+		}
 	}
 	if (ufd.nest.s1_id == 0) {
 		rc = alloc_s1(idev, root);

@@ -77,7 +77,11 @@ void ufd_nest_probe(const struct svio_iommufd_dev *idev);
 int ufd_nest_check_dev(const struct svio_iommufd_dev *idev);
 /** Undo ufd_nest_probe() before the IOAS goes (ufd.lock held). */
 void ufd_nest_close(void);
-/** Attach on the requester id to the nested HWPT walking @p root (ufd.lock held). */
+/*
+ * Attach on the requester id to the nested HWPT walking @p root (ufd.lock
+ * held). The first attach made after rte_eal_init() also puts DPDK memory in
+ * stage 2; the attach fails with that error when it cannot.
+ */
 int ufd_nest_attach(struct svio_iommufd_dev *idev, uint64_t root);
 /** Detach a device ufd_nest_attach() attached (ufd.lock held). */
 void ufd_nest_detach(struct svio_iommufd_dev *idev);

@@ -58,7 +58,7 @@ int mock_ioctl(int fd, unsigned long req, void *arg)
 	if (c == NULL)
 		return -E2BIG;
 	if (mock.fail_nth != 0 && mock.n_calls == mock.fail_nth)
-		return -EIO;
+		return mock.fail_errno != 0 ? -mock.fail_errno : -EIO;
 	switch (req) {
 	case SVIO_IOMMU_IOAS_ALLOC: {
 		struct svio_iommu_ioas_alloc *a = arg;

@@ -39,6 +39,7 @@ struct mock_kernel {
 	bool hwpt_pasid_unsupported; /* HWPT_ALLOC with PASID -> -EOPNOTSUPP */
 	int bind_error;		     /* BIND_IOMMUFD answer when non-zero */
 	unsigned int fail_nth;	     /* fail the nth ioctl (1-based) with -EIO, 0: never */
+	int fail_errno;		     /* what fail_nth fails with instead of EIO, 0: EIO */
 	uint64_t range_last;	     /* last usable IOVA after an attach */
 	bool nest;		     /* GET_HW_INFO: VT-d with nesting (NEST, SMTS, FLTS, FL1GP) */
 	int nest_parent_error;	     /* HWPT_ALLOC with NEST_PARENT answer when non-zero */
