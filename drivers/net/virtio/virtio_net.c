@@ -323,7 +323,8 @@ static void ctrl_free(struct virtio_port *p)
 /*
  * One control command: header, data, status byte. Synchronous: the driver
  * waits for the device (inline models answer on the doorbell).
- * @return 0, -ENOTSUP (no control queue), -EIO (device said no), -ETIMEDOUT.
+ * @return 0, -ENOTSUP (no control queue), -EIO (device said no, or an earlier
+ * command timed out and the device still has it), -ETIMEDOUT.
  */
 static int ctrl_cmd(struct virtio_port *p, uint8_t class, uint8_t cmd, const void *data,
 		    uint16_t len)
@@ -339,6 +340,21 @@ static int ctrl_cmd(struct virtio_port *p, uint8_t class, uint8_t cmd, const voi
 	if (len > 4096 - 64)
 		return -EINVAL;
 	r = &c->r;
+	if (c->pending) {
+		/* The buffer and descriptors are the device's until it answers. */
+		if (__atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE) == r->used_cons) {
+			VIRTIO_LOG(ERR,
+				   "%s: control command %u/%u refused: command %u/%u timed out and "
+				   "the device still has it; stop and start the port to reset it",
+				   p->dev->name, class, cmd, c->pend_class, c->pend_cmd);
+			return -EIO;
+		}
+		/* Its late completion: consume it, so this command waits for its own. */
+		r->used_cons++;
+		c->pending = false;
+		VIRTIO_LOG(WARNING, "%s: control command %u/%u completed late (status %u)",
+			   p->dev->name, c->pend_class, c->pend_cmd, c->buf[4096 - 1]);
+	}
 	c->buf[0] = class;
 	c->buf[1] = cmd;
 	memcpy(c->buf + 2, data, len);
@@ -361,6 +377,9 @@ static int ctrl_cmd(struct virtio_port *p, uint8_t class, uint8_t cmd, const voi
 		if (rte_get_timer_cycles() > deadline) {
 			VIRTIO_LOG(ERR, "%s: control command %u/%u timed out", p->dev->name, class,
 				   cmd);
+			c->pending = true;
+			c->pend_class = class;
+			c->pend_cmd = cmd;
 			return -ETIMEDOUT;
 		}
 		rte_pause();
@@ -725,6 +744,7 @@ int svio_net_start(uint16_t port)
 	}
 	if (rc == 0 && p->ctrl != NULL) {
 		ring_rewind(&p->ctrl->r);
+		p->ctrl->pending = false; /* the reset in negotiate() took the ring back */
 		rc = ring_program(p, &p->ctrl->r);
 	}
 	if (rc < 0)

@@ -132,11 +132,17 @@ struct virtio_txq {
 	uint64_t full, kicks, hdr_descs;
 };
 
-/* Control queue: one command in flight, synchronous. */
+/*
+ * Control queue: one command in flight, synchronous. A command that timed
+ * out stays pending (the device still owns the descriptors and the buffer)
+ * until its completion arrives or a reset (stop/start) takes the ring back.
+ */
 struct virtio_ctrlq {
 	struct virtio_ring r;
 	uint8_t *buf; /* page: header + data, then the status byte */
 	uint64_t buf_iova;
+	bool pending;
+	uint8_t pend_class, pend_cmd;
 };
 
 #define VIRTIO_COUNTER_ADD(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)

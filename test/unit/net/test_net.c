@@ -332,6 +332,96 @@ static void test_too_many_segments(void **state)
 	assert_int_equal(test_stale_uses(), 0);
 }
 
+/*
+ * A device that answers the control queue late: doorbells of the control
+ * queue are held back while ctrl_hold is set, and rung later by the test.
+ */
+static const struct svio_dev_reg_ops *ctrl_real_ops;
+static uint16_t ctrl_qidx;
+static bool ctrl_hold;
+static unsigned int held_bar;
+static uint64_t held_off;
+
+static int ctrl_held_write(struct svio_device *dev, unsigned int bar, uint64_t off,
+			   unsigned int width, uint64_t val)
+{
+	if (ctrl_hold && width == 2 && val == ctrl_qidx) {
+		held_bar = bar;
+		held_off = off;
+		return 0;
+	}
+	return ctrl_real_ops->write(dev, bar, off, width, val);
+}
+
+static int ctrl_held_read(struct svio_device *dev, unsigned int bar, uint64_t off,
+			  unsigned int width, uint64_t *val)
+{
+	return ctrl_real_ops->read(dev, bar, off, width, val);
+}
+
+static const struct svio_dev_reg_ops ctrl_held_ops = { ctrl_held_read, ctrl_held_write };
+
+/* The model knows its devices by their register ops: ask with the real ones. */
+static void ctrl_filter_get(struct svio_device *dev, bool *promisc, bool *allmulti)
+{
+	const struct svio_dev_reg_ops *ops = dev->reg_ops;
+	uint16_t pairs;
+
+	dev->reg_ops = ctrl_real_ops;
+	assert_int_equal(sim_vnet_filter_get(dev, promisc, allmulti, &pairs), 0);
+	dev->reg_ops = ops;
+}
+
+/*
+ * After a control command times out, the next one must not take the old
+ * command's late completion (and its status) for its own: it is refused
+ * until the completion arrives, then waits for its own; a stop/start resets
+ * the control queue.
+ */
+static void test_ctrl_timeout(void **state)
+{
+	uint16_t port = port_of("sim_vnet3");
+	struct svio_device *dev = svio_dev_find("sim_vnet3");
+	bool promisc, allmulti;
+
+	(void)state;
+	assert_int_equal(svio_net_configure(port, 1, 1), 0);
+	assert_int_equal(svio_net_rx_queue_setup(port, 0, 256, SOCKET_ID_ANY, rx_pool), 0);
+	assert_int_equal(svio_net_tx_queue_setup(port, 0, 256, SOCKET_ID_ANY), 0);
+	assert_int_equal(svio_net_start(port), 0);
+	ctrl_qidx = 2 * 4; /* after the data queues of the device's 4 pairs */
+	ctrl_real_ops = dev->reg_ops;
+	dev->reg_ops = &ctrl_held_ops;
+
+	ctrl_hold = true;
+	assert_int_equal(svio_net_allmulticast_set(port, true), -ETIMEDOUT);
+	/* The device still has it: the next command is refused, not confused. */
+	assert_int_equal(svio_net_promiscuous_set(port, true), -EIO);
+	/* The late answer comes; the next command then gets its own. */
+	ctrl_hold = false;
+	assert_int_equal(ctrl_real_ops->write(dev, held_bar, held_off, 2, ctrl_qidx), 0);
+	assert_int_equal(svio_net_promiscuous_set(port, false), 0);
+	ctrl_filter_get(dev, &promisc, &allmulti);
+	assert_false(promisc);
+	assert_true(allmulti); /* the late command did reach the device */
+	assert_int_equal(svio_net_allmulticast_set(port, false), 0);
+	ctrl_filter_get(dev, &promisc, &allmulti);
+	assert_false(allmulti);
+
+	/* Timed out again, never answered: stop/start resets the queue. */
+	ctrl_hold = true;
+	assert_int_equal(svio_net_promiscuous_set(port, true), -ETIMEDOUT);
+	ctrl_hold = false;
+	assert_int_equal(svio_net_promiscuous_set(port, true), -EIO);
+	assert_int_equal(svio_net_stop(port), 0);
+	assert_int_equal(svio_net_start(port), 0);
+	assert_int_equal(svio_net_promiscuous_set(port, true), 0);
+	ctrl_filter_get(dev, &promisc, &allmulti);
+	assert_true(promisc);
+	dev->reg_ops = ctrl_real_ops;
+	assert_int_equal(svio_net_stop(port), 0);
+}
+
 static void test_link_status(void **state)
 {
 	struct svio_net_link link;
@@ -495,7 +585,7 @@ int main(void)
 		cmocka_unit_test(test_mempool_exhaustion), cmocka_unit_test(test_loop),
 		cmocka_unit_test(test_link_status),	   cmocka_unit_test(test_mac_promisc),
 		cmocka_unit_test(test_stop_start),	   cmocka_unit_test(test_too_many_segments),
-		cmocka_unit_test(test_refused_features),
+		cmocka_unit_test(test_ctrl_timeout),	   cmocka_unit_test(test_refused_features),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
