@@ -143,13 +143,16 @@ void svio_domain_destroy(struct svio_domain *dom)
 		pthread_mutex_unlock(&dom->attach_lock);
 		if (dev == NULL)
 			break;
-		if (svio_domain_detach(dom, dev) < 0 && inv_array_find_dev(dom->inv, dev) != NULL) {
+		if (svio_domain_detach(dom, dev) < 0) {
 			/*
-			 * The device may still walk our table: freeing it would
-			 * hand the device freed memory. Keep the domain.
+			 * The device may still walk our table, or hold translations
+			 * whose invalidation failed: freeing the table or what is
+			 * quarantined would hand it freed memory. Keep the domain.
 			 */
-			IOMMU_LOG(ERR, "domain destroy: %s stays attached; domain left allocated",
-				  dev->name);
+			IOMMU_LOG(ERR, "domain destroy: %s %s; domain left allocated", dev->name,
+				  inv_array_find_dev(dom->inv, dev) != NULL
+					  ? "stays attached"
+					  : "left with its caches not known to be invalidated");
 			return;
 		}
 	}
@@ -318,18 +321,29 @@ int svio_domain_detach(struct svio_domain *dom, struct svio_device *dev)
 		inv_array_free(arr);
 		goto out_unlock;
 	}
-	/* 2. Flushes that start from now on skip it; 3. then drop what it cached. */
+	/*
+	 * 2. Drop what it cached, 3. then flushes that start from now on skip it.
+	 * In this order: a batch running in between with the new array would skip
+	 * its device-TLB and hand memory back while it still held translations
+	 * (it cannot fetch new ones: step 1). An instance owning its table is the
+	 * other way round: its unmap-all must come after maps stopped going to it.
+	 */
+	if (d.iommu->caps.first_stage)
+		rc = flush_device(dom, &d, last_did);
 	old = dom->inv;
 	inv_array_publish(&dom->inv, arr);
-	rc = flush_device(dom, &d, last_did);
+	if (!d.iommu->caps.first_stage)
+		rc = flush_device(dom, &d, last_did);
 	if (rc < 0)
-		IOMMU_LOG(ERR, "detach %s: cache invalidation failed (%d)", dev->name, rc);
+		IOMMU_LOG(ERR, "detach %s: cache invalidation failed (%d)%s", dev->name, rc,
+			  last_did ? "; its domain id stays reserved" : "");
 	/* 4. No reader of the old array still uses the instance (or the array). */
 	inv_array_synchronize();
 	inv_array_free(old);
 	if (last_did && !d.iommu->caps.first_stage)
 		__atomic_fetch_sub(&dom->n_owners, 1, __ATOMIC_RELEASE);
-	if (last_did)
+	/* A tag whose caches may still hold our translations is never handed out again. */
+	if (last_did && rc == 0)
 		reg_did_free(d.iommu, d.did);
 	reg_iommu_put(d.iommu);
 out_unlock:
@@ -576,6 +590,10 @@ int svio_dma_unmap_release(struct svio_domain *dom, uint64_t iova, size_t len,
 	/* Invalidate the span actually cleared; holes inside it cost nothing extra. */
 	e.iova = u.span.lo;
 	e.len = u.span.hi - u.span.lo;
+	if (e.tables != NULL) {
+		e.tbl_lo = iova;
+		e.tbl_hi = iova + len;
+	}
 	return flush_unmap(dom, &e);
 }
 

@@ -96,6 +96,7 @@ void svio_iommu_page_request(struct svio_iommu *iommu, const struct svio_page_re
 	int need = (req->read ? SVIO_DMA_READ : 0) | (req->write ? SVIO_DMA_WRITE : 0);
 	uint64_t addr = req->addr & ~(SVIO_PT_PAGE_SIZE - 1);
 	struct svio_domain *dom;
+	bool respond = false;
 	int code;
 
 	if (need == 0)
@@ -120,8 +121,13 @@ void svio_iommu_page_request(struct svio_iommu *iommu, const struct svio_page_re
 			group_note_failure(iommu, req, code);
 	} else {
 		code = group_take(iommu, req, code);
-		if (iommu->ops->page_resp != NULL)
-			iommu->ops->page_resp(iommu, req, code);
+		respond = true;
 	}
 	reg_unlock();
+	/*
+	 * Answered outside reg_lock: posting the response may recover a stopped
+	 * queue and report its error (svio_iommu_queue_error takes reg_lock).
+	 */
+	if (respond && iommu->ops->page_resp != NULL)
+		iommu->ops->page_resp(iommu, req, code);
 }

@@ -283,6 +283,18 @@ static void release_entry(struct svio_domain *dom, const struct fq_entry *e)
  * run), or -EIO when the hardware failed: entries stay quarantined and are
  * retried by the next batch.
  */
+/* What an entry's flush invalidates: the leaves it cleared, and any table it freed. */
+static struct flush_range entry_inv_range(const struct fq_entry *e)
+{
+	struct flush_range r = { .start = e->iova, .end = e->iova + e->len };
+
+	if (e->tbl_hi > e->tbl_lo) {
+		r.start = r.start < e->tbl_lo ? r.start : e->tbl_lo;
+		r.end = r.end > e->tbl_hi ? r.end : e->tbl_hi;
+	}
+	return r;
+}
+
 static int run_batch(struct svio_domain *dom)
 {
 	unsigned int n = dom->n_retry, nr;
@@ -299,8 +311,7 @@ static int run_batch(struct svio_domain *dom)
 	if (n == 0)
 		return 0;
 	for (unsigned int i = 0; i < n; i++) {
-		dom->ranges[i].start = dom->batch[i].iova;
-		dom->ranges[i].end = dom->batch[i].iova + dom->batch[i].len;
+		dom->ranges[i] = entry_inv_range(&dom->batch[i]);
 		if (dom->batch[i].ticket + 1 > hi)
 			hi = dom->batch[i].ticket + 1;
 	}
@@ -440,7 +451,7 @@ static int lazy_check(struct svio_domain *dom, bool force)
  */
 static int flush_naive(struct svio_domain *dom, struct fq_entry *e)
 {
-	struct flush_range r = { .start = e->iova, .end = e->iova + e->len };
+	struct flush_range r = entry_inv_range(e);
 	const struct inv_array *arr;
 	int rc = 0;
 
@@ -489,6 +500,8 @@ int flush_unmap(struct svio_domain *dom, const struct fq_entry *proto)
 			      .release = proto->release,
 			      .arg = proto->arg,
 			      .tables = proto->tables,
+			      .tbl_lo = proto->tbl_lo,
+			      .tbl_hi = proto->tbl_hi,
 			      .iova_runs = proto->iova_runs,
 			      .iova_free = proto->iova_free };
 	uint64_t ticket;

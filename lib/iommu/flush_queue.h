@@ -31,7 +31,13 @@ struct fq_entry {
 	uint64_t len;
 	svio_dma_release_t release; /**< NULL when nothing is quarantined */
 	void *arg;
-	void *tables;	  /**< emptied page-table pages, freed after the flush */
+	void *tables; /**< emptied page-table pages, freed after the flush */
+	/**
+	 * With tables: the range the unmap was asked for. A freed table may map
+	 * addresses no cleared leaf covers; invalidating the whole range drops
+	 * the paging-structure entries that point at it. 0, 0 otherwise.
+	 */
+	uint64_t tbl_lo, tbl_hi;
 	uint64_t ticket;  /**< queue position, set by fq_push() */
 	int *result;	  /**< strict: where the batch reports an unmap() refusal */
 	int kerr;	  /**< consumer: an instance refused to unmap it (never released) */

@@ -161,6 +161,9 @@ static int fake_page_resp(struct svio_iommu *iommu, const struct svio_page_req *
 				   .addr = req->addr,
 				   .code = code });
 	pthread_mutex_unlock(&g_lock);
+	/* As the sim backend does when its response finds the queue stopped on an error. */
+	if (fake_of(iommu)->resp_queue_error)
+		svio_iommu_queue_error(iommu);
 	return 0;
 }
 

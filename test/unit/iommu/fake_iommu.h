@@ -56,6 +56,7 @@ struct fake_iommu {
 	bool error;		 /**< queue error: pending and new waits fail */
 	int fail_attach;	 /**< next attach returns this when non-zero */
 	int fail_detach;	 /**< every detach returns this while non-zero */
+	bool resp_queue_error;	 /**< a page response recovers a stopped queue and reports it */
 	uint64_t next_cookie;
 	struct {
 		uint64_t cookie;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 #include <cmocka.h>
@@ -119,6 +120,29 @@ static void test_malloc_buffer_is_faulted_in(void **state)
 	free(buf);
 }
 
+/*
+ * A page response may recover a stopped invalidation queue and report its
+ * error, which takes the registry lock: the response must be sent without it.
+ */
+static void test_response_may_report_queue_error(void **state)
+{
+	char *buf = aligned_alloc(K4, K4);
+	struct svio_iommu_stats before, after;
+
+	(void)state;
+	assert_non_null(buf);
+	svio_iommu_stats_get(dom, &before);
+	f0.resp_queue_error = true;
+	alarm(20); /* a deadlock fails the test instead of hanging it */
+	assert_int_equal(request(buf, true, true, 1), SVIO_PAGE_RESP_SUCCESS);
+	alarm(0);
+	f0.resp_queue_error = false;
+	svio_iommu_stats_get(dom, &after);
+	assert_int_equal(after.queue_errors, before.queue_errors + 1);
+	assert_int_equal(svio_dma_unmap(dom, (uint64_t)(uintptr_t)buf, K4), 0);
+	free(buf);
+}
+
 static void test_unmapped_address_fails(void **state)
 {
 	struct svio_iommu_stats st;
@@ -190,6 +214,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_malloc_buffer_is_faulted_in, setup_sva,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_response_may_report_queue_error, setup_sva,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unmapped_address_fails, setup_sva, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_page, setup_sva, teardown),
