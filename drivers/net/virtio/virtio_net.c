@@ -48,7 +48,8 @@ struct virtio_port {
 	struct virtio_txq *txq[SVIO_NET_MAX_QUEUES];
 	struct virtio_ctrlq *ctrl;
 	struct rte_ether_addr mac;
-	bool promisc;
+	bool mac_set; /* mac came from svio_net_macaddr_set(): start sends it again */
+	bool promisc, allmulti;
 };
 
 static struct virtio_port ports[SVIO_NET_MAX_PORTS];
@@ -771,6 +772,20 @@ int svio_net_start(uint16_t port)
 		if (rc < 0)
 			goto out_stopped;
 	}
+	/* The reset forgot the address and filters the application chose. */
+	if (has(p, VIRTIO_NET_F_CTRL_RX) && p->allmulti) {
+		uint8_t on = 1;
+
+		rc = ctrl_cmd(p, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, &on, 1);
+		if (rc < 0)
+			goto out_stopped;
+	}
+	if (has(p, VIRTIO_NET_F_CTRL_MAC_ADDR) && p->mac_set) {
+		rc = ctrl_cmd(p, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET,
+			      p->mac.addr_bytes, 6);
+		if (rc < 0)
+			goto out_stopped;
+	}
 	for (i = 0; i < p->nb_rxq; i++) {
 		if (virtio_rx_refill(p->rxq[i]) == 0) {
 			VIRTIO_LOG(ERR, "%s: rx queue %u: pool %s is empty", p->dev->name, i,
@@ -898,8 +913,10 @@ int svio_net_macaddr_set(uint16_t port, const struct rte_ether_addr *mac)
 	if (!has(p, VIRTIO_NET_F_CTRL_MAC_ADDR))
 		return -ENOTSUP;
 	rc = ctrl_cmd(p, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac->addr_bytes, 6);
-	if (rc == 0)
+	if (rc == 0) {
 		p->mac = *mac;
+		p->mac_set = true;
+	}
 	return rc;
 }
 
@@ -916,6 +933,8 @@ static int rx_mode(uint16_t port, uint8_t cmd, bool on)
 	rc = ctrl_cmd(p, VIRTIO_NET_CTRL_RX, cmd, &v, 1);
 	if (rc == 0 && cmd == VIRTIO_NET_CTRL_RX_PROMISC)
 		p->promisc = on;
+	else if (rc == 0)
+		p->allmulti = on;
 	return rc;
 }
 

@@ -508,6 +508,32 @@ static void test_mac_promisc(void **state)
 	assert_int_equal(test_stale_uses(), 0);
 }
 
+/* The address and all-multicast set by the application survive stop/start. */
+static void test_mac_after_restart(void **state)
+{
+	uint16_t p0 = port_of("sim_vnet0"), p1 = port_of("sim_vnet1");
+	struct rte_ether_addr mac1, other = { { 0x02, 0x11, 0x22, 0x33, 0x44, 0x66 } };
+	struct rte_ether_addr mcast = { { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x02 } };
+
+	(void)state;
+	assert_int_equal(svio_net_macaddr_get(p1, &mac1), 0);
+	assert_int_equal(svio_net_promiscuous_set(p1, false), 0);
+	assert_int_equal(svio_net_macaddr_set(p1, &other), 0);
+	assert_int_equal(svio_net_allmulticast_set(p1, true), 0);
+	assert_int_equal(svio_net_stop(p1), 0);
+	assert_int_equal(svio_net_start(p1), 0);
+	assert_true(one_frame(p0, p1, &other, 20));
+	assert_false(one_frame(p0, p1, &mac1, 21));
+	assert_true(one_frame(p0, p1, &mcast, 22));
+	assert_int_equal(svio_net_allmulticast_set(p1, false), 0);
+	assert_int_equal(svio_net_macaddr_set(p1, &mac1), 0);
+	assert_int_equal(svio_net_stop(p1), 0);
+	assert_int_equal(svio_net_start(p1), 0);
+	assert_true(one_frame(p0, p1, &mac1, 23));
+	assert_false(one_frame(p0, p1, &mcast, 24));
+	assert_int_equal(svio_net_promiscuous_set(p1, true), 0);
+}
+
 static void test_stop_start(void **state)
 {
 	uint16_t p0 = port_of("sim_vnet0"), p1 = port_of("sim_vnet1");
@@ -584,8 +610,9 @@ int main(void)
 		cmocka_unit_test(test_pair_multiqueue),	   cmocka_unit_test(test_chains),
 		cmocka_unit_test(test_mempool_exhaustion), cmocka_unit_test(test_loop),
 		cmocka_unit_test(test_link_status),	   cmocka_unit_test(test_mac_promisc),
-		cmocka_unit_test(test_stop_start),	   cmocka_unit_test(test_too_many_segments),
-		cmocka_unit_test(test_ctrl_timeout),	   cmocka_unit_test(test_refused_features),
+		cmocka_unit_test(test_mac_after_restart),  cmocka_unit_test(test_stop_start),
+		cmocka_unit_test(test_too_many_segments),  cmocka_unit_test(test_ctrl_timeout),
+		cmocka_unit_test(test_refused_features),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
