@@ -155,21 +155,25 @@ static int attach_rid(struct svio_iommufd_dev *idev, uint32_t pt_id)
 	return svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
 }
 
-static void detach_rid(struct svio_iommufd_dev *idev)
+static int detach_rid(struct svio_iommufd_dev *idev)
 {
 	struct svio_vfio_device_detach_iommufd_pt dt = { .argsz = SVIO_VFIO_DETACH_ARGSZ_RID };
 	int rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt);
 
 	if (rc < 0)
-		UFD_LOG(WARNING, "%s: VFIO_DEVICE_DETACH_IOMMUFD_PT: %s", idev->dev->name,
+		UFD_LOG(ERR, "%s: VFIO_DEVICE_DETACH_IOMMUFD_PT: %s", idev->dev->name,
 			strerror(-rc));
+	return rc;
 }
 
 static void destroy_obj(uint32_t id)
 {
 	struct svio_iommu_destroy d = { .size = sizeof(d), .id = id };
+	int rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_DESTROY, &d);
 
-	svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_DESTROY, &d);
+	/* Only a leak: the HWPT goes with the iommufd at the last unbind. */
+	if (rc < 0)
+		UFD_LOG(WARNING, "IOMMU_DESTROY of HWPT %u: %s", id, strerror(-rc));
 }
 
 /*
@@ -215,7 +219,7 @@ out_destroy_hwpt:
 	return rc;
 }
 
-static void undo_attach(struct svio_iommufd_dev *idev);
+static int undo_attach(struct svio_iommufd_dev *idev);
 
 static int ufd_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid,
 		      uint16_t did, uint64_t pgtable)
@@ -268,15 +272,22 @@ out_attached:
 	idev->attached = true;
 	/* The device's restrictions (reserved regions, address width) narrow the IOAS. */
 	rc = ufd_ctx_read_ranges();
-	if (rc < 0)
-		undo_attach(idev);
+	if (rc < 0 && undo_attach(idev) < 0)
+		UFD_LOG(ERR, "attach %s: IOVA ranges unreadable and the device stays attached",
+			dev->name);
 out_unlock:
 	pthread_mutex_unlock(&ufd.lock);
 	return rc;
 }
 
-/* Take the device off the IOAS: PASID first, then the RID, then its HWPT. */
-static void undo_attach(struct svio_iommufd_dev *idev)
+/*
+ * Take the device off the IOAS: PASID first, then the RID, then its HWPT.
+ * A step the kernel refuses leaves the device attached as it still is (the
+ * state records what is left, so a retry resumes there) and fails with the
+ * kernel's error: the device may still reach memory, so the core must keep
+ * its cache tag and the domain.
+ */
+static int undo_attach(struct svio_iommufd_dev *idev)
 {
 	struct svio_vfio_device_detach_iommufd_pt dt = {
 		.argsz = sizeof(dt),
@@ -286,24 +297,30 @@ static void undo_attach(struct svio_iommufd_dev *idev)
 	int rc;
 
 	if (ufd.nest.active) {
-		ufd_nest_detach(idev);
-		idev->attached = false;
-		return;
+		rc = ufd_nest_detach(idev);
+		if (rc == 0)
+			idev->attached = false;
+		return rc;
 	}
 	if (idev->pasid_attached) {
 		rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt);
-		if (rc < 0)
-			UFD_LOG(WARNING, "detach %s PASID %u: %s", idev->dev->name, idev->pasid,
+		if (rc < 0) {
+			UFD_LOG(ERR, "detach %s PASID %u: %s", idev->dev->name, idev->pasid,
 				strerror(-rc));
-	}
-	/* The device blocks DMA from here on; the kernel flushed what it cached. */
-	detach_rid(idev);
-	if (idev->pasid_attached) {
-		destroy_obj(idev->hwpt_id);
-		idev->hwpt_id = 0;
+			return rc;
+		}
 		idev->pasid_attached = false;
 	}
+	rc = detach_rid(idev);
+	if (rc < 0)
+		return rc; /* still on hwpt_id (kept for the retry) or the IOAS */
+	/* The device blocks DMA from here on; the kernel flushed what it cached. */
 	idev->attached = false;
+	if (idev->hwpt_id != 0) {
+		destroy_obj(idev->hwpt_id);
+		idev->hwpt_id = 0;
+	}
+	return 0;
 }
 
 static int ufd_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid)
@@ -326,7 +343,9 @@ static int ufd_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_
 	if (idev->pasid_attached && pasid != idev->pasid)
 		UFD_LOG(WARNING, "detach %s: PASID %u asked, %u attached", dev->name, pasid,
 			idev->pasid);
-	undo_attach(idev);
+	rc = undo_attach(idev);
+	if (rc < 0)
+		goto out_unlock;
 	/*
 	 * Detaching can widen the ranges. The device is off either way: a
 	 * failed re-read keeps the narrower ranges, which stay safe.

@@ -585,16 +585,26 @@ static int alloc_s1(const struct svio_iommufd_dev *idev, uint64_t root)
 	return 0;
 }
 
-static void free_s1(void)
+/*
+ * Destroy the nested HWPT. Until the kernel agrees it is still there (and
+ * may still be attached and caching), so s1_id stays and flushes keep
+ * invalidating it; ufd_nest_close() tries again. ufd.lock held.
+ */
+static int free_s1(void)
 {
-	uint32_t id;
+	struct svio_iommu_destroy d = { .size = sizeof(d), .id = ufd.nest.s1_id };
+	int rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_DESTROY, &d);
 
+	if (rc < 0) {
+		UFD_LOG(WARNING, "IOMMU_DESTROY of the nested HWPT %u: %s; kept and invalidated",
+			d.id, strerror(-rc));
+		return rc;
+	}
 	pthread_mutex_lock(&ufd.nest.inv_lock);
-	id = ufd.nest.s1_id;
 	ufd.nest.s1_id = 0;
-	ufd.nest.n_inv = 0; /* its caches go with it */
+	ufd.nest.n_inv = 0; /* its caches went with it */
 	pthread_mutex_unlock(&ufd.nest.inv_lock);
-	destroy_obj(id);
+	return 0;
 }
 
 int ufd_nest_attach(struct svio_iommufd_dev *idev, uint64_t root)
@@ -646,17 +656,25 @@ int ufd_nest_attach(struct svio_iommufd_dev *idev, uint64_t root)
 	return 0;
 }
 
-void ufd_nest_detach(struct svio_iommufd_dev *idev)
+int ufd_nest_detach(struct svio_iommufd_dev *idev)
 {
 	struct svio_vfio_device_detach_iommufd_pt dt = { .argsz = SVIO_VFIO_DETACH_ARGSZ_RID };
 	int rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt);
 
-	if (rc < 0)
-		UFD_LOG(WARNING, "%s: VFIO_DEVICE_DETACH_IOMMUFD_PT: %s", idev->dev->name,
+	if (rc < 0) {
+		/* Still attached and caching: it keeps its place among the users. */
+		UFD_LOG(ERR, "%s: VFIO_DEVICE_DETACH_IOMMUFD_PT: %s", idev->dev->name,
 			strerror(-rc));
-	/* The last device out takes the HWPT along; destroying it drops what it cached. */
+		return rc;
+	}
+	/*
+	 * The last device out takes the HWPT along; destroying it drops what it
+	 * cached. The device is off either way, so a refused destroy is no
+	 * failure of this detach (free_s1() keeps the HWPT invalidated).
+	 */
 	if (ufd.nest.users > 0 && --ufd.nest.users == 0)
 		free_s1();
+	return 0;
 }
 
 /* Append one entry, extending the previous one when it ends where this starts. inv_lock held. */

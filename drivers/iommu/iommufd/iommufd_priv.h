@@ -83,8 +83,11 @@ void ufd_nest_close(void);
  * stage 2; the attach fails with that error when it cannot.
  */
 int ufd_nest_attach(struct svio_iommufd_dev *idev, uint64_t root);
-/** Detach a device ufd_nest_attach() attached (ufd.lock held). */
-void ufd_nest_detach(struct svio_iommufd_dev *idev);
+/**
+ * Detach a device ufd_nest_attach() attached (ufd.lock held): 0, or the
+ * kernel's error with the device still attached and counted.
+ */
+int ufd_nest_detach(struct svio_iommufd_dev *idev);
 /** Stage 2 gained [iova, iova + len) (svio_iommufd_map() while nesting): 0 or -ENOMEM. */
 int ufd_nest_s2_mapped(uint64_t iova, uint64_t len);
 /** Stage 2 lost every map inside [iova, iova + len). */

@@ -350,6 +350,62 @@ static void test_map_unmap(void **state)
 
 /* Unbound while the core still has it attached: the instance must outlive it. */
 /* The IOMMU core drives the IOAS through the instance's map/unmap ops. */
+/*
+ * A detach the kernel refuses fails with its error and leaves the device
+ * attached as far as it still is: the core keeps it, and a retry resumes
+ * where the refused step stopped.
+ */
+static void test_detach_refused(void **state)
+{
+	struct svio_domain *dom;
+	int i;
+
+	(void)state;
+	mock.max_pasid_log2 = 20;
+	assert_int_equal(svio_iommufd_bind(&idev0, &dev0, fd0), 0);
+	dom = make_domain();
+	assert_int_equal(svio_domain_attach(dom, &dev0), 0);
+	assert_true(idev0.pasid_attached);
+
+	/* The PASID detach is refused: nothing changes. */
+	mock.n_calls = 0;
+	mock.fail_nth = 1;
+	mock.fail_errno = EBUSY;
+	assert_int_equal(svio_domain_detach(dom, &dev0), -EBUSY);
+	assert_int_equal(mock.calls[0].req, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT);
+	assert_int_equal(mock.n_calls, 1);
+	assert_true(idev0.attached && idev0.pasid_attached);
+	assert_int_equal(mock.attached, 1);
+	assert_int_equal(mock.pasid_attached, 1);
+	assert_int_equal(mock_count(SVIO_IOMMU_DESTROY), 0);
+
+	/* The PASID goes, the RID detach is refused: its HWPT stays. */
+	mock.n_calls = 0;
+	mock.fail_nth = 2;
+	assert_int_equal(svio_domain_detach(dom, &dev0), -EBUSY);
+	assert_int_equal(mock.calls[0].flags, SVIO_VFIO_DEVICE_DETACH_PASID);
+	assert_int_equal(mock.calls[1].req, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT);
+	assert_int_equal(mock.n_calls, 2);
+	assert_true(idev0.attached);
+	assert_false(idev0.pasid_attached);
+	assert_int_equal(mock.attached, 1);
+	assert_int_equal(mock.pasid_attached, 0);
+	assert_int_equal(mock_count(SVIO_IOMMU_DESTROY), 0);
+
+	/* The core still has the device; the retry detaches the RID and destroys the HWPT. */
+	mock.n_calls = 0;
+	mock.fail_nth = 0;
+	assert_int_equal(svio_domain_detach(dom, &dev0), 0);
+	assert_false(idev0.attached);
+	assert_int_equal(mock_count(SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT), 1);
+	i = mock_find(SVIO_IOMMU_DESTROY, 0);
+	assert_true(i >= 0);
+	assert_int_equal(mock.calls[i].id, MOCK_HWPT_ID);
+	assert_int_equal(mock.attached, 0);
+	assert_int_equal(svio_domain_detach(dom, &dev0), -ENOENT);
+	svio_domain_destroy(dom);
+}
+
 static void test_core_drives_ioas(void **state)
 {
 	struct svio_iommu_config cfg;
@@ -602,6 +658,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ranges_reread_after_attach, setup_mock,
 						teardown_mock),
 		cmocka_unit_test_setup_teardown(test_map_unmap, setup_mock, teardown_mock),
+		cmocka_unit_test_setup_teardown(test_detach_refused, setup_mock, teardown_mock),
 		cmocka_unit_test_setup_teardown(test_core_revives_ioas, setup_mock, teardown_mock),
 		cmocka_unit_test_setup_teardown(test_core_drives_ioas, setup_mock, teardown_mock),
 		cmocka_unit_test_setup_teardown(test_unbind_while_attached, setup_mock,

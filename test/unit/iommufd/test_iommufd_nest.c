@@ -270,6 +270,95 @@ static void test_attach_sequence(void **state)
 	assert_null(svio_iommufd_iommu());
 }
 
+/*
+ * A refused detach fails and the device keeps its place: the nested HWPT
+ * stays while it is attached, and flushes keep invalidating it.
+ */
+static void test_detach_refused(void **state)
+{
+	struct svio_domain *dom;
+
+	(void)state;
+	assert_int_equal(svio_iommufd_bind(&idev0, &dev0, fd0), 0);
+	assert_int_equal(svio_iommufd_bind(&idev1, &dev1, fd1), 0);
+	dom = make_domain(SVIO_FLUSH_STRICT);
+	assert_int_equal(svio_domain_attach(dom, &dev0), 0);
+	assert_int_equal(svio_domain_attach(dom, &dev1), 0);
+	s2_map_buf();
+	map_pages(dom, 0, 1);
+
+	mock.n_calls = 0;
+	mock.fail_nth = 1;
+	mock.fail_errno = EBUSY;
+	assert_int_equal(svio_domain_detach(dom, &dev0), -EBUSY);
+	assert_int_equal(mock.calls[0].req, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT);
+	assert_true(idev0.attached);
+	assert_int_equal(mock.attached, 2);
+	mock.fail_nth = 0;
+
+	/* dev0 still counts: dev1 is not the last one out. */
+	mock.n_calls = 0;
+	assert_int_equal(svio_domain_detach(dom, &dev1), 0);
+	assert_int_equal(mock_count(SVIO_IOMMU_DESTROY), 0);
+	/* dev0 may still cache stage 1: an unmap invalidates the HWPT. */
+	mock.n_calls = 0;
+	assert_int_equal(svio_dma_unmap(dom, va_of(0), K4), 0);
+	assert_int_equal(mock_count(SVIO_IOMMU_HWPT_INVALIDATE), 1);
+	assert_int_equal(mock.calls[mock_find(SVIO_IOMMU_HWPT_INVALIDATE, 0)].id, MOCK_S1_ID);
+
+	mock.n_calls = 0;
+	assert_int_equal(svio_domain_detach(dom, &dev0), 0);
+	assert_int_equal(mock_count(SVIO_IOMMU_DESTROY), 1);
+	assert_int_equal(mock.calls[mock_find(SVIO_IOMMU_DESTROY, 0)].id, MOCK_S1_ID);
+	assert_int_equal(mock.attached, 0);
+	svio_domain_destroy(dom);
+}
+
+/* A refused IOMMU_DESTROY keeps the nested HWPT known: reused, invalidated, destroyed at close. */
+static void test_destroy_refused(void **state)
+{
+	struct svio_domain *dom;
+	int i;
+
+	(void)state;
+	assert_int_equal(svio_iommufd_bind(&idev0, &dev0, fd0), 0);
+	dom = make_domain(SVIO_FLUSH_STRICT);
+	assert_int_equal(svio_domain_attach(dom, &dev0), 0);
+	s2_map_buf();
+
+	mock.n_calls = 0;
+	mock.fail_nth = 2; /* DETACH, then the DESTROY of the nested HWPT */
+	mock.fail_errno = EBUSY;
+	assert_int_equal(svio_domain_detach(dom, &dev0), 0); /* the device is off */
+	assert_int_equal(mock.calls[1].req, SVIO_IOMMU_DESTROY);
+	assert_true(log_contains("kept and invalidated"));
+	mock.fail_nth = 0;
+
+	/* The HWPT still exists: the next attach joins it instead of allocating one. */
+	mock.n_calls = 0;
+	assert_int_equal(svio_domain_attach(dom, &dev0), 0);
+	assert_int_equal(mock_count(SVIO_IOMMU_HWPT_ALLOC), 0);
+	assert_int_equal(mock.calls[mock_find(SVIO_VFIO_DEVICE_ATTACH_IOMMUFD_PT, 0)].id,
+			 MOCK_S1_ID);
+	map_pages(dom, 0, 1);
+	mock.n_calls = 0;
+	assert_int_equal(svio_dma_unmap(dom, va_of(0), K4), 0);
+	assert_int_equal(mock_count(SVIO_IOMMU_HWPT_INVALIDATE), 1);
+
+	/* Refused again; the last unbind destroys it before the parent and the IOAS. */
+	mock.n_calls = 0;
+	mock.fail_nth = 2;
+	assert_int_equal(svio_domain_detach(dom, &dev0), 0);
+	mock.fail_nth = 0;
+	svio_domain_destroy(dom);
+	mock.n_calls = 0;
+	svio_iommufd_unbind(&idev0);
+	i = mock_find(SVIO_IOMMU_DESTROY, 0);
+	assert_true(i >= 0);
+	assert_int_equal(mock.calls[i].id, MOCK_S1_ID);
+	assert_int_equal(mock.calls[mock_find(SVIO_IOMMU_DESTROY, 1)].id, MOCK_PARENT_ID);
+}
+
 /* A device whose IOMMU cannot nest cannot join a nested instance. */
 static void test_second_device_cannot_nest(void **state)
 {
@@ -479,6 +568,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fallback_parent_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_device_cannot_nest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_detach_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_destroy_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_one_invalidate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_entry_num, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalidate_error, setup, teardown),
