@@ -74,7 +74,8 @@ int svio_net_configure(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq);
  * the device maximum) on NUMA @p socket (SOCKET_ID_ANY allowed), filled from
  * @p mp (data room at least RTE_PKTMBUF_HEADROOM + 64 bytes; frames longer
  * than one buffer arrive as chains). Replaces an earlier setup.
- * @return 0, -ENODEV, -EBUSY, -EINVAL, -ENOMEM, or a mapping error.
+ * @return 0, -ENODEV, -EBUSY, -EINVAL, -ENOMEM, -EIO (a device that did not
+ * reset at stop still does not), or a mapping error.
  */
 int svio_net_rx_queue_setup(uint16_t port, uint16_t q, uint16_t nb_desc, int socket,
 			    struct rte_mempool *mp);
@@ -89,7 +90,13 @@ int svio_net_tx_queue_setup(uint16_t port, uint16_t q, uint16_t nb_desc, int soc
  */
 int svio_net_start(uint16_t port);
 
-/** Stop: reset the device, free every mbuf the rings held. @return 0 or -ENODEV. */
+/**
+ * Stop: let the device take queued transmit frames (bounded), reset it, free
+ * every mbuf the rings held. When the device does not reset, its rings keep
+ * their mbufs and DMA mappings (it may still use them) until a later reset
+ * succeeds: start, queue setup and removal retry it.
+ * @return 0, -ENODEV, -EIO (the device did not reset; the port is stopped).
+ */
 int svio_net_stop(uint16_t port);
 
 /* Statistics. */

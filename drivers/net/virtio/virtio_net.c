@@ -50,6 +50,8 @@ struct virtio_port {
 	struct rte_ether_addr mac;
 	bool mac_set; /* mac came from svio_net_macaddr_set(): start sends it again */
 	bool promisc, allmulti;
+	bool unreset; /* the last reset timed out: the device may still use rings and buffers */
+	bool dom_detached;
 };
 
 static struct virtio_port ports[SVIO_NET_MAX_PORTS];
@@ -459,6 +461,33 @@ out_reset:
 
 static void rxq_free(struct virtio_port *p, struct virtio_rxq *q);
 static void txq_free(struct virtio_port *p, struct virtio_txq *q);
+static void rxq_drop_mbufs(struct virtio_rxq *q);
+static void txq_drop_mbufs(struct virtio_txq *q);
+
+/*
+ * A stopped port whose reset timed out: reset again before its rings and
+ * buffers are touched. @return 0, or -EIO when the device still does not.
+ */
+static int port_quiesce(struct virtio_port *p)
+{
+	uint16_t i;
+
+	if (!p->unreset)
+		return 0;
+	if (p->hw.ops->reset(&p->hw) < 0) {
+		VIRTIO_LOG(ERR, "%s: device still does not reset; its rings stay as they are",
+			   p->dev->name);
+		return -EIO;
+	}
+	p->unreset = false;
+	for (i = 0; i < SVIO_NET_MAX_QUEUES; i++) {
+		if (p->rxq[i] != NULL)
+			rxq_drop_mbufs(p->rxq[i]);
+		if (p->txq[i] != NULL)
+			txq_drop_mbufs(p->txq[i]);
+	}
+	return 0;
+}
 
 static int virtio_net_remove(struct svio_device *dev)
 {
@@ -467,13 +496,21 @@ static int virtio_net_remove(struct svio_device *dev)
 
 	if (p == NULL)
 		return 0;
-	svio_net_stop(p->id);
+	(void)svio_net_stop(p->id);
+	if (port_quiesce(p) < 0) {
+		/* Cut the device off first: then its buffers may go. */
+		VIRTIO_LOG(ERR, "%s: detaching the device from the domain before freeing its rings",
+			   dev->name);
+		svio_domain_detach(p->dom, dev);
+		p->dom_detached = true;
+	}
 	for (i = 0; i < SVIO_NET_MAX_QUEUES; i++) {
 		rxq_free(p, p->rxq[i]);
 		txq_free(p, p->txq[i]);
 	}
 	ctrl_free(p);
-	svio_domain_detach(p->dom, dev);
+	if (!p->dom_detached)
+		svio_domain_detach(p->dom, dev);
 	memset(p, 0, sizeof(*p));
 	dev->driver_priv = NULL;
 	return 0;
@@ -586,6 +623,9 @@ int svio_net_rx_queue_setup(uint16_t port, uint16_t qid, uint16_t nb_desc, int s
 			   qid, mp->name);
 		return -EINVAL;
 	}
+	rc = port_quiesce(p);
+	if (rc < 0)
+		return rc;
 	if (socket == SOCKET_ID_ANY)
 		socket = p->dev->numa_node;
 	rxq_free(p, p->rxq[qid]);
@@ -671,6 +711,9 @@ int svio_net_tx_queue_setup(uint16_t port, uint16_t qid, uint16_t nb_desc, int s
 					      : "descriptor count not a power of two in range");
 		return -EINVAL;
 	}
+	rc = port_quiesce(p);
+	if (rc < 0)
+		return rc;
 	if (socket == SOCKET_ID_ANY)
 		socket = p->dev->numa_node;
 	txq_free(p, p->txq[qid]);
@@ -730,6 +773,7 @@ int svio_net_start(uint16_t port)
 	rc = negotiate(p);
 	if (rc < 0)
 		return rc;
+	p->unreset = false; /* negotiate() reset it: the rings' mbufs are dropped below */
 	for (i = 0; i < p->nb_rxq && rc == 0; i++) {
 		struct virtio_rxq *q = p->rxq[i];
 
@@ -817,28 +861,33 @@ out_reset:
  * Give the device the frames already counted as sent: without this the reset
  * in stop() would drop whatever it had not taken yet, and opackets would
  * overstate what left the port. Bounded: give up after TX_DRAIN_IDLE_MS
- * without progress (a peer that never takes frames), and say how many.
+ * without progress (a peer that never takes frames), or TX_DRAIN_MAX_MS in
+ * all (a device that keeps moving but never catches up), and say how many.
  */
 #define TX_DRAIN_IDLE_MS 1000
+#define TX_DRAIN_MAX_MS	 5000
 
 static void txq_drain(struct virtio_port *p, struct virtio_txq *q)
 {
 	struct virtio_ring *r = &q->r;
 	uint64_t idle = rte_get_timer_hz() * TX_DRAIN_IDLE_MS / 1000;
 	uint64_t until = rte_get_timer_cycles() + idle;
+	uint64_t give_up = rte_get_timer_cycles() + rte_get_timer_hz() * TX_DRAIN_MAX_MS / 1000;
 	uint16_t seen = __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE), used = seen;
 
 	while (used != r->avail_idx) {
+		uint64_t now = rte_get_timer_cycles();
+
 		if (used != seen) {
 			seen = used;
-			until = rte_get_timer_cycles() + idle;
-		} else if (rte_get_timer_cycles() > until) {
-			VIRTIO_LOG(
-				WARNING,
-				"%s: tx queue %u: %u frames not taken by the device within %d ms; "
-				"the reset drops them",
-				p->dev->name, q->qid, (uint16_t)(r->avail_idx - used),
-				TX_DRAIN_IDLE_MS);
+			until = now + idle;
+		}
+		if (now > until || now > give_up) {
+			VIRTIO_LOG(WARNING,
+				   "%s: tx queue %u: %u frames not taken by the device (%s); the "
+				   "reset drops them",
+				   p->dev->name, q->qid, (uint16_t)(r->avail_idx - used),
+				   now > until ? "no progress for 1 s" : "still behind after 5 s");
 			return;
 		}
 		/* A doorbell in case the device waits for one (an inline model does). */
@@ -856,15 +905,24 @@ int svio_net_stop(uint16_t port)
 	if (p == NULL)
 		return -ENODEV;
 	if (!p->started)
-		return 0;
+		return p->unreset ? -EIO : 0;
 	__atomic_store_n(&svio_net_fp[port].rx_burst, virtio_burst_stopped, __ATOMIC_RELEASE);
 	__atomic_store_n(&svio_net_fp[port].tx_burst, virtio_burst_stopped, __ATOMIC_RELEASE);
 	for (i = 0; i < p->nb_txq; i++)
 		if (p->txq[i] != NULL)
 			txq_drain(p, p->txq[i]);
-	/* After the reset the device touches no ring or buffer: the mbufs are ours again. */
-	(void)p->hw.ops->reset(&p->hw);
 	p->started = false;
+	if (p->hw.ops->reset(&p->hw) < 0) {
+		/* It may still read and write them: nothing goes back to the pools or is unmapped.
+		 */
+		VIRTIO_LOG(ERR,
+			   "%s: device did not reset; the rings keep their mbufs and DMA mappings "
+			   "until a reset succeeds (start, queue setup or removal retries it)",
+			   p->dev->name);
+		p->unreset = true;
+		return -EIO;
+	}
+	/* After the reset the device touches no ring or buffer: the mbufs are ours again. */
 	for (i = 0; i < p->nb_rxq; i++)
 		rxq_drop_mbufs(p->rxq[i]);
 	for (i = 0; i < p->nb_txq; i++)
