@@ -126,6 +126,12 @@ int svio_iommufd_unmap(struct svio_iommu *iommu, uint64_t iova, size_t len);
  */
 int svio_iommufd_iova_ranges(struct svio_iommu_iova_range *out, unsigned int n);
 
+/**
+ * Nested stage 1: how many times DPDK gave memory back that stage 2 could
+ * not unmap (each logged; stage-1 maps over it are refused from then on).
+ */
+uint64_t svio_iommufd_stage2_unmap_failures(void);
+
 /*
  * Test seams. Every ioctl svio issues on /dev/iommu and on VFIO device fds
  * goes through svio_vfio_ioctl(), so a unit test can stand in for the kernel.

@@ -212,16 +212,28 @@ static void destroy_obj(uint32_t id)
 }
 
 /*
- * What the caller mapped in stage 2 with svio_iommufd_map() while nesting is
- * on: sorted, disjoint [start, end) ranges (the kernel refuses overlapping
- * maps). The core asks before every stage-1 map (ops->s1_check).
+ * What stage 2 maps while nesting is on, besides the table pages: sorted,
+ * disjoint [start, end) ranges (the kernel refuses overlapping maps), each
+ * mapped by the caller with svio_iommufd_map() or by the DPDK follower below.
+ * A poisoned range is one stage 2 should have dropped but the kernel kept
+ * (a failed unmap of memory DPDK gave back): whatever it pins is stale, so
+ * no stage-1 map may point into it. The core asks before every stage-1 map
+ * (ops->s1_check).
  */
+enum s2_owner {
+	S2_APP,	 /* svio_iommufd_map() */
+	S2_DPDK, /* DPDK memory, mapped and unmapped by the follower */
+};
+
 static struct {
 	pthread_rwlock_t lock;
 	struct s2_range {
 		uint64_t start, end;
+		uint8_t owner; /* enum s2_owner */
+		bool poisoned;
 	} * r;
 	unsigned int n, cap;
+	uint64_t unmap_failures; /* DPDK frees stage 2 could not follow */
 } s2 = { .lock = PTHREAD_RWLOCK_INITIALIZER };
 
 /* First range ending after @p a. s2.lock held. */
@@ -240,30 +252,85 @@ static unsigned int s2_find(uint64_t a)
 	return lo;
 }
 
-int ufd_nest_s2_mapped(uint64_t iova, uint64_t len)
+/* Record a new range (disjoint from every recorded one). s2.lock held. */
+static int s2_insert(uint64_t start, uint64_t end, enum s2_owner owner, bool poisoned)
 {
 	unsigned int i;
-	int rc = 0;
 
-	pthread_rwlock_wrlock(&s2.lock);
 	if (s2.n == s2.cap) {
 		unsigned int cap = s2.cap ? 2 * s2.cap : 64;
 		struct s2_range *r = realloc(s2.r, cap * sizeof(*r));
 
-		if (r == NULL) {
-			rc = -ENOMEM;
-			goto out_unlock;
-		}
+		if (r == NULL)
+			return -ENOMEM;
 		s2.r = r;
 		s2.cap = cap;
 	}
-	i = s2_find(iova);
+	i = s2_find(start);
 	memmove(&s2.r[i + 1], &s2.r[i], (s2.n - i) * sizeof(s2.r[0]));
-	s2.r[i] = (struct s2_range){ iova, iova + len };
+	s2.r[i] = (struct s2_range){ start, end, (uint8_t)owner, poisoned };
 	s2.n++;
-out_unlock:
+	return 0;
+}
+
+static int s2_record(uint64_t iova, uint64_t len, enum s2_owner owner)
+{
+	int rc;
+
+	pthread_rwlock_wrlock(&s2.lock);
+	rc = s2_insert(iova, iova + len, owner, false);
 	pthread_rwlock_unlock(&s2.lock);
 	return rc;
+}
+
+int ufd_nest_s2_mapped(uint64_t iova, uint64_t len)
+{
+	return s2_record(iova, len, S2_APP);
+}
+
+/* Every byte of [va, va + len) is in a sound range svio_iommufd_map() made. */
+static bool s2_app_covers(uint64_t va, uint64_t len)
+{
+	uint64_t a = va, end = va + len;
+
+	pthread_rwlock_rdlock(&s2.lock);
+	for (unsigned int i = s2_find(a); i < s2.n && s2.r[i].start <= a && a < end &&
+					  s2.r[i].owner == S2_APP && !s2.r[i].poisoned;
+	     i++)
+		a = s2.r[i].end;
+	pthread_rwlock_unlock(&s2.lock);
+	return a >= end;
+}
+
+/*
+ * Stage 2 still maps [va, va + len) after DPDK gave it back: poison what
+ * covers it (or record it poisoned when nothing did), count it.
+ */
+static void s2_poison(uint64_t va, uint64_t len)
+{
+	unsigned int i;
+	bool marked = false;
+
+	pthread_rwlock_wrlock(&s2.lock);
+	s2.unmap_failures++;
+	for (i = s2_find(va); i < s2.n && s2.r[i].start < va + len; i++) {
+		s2.r[i].poisoned = true;
+		marked = true;
+	}
+	/* Out of memory too: the range is unknown, so s1_check refuses it anyway. */
+	if (!marked)
+		(void)s2_insert(va, va + len, S2_DPDK, true);
+	pthread_rwlock_unlock(&s2.lock);
+}
+
+uint64_t svio_iommufd_stage2_unmap_failures(void)
+{
+	uint64_t n;
+
+	pthread_rwlock_rdlock(&s2.lock);
+	n = s2.unmap_failures;
+	pthread_rwlock_unlock(&s2.lock);
+	return n;
 }
 
 void ufd_nest_s2_unmapped(uint64_t iova, uint64_t len)
@@ -279,6 +346,31 @@ void ufd_nest_s2_unmapped(uint64_t iova, uint64_t len)
 		;
 	memmove(&s2.r[i], &s2.r[j], (s2.n - j) * sizeof(s2.r[0]));
 	s2.n -= j - i;
+	pthread_rwlock_unlock(&s2.lock);
+}
+
+/* Unmap what the DPDK follower mapped (a start that failed half way). ufd.lock held. */
+static void s2_forget_dpdk(void)
+{
+	unsigned int i = 0;
+
+	pthread_rwlock_wrlock(&s2.lock);
+	while (i < s2.n) {
+		struct svio_iommu_ioas_unmap u = {
+			.size = sizeof(u),
+			.ioas_id = ufd.ioas_id,
+			.iova = s2.r[i].start,
+			.length = s2.r[i].end - s2.r[i].start,
+		};
+
+		if (s2.r[i].owner != S2_DPDK || s2.r[i].poisoned ||
+		    svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_UNMAP, &u) < 0) {
+			i++; /* kept, and still refused by s1_check when poisoned */
+			continue;
+		}
+		memmove(&s2.r[i], &s2.r[i + 1], (s2.n - i - 1) * sizeof(s2.r[0]));
+		s2.n--;
+	}
 	pthread_rwlock_unlock(&s2.lock);
 }
 
@@ -298,25 +390,34 @@ static void s2_forget_all(bool unmap)
 	}
 	free(s2.r);
 	s2.r = NULL;
-	s2.n = s2.cap = 0;
+	s2.n = s2.cap = 0; /* unmap_failures stays: a process-wide count */
 	pthread_rwlock_unlock(&s2.lock);
 }
 
 int ufd_nest_s1_check(struct svio_iommu *iommu, uint64_t addr, uint64_t len)
 {
 	uint64_t a = addr, end = addr + len;
+	bool poisoned;
 	unsigned int i;
 
 	RTE_SET_USED(iommu);
 	if (!ufd.nest.active)
 		return 0; /* the paging domain gets every map through ops->map */
 	pthread_rwlock_rdlock(&s2.lock);
-	/* Covered when consecutive stage-2 maps span it without a hole. */
-	for (i = s2_find(a); i < s2.n && s2.r[i].start <= a && a < end; i++)
+	/* Covered when consecutive sound stage-2 maps span it without a hole. */
+	for (i = s2_find(a); i < s2.n && s2.r[i].start <= a && a < end && !s2.r[i].poisoned; i++)
 		a = s2.r[i].end;
+	poisoned = i < s2.n && s2.r[i].start <= a && a < end && s2.r[i].poisoned;
 	pthread_rwlock_unlock(&s2.lock);
 	if (a >= end)
 		return 0;
+	if (poisoned) {
+		UFD_LOG(ERR,
+			"map %#" PRIx64 "+%#" PRIx64 ": stage 2 at %#" PRIx64 " still holds memory "
+			"DPDK gave back (its unmap failed): a stale page may back it; refused",
+			addr, len, a);
+		return -EFAULT;
+	}
 	UFD_LOG(ERR,
 		"map %#" PRIx64 "+%#" PRIx64 ": %#" PRIx64 " is not in stage 2 (the IOAS): the "
 		"device could not reach it through the nested stage 1; map that memory with "
@@ -364,14 +465,25 @@ static int s2_map_raw(uint64_t va, uint64_t len)
 	int rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_MAP, &m);
 
 	if (rc == 0) {
-		rc = ufd_nest_s2_mapped(va, len);
+		rc = s2_record(va, len, S2_DPDK);
 		if (rc < 0)
 			svio_iommufd_unmap(&ufd.iommu, va, len);
+	} else if (rc == -EEXIST) {
+		/* Fine when it is the application's own map of that memory, pinning the same pages.
+		 */
+		if (s2_app_covers(va, len))
+			return 0;
+		UFD_LOG(ERR,
+			"stage 2: DPDK memory %#" PRIx64 "+%#" PRIx64 ": the IOAS maps it already, "
+			"not through svio_iommufd_map() (a page left from memory given back?): "
+			"refused, it may pin other pages than this memory's",
+			va, len);
+		return rc;
 	}
-	if (rc < 0 && rc != -EEXIST)
+	if (rc < 0)
 		UFD_LOG(ERR, "stage 2: DPDK memory %#" PRIx64 "+%#" PRIx64 ": %s", va, len,
 			strerror(-rc));
-	return rc == -EEXIST ? 0 : rc; /* the application mapped it already */
+	return rc;
 }
 
 static int s2_map_pages(uint64_t va, uint64_t len, uint64_t gran)
@@ -397,7 +509,7 @@ static int s2_dpdk_walk(const struct rte_memseg_list *msl, const struct rte_mems
 	return *rc < 0 ? -1 : 0;
 }
 
-static void s2_dpdk_event(enum rte_mem_event type, const void *addr, size_t len, void *arg)
+void ufd_nest_dpdk_event(enum rte_mem_event type, const void *addr, size_t len, void *arg)
 {
 	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(addr);
 	uint64_t va = (uint64_t)(uintptr_t)addr;
@@ -414,8 +526,18 @@ static void s2_dpdk_event(enum rte_mem_event type, const void *addr, size_t len,
 	 * 2 a device reaching it faults instead of touching freed memory, and
 	 * the kernel's IOAS_UNMAP flushes what the nested HWPT cached of it.
 	 */
-	for (uint64_t a = va; a < va + len; a += msl->page_sz)
-		svio_iommufd_unmap(&ufd.iommu, a, msl->page_sz);
+	for (uint64_t a = va; a < va + len; a += msl->page_sz) {
+		int rc = svio_iommufd_unmap(&ufd.iommu, a, msl->page_sz);
+
+		/* ENOENT: stage 2 never had it (the application unmapped it with its own range). */
+		if (rc < 0 && rc != -ENOENT) {
+			UFD_LOG(ERR,
+				"stage 2: DPDK gave back %#" PRIx64 "+%#" PRIx64 " but the IOAS "
+				"keeps it (%s): poisoned, no stage-1 map may point there",
+				a, (uint64_t)msl->page_sz, strerror(-rc));
+			s2_poison(a, msl->page_sz);
+		}
+	}
 }
 
 /* ufd.lock held. 0 or a negative errno (what was mapped stays until the IOAS goes). */
@@ -424,7 +546,7 @@ static int s2_dpdk_start(void)
 	int rc;
 
 	rte_mcfg_mem_read_lock();
-	if (rte_mem_event_callback_register(S2_DPDK_EVENT_NAME, s2_dpdk_event, NULL) == 0) {
+	if (rte_mem_event_callback_register(S2_DPDK_EVENT_NAME, ufd_nest_dpdk_event, NULL) == 0) {
 		s2_dpdk_events = true;
 		s2_dpdk_dynamic = true;
 	} else if (rte_errno == ENOTSUP) {
@@ -628,6 +750,7 @@ int ufd_nest_attach(struct svio_iommufd_dev *idev, uint64_t root)
 			UFD_LOG(ERR, "attach %s: DPDK memory not mappable in stage 2: %s",
 				idev->dev->name, strerror(-rc));
 			s2_dpdk_stop();
+			s2_forget_dpdk(); /* the next attach starts over */
 			return rc;
 		}
 	}

@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include <rte_log.h>
+#include <rte_memory.h>
 
 #include "svio_iommu_backend.h"
 #include "iommufd_backend.h"
@@ -92,7 +93,15 @@ int ufd_nest_detach(struct svio_iommufd_dev *idev);
 int ufd_nest_s2_mapped(uint64_t iova, uint64_t len);
 /** Stage 2 lost every map inside [iova, iova + len). */
 void ufd_nest_s2_unmapped(uint64_t iova, uint64_t len);
-/** ops->s1_check: 0 when stage 2 covers [addr, addr + len), else -EFAULT (logged). */
+/**
+ * DPDK's memory-event callback while nesting is on (declared for tests):
+ * follows DPDK's allocations and frees in stage 2.
+ */
+void ufd_nest_dpdk_event(enum rte_mem_event type, const void *addr, size_t len, void *arg);
+/**
+ * ops->s1_check: 0 when sound stage-2 maps cover [addr, addr + len), else
+ * -EFAULT (logged), also over memory stage 2 failed to drop.
+ */
 int ufd_nest_s1_check(struct svio_iommu *iommu, uint64_t addr, uint64_t len);
 int ufd_nest_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n);
 int ufd_nest_wait_post(struct svio_iommu *iommu, uint64_t *cookie);
