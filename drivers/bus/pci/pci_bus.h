@@ -89,8 +89,10 @@ int pci_sysfs_check_vfio(const struct pci_sysfs_info *info);
 enum svio_dev_kind pci_kind_of(const struct pci_sysfs_info *info);
 
 /**
- * List devices under the sysfs root that are bound to vfio-pci.
- * @return how many there are (up to @p max filled), or a negative errno.
+ * List devices under the sysfs root that are bound to vfio-pci. @p out may
+ * be NULL only with @p max 0 (count them).
+ * @return how many there are (up to @p max filled), or a negative errno
+ *         (-EINVAL for NULL @p out with @p max > 0).
  */
 int svio_pci_scan(struct pci_sysfs_info *out, unsigned int max);
 

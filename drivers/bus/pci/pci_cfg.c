@@ -131,7 +131,7 @@ static int walk_ext(const struct pci_cfg *cfg, struct pci_caps *caps)
 	int rc;
 
 	for (i = 0; pos != 0; i++) {
-		if (pos < PCI_EXT_CAP_START || (pos & 3) || i >= PCI_EXT_CAP_MAX)
+		if (pos < PCI_EXT_CAP_START || i >= PCI_EXT_CAP_MAX)
 			return -EIO;
 		rc = cfg_u32(cfg, pos, &hdr);
 		if (rc < 0)
@@ -152,7 +152,8 @@ static int walk_ext(const struct pci_cfg *cfg, struct pci_caps *caps)
 		default:
 			break;
 		}
-		pos = hdr >> 20;
+		/* The two low bits of the next pointer are reserved: ignored, as Linux does. */
+		pos = (hdr >> 20) & 0xffc;
 	}
 	return 0;
 }

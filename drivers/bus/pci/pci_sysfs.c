@@ -257,6 +257,10 @@ int svio_pci_scan(struct pci_sysfs_info *out, unsigned int max)
 	unsigned int n = 0;
 	DIR *d;
 
+	if (out == NULL && max > 0) {
+		PCI_LOG(ERR, "scan: no array for the %u devices asked (NULL with max > 0)", max);
+		return -EINVAL;
+	}
 	d = opendir(pci_sysfs_root());
 	if (d == NULL) {
 		PCI_LOG(ERR, "cannot list %s: %s", pci_sysfs_root(), strerror(errno));

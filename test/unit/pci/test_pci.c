@@ -309,6 +309,7 @@ static void test_scan(void **state)
 	assert_string_equal(list[1].addr, VNET_ADDR);
 	assert_int_equal(svio_pci_scan(list, 1), 2);
 	assert_int_equal(svio_pci_scan(NULL, 0), 2);
+	assert_int_equal(svio_pci_scan(NULL, 4), -EINVAL);
 	svio_pci_set_paths("/nonexistent/svio", vfio_dir);
 	assert_true(svio_pci_scan(list, 4) < 0);
 }
@@ -344,6 +345,16 @@ static void test_cap_walk(void **state)
 	assert_int_equal(caps.msix_vectors, 32);
 	assert_int_equal(caps.msix_table_bar, 0);
 	assert_int_equal(caps.msix_table_off, 0x2000);
+	close(cfg.fd);
+
+	/* Reserved low bits in an extended next pointer are ignored (Linux masks 0xffc). */
+	build_config(img, 0x1af4, 0x1041, true);
+	put32(img, 0x100, PCI_EXT_CAP_ID_ATS | 1u << 16 | 0x143u << 20);
+	cfg_file(img, &cfg);
+	assert_int_equal(pci_cap_walk(&cfg, &caps), 0);
+	assert_int_equal(caps.ats, 0x100);
+	assert_int_equal(caps.pasid, 0x140);
+	assert_int_equal(caps.pri, 0x160);
 	close(cfg.fd);
 
 	/* Conventional config space (256 bytes): the extended list is not read. */
