@@ -115,6 +115,12 @@ uint16_t virtio_rx_burst(void *queue, struct rte_mbuf **pkts, uint16_t n)
 			h = (const void *)((uint8_t *)m->buf_addr + m->data_off - VIRTIO_HDR_LEN);
 			if (q->mrg)
 				nbufs = h->num_buffers;
+			if (unlikely(nbufs > r->size)) {
+				/* More buffers than the ring has: a device bug; drop, go on. */
+				errors++;
+				rte_pktmbuf_free(m);
+				continue;
+			}
 			m->data_len = (uint16_t)(len - VIRTIO_HDR_LEN);
 			m->pkt_len = m->data_len;
 			m->port = q->port_id;

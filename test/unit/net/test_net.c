@@ -456,6 +456,73 @@ static void test_reset_timeout(void **state)
 	dev->reg_ops = ctrl_real_ops;
 }
 
+struct hdr_poke {
+	uint32_t seq;
+	unsigned int hits;
+};
+
+/* Make the device's header of the posted buffer holding frame seq claim 65535 buffers. */
+static void poke_num_buffers(struct rte_mempool *mp, void *arg, void *obj, unsigned int idx)
+{
+	struct hdr_poke *hp = arg;
+	struct rte_mbuf *m = obj;
+	uint8_t *data = (uint8_t *)m->buf_addr + m->data_off;
+	struct virtio_net_hdr *h = (struct virtio_net_hdr *)(data - sizeof(*h));
+	struct test_payload pl;
+
+	(void)mp;
+	(void)idx;
+	memcpy(&pl, data + RTE_ETHER_HDR_LEN, sizeof(pl));
+	if (pl.seq == hp->seq && pl.len == 100 && h->num_buffers == 1) {
+		h->num_buffers = UINT16_MAX;
+		hp->hits++;
+	}
+}
+
+/* A frame whose header claims more buffers than the ring has is dropped and counted. */
+static void test_bad_num_buffers(void **state)
+{
+	uint16_t port = port_of("sim_vnet2");
+	struct hdr_poke hp = { .seq = 0x5eed0001 };
+	struct rte_mbuf *m, *got[8];
+	struct svio_net_stats before, after;
+	struct rte_ether_addr dst;
+	struct rte_mempool *mp;
+	struct test_payload pl;
+	uint16_t n;
+
+	(void)state;
+	mp = rte_pktmbuf_pool_create("test_nbufs", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				     SOCKET_ID_ANY);
+	assert_non_null(mp);
+	assert_int_equal(svio_net_stop(port), 0);
+	assert_int_equal(svio_net_rx_queue_setup(port, 0, 256, SOCKET_ID_ANY, mp), 0);
+	assert_int_equal(svio_net_start(port), 0);
+	assert_int_equal(svio_net_macaddr_get(port, &dst), 0);
+	assert_int_equal(svio_net_stats_get(port, &before), 0);
+	m = test_frame(tx_pool, &dst, 0, hp.seq, 100, 0);
+	assert_non_null(m);
+	assert_int_equal(svio_net_tx_burst(port, 0, &m, 1), 1);
+	/* The loop delivered it into a posted buffer (inline device); spoil its header. */
+	rte_mempool_obj_iter(mp, poke_num_buffers, &hp);
+	assert_int_equal(hp.hits, 1);
+	m = test_frame(tx_pool, &dst, 0, 7, 200, 0);
+	assert_non_null(m);
+	assert_int_equal(svio_net_tx_burst(port, 0, &m, 1), 1);
+	n = svio_net_rx_burst(port, 0, got, RTE_DIM(got));
+	assert_int_equal(n, 1);
+	assert_true(test_frame_ok(got[0], &pl));
+	assert_int_equal(pl.seq, 7);
+	rte_pktmbuf_free(got[0]);
+	assert_int_equal(svio_net_stats_get(port, &after), 0);
+	assert_int_equal(after.ierrors - before.ierrors, 1);
+	assert_int_equal(svio_net_stop(port), 0);
+	assert_int_equal(svio_net_rx_queue_setup(port, 0, 1024, SOCKET_ID_ANY, rx_pool), 0);
+	assert_int_equal(svio_net_start(port), 0);
+	assert_int_equal(rte_mempool_avail_count(mp), 1023);
+	rte_mempool_free(mp);
+}
+
 static void test_link_status(void **state)
 {
 	struct svio_net_link link;
@@ -646,7 +713,8 @@ int main(void)
 		cmocka_unit_test(test_link_status),	   cmocka_unit_test(test_mac_promisc),
 		cmocka_unit_test(test_mac_after_restart),  cmocka_unit_test(test_stop_start),
 		cmocka_unit_test(test_too_many_segments),  cmocka_unit_test(test_ctrl_timeout),
-		cmocka_unit_test(test_reset_timeout),	   cmocka_unit_test(test_refused_features),
+		cmocka_unit_test(test_reset_timeout),	   cmocka_unit_test(test_bad_num_buffers),
+		cmocka_unit_test(test_refused_features),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
