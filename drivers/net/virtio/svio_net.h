@@ -64,7 +64,9 @@ int svio_net_info_get(uint16_t port, struct svio_net_info *info);
 
 /**
  * Set the number of queues (1..max; receive queue i and transmit queue i
- * form pair i; the device uses max(nb_rxq, nb_txq) pairs). Port stopped.
+ * form pair i; the device uses nb_rxq pairs, so nb_txq may not exceed
+ * nb_rxq: the device would steer frames to receive queues that do not
+ * exist). Port stopped.
  * @return 0, -ENODEV, -EBUSY (started), -EINVAL (counts).
  */
 int svio_net_configure(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq);

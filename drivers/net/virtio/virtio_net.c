@@ -529,6 +529,14 @@ int svio_net_configure(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq)
 			   p->dev->name, nb_rxq, nb_txq, p->max_pairs);
 		return -EINVAL;
 	}
+	if (nb_rxq < nb_txq) {
+		/* The device would steer frames to receive queues nobody set up. */
+		VIRTIO_LOG(ERR,
+			   "%s: %u rx / %u tx queues: fewer receive than transmit queues is not "
+			   "supported (queue pairs: use at least as many rx as tx queues)",
+			   p->dev->name, nb_rxq, nb_txq);
+		return -EINVAL;
+	}
 	if (RTE_MAX(nb_rxq, nb_txq) > 1 && !has(p, VIRTIO_NET_F_MQ)) {
 		VIRTIO_LOG(ERR, "%s: several queues need the MQ feature", p->dev->name);
 		return -EINVAL;

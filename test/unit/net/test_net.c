@@ -164,6 +164,9 @@ static void test_bad_setup(void **state)
 	assert_int_equal(svio_net_rx_queue_setup(p, 0, 256, SOCKET_ID_ANY, rx_pool), -EINVAL);
 	assert_int_equal(svio_net_configure(p, 0, 1), -EINVAL);
 	assert_int_equal(svio_net_configure(p, 5, 5), -EINVAL);
+	/* Receive queues the device would steer to but nobody set up. */
+	assert_int_equal(svio_net_configure(p, 1, 2), -EINVAL);
+	assert_int_equal(svio_net_configure(p, 2, 1), 0);
 	assert_int_equal(svio_net_configure(p, 1, 1), 0);
 	assert_int_equal(svio_net_rx_queue_setup(p, 0, 100, SOCKET_ID_ANY, rx_pool), -EINVAL);
 	assert_int_equal(svio_net_rx_queue_setup(p, 1, 256, SOCKET_ID_ANY, rx_pool), -EINVAL);
