@@ -290,16 +290,18 @@ out_unlock:
 	return rc;
 }
 
-int svio_domain_detach(struct svio_domain *dom, struct svio_device *dev)
+/*
+ * Take @p dev out of @p dom. @p via_backend: detach it at the IOMMU first;
+ * false when its bus already made it unable to DMA at all (forget).
+ */
+static int domain_remove(struct svio_domain *dom, struct svio_device *dev, bool via_backend)
 {
 	const struct inv_dev *found;
 	struct inv_array *arr, *old;
 	struct inv_dev d;
 	bool last_did;
-	int rc;
+	int rc = 0;
 
-	if (dom == NULL || dev == NULL)
-		return -EINVAL;
 	pthread_mutex_lock(&dom->attach_lock);
 	found = inv_array_find_dev(dom->inv, dev);
 	if (found == NULL) {
@@ -314,7 +316,8 @@ int svio_domain_detach(struct svio_domain *dom, struct svio_device *dev)
 		goto out_unlock;
 	}
 	/* 1. The device can no longer fetch translations. */
-	rc = d.iommu->ops->detach(d.iommu, dev, dom->pasid);
+	if (via_backend)
+		rc = d.iommu->ops->detach(d.iommu, dev, dom->pasid);
 	if (rc < 0) {
 		IOMMU_LOG(ERR, "detach %s: backend %s failed (%d)", dev->name, d.iommu->ops->name,
 			  rc);
@@ -349,6 +352,27 @@ int svio_domain_detach(struct svio_domain *dom, struct svio_device *dev)
 out_unlock:
 	pthread_mutex_unlock(&dom->attach_lock);
 	return rc;
+}
+
+int svio_domain_detach(struct svio_domain *dom, struct svio_device *dev)
+{
+	if (dom == NULL || dev == NULL)
+		return -EINVAL;
+	return domain_remove(dom, dev, true);
+}
+
+void svio_domain_forget_device(struct svio_device *dev)
+{
+	struct svio_domain *dom;
+
+	/* Each pass takes the device out of one domain (it may sit in several). */
+	while ((dom = reg_domain_holding(dev)) != NULL) {
+		if (domain_remove(dom, dev, false) < 0) {
+			IOMMU_LOG(ERR, "forget %s: could not drop its tags; domain left as is",
+				  dev->name);
+			return;
+		}
+	}
 }
 
 /*

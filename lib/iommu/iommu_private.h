@@ -129,6 +129,8 @@ int reg_domain_add(struct svio_domain *dom);
 void reg_domain_del(struct svio_domain *dom);
 /** Under reg_lock. */
 struct svio_domain *reg_domain_by_pasid(uint32_t pasid);
+/** A domain whose invalidation array still holds @p dev, or NULL. Takes reg_lock. */
+struct svio_domain *reg_domain_holding(const struct svio_device *dev);
 /** The instance of @p dev, resolving dev->dma.iommu from its index. */
 struct svio_iommu *reg_iommu_of(struct svio_device *dev);
 /** A free domain id of @p iommu, or -ENOSPC. */

@@ -8,6 +8,7 @@
 
 #include "svio_dev.h"
 #include "iommu_private.h"
+#include "inv_array.h"
 
 RTE_LOG_REGISTER_SUFFIX(svio_iommu_logtype, iommu, INFO);
 
@@ -218,6 +219,23 @@ void reg_domain_del(struct svio_domain *dom)
 	reg_lock();
 	TAILQ_REMOVE(&domains, dom, next);
 	reg_unlock();
+}
+
+struct svio_domain *reg_domain_holding(const struct svio_device *dev)
+{
+	struct svio_domain *d, *found = NULL;
+
+	reg_lock();
+	inv_array_read_lock();
+	TAILQ_FOREACH (d, &domains, next) {
+		if (inv_array_find_dev(inv_array_get(&d->inv), dev) != NULL) {
+			found = d;
+			break;
+		}
+	}
+	inv_array_read_unlock();
+	reg_unlock();
+	return found;
 }
 
 struct svio_domain *reg_domain_by_pasid(uint32_t pasid)

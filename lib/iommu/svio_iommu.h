@@ -90,9 +90,19 @@ int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev);
  * Detach a device: its tags leave the invalidation array, its caches are
  * invalidated, and readers of the old array are waited for.
  * @return 0 or -ENOENT when the device is not attached; -EIO when the
- *         final cache invalidation failed (the device is detached anyway).
+ *         final cache invalidation failed (the device is detached anyway;
+ *         its domain id stays reserved); the backend's error when the IOMMU
+ *         refused the detach (the device stays attached and keeps its tags).
  */
 int svio_domain_detach(struct svio_domain *dom, struct svio_device *dev);
+
+/**
+ * For buses: @p dev can no longer DMA at all (its VFIO cdev was closed, say)
+ * and is about to be freed. Drops it from every domain still holding it
+ * after a detach the IOMMU refused, invalidating its caches as a detach
+ * would, so nothing keeps a pointer to it.
+ */
+void svio_domain_forget_device(struct svio_device *dev);
 
 uint32_t svio_domain_pasid(const struct svio_domain *dom);
 bool svio_domain_sva(const struct svio_domain *dom);

@@ -23,6 +23,7 @@
 #include <linux/vfio.h>
 
 #include "dev_private.h"
+#include "svio_iommu.h"
 #include "pci_bus.h"
 
 RTE_LOG_REGISTER_SUFFIX(svio_pci_logtype, bus.pci, INFO);
@@ -223,6 +224,8 @@ static void pci_release(struct svio_device *dev)
 		free(pdev);
 		dev->bus_priv = NULL;
 	}
+	/* A detach the kernel refused left its tags in a domain: the device is gone now. */
+	svio_domain_forget_device(dev);
 	svio_dev_free(dev);
 }
 

@@ -281,6 +281,32 @@ static void test_destroy_keeps_what_cannot_detach(void **state)
 	dom = NULL;
 }
 
+/*
+ * A device whose detach the IOMMU refused, then closed by its bus: the
+ * domain forgets it (its caches invalidated as a detach would), so nothing
+ * keeps a pointer to a freed device and destroy goes through.
+ */
+static void test_forget_a_device_its_bus_closed(void **state)
+{
+	struct svio_device d;
+
+	(void)state;
+	fake_dev_init(&d, &f0, "closed", 0x11, true);
+	assert_int_equal(svio_domain_attach(dom, &d), 0);
+	f0.fail_detach = -EIO;
+	assert_int_equal(svio_domain_detach(dom, &d), -EIO);
+	f0.fail_detach = 0;
+	fake_log_reset();
+	svio_domain_forget_device(&d);
+	/* Its device-TLB went with it, without another detach at the IOMMU. */
+	assert_int_equal(fake_log_count(EV_INV, 0, SVIO_INV_DEVTLB), 1);
+	assert_int_equal(fake_log_count(EV_DETACH, 0, -1), 0);
+	assert_int_equal(svio_domain_detach(dom, &d), -ENOENT);
+	svio_domain_forget_device(&d); /* nothing left: a no-op */
+	svio_domain_destroy(dom);
+	dom = NULL;
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -288,6 +314,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_config_helpers),
 		T(test_registry),
+		T(test_forget_a_device_its_bus_closed),
 		T(test_attach_rules),
 		T(test_attach_failure_leaves_nothing),
 		T(test_domain_ids_run_out),
