@@ -7,9 +7,11 @@
  *          (IOVA = VA) up front instead of faulted in.
  * Frames must arrive intact, no stale translation may be used, and what the
  * driver mapped is unmapped when its queues go away -- but not while another
- * port's queues still post buffers of the same pool (sim_vnet2, a loop).
+ * port's queues still post buffers of the same pool (sim_vnet2, a loop), also
+ * while that port runs on another thread (suite 'concurrency').
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -165,6 +167,92 @@ static void test_shared_pool(void **state)
 	assert_int_equal(svio_net_start(p0), 0);
 }
 
+struct looper {
+	uint32_t frames;
+	int done;     /* atomic */
+	uint32_t bad; /* frames lost, out of order or damaged */
+};
+
+/* p2 sends frames to itself; no cmocka asserts off the main thread. */
+static void *loop_thread(void *arg)
+{
+	struct looper *l = arg;
+	struct rte_ether_addr dst;
+	uint32_t seq = 0, next = 0, spins = 0;
+
+	svio_net_macaddr_get(p2, &dst);
+	while (next < l->frames && ++spins < 2000000) {
+		struct rte_mbuf *pkts[32];
+		uint16_t n = 0, i, done;
+
+		while (n < 32 && seq + n < l->frames) {
+			pkts[n] = test_frame(pool, &dst, 0, seq + n, 60 + (seq + n) * 29 % 1400, 0);
+			if (pkts[n] == NULL)
+				break;
+			n++;
+		}
+		done = svio_net_tx_burst(p2, 0, pkts, n);
+		for (i = done; i < n; i++)
+			rte_pktmbuf_free(pkts[i]);
+		seq += done;
+		n = svio_net_rx_burst(p2, 0, pkts, 32);
+		for (i = 0; i < n; i++) {
+			struct test_payload pl;
+
+			if (!test_frame_ok(pkts[i], &pl) || pl.seq != next)
+				l->bad++;
+			next++;
+			rte_pktmbuf_free(pkts[i]);
+		}
+	}
+	if (next < l->frames)
+		l->bad += l->frames - next;
+	__atomic_store_n(&l->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * The same while p2 runs on its own thread: p0's queues take and drop
+ * references to p2's pool, and map and unmap rings and another pool, over and
+ * over while p2's lookups read the table. p0 fills its rings from a pool of
+ * its own (mbufs recycled between threads through one pool look like races
+ * to ThreadSanitizer).
+ */
+static void test_shared_pool_concurrent(void **state)
+{
+	struct svio_device *dev = svio_dev_find("sim_vnet2");
+	struct looper l = { .frames = 20000 };
+	struct sim_vnet_stats before, after;
+	struct rte_mempool *own;
+	unsigned int cycles = 0;
+	pthread_t t;
+	uint16_t q;
+
+	(void)state;
+	own = rte_pktmbuf_pool_create("dma_pool3", 2047, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				      SOCKET_ID_ANY);
+	assert_non_null(own);
+	assert_int_equal(sim_vnet_stats_get(dev, &before), 0);
+	assert_int_equal(pthread_create(&t, NULL, loop_thread, &l), 0);
+	while (!__atomic_load_n(&l.done, __ATOMIC_ACQUIRE) || cycles < 4) {
+		assert_int_equal(svio_net_stop(p0), 0);
+		for (q = 0; q < 2; q++) {
+			assert_int_equal(svio_net_rx_queue_setup(p0, q, 512, SOCKET_ID_ANY, pool),
+					 0);
+			assert_int_equal(svio_net_rx_queue_setup(p0, q, 512, SOCKET_ID_ANY, own),
+					 0);
+		}
+		assert_int_equal(svio_net_start(p0), 0);
+		cycles++;
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(l.bad, 0);
+	assert_int_equal(sim_vnet_stats_get(dev, &after), 0);
+	assert_int_equal(after.dma_errors - before.dma_errors, 0);
+	assert_int_equal(after.rx_frames - before.rx_frames, l.frames);
+	assert_int_equal(test_stale_uses(), 0);
+}
+
 static int setup(void **state)
 {
 	static char *nosva[] = { "test_net_dma",
@@ -230,6 +318,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_traffic),
 		cmocka_unit_test(test_requeue_unmaps),
 		cmocka_unit_test(test_shared_pool),
+		cmocka_unit_test(test_shared_pool_concurrent),
 	};
 
 	if (argc != 2 || (strcmp(argv[1], "nosva") != 0 && strcmp(argv[1], "nopri") != 0)) {
