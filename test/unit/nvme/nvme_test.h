@@ -111,4 +111,19 @@ static inline void nvme_assert_mapped_and_released(struct nvme_map_count before,
 	assert_int_equal(now.unmaps - before.unmaps, expect);
 }
 
+/* What a completion callback saw: its result and the domain's counters when it ran. */
+struct nvme_cb_seen {
+	int done, rc;
+	struct svio_iommu_stats st;
+};
+
+static inline void nvme_seen_cb(void *arg, const struct svio_nvme_cpl *cpl)
+{
+	struct nvme_cb_seen *s = arg;
+
+	s->rc = cpl->rc;
+	s->done++;
+	svio_iommu_stats_get(svio_domain_default(), &s->st);
+}
+
 #endif /* NVME_TEST_H */

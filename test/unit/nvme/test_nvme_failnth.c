@@ -87,20 +87,6 @@ static void test_qpair_sweep(void **state)
 	write_verify(c);
 }
 
-struct lazy_seen {
-	int done, rc;
-	struct svio_iommu_stats st; /* the domain's counters when the callback ran */
-};
-
-static void lazy_cb(void *arg, const struct svio_nvme_cpl *cpl)
-{
-	struct lazy_seen *s = arg;
-
-	s->rc = cpl->rc;
-	s->done++;
-	svio_iommu_stats_get(svio_domain_default(), &s->st);
-}
-
 /*
  * Lazy policy: a command that completed has its buffer unmapped before the
  * callback but the invalidation only queued (the device is done with it); a
@@ -111,7 +97,7 @@ static void test_lazy_unmap(void **state)
 {
 	struct svio_nvme_ctrlr *c = svio_nvme_ctrlr_get("sim_nvme0");
 	struct svio_domain *dom = svio_domain_default();
-	struct lazy_seen seen[3];
+	struct nvme_cb_seen seen[3];
 	struct svio_nvme_qpair *qp;
 	struct svio_iommu_stats st;
 	struct nvme_map_count before;
@@ -128,15 +114,15 @@ static void test_lazy_unmap(void **state)
 
 	memset(seen, 0, sizeof(seen));
 	nvme_fill(buf, 3 * 4096, 5);
-	assert_int_equal(svio_nvme_write(qp, 1, buf + 100, 0, 8, lazy_cb, &seen[0]), 0);
+	assert_int_equal(svio_nvme_write(qp, 1, buf + 100, 0, 8, nvme_seen_cb, &seen[0]), 0);
 	while (!seen[0].done)
 		assert_true(svio_nvme_qpair_poll(qp, 0) >= 0);
 	assert_int_equal(seen[0].rc, 0);
 	assert_int_equal(seen[0].st.unmaps, st.unmaps + 1);
 	assert_int_equal(seen[0].st.batches, st.batches);
 
-	assert_int_equal(svio_nvme_read(qp, 1, buf + 100, 0, 8, lazy_cb, &seen[1]), 0);
-	assert_int_equal(svio_nvme_read(qp, 1, buf + 4196, 8, 8, lazy_cb, &seen[2]), 0);
+	assert_int_equal(svio_nvme_read(qp, 1, buf + 100, 0, 8, nvme_seen_cb, &seen[1]), 0);
+	assert_int_equal(svio_nvme_read(qp, 1, buf + 4196, 8, 8, nvme_seen_cb, &seen[2]), 0);
 	assert_int_equal(svio_nvme_ctrlr_reset(c), 0);
 	while (!seen[1].done || !seen[2].done)
 		assert_true(svio_nvme_qpair_poll(qp, 0) >= 0);
@@ -168,7 +154,7 @@ static void test_lazy_teardown_flush_failure(void **state)
 	struct svio_iommu_stats st0, st1;
 	struct nvme_map_count before;
 	struct svio_nvme_qpair *qp;
-	struct lazy_seen seen[2];
+	struct nvme_cb_seen seen[2];
 	uint8_t *buf = malloc(3 * 4096);
 	int left;
 
@@ -181,8 +167,8 @@ static void test_lazy_teardown_flush_failure(void **state)
 
 	/* Fails once on the hardware: retried before the callbacks. */
 	memset(seen, 0, sizeof(seen));
-	assert_int_equal(svio_nvme_read(qp, 1, buf + 100, 0, 8, lazy_cb, &seen[0]), 0);
-	assert_int_equal(svio_nvme_read(qp, 1, buf + 4196, 8, 8, lazy_cb, &seen[1]), 0);
+	assert_int_equal(svio_nvme_read(qp, 1, buf + 100, 0, 8, nvme_seen_cb, &seen[0]), 0);
+	assert_int_equal(svio_nvme_read(qp, 1, buf + 4196, 8, 8, nvme_seen_cb, &seen[1]), 0);
 	assert_int_equal(svio_nvme_ctrlr_reset(c), 0);
 	assert_int_equal(svio_iommu_stats_get(dom, &st0), 0);
 	assert_int_equal(svio_reg_write64(iommu, 0, SIM_IOMMU_REG_IQT, 8), 0);
@@ -199,7 +185,7 @@ static void test_lazy_teardown_flush_failure(void **state)
 
 	/* Fails every try: counted, the callbacks still run. */
 	memset(seen, 0, sizeof(seen));
-	assert_int_equal(svio_nvme_write(qp, 1, buf + 100, 0, 8, lazy_cb, &seen[0]), 0);
+	assert_int_equal(svio_nvme_write(qp, 1, buf + 100, 0, 8, nvme_seen_cb, &seen[0]), 0);
 	assert_int_equal(svio_nvme_ctrlr_reset(c), 0);
 	assert_int_equal(svio_iommu_stats_get(dom, &st0), 0);
 	atomic_store(&nvme_fail_flush, 100);

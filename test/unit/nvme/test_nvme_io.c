@@ -842,21 +842,6 @@ static void test_teardown_flush_fails(void **state)
 }
 
 #ifdef NVME_TEST_SVA_OFF
-/* What a callback saw: its result and the domain's counters when it ran. */
-struct cb_seen {
-	int done, rc;
-	struct svio_iommu_stats st;
-};
-
-static void seen_cb(void *arg, const struct svio_nvme_cpl *cpl)
-{
-	struct cb_seen *s = arg;
-
-	s->rc = cpl->rc;
-	s->done++;
-	svio_iommu_stats_get(svio_domain_default(), &s->st);
-}
-
 /*
  * A real invalidation failure on the teardown path: a bad tail stops the
  * IOMMU model's invalidation queue, so the unmap of the cancelled command
@@ -872,7 +857,7 @@ static void test_teardown_flush_retry(void **state)
 	struct svio_iommu_stats st0, st1;
 	struct nvme_map_count before;
 	struct svio_nvme_qpair *qp;
-	struct cb_seen seen = { 0 };
+	struct nvme_cb_seen seen = { 0 };
 	uint8_t *buf = malloc(4096);
 
 	(void)state;
@@ -881,7 +866,7 @@ static void test_teardown_flush_retry(void **state)
 	assert_int_equal(svio_domain_policy(dom), SVIO_FLUSH_STRICT);
 	assert_int_equal(svio_nvme_qpair_alloc(c, 4, &qp), 0);
 	before = nvme_map_count();
-	assert_int_equal(svio_nvme_read(qp, 1, buf + 8, 0, 7, seen_cb, &seen), 0);
+	assert_int_equal(svio_nvme_read(qp, 1, buf + 8, 0, 7, nvme_seen_cb, &seen), 0);
 	assert_int_equal(svio_iommu_stats_get(dom, &st0), 0);
 	assert_int_equal(svio_reg_write64(iommu, 0, SIM_IOMMU_REG_IQT, 8), 0);
 	before.unmaps += qp->sq_mem.mapped + qp->cq_mem.mapped + qp->prp_mem.mapped;
