@@ -136,7 +136,9 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
  * logged and counted, and that memory is never released.
  * @return 0, -EINVAL (alignment), -ENOENT (nothing mapped there), -EIO when
  *         the invalidation failed (the range stays unmapped; its memory stays
- *         quarantined until a later flush succeeds).
+ *         quarantined until a later flush succeeds, or for good under the naive
+ *         policy or when the flush queue was full too: never released, which is
+ *         safe, only lost).
  */
 int svio_dma_unmap(struct svio_domain *dom, uint64_t iova, size_t len);
 
