@@ -217,7 +217,7 @@ int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev)
 
 	if (dom == NULL || dev == NULL)
 		return -EINVAL;
-	iommu = reg_iommu_of(dev);
+	iommu = reg_iommu_hold(dev);
 	if (iommu == NULL) {
 		IOMMU_LOG(ERR, "attach %s: no IOMMU instance %u", dev->name, dev->dma.iommu_index);
 		return -ENODEV;
@@ -259,7 +259,6 @@ int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev)
 		rc = -ENOMEM;
 		goto out_free_did;
 	}
-	reg_iommu_get(iommu);
 	if (new_did && !iommu->caps.first_stage)
 		__atomic_fetch_add(&dom->n_owners, 1, __ATOMIC_RELEASE);
 	if (iommu->caps.unpinned)
@@ -281,12 +280,12 @@ out_unpublish:
 	publish_and_free_old(dom, old);
 	if (new_did && !iommu->caps.first_stage)
 		__atomic_fetch_sub(&dom->n_owners, 1, __ATOMIC_RELEASE);
-	reg_iommu_put(iommu);
 out_free_did:
 	if (new_did)
 		reg_did_free(iommu, (uint16_t)did);
 out_unlock:
 	pthread_mutex_unlock(&dom->attach_lock);
+	reg_iommu_put(iommu);
 	return rc;
 }
 

@@ -131,13 +131,15 @@ void reg_domain_del(struct svio_domain *dom);
 struct svio_domain *reg_domain_by_pasid(uint32_t pasid);
 /** A domain whose invalidation array still holds @p dev, or NULL. Takes reg_lock. */
 struct svio_domain *reg_domain_holding(const struct svio_device *dev);
-/** The instance of @p dev, resolving dev->dma.iommu from its index. */
-struct svio_iommu *reg_iommu_of(struct svio_device *dev);
+/**
+ * The instance of @p dev (resolving dev->dma.iommu from its index), held:
+ * unregister refuses it until reg_iommu_put(). NULL when not registered.
+ */
+struct svio_iommu *reg_iommu_hold(struct svio_device *dev);
 /** A free domain id of @p iommu, or -ENOSPC. */
 int reg_did_alloc(struct svio_iommu *iommu);
 void reg_did_free(struct svio_iommu *iommu, uint16_t did);
-/** Count devices attached through @p iommu (unregister refuses while > 0). */
-void reg_iommu_get(struct svio_iommu *iommu);
+/** Drop what reg_iommu_hold() took (an attached device keeps its hold until detach). */
 void reg_iommu_put(struct svio_iommu *iommu);
 
 /* kmap.c: instances that own their table (caps.first_stage false) */

@@ -121,18 +121,25 @@ int svio_iommu_unregister(struct svio_iommu *iommu)
 	return rc;
 }
 
-struct svio_iommu *reg_iommu_of(struct svio_device *dev)
+struct svio_iommu *reg_iommu_hold(struct svio_device *dev)
 {
-	struct svio_iommu *iommu = dev->dma.iommu;
+	struct svio_iommu *iommu = NULL;
 
-	if (iommu != NULL)
-		return iommu->core != NULL ? iommu : NULL;
 	reg_lock();
 	for (int i = 0; i < SVIO_IOMMU_MAX_INSTANCES; i++) {
-		if (instances[i] != NULL && instances[i]->index == dev->dma.iommu_index) {
+		/* The instance the device resolved to before, if still registered. */
+		if (instances[i] != NULL &&
+		    (dev->dma.iommu != NULL ? instances[i] == dev->dma.iommu
+					    : instances[i]->index == dev->dma.iommu_index)) {
 			iommu = instances[i];
 			break;
 		}
+	}
+	/* Held under the lock: unregister cannot free its core from here on. */
+	if (iommu != NULL) {
+		struct iommu_core *core = iommu->core;
+
+		core->attached++;
 	}
 	reg_unlock();
 	if (iommu != NULL)
@@ -164,15 +171,6 @@ void reg_did_free(struct svio_iommu *iommu, uint16_t did)
 	reg_lock();
 	if (did > 0 && did < iommu->caps.domain_ids)
 		core->did_used[did] = 0;
-	reg_unlock();
-}
-
-void reg_iommu_get(struct svio_iommu *iommu)
-{
-	struct iommu_core *core = iommu->core;
-
-	reg_lock();
-	core->attached++;
 	reg_unlock();
 }
 

@@ -148,7 +148,12 @@ static void test_attach_failure_leaves_nothing(void **state)
 	assert_int_equal(svio_domain_attach(dom, &a), -EIO);
 	assert_int_equal(svio_domain_detach(dom, &a), -ENOENT);
 	assert_int_equal(dom->inv->n_tags, 0);
+	/* Refused attaches hold nothing: not attached, not busy. */
+	f0.fail_attach = -EIO;
+	assert_int_equal(svio_domain_attach(dom, &a), -EIO);
 	assert_int_equal(svio_iommu_unregister(&f0.iommu), 0);
+	/* The instance it resolved to is gone: refused, never used. */
+	assert_int_equal(svio_domain_attach(dom, &a), -ENODEV);
 	/* Teardown unregisters again. */
 	{
 		struct svio_iommu_caps caps = fake_caps();
