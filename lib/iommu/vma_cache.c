@@ -69,22 +69,27 @@ static int vma_reload(void)
 	return 0;
 }
 
-/* Sorted by address, as the kernel prints them. */
-static int vma_find(uint64_t addr)
+/* Index of the first mapping ending above @p addr (sorted, as the kernel prints them). */
+static unsigned int vma_first_above(uint64_t addr)
 {
 	unsigned int lo = 0, hi = n_vmas;
 
 	while (lo < hi) {
 		unsigned int mid = (lo + hi) / 2;
 
-		if (addr < vmas[mid].start)
-			hi = mid;
-		else if (addr >= vmas[mid].end)
+		if (addr >= vmas[mid].end)
 			lo = mid + 1;
 		else
-			return vmas[mid].access;
+			hi = mid;
 	}
-	return 0;
+	return lo;
+}
+
+static int vma_find(uint64_t addr)
+{
+	unsigned int i = vma_first_above(addr);
+
+	return i < n_vmas && vmas[i].start <= addr ? vmas[i].access : 0;
 }
 
 /*
@@ -121,29 +126,19 @@ int vma_access(uint64_t addr, int need)
  */
 static bool vma_covers(uint64_t addr, uint64_t end, int need, const struct vma **one)
 {
-	unsigned int lo = 0, hi = n_vmas, i;
+	unsigned int first = vma_first_above(addr), i;
 
 	*one = NULL;
-	while (lo < hi) {
-		unsigned int mid = (lo + hi) / 2;
-
-		if (addr >= vmas[mid].end)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	/* vmas[lo] is the first mapping ending above addr. */
-	if (lo < n_vmas && vmas[lo].start <= addr && vmas[lo].end >= end &&
-	    (vmas[lo].access & need) == need) {
-		*one = &vmas[lo];
-		return true;
-	}
-	for (i = lo; i < n_vmas && addr < end; i++) {
+	for (i = first; i < n_vmas && addr < end; i++) {
 		if (vmas[i].start > addr || (vmas[i].access & need) != need)
 			return false;
 		addr = vmas[i].end;
 	}
-	return addr >= end;
+	if (addr < end)
+		return false;
+	if (i == first + 1)
+		*one = &vmas[first];
+	return true;
 }
 
 /*
@@ -161,16 +156,13 @@ int vma_range_access(uint64_t addr, uint64_t len, int need)
 	const struct vma *one;
 	int rc = 0;
 
-	if (last_hit_gen == gen) {
-		for (unsigned int i = 0; i < LAST_HITS; i++) {
-			const struct vma *v = &last_hit[i];
+	/* Remembered hits are void once the maps were re-read (they are reset on the next store).
+	 */
+	for (unsigned int i = 0; i < LAST_HITS && last_hit_gen == gen; i++) {
+		const struct vma *v = &last_hit[i];
 
-			if (addr >= v->start && addr + len <= v->end && (v->access & need) == need)
-				return 0;
-		}
-	} else {
-		memset(last_hit, 0, sizeof(last_hit));
-		last_hit_gen = gen;
+		if (addr >= v->start && addr + len <= v->end && (v->access & need) == need)
+			return 0;
 	}
 	pthread_mutex_lock(&vma_lock);
 	/* Trust a hit (a system call per map would cost more than the map); re-read on a miss. */
