@@ -409,7 +409,7 @@ static bool dma_range_ok(uint64_t addr, size_t len)
 
 int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64_t *iova)
 {
-	uint64_t addr = (uint64_t)(uintptr_t)va, io = addr, pa, flags, leaf;
+	uint64_t addr = (uint64_t)(uintptr_t)va, io = addr;
 	enum rv_result rv;
 	bool revivable;
 	int rc;
@@ -445,7 +445,7 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 		if (rc < 0)
 			return rc;
 	} else if (__atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0 &&
-		   pgtable_lookup(&dom->pgt, addr, &pa, &flags, &leaf) == 0) {
+		   pgtable_lookup(&dom->pgt, addr, NULL, NULL, NULL) == 0) {
 		/*
 		 * Maps are all or nothing: say so before any kernel call. Without
 		 * a kernel to call, pgtable_map() finds out on its own walk.

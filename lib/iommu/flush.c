@@ -278,11 +278,6 @@ static void release_entry(struct svio_domain *dom, const struct fq_entry *e)
 	}
 }
 
-/*
- * Caller holds flush_lock. @return the number of unmaps completed (releases
- * run), or -EIO when the hardware failed: entries stay quarantined and are
- * retried by the next batch.
- */
 /* What an entry's flush invalidates: the leaves it cleared, and any table it freed. */
 static struct flush_range entry_inv_range(const struct fq_entry *e)
 {
@@ -295,6 +290,11 @@ static struct flush_range entry_inv_range(const struct fq_entry *e)
 	return r;
 }
 
+/*
+ * Caller holds flush_lock. @return the number of unmaps completed (releases
+ * run), or -EIO when the hardware failed: entries stay quarantined and are
+ * retried by the next batch.
+ */
 static int run_batch(struct svio_domain *dom)
 {
 	unsigned int n = dom->n_retry, nr;
@@ -357,26 +357,24 @@ int flush_init(struct svio_domain *dom)
 	dom->batch = calloc(dom->batch_cap, sizeof(*dom->batch));
 	dom->ranges = calloc(dom->batch_cap, sizeof(*dom->ranges));
 	dom->kranges = calloc(dom->batch_cap, sizeof(*dom->kranges));
-	if (dom->batch == NULL || dom->ranges == NULL || dom->kranges == NULL) {
-		free(dom->batch);
-		free(dom->ranges);
-		free(dom->kranges);
-		fq_fini(&dom->fq);
-		return -ENOMEM;
-	}
+	rc = -ENOMEM;
+	if (dom->batch == NULL || dom->ranges == NULL || dom->kranges == NULL)
+		goto out_free;
 	dom->n_retry = 0;
 	dom->done = 0;
 	dom->failed = 0;
 	rc = rv_init(dom);
-	if (rc < 0) {
-		free(dom->batch);
-		free(dom->ranges);
-		free(dom->kranges);
-		fq_fini(&dom->fq);
-		return rc;
-	}
+	if (rc < 0)
+		goto out_free;
 	pthread_mutex_init(&dom->flush_lock, NULL);
 	return 0;
+
+out_free:
+	free(dom->batch);
+	free(dom->ranges);
+	free(dom->kranges);
+	fq_fini(&dom->fq);
+	return rc;
 }
 
 void flush_fini(struct svio_domain *dom)
@@ -495,15 +493,7 @@ static int flush_naive(struct svio_domain *dom, struct fq_entry *e)
 
 int flush_unmap(struct svio_domain *dom, const struct fq_entry *proto)
 {
-	struct fq_entry e = { .iova = proto->iova,
-			      .len = proto->len,
-			      .release = proto->release,
-			      .arg = proto->arg,
-			      .tables = proto->tables,
-			      .tbl_lo = proto->tbl_lo,
-			      .tbl_hi = proto->tbl_hi,
-			      .iova_runs = proto->iova_runs,
-			      .iova_free = proto->iova_free };
+	struct fq_entry e = *proto; /* the queue's own fields come zeroed from the caller */
 	uint64_t ticket;
 	int kres = 0, rc;
 

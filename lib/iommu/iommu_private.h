@@ -180,8 +180,8 @@ int flush_init(struct svio_domain *dom);
 void flush_fini(struct svio_domain *dom);
 /**
  * Queue (strict, lazy) or invalidate now (naive) an unmapped range: @p e
- * gives iova, len, release, arg, tables and the IOVA space to free; the
- * queue's own fields are filled in here.
+ * gives iova, len, release, arg, tables (and their range) and the IOVA space
+ * to free; the queue's own fields must be zero and are filled in here.
  */
 int flush_unmap(struct svio_domain *dom, const struct fq_entry *e);
 int flush_sync(struct svio_domain *dom);
