@@ -155,7 +155,7 @@ static int attach_rid(struct svio_iommufd_dev *idev, uint32_t pt_id)
 	return svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
 }
 
-static int detach_rid(struct svio_iommufd_dev *idev)
+int ufd_detach_rid(struct svio_iommufd_dev *idev)
 {
 	struct svio_vfio_device_detach_iommufd_pt dt = { .argsz = SVIO_VFIO_DETACH_ARGSZ_RID };
 	int rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt);
@@ -166,14 +166,14 @@ static int detach_rid(struct svio_iommufd_dev *idev)
 	return rc;
 }
 
-static void destroy_obj(uint32_t id)
+int ufd_destroy_obj(uint32_t id)
 {
 	struct svio_iommu_destroy d = { .size = sizeof(d), .id = id };
 	int rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_DESTROY, &d);
 
-	/* Only a leak: the HWPT goes with the iommufd at the last unbind. */
 	if (rc < 0)
 		UFD_LOG(WARNING, "IOMMU_DESTROY of HWPT %u: %s", id, strerror(-rc));
+	return rc;
 }
 
 /*
@@ -213,9 +213,9 @@ static int attach_pasid(struct svio_iommufd_dev *idev, uint32_t pasid)
 	return 0;
 
 out_detach_rid:
-	detach_rid(idev);
+	ufd_detach_rid(idev);
 out_destroy_hwpt:
-	destroy_obj(ha.out_hwpt_id);
+	ufd_destroy_obj(ha.out_hwpt_id); /* a failure only leaks it until the last unbind */
 	return rc;
 }
 
@@ -311,13 +311,13 @@ static int undo_attach(struct svio_iommufd_dev *idev)
 		}
 		idev->pasid_attached = false;
 	}
-	rc = detach_rid(idev);
+	rc = ufd_detach_rid(idev);
 	if (rc < 0)
 		return rc; /* still on hwpt_id (kept for the retry) or the IOAS */
 	/* The device blocks DMA from here on; the kernel flushed what it cached. */
 	idev->attached = false;
 	if (idev->hwpt_id != 0) {
-		destroy_obj(idev->hwpt_id);
+		ufd_destroy_obj(idev->hwpt_id);
 		idev->hwpt_id = 0;
 	}
 	return 0;

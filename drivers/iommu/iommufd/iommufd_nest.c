@@ -202,15 +202,6 @@ static void pool_s2_stop(bool unmap)
 	pthread_mutex_unlock(&pool.lock);
 }
 
-static void destroy_obj(uint32_t id)
-{
-	struct svio_iommu_destroy d = { .size = sizeof(d), .id = id };
-	int rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_DESTROY, &d);
-
-	if (rc < 0)
-		UFD_LOG(WARNING, "IOMMU_DESTROY of HWPT %u: %s", id, strerror(-rc));
-}
-
 /*
  * What stage 2 maps while nesting is on, besides the table pages: sorted,
  * disjoint [start, end) ranges (the kernel refuses overlapping maps), each
@@ -618,7 +609,7 @@ void ufd_nest_probe(const struct svio_iommufd_dev *idev)
 		return;
 	}
 	if (pool_s2_start() < 0) {
-		destroy_obj(ha.out_hwpt_id);
+		ufd_destroy_obj(ha.out_hwpt_id);
 		UFD_LOG(INFO, "no nested stage 1: page-table pages not mappable; using the "
 			      "kernel-owned paging domain");
 		return;
@@ -663,8 +654,8 @@ void ufd_nest_close(void)
 	s2_dpdk_stop();
 	s2_forget_all(false); /* the IOAS goes next, with its maps */
 	if (ufd.nest.s1_id != 0)
-		destroy_obj(ufd.nest.s1_id);
-	destroy_obj(ufd.nest.parent_id);
+		ufd_destroy_obj(ufd.nest.s1_id);
+	ufd_destroy_obj(ufd.nest.parent_id);
 	pool_s2_stop(false);
 	pthread_mutex_lock(&ufd.nest.inv_lock);
 	ufd.nest.s1_id = 0;
@@ -714,12 +705,11 @@ static int alloc_s1(const struct svio_iommufd_dev *idev, uint64_t root)
  */
 static int free_s1(void)
 {
-	struct svio_iommu_destroy d = { .size = sizeof(d), .id = ufd.nest.s1_id };
-	int rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_DESTROY, &d);
+	int rc = ufd_destroy_obj(ufd.nest.s1_id);
 
 	if (rc < 0) {
-		UFD_LOG(WARNING, "IOMMU_DESTROY of the nested HWPT %u: %s; kept and invalidated",
-			d.id, strerror(-rc));
+		UFD_LOG(WARNING, "nested HWPT %u kept and invalidated while it stays",
+			ufd.nest.s1_id);
 		return rc;
 	}
 	pthread_mutex_lock(&ufd.nest.inv_lock);
@@ -781,15 +771,11 @@ int ufd_nest_attach(struct svio_iommufd_dev *idev, uint64_t root)
 
 int ufd_nest_detach(struct svio_iommufd_dev *idev)
 {
-	struct svio_vfio_device_detach_iommufd_pt dt = { .argsz = SVIO_VFIO_DETACH_ARGSZ_RID };
-	int rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt);
+	int rc = ufd_detach_rid(idev);
 
-	if (rc < 0) {
-		/* Still attached and caching: it keeps its place among the users. */
-		UFD_LOG(ERR, "%s: VFIO_DEVICE_DETACH_IOMMUFD_PT: %s", idev->dev->name,
-			strerror(-rc));
+	/* Refused: still attached and caching, it keeps its place among the users. */
+	if (rc < 0)
 		return rc;
-	}
 	/*
 	 * The last device out takes the HWPT along; destroying it drops what it
 	 * cached. The device is off either way, so a refused destroy is no
