@@ -263,6 +263,8 @@ int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev)
 		__atomic_fetch_add(&dom->n_owners, 1, __ATOMIC_RELEASE);
 	if (iommu->caps.unpinned)
 		__atomic_store_n(&dom->check_maps, true, __ATOMIC_RELEASE);
+	if (iommu_nests(iommu))
+		__atomic_store_n(&dom->s1_checked, true, __ATOMIC_RELEASE);
 	/* Tags first: from here on every flush that starts covers this device. */
 	inv_array_publish(&dom->inv, arr);
 	rc = iommu->ops->attach(iommu, dev, dom->pasid, (uint16_t)did, pgtable_root(&dom->pgt));

@@ -107,6 +107,8 @@ struct svio_domain {
 	unsigned int n_owners;
 	/* Set once an instance with caps.unpinned attached: maps check the process's mappings. */
 	bool check_maps;
+	/* Set once a nesting instance (iommu_nests()) attached: maps ask kmap_s1_check(). */
+	bool s1_checked;
 
 	/* Lazy unmaps a later identical map may cancel (revive.h). */
 	struct rv_state_dom rv;
@@ -141,6 +143,12 @@ int reg_did_alloc(struct svio_iommu *iommu);
 void reg_did_free(struct svio_iommu *iommu, uint16_t did);
 /** Drop what reg_iommu_hold() took (an attached device keeps its hold until detach). */
 void reg_iommu_put(struct svio_iommu *iommu);
+
+/* A first-stage instance whose table outputs must lie in a stage 2 it checks (nesting). */
+static inline bool iommu_nests(const struct svio_iommu *iommu)
+{
+	return iommu->caps.first_stage && iommu->ops->s1_check != NULL;
+}
 
 /* kmap.c: instances that own their table (caps.first_stage false) */
 /**

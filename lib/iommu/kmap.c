@@ -89,8 +89,7 @@ bool kmap_premap_needed(struct svio_domain *dom)
 	inv_array_read_lock();
 	arr = inv_array_get(&dom->inv);
 	for (unsigned int i = 0; i < arr->n_tags && !need; i++)
-		need = arr->tags[i].iommu->caps.first_stage &&
-		       arr->tags[i].iommu->ops->s1_check != NULL;
+		need = iommu_nests(arr->tags[i].iommu);
 	inv_array_read_unlock();
 	return need;
 }
@@ -101,12 +100,15 @@ int kmap_s1_check(struct svio_domain *dom, uint64_t pa, uint64_t len)
 	struct svio_iommu *last = NULL;
 	int rc = 0;
 
+	/* No nesting instance ever attached: nothing to ask, and no walk on every map. */
+	if (!__atomic_load_n(&dom->s1_checked, __ATOMIC_ACQUIRE))
+		return 0;
 	inv_array_read_lock();
 	arr = inv_array_get(&dom->inv);
 	for (unsigned int i = 0; i < arr->n_tags && rc == 0; i++) {
 		struct svio_iommu *iommu = arr->tags[i].iommu;
 
-		if (iommu == last || !iommu->caps.first_stage || iommu->ops->s1_check == NULL)
+		if (iommu == last || !iommu_nests(iommu))
 			continue;
 		last = iommu;
 		rc = iommu->ops->s1_check(iommu, pa, len);
