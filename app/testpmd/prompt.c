@@ -57,8 +57,7 @@ static void cmd_quit(void *res, struct cmdline *cl, void *data)
 {
 	(void)res;
 	(void)data;
-	(void)tp_fwd_stop();
-	cmdline_quit(cl);
+	cmdline_quit(cl); /* tp_prompt() stops forwarding once the prompt returns */
 }
 
 #define WORD(field, s) TOKEN_STRING_INITIALIZER(struct cmd_words, field, s)

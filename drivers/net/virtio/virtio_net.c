@@ -51,7 +51,6 @@ struct virtio_port {
 	bool mac_set; /* mac came from svio_net_macaddr_set(): start sends it again */
 	bool promisc, allmulti;
 	bool unreset; /* the last reset timed out: the device may still use rings and buffers */
-	bool dom_detached;
 };
 
 static struct virtio_port ports[SVIO_NET_MAX_PORTS];
@@ -492,6 +491,7 @@ static int port_quiesce(struct virtio_port *p)
 static int virtio_net_remove(struct svio_device *dev)
 {
 	struct virtio_port *p = dev->driver_priv;
+	bool detached = false;
 	uint16_t i;
 
 	if (p == NULL)
@@ -502,14 +502,14 @@ static int virtio_net_remove(struct svio_device *dev)
 		VIRTIO_LOG(ERR, "%s: detaching the device from the domain before freeing its rings",
 			   dev->name);
 		svio_domain_detach(p->dom, dev);
-		p->dom_detached = true;
+		detached = true;
 	}
 	for (i = 0; i < SVIO_NET_MAX_QUEUES; i++) {
 		rxq_free(p, p->rxq[i]);
 		txq_free(p, p->txq[i]);
 	}
 	ctrl_free(p);
-	if (!p->dom_detached)
+	if (!detached)
 		svio_domain_detach(p->dom, dev);
 	memset(p, 0, sizeof(*p));
 	dev->driver_priv = NULL;

@@ -66,10 +66,9 @@ struct vnet_host {
 	int fd;		  /* tap fd or AF_PACKET socket, non-blocking */
 	int wakefd;	  /* eventfd: stop, or receive buffers refilled */
 	bool tap_up_here; /* an existing interface we brought up: put it down again */
-	pthread_t reader;
-	bool reader_on;
-	bool stop;    /* atomic */
-	uint8_t *buf; /* VNET_HDR_LEN of room, then the frame */
+	pthread_t reader; /* running while m->host points here */
+	bool stop;	  /* atomic */
+	uint8_t *buf;	  /* VNET_HDR_LEN of room, then the frame */
 };
 
 static const char *wire_kind(const struct vnet_model *m)
@@ -457,7 +456,6 @@ int vnet_host_open(struct vnet_model *m)
 		rc = -rc;
 		goto out_unpublish;
 	}
-	h->reader_on = true;
 	snprintf(name, sizeof(name), "vnet%d-rx", m->index);
 	pthread_setname_np(h->reader, name);
 	vnet_update_link(m);
@@ -477,11 +475,10 @@ void vnet_host_close(struct vnet_model *m)
 
 	if (h == NULL)
 		return;
-	if (h->reader_on) {
-		__atomic_store_n(&h->stop, true, __ATOMIC_RELEASE);
-		vnet_host_wake(m);
-		pthread_join(h->reader, NULL);
-	}
+	/* Published only once its reader started (vnet_host_open). */
+	__atomic_store_n(&h->stop, true, __ATOMIC_RELEASE);
+	vnet_host_wake(m);
+	pthread_join(h->reader, NULL);
 	m->host = NULL;
 	vnet_update_link(m);
 	host_free(m, h);
