@@ -29,9 +29,9 @@ bin=$2
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${SVIO_SRCPKG_CACHE:-$root/build-srcpkg}
 
-ver=$(dpkg-query -W -f='${db:Status-Abbrev} ${Version}' "$bin" 2>/dev/null) || ver=
+ver=$(dpkg-query -W -f='${db:Status-Status} ${Version}' "$bin" 2>/dev/null) || ver=
 case $ver in
-"ii "*) ver=${ver#ii } ;;
+"installed "*) ver=${ver#installed } ;;
 *) die "$bin is not installed: the $src source must match an installed version" ;;
 esac
 upstream=${ver#*:}
