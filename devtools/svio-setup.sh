@@ -50,7 +50,7 @@ put() {
 		say "write '$1' > $2"
 		return 0
 	fi
-	if ! printf '%s' "$1" 2>/dev/null >"$2"; then
+	if ! printf '%s\n' "$1" 2>/dev/null >"$2"; then
 		fail "cannot write '$1' to $2 (root needed?)"
 		return 1
 	fi
