@@ -295,7 +295,7 @@ static void test_submit_errors(void **state)
 			 -ERANGE);
 	assert_int_equal(svio_nvme_read_iova(qp, 1, b.iova + 1, 0, 1, nvme_wait_cb, w), -EINVAL);
 	assert_int_equal(svio_nvme_read_iova(qp, 1, b.iova, 0, 0, nvme_wait_cb, w), -EINVAL);
-	assert_int_equal(svio_nvme_read_iova(qp, 1, b.iova, 0, 4097, nvme_wait_cb, w), -EINVAL);
+	assert_int_equal(svio_nvme_read_iova(qp, 1, b.iova, 0, 4097, nvme_wait_cb, w), -EMSGSIZE);
 	assert_int_equal(svio_nvme_write_zeroes(qp, 1, ns.nblocks - 2, 3, nvme_wait_cb, w),
 			 -ERANGE);
 	assert_int_equal(svio_nvme_flush(qp, 5, nvme_wait_cb, w), -ENXIO);
@@ -308,7 +308,7 @@ static void test_submit_errors(void **state)
 				 -ERANGE);
 		assert_int_equal(svio_nvme_write(qp, 1, b.va + 2, 0, 1, nvme_wait_cb, w), -EINVAL);
 		assert_int_equal(svio_nvme_write(qp, 1, b.va, 0, 0, nvme_wait_cb, w), -EINVAL);
-		assert_int_equal(svio_nvme_write(qp, 1, b.va, 0, 4097, nvme_wait_cb, w), -EINVAL);
+		assert_int_equal(svio_nvme_write(qp, 1, b.va, 0, 4097, nvme_wait_cb, w), -EMSGSIZE);
 		nvme_assert_mapped_and_released(before, 0);
 	}
 	/* Queue full: four in flight, the fifth waits for a poll. */
@@ -346,7 +346,7 @@ static void test_refusal_logged(void **state)
 	assert_int_equal(svio_nvme_read(qp, 1, buf, 1ull << 40, 1, nvme_wait_cb, w), -ERANGE);
 	assert_int_equal(svio_nvme_read(qp, 1, buf + 1, 0, 1, nvme_wait_cb, w), -EINVAL);
 	assert_int_equal(svio_nvme_read(qp, 1, buf, 0, 0, nvme_wait_cb, w), -EINVAL);
-	assert_int_equal(svio_nvme_read(qp, 1, buf, 0, 4096, nvme_wait_cb, w), -EINVAL);
+	assert_int_equal(svio_nvme_read(qp, 1, buf, 0, 4096, nvme_wait_cb, w), -EMSGSIZE);
 	assert_int_equal(svio_nvme_read(qp, 1, buf, 0, 1, nvme_wait_cb, &w[0]), 0);
 	assert_int_equal(svio_nvme_write(qp, 1, buf, 0, 1, nvme_wait_cb, &w[1]), -EAGAIN);
 	rte_log_set_level(svio_nvme_logtype, RTE_LOG_ERR);
