@@ -45,7 +45,7 @@ cat "$out"
 
 status=0
 expect() { # expect PATTERN WHAT
-	if grep -Eq "$1" "$out"; then
+	if grep -Eq -e "$1" "$out"; then
 		echo "ok   $2"
 	else
 		echo "FAIL $2"
