@@ -32,8 +32,9 @@ struct verify_hdr {
 };
 
 struct job_target {
-	struct svio_nvme_qpair *qp;
-	uint64_t first, nblk; /* this job's slice, in bs blocks */
+	struct svio_nvme_qpair *qp; /* the job's pair on the namespace's controller */
+	bool owns_qp;		    /* the first target on that controller: polls, frees */
+	uint64_t first, nblk;	    /* this job's slice, in bs blocks */
 	uint64_t cursor;
 	uint32_t *gen; /* verify: generation written to each block, 0 unknown */
 };
@@ -44,7 +45,7 @@ struct job_ctx {
 	struct perf_job *job;
 	const struct perf_opts *o;
 	struct svio_domain *dom;
-	struct job_target tg[PERF_MAX_CTRLRS];
+	struct job_target tg[PERF_MAX_TARGETS];
 	struct job_io *ios;
 	struct job_io **free_ios;
 	uint32_t nfree;
@@ -108,7 +109,8 @@ static void verify_fill(struct job_io *io, uint32_t gen)
 		.job = io->ctx->job->id,
 		.nonce = io->ctx->o->verify_nonce,
 	};
-	uint32_t bs = io->ctx->o->bs;
+	/* The whole buffer: with extended metadata the blocks' metadata too. */
+	uint32_t bs = perf_targets[io->tg].xfer;
 
 	fill_payload(io->buf + sizeof(h), bs - sizeof(h),
 		     (h.block * 0x9e3779b97f4a7c15ull ^ gen) + h.nonce * 0xbf58476d1ce4e5b9ull);
@@ -121,15 +123,17 @@ static void verify_error(struct job_ctx *x, const struct job_io *io, const char 
 {
 	x->job->verify_errors++;
 	if (x->reported++ < 5)
-		fprintf(stderr, "svio-perf: job %u: verify error at %s block %llu: %s\n",
+		fprintf(stderr,
+			"svio-perf: job %u: verify error at %s namespace %u block %llu: %s\n",
 			x->job->id, svio_nvme_ctrlr_device(perf_targets[io->tg].ctrlr)->name,
+			perf_targets[io->tg].nsid,
 			(unsigned long long)(x->tg[io->tg].first + io->blk), what);
 }
 
 static void verify_check(struct job_ctx *x, const struct job_io *io, uint32_t gen)
 {
 	struct verify_hdr h;
-	uint32_t bs = x->o->bs;
+	uint32_t bs = perf_targets[io->tg].xfer;
 
 	x->job->verify_checked++;
 	memcpy(&h, io->buf, sizeof(h));
@@ -155,7 +159,7 @@ static void io_done(void *arg, const struct svio_nvme_cpl *cpl)
 
 	x->completions++;
 	if (io->mapped) {
-		svio_dma_unmap(x->dom, io->iova, (x->o->bs + 4095) & ~4095u);
+		svio_dma_unmap(x->dom, io->iova, (perf_targets[io->tg].xfer + 4095) & ~4095u);
 		io->mapped = false;
 	}
 	if (cpl->rc != 0) {
@@ -176,6 +180,7 @@ static void io_done(void *arg, const struct svio_nvme_cpl *cpl)
 		verify_check(x, io, gen);
 	} else {
 		stats_add(&x->job->st[io->dir], lat, x->o->bs);
+		x->job->target_ios[io->tg]++;
 		atomic_store_explicit(&x->job->live_ios[io->dir], x->job->st[io->dir].ios,
 				      memory_order_relaxed);
 		atomic_store_explicit(&x->job->live_bytes[io->dir], x->job->st[io->dir].bytes,
@@ -213,8 +218,8 @@ static int issue(struct job_ctx *x, struct job_io *io)
 	const struct perf_opts *o = x->o;
 	const struct perf_target *pt = &perf_targets[io->tg];
 	struct job_target *t = &x->tg[io->tg];
-	uint64_t lba = (t->first + io->blk) * (o->bs / pt->lba_size);
-	uint32_t nlb = o->bs / pt->lba_size;
+	uint64_t lba = (t->first + io->blk) * pt->nlb;
+	uint32_t nlb = pt->nlb, maplen = (pt->xfer + 4095) & ~4095u;
 	int rc;
 
 	/* A read that delivers nothing must not pass on what the buffer held before. */
@@ -222,7 +227,7 @@ static int issue(struct job_ctx *x, struct job_io *io)
 		memset(io->buf, 0, sizeof(struct verify_hdr));
 	io->iova = (uint64_t)(uintptr_t)io->buf;
 	if (o->dma == DMA_MAP_PER_IO) {
-		rc = svio_dma_map(x->dom, io->buf, (o->bs + 4095) & ~4095u,
+		rc = svio_dma_map(x->dom, io->buf, maplen,
 				  io->dir == DIR_READ ? SVIO_DMA_WRITE : SVIO_DMA_READ, &io->iova);
 		if (rc < 0) {
 			fprintf(stderr, "svio-perf: job %u: svio_dma_map failed: %s\n", x->job->id,
@@ -237,7 +242,7 @@ static int issue(struct job_ctx *x, struct job_io *io)
 		     : svio_nvme_write_iova(t->qp, pt->nsid, io->iova, lba, nlb, io_done, io);
 	if (rc < 0) {
 		if (io->mapped) {
-			svio_dma_unmap(x->dom, io->iova, (o->bs + 4095) & ~4095u);
+			svio_dma_unmap(x->dom, io->iova, maplen);
 			io->mapped = false;
 		}
 		if (rc != -EAGAIN)
@@ -337,7 +342,11 @@ found:
 static void poll_all(struct job_ctx *x)
 {
 	for (unsigned int i = 0; i < perf_ntargets; i++) {
-		int rc = svio_nvme_qpair_poll(x->tg[i].qp, 0);
+		int rc;
+
+		if (!x->tg[i].owns_qp)
+			continue;
+		rc = svio_nvme_qpair_poll(x->tg[i].qp, 0);
 
 		if (rc < 0 && rc != -EAGAIN && !x->failed) {
 			fprintf(stderr, "svio-perf: job %u: poll failed: %s\n", x->job->id,
@@ -350,7 +359,7 @@ static void poll_all(struct job_ctx *x)
 static void ctx_free(struct job_ctx *x)
 {
 	for (unsigned int i = 0; i < perf_ntargets; i++) {
-		if (x->tg[i].qp != NULL)
+		if (x->tg[i].owns_qp)
 			svio_nvme_qpair_free(x->tg[i].qp);
 		free(x->tg[i].gen);
 	}
@@ -365,9 +374,15 @@ static void ctx_free(struct job_ctx *x)
 static int ctx_init(struct job_ctx *x, struct perf_job *job)
 {
 	const struct perf_opts *o = job->o;
-	size_t bs_al = (o->bs + 4095) & ~(size_t)4095;
+	size_t bs_al = 0;
 	unsigned int i;
 	int rc;
+
+	/* Every buffer holds the largest transfer (extended metadata adds to bs). */
+	for (i = 0; i < perf_ntargets; i++)
+		if (perf_targets[i].xfer > bs_al)
+			bs_al = perf_targets[i].xfer;
+	bs_al = (bs_al + 4095) & ~(size_t)4095;
 
 	memset(x, 0, sizeof(*x));
 	x->job = job;
@@ -411,12 +426,19 @@ static int ctx_init(struct job_ctx *x, struct perf_job *job)
 			if (t->gen == NULL)
 				return -ENOMEM;
 		}
+		/* Namespaces of one controller share the job's queue pair there. */
+		for (unsigned int k = 0; k < i; k++)
+			if (perf_targets[k].ctrlr == pt->ctrlr)
+				t->qp = x->tg[k].qp;
+		if (t->qp != NULL)
+			continue;
 		rc = svio_nvme_qpair_alloc(pt->ctrlr, o->iodepth, &t->qp);
 		if (rc < 0) {
 			fprintf(stderr, "svio-perf: job %u: no queue pair on %s: %s\n", job->id,
 				svio_nvme_ctrlr_device(pt->ctrlr)->name, strerror(-rc));
 			return rc;
 		}
+		t->owns_qp = true;
 	}
 	return 0;
 }

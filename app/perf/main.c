@@ -26,7 +26,7 @@
 #include "svio_iommu.h"
 #include "perf.h"
 
-struct perf_target perf_targets[PERF_MAX_CTRLRS];
+struct perf_target perf_targets[PERF_MAX_TARGETS];
 unsigned int perf_ntargets;
 _Atomic bool perf_stop;
 
@@ -127,50 +127,125 @@ static int job_main(void *arg)
 	return rc;
 }
 
+static const char *kib(uint64_t bytes, char *buf, size_t len)
+{
+	if (bytes % 1024 == 0)
+		snprintf(buf, len, "%" PRIu64 "k", bytes / 1024);
+	else
+		snprintf(buf, len, "%" PRIu64, bytes);
+	return buf;
+}
+
+/* One namespace as a target: its geometry against --bs, --size and the transfer limit. */
+static int add_target(const struct perf_opts *o, struct svio_nvme_ctrlr *c,
+		      const struct svio_nvme_ns_info *ns)
+{
+	struct perf_target *t = &perf_targets[perf_ntargets];
+	const char *name = svio_nvme_ctrlr_device(c)->name;
+	struct svio_nvme_ctrlr_info ci;
+	char a[32], b[32], m[32];
+	uint64_t bytes;
+
+	if (perf_ntargets == PERF_MAX_TARGETS) {
+		fprintf(stderr, "svio-perf: more than %d namespaces to drive\n", PERF_MAX_TARGETS);
+		return -E2BIG;
+	}
+	if (o->bs % ns->lba_size != 0) {
+		fprintf(stderr,
+			"svio-perf: --bs=%u is not a multiple of %s namespace %u's %u-byte "
+			"blocks\n",
+			o->bs, name, ns->nsid, ns->lba_size);
+		return -EINVAL;
+	}
+	t->nlb = o->bs / ns->lba_size;
+	t->xfer = t->nlb * ns->block_size;
+	svio_nvme_ctrlr_info_get(c, &ci);
+	if (t->nlb > ns->max_nlb) {
+		fprintf(stderr,
+			"svio-perf: --bs=%s is larger than %s's maximum transfer size of %s per "
+			"command (MDTS; namespace %u: %u blocks of %u bytes%s): use --bs=%s or "
+			"less\n",
+			kib(o->bs, a, sizeof(a)), name, kib(ci.max_xfer, b, sizeof(b)), ns->nsid,
+			ns->max_nlb, ns->block_size, ns->md_extended ? " with their metadata" : "",
+			kib((uint64_t)ns->max_nlb * ns->lba_size, m, sizeof(m)));
+		return -EINVAL;
+	}
+	bytes = ns->nblocks * ns->lba_size;
+	if (o->size != 0 && o->size < bytes)
+		bytes = o->size;
+	t->ctrlr = c;
+	t->nsid = ns->nsid;
+	t->lba_size = ns->lba_size;
+	t->blocks = bytes / o->bs;
+	if (t->blocks < o->numjobs) {
+		fprintf(stderr,
+			"svio-perf: %s namespace %u: %llu bytes hold fewer --bs blocks than jobs\n",
+			name, ns->nsid, (unsigned long long)bytes);
+		return -EINVAL;
+	}
+	if (o->verify && t->blocks / o->numjobs > (64u << 20)) {
+		fprintf(stderr, "svio-perf: --verify keeps 4 bytes a block: limit %s with --size\n",
+			name);
+		return -EINVAL;
+	}
+	perf_ntargets++;
+	return 0;
+}
+
+/* Every controller's namespaces: those --ns names, or every one the driver drives. */
 static int setup_targets(const struct perf_opts *o)
 {
 	struct svio_nvme_ctrlr *c;
+	int rc;
 
 	for (c = svio_nvme_ctrlr_next(NULL); c != NULL; c = svio_nvme_ctrlr_next(c)) {
-		struct perf_target *t = &perf_targets[perf_ntargets];
 		const char *name = svio_nvme_ctrlr_device(c)->name;
 		struct svio_nvme_ns_info ns;
-		uint64_t bytes;
+		unsigned int before = perf_ntargets;
 
-		if (perf_ntargets == PERF_MAX_CTRLRS) {
-			fprintf(stderr, "svio-perf: more than %d controllers\n", PERF_MAX_CTRLRS);
-			return -E2BIG;
+		for (unsigned int k = 0; k < o->n_ns; k++) {
+			rc = svio_nvme_ns_info_get(c, o->ns[k], &ns);
+			if (rc == -ENOTSUP) {
+				fprintf(stderr,
+					"svio-perf: --ns=%u: %s namespace %u has a format the "
+					"driver "
+					"cannot drive (%u-byte blocks, %u bytes of %s metadata%s; "
+					"see "
+					"the driver's message)\n",
+					o->ns[k], name, o->ns[k], ns.lba_size, ns.md_size,
+					ns.md_extended ? "extended" : "separate",
+					ns.pi_type ? ", protection information" : "");
+				return rc;
+			}
+			if (rc < 0) {
+				fprintf(stderr,
+					"svio-perf: --ns=%u: %s has no active namespace %u (it has",
+					o->ns[k], name, o->ns[k]);
+				for (uint32_t id = svio_nvme_ns_next(c, 0); id != 0;
+				     id = svio_nvme_ns_next(c, id))
+					fprintf(stderr, " %u", id);
+				fprintf(stderr, "%s)\n", svio_nvme_ns_next(c, 0) ? "" : " none");
+				return -ENXIO;
+			}
+			rc = add_target(o, c, &ns);
+			if (rc < 0)
+				return rc;
 		}
-		if (svio_nvme_ns_info_get(c, svio_nvme_ns_next(c, 0), &ns) < 0) {
-			fprintf(stderr, "svio-perf: %s has no active namespace\n", name);
+		for (uint32_t id = o->n_ns == 0 ? svio_nvme_ns_next(c, 0) : 0; id != 0;
+		     id = svio_nvme_ns_next(c, id)) {
+			if (svio_nvme_ns_info_get(c, id, &ns) < 0)
+				continue;
+			rc = add_target(o, c, &ns);
+			if (rc < 0)
+				return rc;
+		}
+		if (perf_ntargets == before) {
+			fprintf(stderr,
+				"svio-perf: %s has no namespace the driver can drive (see its "
+				"messages)\n",
+				name);
 			return -ENXIO;
 		}
-		if (o->bs % ns.lba_size != 0) {
-			fprintf(stderr,
-				"svio-perf: --bs=%u is not a multiple of %s's %u-byte blocks\n",
-				o->bs, name, ns.lba_size);
-			return -EINVAL;
-		}
-		bytes = ns.nblocks * ns.lba_size;
-		if (o->size != 0 && o->size < bytes)
-			bytes = o->size;
-		t->ctrlr = c;
-		t->nsid = ns.nsid;
-		t->lba_size = ns.lba_size;
-		t->blocks = bytes / o->bs;
-		if (t->blocks < o->numjobs) {
-			fprintf(stderr,
-				"svio-perf: %s: %llu bytes hold fewer --bs blocks than jobs\n",
-				name, (unsigned long long)bytes);
-			return -EINVAL;
-		}
-		if (o->verify && t->blocks / o->numjobs > (64u << 20)) {
-			fprintf(stderr,
-				"svio-perf: --verify keeps 4 bytes a block: limit %s with --size\n",
-				name);
-			return -EINVAL;
-		}
-		perf_ntargets++;
 	}
 	if (perf_ntargets == 0) {
 		fprintf(stderr, "svio-perf: no NVMe controller: add --vdev sim_nvme0[,size=...]\n");
@@ -271,7 +346,7 @@ int main(int argc, char **argv)
 	if (!o.json)
 		fprintf(stdout,
 			"svio-perf: rw=%s bs=%u iodepth=%u numjobs=%u runtime=%gs on %u "
-			"controller(s)%s, dma=%s\n",
+			"namespace(s)%s, dma=%s\n",
 			perf_rw_name(o.rw), o.bs, o.iodepth, o.numjobs, o.runtime, perf_ntargets,
 			o.verify ? ", verify=crc32c" : "", o.dma == DMA_SVA ? "sva" : "map-per-io");
 	if (!o.json && o.verify)

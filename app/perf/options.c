@@ -19,25 +19,28 @@ const char *perf_rw_name(enum perf_rw rw)
 
 void perf_usage(FILE *f)
 {
-	fprintf(f, "usage: svio-perf [EAL and svio options] -- [options]\n"
-		   "  --rw=read|write|randread|randwrite|randrw   pattern (default randread)\n"
-		   "  --rwmixread=PCT        randrw: percentage of reads (default 50)\n"
-		   "  --bs=SIZE              block size, a multiple of the LBA size (default 4k)\n"
-		   "  --iodepth=N            commands in flight per job (default 32)\n"
-		   "  --numjobs=N            jobs, one per lcore, the main lcore included (default "
-		   "1)\n"
-		   "  --runtime=SECONDS      how long to run (default 10)\n"
-		   "  --size=SIZE            bytes of each namespace to use (default: all)\n"
-		   "  --verify=crc32c        write checksummed blocks, check every read of them,\n"
-		   "                         then read back every block written (not timed)\n"
-		   "  --dma=sva|map-per-io   hand buffers straight to the device (SVA), or map\n"
-		   "                         each one before submission and unmap on completion\n"
-		   "  --status-interval=SEC  progress line period (default 1, 0: none)\n"
-		   "  --output-format=normal|json\n"
-		   "Every sim_nvme device given is used; all jobs drive all of them.\n"
-		   "Exit status 0 only when every I/O succeeded, every verified block was\n"
-		   "intact and the IOMMU saw no stale use; 1 when one of those failed;\n"
-		   "2 when a signal cut the --verify read-back short (nothing else failed).\n");
+	fprintf(f,
+		"usage: svio-perf [EAL and svio options] -- [options]\n"
+		"  --rw=read|write|randread|randwrite|randrw   pattern (default randread)\n"
+		"  --rwmixread=PCT        randrw: percentage of reads (default 50)\n"
+		"  --bs=SIZE              block size, a multiple of the LBA size (default 4k)\n"
+		"  --iodepth=N            commands in flight per job (default 32)\n"
+		"  --numjobs=N            jobs, one per lcore, the main lcore included (default "
+		"1)\n"
+		"  --runtime=SECONDS      how long to run (default 10)\n"
+		"  --size=SIZE            bytes of each namespace to use (default: all)\n"
+		"  --ns=all|ID[,ID...]    namespaces to drive on every controller (default\n"
+		"                         all active ones the driver can drive)\n"
+		"  --verify=crc32c        write checksummed blocks, check every read of them,\n"
+		"                         then read back every block written (not timed)\n"
+		"  --dma=sva|map-per-io   hand buffers straight to the device (SVA), or map\n"
+		"                         each one before submission and unmap on completion\n"
+		"  --status-interval=SEC  progress line period (default 1, 0: none)\n"
+		"  --output-format=normal|json\n"
+		"Every NVMe controller given is used; all jobs drive all its chosen namespaces.\n"
+		"Exit status 0 only when every I/O succeeded, every verified block was\n"
+		"intact and the IOMMU saw no stale use; 1 when one of those failed;\n"
+		"2 when a signal cut the --verify read-back short (nothing else failed).\n");
 }
 
 static int bad(const char *opt, const char *val, const char *expect)
@@ -74,6 +77,35 @@ static int parse_uint(const char *opt, const char *val, uint64_t lo, uint64_t hi
 			 (unsigned long long)lo, (unsigned long long)hi);
 		return bad(opt, val, expect);
 	}
+	return 0;
+}
+
+/* --ns=all, or a comma-separated list of namespace ids (as SPDK perf's ns:N, fio's per-namespace
+ * jobs). */
+static int parse_ns(const char *val, struct perf_opts *o)
+{
+	char buf[256], *save = NULL, *tok;
+
+	o->n_ns = 0;
+	if (strcmp(val, "all") == 0)
+		return 0;
+	if (strlen(val) >= sizeof(buf) || val[0] == '\0')
+		return bad("--ns", val, "all or namespace ids such as 1 or 1,2");
+	memcpy(buf, val, strlen(val) + 1);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t id;
+
+		if (svio_parse_u64(tok, false, &id) < 0 || id == 0 || id >= 0xffffffffull)
+			return bad("--ns", val, "all or namespace ids (1 and up) such as 1 or 1,2");
+		for (unsigned int k = 0; k < o->n_ns; k++)
+			if (o->ns[k] == id)
+				return bad("--ns", val, "each namespace id once");
+		if (o->n_ns == PERF_MAX_TARGETS)
+			return bad("--ns", val, "at most 16 namespace ids");
+		o->ns[o->n_ns++] = (uint32_t)id;
+	}
+	if (o->n_ns == 0)
+		return bad("--ns", val, "all or namespace ids such as 1 or 1,2");
 	return 0;
 }
 
@@ -149,6 +181,8 @@ int perf_parse(int argc, char **argv, struct perf_opts *o)
 			rc = parse_seconds("--runtime", val, 0.001, &o->runtime);
 		} else if (strcmp(name, "status-interval") == 0) {
 			rc = parse_seconds("--status-interval", val, 0, &o->status_interval);
+		} else if (strcmp(name, "ns") == 0) {
+			rc = parse_ns(val, o);
 		} else if (strcmp(name, "size") == 0) {
 			rc = parse_size("--size", val, &o->size);
 		} else if (strcmp(name, "verify") == 0) {

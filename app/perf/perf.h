@@ -12,8 +12,8 @@
 #include "svio_iommu.h"
 #include "svio_nvme.h"
 
-#define PERF_MAX_CTRLRS 16
-#define PERF_MAX_JOBS	128
+#define PERF_MAX_TARGETS 16 /* namespaces driven, over every controller */
+#define PERF_MAX_JOBS	 128
 
 enum perf_rw { RW_READ, RW_WRITE, RW_RANDREAD, RW_RANDWRITE, RW_RANDRW };
 enum perf_dma { DMA_SVA, DMA_MAP_PER_IO };
@@ -25,8 +25,10 @@ struct perf_opts {
 	uint32_t bs;
 	uint32_t iodepth;
 	unsigned int numjobs;
-	double runtime; /* seconds */
-	uint64_t size;	/* bytes of each namespace used; 0 = all */
+	double runtime;		       /* seconds */
+	uint64_t size;		       /* bytes of each namespace used; 0 = all */
+	uint32_t ns[PERF_MAX_TARGETS]; /* --ns: namespace ids to drive; n_ns 0: all */
+	unsigned int n_ns;
 	bool verify;
 	enum perf_dma dma;
 	bool dma_given;
@@ -78,6 +80,7 @@ struct perf_job {
 	uint64_t verify_runtime_ns; /* length of the read-back phase */
 	bool verify_interrupted;    /* a signal cut the read-back short */
 	uint64_t io_errors;
+	uint64_t target_ios[PERF_MAX_TARGETS]; /* timed-phase completions per namespace */
 	uint64_t runtime_ns;
 	int rc;
 	/* Progress, read by the main lcore while the job runs. */
@@ -94,11 +97,13 @@ int perf_job_run(struct perf_job *job);
 struct perf_target {
 	struct svio_nvme_ctrlr *ctrlr;
 	uint32_t nsid;
-	uint32_t lba_size;
-	uint64_t blocks; /* bs-sized blocks in the region */
+	uint32_t lba_size; /* data bytes per block */
+	uint32_t nlb;	   /* blocks per I/O: bs / lba_size */
+	uint32_t xfer;	   /* buffer bytes per I/O: nlb * block_size (extended metadata) */
+	uint64_t blocks;   /* bs-sized blocks in the region */
 };
 
-extern struct perf_target perf_targets[PERF_MAX_CTRLRS];
+extern struct perf_target perf_targets[PERF_MAX_TARGETS];
 extern unsigned int perf_ntargets;
 extern _Atomic bool perf_stop;
 /** Called by job 0 (the main lcore) from its loop: progress lines. */

@@ -177,8 +177,22 @@ void perf_report_json(FILE *f, struct perf_job *jobs, unsigned int n,
 	}
 	fprintf(f, "  ],\n  \"svio\": {\"devices\": [");
 	for (unsigned int i = 0; i < perf_ntargets; i++)
-		fprintf(f, "%s\"%s\"", i ? ", " : "",
-			svio_nvme_ctrlr_device(perf_targets[i].ctrlr)->name);
+		if (i == 0 || perf_targets[i].ctrlr != perf_targets[i - 1].ctrlr)
+			fprintf(f, "%s\"%s\"", i ? ", " : "",
+				svio_nvme_ctrlr_device(perf_targets[i].ctrlr)->name);
+	fprintf(f, "], \"namespaces\": [");
+	for (unsigned int i = 0; i < perf_ntargets; i++) {
+		const struct perf_target *pt = &perf_targets[i];
+		uint64_t ios = 0;
+
+		for (unsigned int j = 0; j < n; j++)
+			ios += jobs[j].target_ios[i];
+		fprintf(f,
+			"%s{\"device\": \"%s\", \"nsid\": %u, \"lba_size\": %u, "
+			"\"xfer_bytes\": %u, \"total_ios\": %" PRIu64 "}",
+			i ? ", " : "", svio_nvme_ctrlr_device(pt->ctrlr)->name, pt->nsid,
+			pt->lba_size, pt->xfer, ios);
+	}
 	/* A string: 64-bit integers lose bits in many JSON readers. */
 	if (o->verify)
 		snprintf(nonce, sizeof(nonce), "\"0x%016" PRIx64 "\"", o->verify_nonce);

@@ -300,6 +300,53 @@ static int set_num_queues(struct svio_nvme_ctrlr *c)
 	return 0;
 }
 
+/*
+ * Read the active LBA format whole into @p ni. @return true when the driver
+ * can drive it; otherwise say once, naming the format, why not.
+ */
+static bool ns_format(struct svio_nvme_ctrlr *c, const struct nvme_id_ns *id, uint32_t nsid,
+		      struct svio_nvme_ns_info *ni)
+{
+	unsigned int fmt = NVME_FLBAS_FMT(id->flbas);
+	const struct nvme_lbaf *lf = &id->lbaf[fmt];
+	const char *why = NULL;
+	char desc[112];
+
+	memset(ni, 0, sizeof(*ni));
+	ni->nsid = nsid;
+	ni->nblocks = id->nsze;
+	ni->lbaf = (uint8_t)fmt;
+	ni->md_size = lf->ms;
+	ni->md_extended = lf->ms != 0 && (id->flbas & NVME_FLBAS_EXTENDED);
+	ni->pi_type = NVME_DPS_PIT(id->dps);
+	ni->lba_size = lf->lbads >= 9 && lf->lbads <= 16 ? 1u << lf->lbads : 0;
+	ni->block_size = ni->lba_size + (ni->md_extended ? ni->md_size : 0);
+	snprintf(desc, sizeof(desc), "LBA format %u (%u-byte data, %u-byte %s metadata%s)", fmt,
+		 ni->lba_size, ni->md_size,
+		 ni->md_size == 0  ? "no"
+		 : ni->md_extended ? "extended"
+				   : "separate",
+		 ni->pi_type != 0 ? ", protection information" : "");
+	if (fmt > id->nlbaf || ni->lba_size == 0)
+		why = "not a valid format (LBADS below 9 or above 16, or beyond NLBAF)";
+	else if (ni->md_size != 0 && !ni->md_extended)
+		why = "metadata in a separate buffer (MPTR) is not supported: format the "
+		      "namespace with extended LBAs (metadata in the block) or without metadata";
+	else if (ni->pi_type != 0)
+		why = "protection information is not supported (the driver sends no PRINFO): "
+		      "format the namespace with PI off";
+	else if (ni->block_size > c->info.max_xfer)
+		why = "a block is larger than the controller's maximum transfer";
+	ni->max_nlb = ni->block_size != 0 ? c->info.max_xfer / ni->block_size : 0;
+	if (ni->max_nlb > NVME_RW_NLB_MAX)
+		ni->max_nlb = NVME_RW_NLB_MAX;
+	if (why == NULL)
+		return true;
+	NVME_LOG(ERR, "%s: namespace %u: %s: %s; namespace not used", c->dev->name, nsid, desc,
+		 why);
+	return false;
+}
+
 static int identify_all(struct svio_nvme_ctrlr *c)
 {
 	static struct nvme_id_ctrlr id; /* probe runs on the main lcore: one at a time */
@@ -325,19 +372,21 @@ static int identify_all(struct svio_nvme_ctrlr *c)
 	if (rc < 0)
 		return rc;
 	c->info.num_ns = 0;
-	for (i = 0; i < 1024 && list[i] != 0 && c->info.num_ns < NVME_MAX_NS; i++) {
+	c->num_refused = 0;
+	for (i = 0; i < 1024 && list[i] != 0 && c->info.num_ns + c->num_refused < NVME_MAX_NS;
+	     i++) {
 		static struct nvme_id_ns ns;
-		struct svio_nvme_ns_info *ni = &c->ns[c->info.num_ns];
+		struct svio_nvme_ns_info ni;
 
 		rc = identify(c, NVME_CNS_NS, list[i], &ns);
 		if (rc < 0)
 			return rc;
 		if (ns.nsze == 0)
 			continue;
-		ni->nsid = list[i];
-		ni->nblocks = ns.nsze;
-		ni->lba_size = 1u << ns.lbaf[ns.flbas & 0xf].lbads;
-		c->info.num_ns++;
+		if (ns_format(c, &ns, list[i], &ni))
+			c->ns[c->info.num_ns++] = ni;
+		else
+			c->refused[c->num_refused++] = ni;
 	}
 	return 0;
 }
@@ -469,6 +518,12 @@ int svio_nvme_ns_info_get(const struct svio_nvme_ctrlr *c, uint32_t nsid,
 		if (c->ns[i].nsid == nsid) {
 			*info = c->ns[i];
 			return 0;
+		}
+	}
+	for (i = 0; i < c->num_refused; i++) {
+		if (c->refused[i].nsid == nsid) {
+			*info = c->refused[i];
+			return -ENOTSUP;
 		}
 	}
 	return -ENXIO;

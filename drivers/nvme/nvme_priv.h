@@ -165,7 +165,9 @@ struct svio_nvme_ctrlr {
 	TAILQ_HEAD(, svio_nvme_qpair) qpairs;
 
 	struct svio_nvme_ctrlr_info info;
-	struct svio_nvme_ns_info ns[NVME_MAX_NS];
+	struct svio_nvme_ns_info ns[NVME_MAX_NS];      /* the ones driven: info.num_ns */
+	struct svio_nvme_ns_info refused[NVME_MAX_NS]; /* formats it cannot drive */
+	uint32_t num_refused;
 	bool attached;
 };
 

@@ -526,20 +526,22 @@ static int __rte_noinline __rte_cold blocks_refused(struct svio_nvme_qpair *qp, 
 	uint64_t len;
 
 	if (ns == NULL)
-		return refused(qp, opc, -ENXIO, "namespace %u does not exist", nsid);
+		return refused(qp, opc, -ENXIO,
+			       "namespace %u does not exist or its format was refused", nsid);
 	if (nlb == 0)
 		return refused(qp, opc, -EINVAL, "nlb 0");
 	if (lba >= ns->nblocks || nlb > ns->nblocks - lba)
 		return refused(qp, opc, -ERANGE,
 			       "LBA range %" PRIu64 "+%u beyond namespace %u's %" PRIu64 " blocks",
 			       lba, nlb, nsid, ns->nblocks);
-	len = (uint64_t)nlb * ns->lba_size;
+	len = (uint64_t)nlb * ns->block_size;
 	if (nlb > max_nlb)
 		return refused(qp, opc, -EINVAL, "nlb %u above %u", nlb, max_nlb);
 	if (xfer && len > qp->ctrlr->info.max_xfer)
-		return refused(qp, opc, -EINVAL,
-			       "nlb %u (%" PRIu64 " bytes) above the %u-byte limit", nlb, len,
-			       qp->ctrlr->info.max_xfer);
+		return refused(qp, opc, -EMSGSIZE,
+			       "nlb %u (%" PRIu64 " bytes) above the controller's %u-byte "
+			       "maximum transfer (at most %u blocks a command)",
+			       nlb, len, qp->ctrlr->info.max_xfer, ns->max_nlb);
 	return refused(qp, opc, -EINVAL, "buffer 0x%" PRIx64 " not 4-byte aligned or NULL", addr);
 }
 
@@ -567,7 +569,8 @@ static inline int rw_prep(struct svio_nvme_qpair *qp, uint8_t opc, uint32_t nsid
 {
 	const struct svio_nvme_ns_info *ns = ns_find(qp->ctrlr, nsid);
 
-	*len = ns != NULL ? (uint64_t)nlb * ns->lba_size : 0;
+	/* With extended metadata each block carries its metadata too. */
+	*len = ns != NULL ? (uint64_t)nlb * ns->block_size : 0;
 	if (unlikely(ns == NULL || nlb == 0 || lba >= ns->nblocks || nlb > ns->nblocks - lba ||
 		     nlb > NVME_RW_NLB_MAX || *len > qp->ctrlr->info.max_xfer || (addr & 3) ||
 		     addr == 0))
@@ -722,8 +725,12 @@ int svio_nvme_io_raw(struct svio_nvme_qpair *qp, const struct nvme_sqe *cmd, uin
 {
 	struct nvme_sqe sqe;
 
-	if (qp == NULL || cmd == NULL || len > qp->ctrlr->info.max_xfer || (len > 0 && iova == 0))
+	if (qp == NULL || cmd == NULL || (len > 0 && iova == 0))
 		return -EINVAL;
+	if (len > qp->ctrlr->info.max_xfer)
+		return refused(qp, cmd->opc, -EMSGSIZE,
+			       "%zu bytes above the %u-byte maximum transfer", len,
+			       qp->ctrlr->info.max_xfer);
 	sqe = *cmd;
 	return submit(qp, &sqe, iova, iova != 0 ? len : 0, cb, arg);
 }

@@ -202,9 +202,10 @@ enum nvme_io_opc {
 #define NVME_CQ_IEN   0x2u
 
 /* Read/Write/Write Zeroes: CDW12 NLB [15:0] 0-based, FUA bit 30. */
-#define NVME_RW_NLB_MAX 0x10000u
-#define NVME_RW_FUA	(1u << 30)
-#define NVME_WZ_DEAC	(1u << 25)
+#define NVME_RW_NLB_MAX	      0x10000u
+#define NVME_RW_FUA	      (1u << 30)
+#define NVME_RW_PRINFO(cdw12) (((cdw12) >> 26) & 0xf) /* PRACT [29], PRCHK [28:26] */
+#define NVME_WZ_DEAC	      (1u << 25)
 
 /* Dataset management: CDW10 NR [7:0] 0-based, CDW11 AD (deallocate) bit 2. */
 #define NVME_DSM_AD (1u << 2)
@@ -263,10 +264,18 @@ static_assert(sizeof(struct nvme_id_ctrlr) == 4096, "identify controller is 4 Ki
 #define NVME_ONCS_WRITE_ZEROES (1u << 3)
 
 struct nvme_lbaf {
-	uint16_t ms;
+	uint16_t ms;   /* metadata bytes per block */
 	uint8_t lbads; /* log2 of the LBA data size */
 	uint8_t rp;
 };
+
+/* Identify Namespace: FLBAS, MC (metadata capabilities), DPS (protection settings). */
+#define NVME_FLBAS_FMT(flbas) ((flbas)&0xf)
+#define NVME_FLBAS_EXTENDED   (1u << 4) /* metadata at the end of each block's data */
+#define NVME_MC_EXTENDED      (1u << 0)
+#define NVME_MC_SEPARATE      (1u << 1)	  /* metadata through MPTR */
+#define NVME_DPS_PIT(dps)     ((dps)&0x7) /* protection information type, 0: none */
+#define NVME_DPC_ALL	      0x1fu	  /* types 1-3, PI first or last in the metadata */
 
 struct nvme_id_ns {
 	uint64_t nsze;

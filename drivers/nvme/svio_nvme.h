@@ -57,13 +57,18 @@ struct svio_nvme_ctrlr;
 struct svio_nvme_qpair;
 
 struct svio_nvme_ctrlr_info {
-	char name[64];	     /**< device name ("sim_nvme0") */
-	char sn[21];	     /**< serial number, trailing blanks removed */
-	char mn[41];	     /**< model number */
-	char fr[9];	     /**< firmware revision */
-	uint32_t version;    /**< VS register: major << 16 | minor << 8 */
-	uint32_t nn;	     /**< highest namespace id */
-	uint32_t max_xfer;   /**< largest transfer of one command, bytes */
+	char name[64];	  /**< device name ("sim_nvme0") */
+	char sn[21];	  /**< serial number, trailing blanks removed */
+	char mn[41];	  /**< model number */
+	char fr[9];	  /**< firmware revision */
+	uint32_t version; /**< VS register: major << 16 | minor << 8 */
+	uint32_t nn;	  /**< highest namespace id */
+	/**
+	 * Largest transfer of one command, bytes (MDTS, counting metadata inside
+	 * the blocks). The driver does not split larger I/O: such a submission
+	 * returns -EMSGSIZE; svio_nvme_ns_info.max_nlb says how many blocks fit.
+	 */
+	uint32_t max_xfer;
 	uint32_t max_qpairs; /**< I/O queue pairs granted by the controller */
 	uint32_t max_depth;  /**< deepest queue pair (CAP.MQES) */
 	uint32_t num_ns;     /**< active namespaces */
@@ -72,10 +77,26 @@ struct svio_nvme_ctrlr_info {
 	bool dsm;	     /**< Dataset Management (deallocate) supported */
 };
 
+/**
+ * A namespace's geometry, from its active LBA format. A namespace formatted
+ * with metadata inside each block (extended LBA, FLBAS bit 4) is driven with
+ * buffers of block_size = lba_size + md_size bytes a block: each block's data
+ * followed by its metadata, as the controller moves them. Formats the driver
+ * cannot drive are refused when the controller is attached (logged at ERR,
+ * naming the format): metadata in a separate buffer (MPTR) and protection
+ * information; svio_nvme_ns_info_get() then returns -ENOTSUP with the
+ * geometry filled in, and I/O to them fails with -ENXIO.
+ */
 struct svio_nvme_ns_info {
 	uint32_t nsid;
-	uint64_t nblocks;  /**< NSZE */
-	uint32_t lba_size; /**< bytes per block (512, 4096) */
+	uint64_t nblocks;    /**< NSZE */
+	uint32_t lba_size;   /**< data bytes per block (LBADS: 512, 4096) */
+	uint32_t md_size;    /**< metadata bytes per block (MS), 0 none */
+	bool md_extended;    /**< metadata inside each block (else in a separate buffer) */
+	uint8_t pi_type;     /**< protection information type (DPS), 0 none */
+	uint8_t lbaf;	     /**< index of the active LBA format */
+	uint32_t block_size; /**< buffer bytes per block: lba_size, + md_size when extended */
+	uint32_t max_nlb;    /**< blocks one read or write may carry (max_xfer, NLB field) */
 };
 
 /** What a completion callback receives. */
@@ -111,13 +132,20 @@ int svio_nvme_ctrlr_info_get(const struct svio_nvme_ctrlr *ctrlr,
 			     struct svio_nvme_ctrlr_info *info);
 
 /**
- * Geometry of namespace @p nsid.
- * @return 0, -ENXIO when the namespace does not exist or is inactive.
+ * Geometry of namespace @p nsid (the lookup an application or fio engine
+ * uses to pick a namespace by id). Any thread.
+ * @return 0, -ENXIO when the namespace does not exist or is inactive,
+ *         -ENOTSUP when its format is one the driver refused at attach
+ *         (@p info is filled in: separate metadata or protection information).
  */
 int svio_nvme_ns_info_get(const struct svio_nvme_ctrlr *ctrlr, uint32_t nsid,
 			  struct svio_nvme_ns_info *info);
 
-/** The next active namespace id after @p prev (0 starts), or 0 after the last. Any thread. */
+/**
+ * The next namespace id after @p prev (0 starts) the driver drives, or 0
+ * after the last: active namespaces, less those whose format was refused.
+ * Any thread.
+ */
 uint32_t svio_nvme_ns_next(const struct svio_nvme_ctrlr *ctrlr, uint32_t prev);
 
 /**
@@ -209,18 +237,21 @@ int svio_nvme_qpair_poll(struct svio_nvme_qpair *qp, uint32_t max);
 /*
  * I/O submission (owner thread only): @p nlb blocks from @p lba. The buffer
  * is any 4-byte aligned memory or, for the _iova variants, one contiguous
- * IOVA range from svio_dma_map(). Without SVA the pointer variants map the
- * buffer's pages for the command (device read access for a write, write
- * access for a read) and unmap them before @p cb runs, with the domain's
- * flush policy (strict: invalidated before the callback; lazy: queued, the
- * IOVA not reused before the flush). Commands that end without the device
- * (reset, failed controller, svio_nvme_qpair_free()) have their invalidation
- * completed before the callback in both policies, unless the IOMMU keeps
- * failing it (see svio_nvme_ctrlr_unmap_failures()). Every refusal is logged
- * at DEBUG level (`--log-level=svio.nvme:debug`) naming the check.
+ * IOVA range from svio_dma_map(), of nlb * svio_nvme_ns_info.block_size bytes
+ * (with extended metadata each block's data then its metadata). Without SVA the pointer variants
+ * map the buffer's pages for the command (device read access for a write, write access for a read)
+ * and unmap them before @p cb runs, with the domain's flush policy (strict: invalidated before the
+ * callback; lazy: queued, the IOVA not reused before the flush). Commands that end without the
+ * device (reset, failed controller, svio_nvme_qpair_free()) have their invalidation completed
+ * before the callback in both policies, unless the IOMMU keeps failing it (see
+ * svio_nvme_ctrlr_unmap_failures()). Every refusal is logged at DEBUG level
+ * (`--log-level=svio.nvme:debug`) naming the check.
  * @return 0 (submitted; @p cb runs from a later poll), -ENXIO (no such
- *         namespace), -ERANGE (beyond the namespace's end), -EINVAL
- *         (misaligned or NULL buffer, nlb 0 or above the transfer limit),
+ *         namespace, or one whose format was refused), -ERANGE (beyond the
+ *         namespace's end), -EINVAL (misaligned or NULL buffer, nlb 0 or above
+ *         65536), -EMSGSIZE (nlb * block_size above the controller's maximum
+ *         transfer, svio_nvme_ctrlr_info.max_xfer: the driver does not split
+ *         commands; submit at most svio_nvme_ns_info.max_nlb blocks each),
  *         -EAGAIN (queue full, or controller resetting: poll, then retry),
  *         -ENODEV (controller failed), -EIO (queues lost in a reset),
  *         -ECANCELED (from a callback run by svio_nvme_qpair_free(): the pair
@@ -255,7 +286,8 @@ int svio_nvme_deallocate(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba
 /**
  * Submit a raw I/O command (tests, vendor commands): the driver fills the
  * command id and, when @p iova is non-zero, PRP1/PRP2 for @p len bytes.
- * Owner thread; returns as svio_nvme_read() (no namespace checks).
+ * Owner thread; returns as svio_nvme_read() (no namespace checks; -EMSGSIZE
+ * when @p len is above max_xfer).
  */
 int svio_nvme_io_raw(struct svio_nvme_qpair *qp, const struct nvme_sqe *cmd, uint64_t iova,
 		     size_t len, svio_nvme_cb cb, void *arg);

@@ -47,8 +47,9 @@ int main(int argc, char **argv)
 	    svio_nvme_qpair_alloc(ctrlr, 0, &qp) < 0)
 		goto out_cleanup;
 
-	out = malloc(ns.lba_size);
-	in = calloc(1, ns.lba_size);
+	/* block_size: a block's data, plus its metadata on an extended-LBA namespace. */
+	out = calloc(1, ns.block_size);
+	in = calloc(1, ns.block_size);
 	if (out == NULL || in == NULL)
 		goto out_free;
 	snprintf(out, ns.lba_size, "Hello, NVMe namespace %u!", ns.nsid);
@@ -58,7 +59,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "I/O failed\n");
 		goto out_free;
 	}
-	if (memcmp(in, out, ns.lba_size) == 0) {
+	if (memcmp(in, out, ns.block_size) == 0) {
 		printf("read back: \"%s\"\n", in);
 		rc = 0;
 	} else {

@@ -22,6 +22,11 @@
 # SVIO_VM_CACHE (cache folder), SVIO_VM_APPEND (extra kernel arguments),
 # SVIO_VM_NET_WIRE=hub|socket (what joins the two virtio-net ports, below),
 # SVIO_VM_DISK (raw image behind the NVMe; default a fresh 64 MiB one),
+# SVIO_VM_NVME_ARGS (more properties of the NVMe controller, e.g. mdts=1),
+# SVIO_VM_NVME_NS (the controller's namespaces as nvme-ns devices, one word of
+# properties each, "default" for none, e.g. "ms=8,mset=1 default": namespace 1
+# with 8 bytes of metadata inside each block, namespace 2 plain; the first on
+# SVIO_VM_DISK, each other on a fresh 64 MiB disk),
 # SVIO_VM_VFIO=all|nvme|none (which devices go to vfio-pci: all, only the
 # NVMe, or none; the others get the kernel's virtio_net / nvme drivers).
 #
@@ -83,6 +88,25 @@ trap cleanup EXIT
 disk=${SVIO_VM_DISK:-$run/nvme.img}
 [ -e "$disk" ] || truncate -s 64M "$disk"
 
+# The NVMe controller: its own drive, or nvme-ns devices on it.
+nvme=(-drive "file=$disk,if=none,id=nvm0,format=raw"
+	-device "nvme,serial=svio-vm-0,drive=nvm0${SVIO_VM_NVME_ARGS:+,$SVIO_VM_NVME_ARGS}")
+if [ -n "${SVIO_VM_NVME_NS:-}" ]; then
+	nvme=(-device "nvme,id=nvme0,serial=svio-vm-0${SVIO_VM_NVME_ARGS:+,$SVIO_VM_NVME_ARGS}")
+	nsid=0
+	for props in $SVIO_VM_NVME_NS; do
+		nsid=$((nsid + 1))
+		nsdisk=$disk
+		if [ $nsid -gt 1 ]; then
+			nsdisk=$run/nvme-$nsid.img
+			truncate -s 64M "$nsdisk"
+		fi
+		[ "$props" = default ] && props="" || props=",$props"
+		nvme+=(-drive "file=$nsdisk,if=none,id=nvm$nsid,format=raw"
+			-device "nvme-ns,bus=nvme0,drive=nvm$nsid,nsid=$nsid$props")
+	done
+fi
+
 serial=(-serial "file:$run/console.log")
 [ "${SVIO_VM_VERBOSE:-0}" = 1 ] && serial=(-serial stdio)
 
@@ -128,8 +152,7 @@ qemu=(qemu-system-x86_64
 	# The vIOMMU goes first so it sits in front of every device after it;
 	# 48-bit addresses so that IOVA = VA fits user-space addresses.
 	-device intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on,device-iotlb=on,aw-bits=48
-	-drive "file=$disk,if=none,id=nvm0,format=raw"
-	-device nvme,serial=svio-vm-0,drive=nvm0
+	"${nvme[@]}"
 	# ATS needs the devices behind PCIe root ports.
 	-device pcie-root-port,id=rp1,chassis=1,slot=1
 	-device pcie-root-port,id=rp2,chassis=2,slot=2

@@ -40,7 +40,7 @@ static uint16_t identify_ctrlr(struct sim_nvme *c, const struct nvme_sqe *sqe)
 	pad_copy(id.sn, sizeof(id.sn), sn);
 	pad_copy(id.mn, sizeof(id.mn), "svio simulated NVMe controller");
 	pad_copy(id.fr, sizeof(id.fr), "1.0");
-	id.mdts = SIM_NVME_MDTS;
+	id.mdts = (uint8_t)c->mdts;
 	id.cntlid = (uint16_t)(sim_dev_index(c->dev) + 1);
 	id.ver = NVME_VS_1_4;
 	id.acl = SIM_NVME_ACL;
@@ -50,7 +50,7 @@ static uint16_t identify_ctrlr(struct sim_nvme *c, const struct nvme_sqe *sqe)
 	id.sqes = (NVME_SQES_LOG2 << 4) | NVME_SQES_LOG2;
 	id.cqes = (NVME_CQES_LOG2 << 4) | NVME_CQES_LOG2;
 	id.maxcmd = (uint16_t)(c->mqes + 1);
-	id.nn = c->ns.nsid;
+	id.nn = c->ns[c->nns - 1].nsid;
 	id.oncs = NVME_ONCS_DSM | NVME_ONCS_WRITE_ZEROES;
 	id.vwc = 1;
 	snprintf(id.subnqn, sizeof(id.subnqn), "nqn.2024-01.io.svio:sim-nvme%d",
@@ -60,23 +60,27 @@ static uint16_t identify_ctrlr(struct sim_nvme *c, const struct nvme_sqe *sqe)
 
 static uint16_t identify_ns(struct sim_nvme *c, const struct nvme_sqe *sqe)
 {
+	const struct sim_nvme_ns *ns = sim_nvme_ns_find(c, sqe->nsid);
 	struct nvme_id_ns id;
 
-	if (sqe->nsid == 0 || sqe->nsid > c->ns.nsid)
+	if (sqe->nsid == 0 || sqe->nsid > c->ns[c->nns - 1].nsid)
 		return gen(NVME_SC_INVALID_NS);
 	memset(&id, 0, sizeof(id));
-	/* Ids below the namespace's are valid but inactive: all zeroes. */
-	if (sqe->nsid == c->ns.nsid) {
-		id.nsze = c->ns.nsze;
-		id.ncap = c->ns.nsze;
-		id.nuse = c->ns.nsze;
+	/* Ids below the first namespace's are valid but inactive: all zeroes. */
+	if (ns != NULL) {
+		id.nsze = ns->nsze;
+		id.ncap = ns->nsze;
+		id.nuse = ns->nsze;
 		id.nsfeat = 0x1; /* thin provisioning: deallocation frees */
-		id.nlbaf = 1;
-		id.flbas = c->ns.lba_shift == 12 ? 1 : 0;
+		id.nlbaf = (uint8_t)(sim_nvme_ns_lbaf_list(id.lbaf) - 1);
+		id.flbas = (uint8_t)sim_nvme_ns_lbaf_index(ns);
+		if (ns->extended)
+			id.flbas |= NVME_FLBAS_EXTENDED;
+		id.mc = NVME_MC_EXTENDED | NVME_MC_SEPARATE;
+		id.dpc = NVME_DPC_ALL;
+		id.dps = ns->pi;
 		id.dlfeat =
 			0x1 | 0x8; /* deallocated blocks read zeroes; Write Zeroes may deallocate */
-		id.lbaf[0].lbads = 9;
-		id.lbaf[1].lbads = 12;
 	}
 	return sim_nvme_prp_xfer(c, sqe, &id, sizeof(id), true);
 }
@@ -84,12 +88,14 @@ static uint16_t identify_ns(struct sim_nvme *c, const struct nvme_sqe *sqe)
 static uint16_t identify_active(struct sim_nvme *c, const struct nvme_sqe *sqe)
 {
 	uint32_t list[1024];
+	unsigned int i, n = 0;
 
 	if (sqe->nsid >= 0xfffffffeu)
 		return gen(NVME_SC_INVALID_NS);
 	memset(list, 0, sizeof(list));
-	if (c->ns.nsid > sqe->nsid)
-		list[0] = c->ns.nsid;
+	for (i = 0; i < c->nns; i++)
+		if (c->ns[i].nsid > sqe->nsid)
+			list[n++] = c->ns[i].nsid;
 	return sim_nvme_prp_xfer(c, sqe, list, sizeof(list), true);
 }
 
@@ -292,7 +298,8 @@ static uint16_t log_page(struct sim_nvme *c, const struct nvme_sqe *sqe)
 		uint64_t r = 0, w = 0, br = 0, bw = 0;
 		unsigned int q;
 
-		if (sqe->nsid != 0 && sqe->nsid != 0xffffffffu && sqe->nsid != c->ns.nsid)
+		if (sqe->nsid != 0 && sqe->nsid != 0xffffffffu &&
+		    sim_nvme_ns_find(c, sqe->nsid) == NULL)
 			return gen(NVME_SC_INVALID_NS);
 		for (q = 0; q <= SIM_NVME_MAX_QUEUES; q++) {
 			r += atomic_load_explicit(&c->cq[q].reads, memory_order_relaxed);
@@ -305,8 +312,9 @@ static uint16_t log_page(struct sim_nvme *c, const struct nvme_sqe *sqe)
 		page.smart.avail_spare = 100;
 		page.smart.spare_thresh = 10;
 		/* Data units are thousands of 512-byte units, rounded up. */
-		put128(page.smart.data_units_read, ((br << c->ns.lba_shift >> 9) + 999) / 1000);
-		put128(page.smart.data_units_written, ((bw << c->ns.lba_shift >> 9) + 999) / 1000);
+		put128(page.smart.data_units_read, ((br << c->ns[0].lba_shift >> 9) + 999) / 1000);
+		put128(page.smart.data_units_written,
+		       ((bw << c->ns[0].lba_shift >> 9) + 999) / 1000);
 		put128(page.smart.host_reads, r);
 		put128(page.smart.host_writes, w);
 		put128(page.smart.power_cycles, 1);

@@ -59,7 +59,7 @@ uint16_t sim_nvme_prp_xfer(struct sim_nvme *c, const struct nvme_sqe *sqe, void 
 		size_t data = need <= slots ? need : slots - 1, i;
 
 		/* A list that chains in circles must not hold the queue forever. */
-		if ((list & 7) || hops > (1u << SIM_NVME_MDTS))
+		if ((list & 7) || hops > len / PS / (PS / 8 - 1) + 1)
 			return NVME_SF(NVME_SCT_GENERIC, NVME_SC_INVALID_PRP_OFFSET);
 		if (sim_nvme_dma(c, list, entries, (need <= slots ? need : slots) * 8, false) < 0)
 			goto out_xfer_error;
@@ -97,7 +97,7 @@ static uint16_t sc(uint8_t code)
 	return NVME_SF(NVME_SCT_GENERIC, code);
 }
 
-static uint16_t check_range(struct sim_nvme_ns *ns, uint64_t slba, uint64_t nlb)
+static uint16_t check_range(const struct sim_nvme_ns *ns, uint64_t slba, uint64_t nlb)
 {
 	if (slba >= ns->nsze || nlb > ns->nsze - slba)
 		return sc(NVME_SC_LBA_OUT_OF_RANGE);
@@ -148,28 +148,88 @@ static uint16_t write_dropped(struct sim_nvme *c, const struct nvme_sqe *sqe, si
 	return st;
 }
 
-static uint16_t io_rw(struct sim_nvme *c, struct sim_nvme_cq *grp, const struct nvme_sqe *sqe,
-		      uint64_t *err_lba)
+/*
+ * Separate metadata (MPTR): the data goes through the PRPs, the metadata as
+ * one contiguous buffer at MPTR; the store keeps them interleaved, so both
+ * are gathered (read) or scattered (write) through bounce buffers. @p fault:
+ * the read delivers its data's last byte flipped, the write stores nothing.
+ */
+static uint16_t rw_separate(struct sim_nvme *c, struct sim_nvme_ns *ns, const struct nvme_sqe *sqe,
+			    uint64_t slba, uint32_t nlb, bool read, bool fault)
 {
-	struct sim_nvme_ns *ns = &c->ns;
+	size_t dbs = (size_t)1 << ns->lba_shift, dlen = nlb * dbs, mlen = (size_t)nlb * ns->ms;
+	uint8_t *store = ns->data + slba * ns->stride;
+	uint8_t *data = malloc(dlen), *md = malloc(mlen);
+	uint16_t st = 0;
+	uint32_t i;
+
+	if (data == NULL || md == NULL) {
+		st = sc(NVME_SC_INTERNAL);
+		goto out_free;
+	}
+	if (sqe->mptr & 3) {
+		st = sc(NVME_SC_INVALID_FIELD);
+		goto out_free;
+	}
+	if (read) {
+		for (i = 0; i < nlb; i++) {
+			memcpy(data + i * dbs, store + (size_t)i * ns->stride, dbs);
+			memcpy(md + (size_t)i * ns->ms, store + (size_t)i * ns->stride + dbs,
+			       ns->ms);
+		}
+		if (fault)
+			data[dlen - 1] ^= 0x5a;
+		st = sim_nvme_prp_xfer(c, sqe, data, dlen, true);
+		if (st == 0 && sim_nvme_dma(c, sqe->mptr, md, mlen, true) < 0)
+			st = sc(NVME_SC_DATA_XFER_ERROR);
+		goto out_free;
+	}
+	st = sim_nvme_prp_xfer(c, sqe, data, dlen, false);
+	if (st == 0 && sim_nvme_dma(c, sqe->mptr, md, mlen, false) < 0)
+		st = sc(NVME_SC_DATA_XFER_ERROR);
+	if (st == 0 && !fault) {
+		for (i = 0; i < nlb; i++) {
+			memcpy(store + (size_t)i * ns->stride, data + i * dbs, dbs);
+			memcpy(store + (size_t)i * ns->stride + dbs, md + (size_t)i * ns->ms,
+			       ns->ms);
+		}
+	}
+out_free:
+	free(md);
+	free(data);
+	return st;
+}
+
+static uint16_t io_rw(struct sim_nvme *c, struct sim_nvme_cq *grp, struct sim_nvme_ns *ns,
+		      const struct nvme_sqe *sqe, uint64_t *err_lba)
+{
 	uint64_t slba = (uint64_t)sqe->cdw11 << 32 | sqe->cdw10;
 	uint32_t nlb = (sqe->cdw12 & 0xffff) + 1;
-	bool read = sqe->opc == NVME_CMD_READ;
-	size_t len = (size_t)nlb << ns->lba_shift;
+	bool read = sqe->opc == NVME_CMD_READ, separate = ns->ms != 0 && !ns->extended;
+	/* What the PRPs carry: data, and the metadata when it is inside the blocks. */
+	size_t len = (size_t)nlb * (separate ? 1u << ns->lba_shift : ns->stride);
+	uint8_t *store = ns->data + slba * ns->stride;
+	bool fault;
 	uint16_t st;
 
 	*err_lba = slba;
-	if (len > (size_t)PS << SIM_NVME_MDTS)
-		return sc(NVME_SC_INVALID_FIELD);
+	/* MDTS counts interleaved metadata, not a separate buffer (NVMe 1.4, 5.15.2.1). */
+	if (c->mdts != 0 && len > (size_t)PS << c->mdts)
+		return sc(NVME_SC_INVALID_FIELD) | NVME_SF_DNR;
+	/* Protection information is reported, never checked or inserted here. */
+	if (ns->pi != 0 && NVME_RW_PRINFO(sqe->cdw12) != 0)
+		return sc(NVME_SC_INVALID_FIELD) | NVME_SF_DNR;
 	st = check_range(ns, slba, nlb);
 	if (st != 0)
 		return st;
-	if (read && fault_due(&c->fault_reads, c->corrupt_reads))
-		st = read_corrupted(c, sqe, ns->data + (slba << ns->lba_shift), len);
-	else if (!read && fault_due(&c->fault_writes, c->drop_writes))
-		st = write_dropped(c, sqe, len);
+	fault = read ? fault_due(&c->fault_reads, c->corrupt_reads)
+		     : fault_due(&c->fault_writes, c->drop_writes);
+	if (separate)
+		st = rw_separate(c, ns, sqe, slba, nlb, read, fault);
+	else if (fault)
+		st = read ? read_corrupted(c, sqe, store, len) : write_dropped(c, sqe, len);
 	else
-		st = sim_nvme_prp_xfer(c, sqe, ns->data + (slba << ns->lba_shift), len, read);
+		st = sim_nvme_prp_xfer(c, sqe, store, len, read);
 	if (st != 0)
 		return st;
 	if (read) {
@@ -182,21 +242,23 @@ static uint16_t io_rw(struct sim_nvme *c, struct sim_nvme_cq *grp, const struct 
 	return 0;
 }
 
-static uint16_t io_write_zeroes(struct sim_nvme *c, const struct nvme_sqe *sqe, uint64_t *err_lba)
+static uint16_t io_write_zeroes(struct sim_nvme_ns *ns, const struct nvme_sqe *sqe,
+				uint64_t *err_lba)
 {
 	uint64_t slba = (uint64_t)sqe->cdw11 << 32 | sqe->cdw10;
 	uint32_t nlb = (sqe->cdw12 & 0xffff) + 1;
 	uint16_t st;
 
 	*err_lba = slba;
-	st = check_range(&c->ns, slba, nlb);
+	st = check_range(ns, slba, nlb);
 	if (st != 0)
 		return st;
-	sim_nvme_ns_zero(&c->ns, slba, nlb);
+	sim_nvme_ns_zero(ns, slba, nlb);
 	return 0;
 }
 
-static uint16_t io_dsm(struct sim_nvme *c, const struct nvme_sqe *sqe, uint64_t *err_lba)
+static uint16_t io_dsm(struct sim_nvme *c, struct sim_nvme_ns *ns, const struct nvme_sqe *sqe,
+		       uint64_t *err_lba)
 {
 	struct nvme_dsm_range r[256];
 	uint32_t nr = (sqe->cdw10 & 0xff) + 1, i;
@@ -207,7 +269,7 @@ static uint16_t io_dsm(struct sim_nvme *c, const struct nvme_sqe *sqe, uint64_t 
 		return st;
 	for (i = 0; i < nr; i++) {
 		*err_lba = r[i].slba;
-		st = check_range(&c->ns, r[i].slba, r[i].nlb);
+		st = check_range(ns, r[i].slba, r[i].nlb);
 		if (st != 0)
 			return st;
 	}
@@ -215,7 +277,7 @@ static uint16_t io_dsm(struct sim_nvme *c, const struct nvme_sqe *sqe, uint64_t 
 	if (sqe->cdw11 & NVME_DSM_AD) {
 		for (i = 0; i < nr; i++)
 			if (r[i].nlb > 0)
-				sim_nvme_ns_zero(&c->ns, r[i].slba, r[i].nlb);
+				sim_nvme_ns_zero(ns, r[i].slba, r[i].nlb);
 	}
 	return 0;
 }
@@ -223,13 +285,21 @@ static uint16_t io_dsm(struct sim_nvme *c, const struct nvme_sqe *sqe, uint64_t 
 uint16_t sim_nvme_io(struct sim_nvme *c, struct sim_nvme_cq *grp, const struct nvme_sqe *sqe,
 		     uint64_t *err_lba)
 {
+	struct sim_nvme_ns *ns;
+
 	*err_lba = 0;
 	if (sqe->flags != 0) /* fused operations and SGLs are not supported */
 		return sc(NVME_SC_INVALID_FIELD);
 	if (sqe->opc == NVME_CMD_FLUSH) {
-		if (sqe->nsid != c->ns.nsid && sqe->nsid != 0xffffffffu)
+		if (sqe->nsid == 0xffffffffu) {
+			for (uint32_t i = 0; i < c->nns; i++)
+				sim_nvme_ns_sync(&c->ns[i]);
+			return 0;
+		}
+		ns = sim_nvme_ns_find(c, sqe->nsid);
+		if (ns == NULL)
 			return sc(NVME_SC_INVALID_NS);
-		sim_nvme_ns_sync(&c->ns);
+		sim_nvme_ns_sync(ns);
 		return 0;
 	}
 	switch (sqe->opc) {
@@ -241,15 +311,16 @@ uint16_t sim_nvme_io(struct sim_nvme *c, struct sim_nvme_cq *grp, const struct n
 	default:
 		return sc(NVME_SC_INVALID_OPCODE);
 	}
-	if (sqe->nsid != c->ns.nsid)
+	ns = sim_nvme_ns_find(c, sqe->nsid);
+	if (ns == NULL)
 		return sc(NVME_SC_INVALID_NS);
 	switch (sqe->opc) {
 	case NVME_CMD_READ:
 	case NVME_CMD_WRITE:
-		return io_rw(c, grp, sqe, err_lba);
+		return io_rw(c, grp, ns, sqe, err_lba);
 	case NVME_CMD_WRITE_ZEROES:
-		return io_write_zeroes(c, sqe, err_lba);
+		return io_write_zeroes(ns, sqe, err_lba);
 	default:
-		return io_dsm(c, sqe, err_lba);
+		return io_dsm(c, ns, sqe, err_lba);
 	}
 }

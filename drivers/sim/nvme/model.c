@@ -17,8 +17,9 @@
 RTE_LOG_REGISTER_SUFFIX(sim_nvme_logtype, sim.nvme, INFO);
 
 static const char *const nvme_devargs[] = {
-	"size",	      "lba",  "nsid", "queues",	       "mqes",	      "dstrd",
-	"latency_ns", "mode", "file", "corrupt_reads", "drop_writes", NULL,
+	"size",	      "lba",  "nsid",	       "queues",      "mqes", "dstrd",
+	"latency_ns", "mode", "file",	       "ms",	      "mset", "pi",
+	"namespaces", "mdts", "corrupt_reads", "drop_writes", NULL,
 };
 
 uint64_t sim_nvme_now_ns(void)
@@ -106,32 +107,74 @@ static int arg_range(struct svio_device *dev, const char *key, uint64_t lo, uint
 	return 0;
 }
 
-static int parse_args(struct svio_device *dev, struct sim_nvme *c, uint64_t *size, uint32_t *lba,
-		      uint32_t *nsid)
+/* The namespaces' format: lba=, ms=, mset=, pi=. */
+static int parse_format(struct svio_device *dev, struct sim_nvme_ns_format *fmt)
+{
+	uint64_t lba = 512, ms = 0, mset = 0, pi = 0;
+	int rc;
+
+	if ((rc = svio_dev_arg_u64(dev, "lba", &lba)) < 0 ||
+	    (rc = svio_dev_arg_u64(dev, "ms", &ms)) < 0 ||
+	    (rc = arg_range(dev, "mset", 0, 1, &mset)) < 0 ||
+	    (rc = arg_range(dev, "pi", 0, 3, &pi)) < 0)
+		return rc;
+	if (lba != 512 && lba != 4096) {
+		SIM_NVME_LOG(ERR, "%s: lba=%" PRIu64 " is not a supported LBA size (512 or 4096)",
+			     dev->name, lba);
+		return -EINVAL;
+	}
+	if (ms != 0 && ms != 8 && ms != 16 && ms != 64) {
+		SIM_NVME_LOG(ERR,
+			     "%s: ms=%" PRIu64 " is not a supported metadata size (0, 8, 16, 64)",
+			     dev->name, ms);
+		return -EINVAL;
+	}
+	if (pi != 0 && ms < 8) {
+		SIM_NVME_LOG(ERR,
+			     "%s: pi=%" PRIu64 " needs 8 bytes of metadata a block (ms=8 or more)",
+			     dev->name, pi);
+		return -EINVAL;
+	}
+	fmt->lba = (uint32_t)lba;
+	fmt->ms = (uint32_t)ms;
+	fmt->extended = mset == 1;
+	fmt->pi = (uint8_t)pi;
+	return 0;
+}
+
+static int parse_args(struct svio_device *dev, struct sim_nvme *c, uint64_t *size,
+		      struct sim_nvme_ns_format *fmt, uint32_t *nsid)
 {
 	const char *mode = svio_dev_arg(dev, "mode");
-	uint64_t v, queues = 8, mqes = 1024, dstrd = 0, nsid64 = 1;
+	uint64_t queues = 8, mqes = 1024, dstrd = 0, nsid64 = 1, nns = 1, mdts = SIM_NVME_MDTS;
 	int rc;
 
 	*size = svio_dev_arg(dev, "file") != NULL ? 0 : 1ull << 30;
 	rc = svio_dev_arg_u64(dev, "size", size);
 	if (rc < 0)
 		return rc;
-	v = 512;
-	rc = svio_dev_arg_u64(dev, "lba", &v);
+	rc = parse_format(dev, fmt);
 	if (rc < 0)
 		return rc;
-	if (v != 512 && v != 4096) {
-		SIM_NVME_LOG(ERR, "%s: lba=%" PRIu64 " is not a supported LBA size (512 or 4096)",
-			     dev->name, v);
-		return -EINVAL;
-	}
-	*lba = (uint32_t)v;
 	if ((rc = arg_range(dev, "nsid", 1, 1024, &nsid64)) < 0 ||
+	    (rc = arg_range(dev, "namespaces", 1, SIM_NVME_MAX_NS, &nns)) < 0 ||
+	    (rc = arg_range(dev, "mdts", 0, SIM_NVME_MDTS, &mdts)) < 0 ||
 	    (rc = arg_range(dev, "queues", 1, SIM_NVME_MAX_QUEUES, &queues)) < 0 ||
 	    (rc = arg_range(dev, "mqes", 2, 4096, &mqes)) < 0 ||
 	    (rc = arg_range(dev, "dstrd", 0, 4, &dstrd)) < 0)
 		return rc;
+	if (nns > 1 && svio_dev_arg(dev, "file") != NULL) {
+		SIM_NVME_LOG(ERR, "%s: file= backs one namespace, not namespaces=%" PRIu64,
+			     dev->name, nns);
+		return -EINVAL;
+	}
+	if (nsid64 + nns - 1 > 1024) {
+		SIM_NVME_LOG(ERR,
+			     "%s: nsid=%" PRIu64 " with namespaces=%" PRIu64
+			     " goes past namespace id 1024",
+			     dev->name, nsid64, nns);
+		return -EINVAL;
+	}
 	rc = svio_dev_arg_u64(dev, "latency_ns", &c->latency_ns);
 	if (rc < 0)
 		return rc;
@@ -147,10 +190,18 @@ static int parse_args(struct svio_device *dev, struct sim_nvme *c, uint64_t *siz
 	}
 	c->thread_mode = mode != NULL && strcmp(mode, "thread") == 0;
 	*nsid = (uint32_t)nsid64;
+	c->nns = (uint32_t)nns;
+	c->mdts = (uint32_t)mdts;
 	c->nqueues = (uint32_t)queues;
 	c->mqes = (uint32_t)mqes - 1;
 	c->dstrd = (uint32_t)dstrd;
 	return 0;
+}
+
+static void close_namespaces(struct sim_nvme *c)
+{
+	for (unsigned int i = 0; i < SIM_NVME_MAX_NS; i++)
+		sim_nvme_ns_close(&c->ns[i]);
 }
 
 static void free_model(struct sim_nvme *c)
@@ -167,14 +218,16 @@ static void free_model(struct sim_nvme *c)
 static int nvme_create(struct svio_device *dev)
 {
 	struct sim_nvme *c = calloc(1, sizeof(*c));
+	struct sim_nvme_ns_format fmt;
 	uint64_t size;
-	uint32_t lba, nsid;
+	uint32_t nsid;
 	int rc;
 
 	if (c == NULL)
 		return -ENOMEM;
 	c->dev = dev;
-	c->ns.fd = -1;
+	for (unsigned int i = 0; i < SIM_NVME_MAX_NS; i++)
+		c->ns[i].fd = -1;
 	pthread_mutex_init(&c->reg_lock, NULL);
 	pthread_mutex_init(&c->err_lock, NULL);
 	for (unsigned int q = 0; q <= SIM_NVME_MAX_QUEUES; q++) {
@@ -182,13 +235,16 @@ static int nvme_create(struct svio_device *dev)
 		c->cq[q].qid = (uint16_t)q;
 		c->sq[q].qid = (uint16_t)q;
 	}
-	rc = parse_args(dev, c, &size, &lba, &nsid);
+	rc = parse_args(dev, c, &size, &fmt, &nsid);
 	if (rc < 0)
 		goto out_free;
 	c->bar_size = NVME_REG_DBS + 2ull * (c->nqueues + 1) * (4ull << c->dstrd);
-	rc = sim_nvme_ns_open(&c->ns, svio_dev_arg(dev, "file"), size, lba, nsid, dev->name);
-	if (rc < 0)
-		goto out_free;
+	for (unsigned int i = 0; i < c->nns; i++) {
+		rc = sim_nvme_ns_open(&c->ns[i], svio_dev_arg(dev, "file"), size, &fmt, nsid + i,
+				      dev->name);
+		if (rc < 0)
+			goto out_close_ns;
+	}
 	dev->bus_priv = c;
 	if (c->thread_mode) {
 		rc = -pthread_create(&c->thread, NULL, model_thread, c);
@@ -202,7 +258,7 @@ static int nvme_create(struct svio_device *dev)
 
 out_close_ns:
 	dev->bus_priv = NULL;
-	sim_nvme_ns_close(&c->ns);
+	close_namespaces(c);
 out_free:
 	free_model(c);
 	return rc;
@@ -218,7 +274,7 @@ static void nvme_destroy(struct svio_device *dev)
 		atomic_store(&c->thread_stop, true);
 		pthread_join(c->thread, NULL);
 	}
-	sim_nvme_ns_close(&c->ns);
+	close_namespaces(c);
 	free_model(c);
 	dev->bus_priv = NULL;
 }
@@ -298,7 +354,23 @@ int sim_nvme_stats_get(struct svio_device *dev, struct sim_nvme_stats *st)
 	st->held = atomic_load(&c->stat_held);
 	st->aborted = atomic_load(&c->stat_aborted);
 	st->posted = atomic_load(&c->stat_posted);
-	st->resident = resident_bytes(&c->ns);
+	st->resident = 0;
+	for (unsigned int i = 0; i < c->nns; i++)
+		st->resident += resident_bytes(&c->ns[i]);
+	return 0;
+}
+
+int sim_nvme_ns_peek_ns(struct svio_device *dev, uint32_t nsid, uint64_t lba, uint32_t nlb,
+			void *buf)
+{
+	struct sim_nvme *c = model_of(dev);
+	struct sim_nvme_ns *ns = c != NULL ? sim_nvme_ns_find(c, nsid) : NULL;
+
+	if (ns == NULL || buf == NULL)
+		return -EINVAL;
+	if (lba >= ns->nsze || nlb > ns->nsze - lba)
+		return -ERANGE;
+	memcpy(buf, ns->data + lba * ns->stride, (size_t)nlb * ns->stride);
 	return 0;
 }
 
@@ -306,10 +378,5 @@ int sim_nvme_ns_peek(struct svio_device *dev, uint64_t lba, uint32_t nlb, void *
 {
 	struct sim_nvme *c = model_of(dev);
 
-	if (c == NULL || buf == NULL)
-		return -EINVAL;
-	if (lba >= c->ns.nsze || nlb > c->ns.nsze - lba)
-		return -ERANGE;
-	memcpy(buf, c->ns.data + (lba << c->ns.lba_shift), (size_t)nlb << c->ns.lba_shift);
-	return 0;
+	return sim_nvme_ns_peek_ns(dev, c != NULL ? c->ns[0].nsid : 0, lba, nlb, buf);
 }

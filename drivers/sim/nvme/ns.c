@@ -21,16 +21,57 @@
 /* A memory namespace reserves address space only; keep it well inside 47 bits. */
 #define NS_MAX_BYTES (16ull << 40)
 
-int sim_nvme_ns_open(struct sim_nvme_ns *ns, const char *file, uint64_t size, uint32_t lba,
-		     uint32_t nsid, const char *devname)
+/* The LBA formats every namespace lists (as QEMU's nvme-ns does): data size x metadata size. */
+static const struct {
+	uint8_t lbads;
+	uint16_t ms;
+} lbafs[] = {
+	{ 9, 0 }, { 9, 8 }, { 9, 16 }, { 9, 64 }, { 12, 0 }, { 12, 8 }, { 12, 16 }, { 12, 64 },
+};
+
+unsigned int sim_nvme_ns_lbaf_list(struct nvme_lbaf *lbaf)
 {
-	uint32_t shift = lba == 4096 ? 12 : 9;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(lbafs) / sizeof(lbafs[0]); i++) {
+		lbaf[i].lbads = lbafs[i].lbads;
+		lbaf[i].ms = lbafs[i].ms;
+		lbaf[i].rp = 0;
+	}
+	return i;
+}
+
+unsigned int sim_nvme_ns_lbaf_index(const struct sim_nvme_ns *ns)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(lbafs) / sizeof(lbafs[0]); i++)
+		if (lbafs[i].lbads == ns->lba_shift && lbafs[i].ms == ns->ms)
+			return i;
+	return 0; /* parse_args() admits listed formats only */
+}
+
+struct sim_nvme_ns *sim_nvme_ns_find(struct sim_nvme *c, uint32_t nsid)
+{
+	uint32_t i = nsid - c->ns[0].nsid;
+
+	return nsid >= c->ns[0].nsid && i < c->nns ? &c->ns[i] : NULL;
+}
+
+int sim_nvme_ns_open(struct sim_nvme_ns *ns, const char *file, uint64_t size,
+		     const struct sim_nvme_ns_format *fmt, uint32_t nsid, const char *devname)
+{
+	uint32_t shift = fmt->lba == 4096 ? 12 : 9;
 	void *p;
 	int rc;
 
 	ns->fd = -1;
 	ns->nsid = nsid;
 	ns->lba_shift = shift;
+	ns->ms = fmt->ms;
+	ns->extended = fmt->extended && fmt->ms > 0;
+	ns->pi = fmt->pi;
+	ns->stride = (1u << shift) + fmt->ms;
 	if (file != NULL) {
 		struct stat st;
 
@@ -44,9 +85,11 @@ int sim_nvme_ns_open(struct sim_nvme_ns *ns, const char *file, uint64_t size, ui
 			rc = -errno;
 			goto out_close;
 		}
+		/* The file holds data and metadata: size= counts the data only. */
 		if (size == 0)
-			size = (uint64_t)st.st_size;
-		else if ((uint64_t)st.st_size < size && ftruncate(ns->fd, (off_t)size) < 0) {
+			size = ((uint64_t)st.st_size / ns->stride) << shift;
+		else if ((uint64_t)st.st_size < (size >> shift) * ns->stride &&
+			 ftruncate(ns->fd, (off_t)((size >> shift) * ns->stride)) < 0) {
 			rc = -errno;
 			SIM_NVME_LOG(ERR, "%s: cannot size file=%s to %" PRIu64 " bytes: %s",
 				     devname, file, size, strerror(errno));
@@ -54,10 +97,10 @@ int sim_nvme_ns_open(struct sim_nvme_ns *ns, const char *file, uint64_t size, ui
 		}
 	}
 	ns->nsze = size >> shift;
-	ns->bytes = ns->nsze << shift;
+	ns->bytes = ns->nsze * ns->stride;
 	if (ns->nsze == 0) {
 		SIM_NVME_LOG(ERR, "%s: namespace of %" PRIu64 " bytes holds no %u-byte block",
-			     devname, size, lba);
+			     devname, size, fmt->lba);
 		rc = -EINVAL;
 		goto out_close;
 	}
@@ -100,7 +143,7 @@ void sim_nvme_ns_close(struct sim_nvme_ns *ns)
 
 void sim_nvme_ns_zero(struct sim_nvme_ns *ns, uint64_t lba, uint64_t nlb)
 {
-	uint64_t lo = lba << ns->lba_shift, hi = (lba + nlb) << ns->lba_shift;
+	uint64_t lo = lba * ns->stride, hi = (lba + nlb) * ns->stride;
 	uint64_t plo = (lo + 4095) & ~4095ull, phi = hi & ~4095ull;
 
 	if (ns->fd >= 0 || plo >= phi) {

@@ -95,7 +95,8 @@ static void cc_write(struct sim_nvme *c, uint32_t val)
 	if (NVME_CC_SHN(val) != 0 && NVME_CC_SHN(old) == 0 && (val & NVME_CC_EN)) {
 		/* Shutdown completes at once: data reaches the backing file, processing stops. */
 		atomic_store(&c->enabled, false);
-		sim_nvme_ns_sync(&c->ns);
+		for (unsigned int i = 0; i < c->nns; i++)
+			sim_nvme_ns_sync(&c->ns[i]);
 		atomic_store(&c->csts, (atomic_load(&c->csts) & ~NVME_CSTS_SHST_MASK) |
 					       NVME_CSTS_SHST_COMPLETE);
 	}

@@ -9,8 +9,25 @@
  *                   namespaces are sparse: untouched blocks cost nothing
  *                   and read as zeroes.
  *   lba=512|4096    LBA data size (default 512)
- *   nsid=N          id of the (single) namespace, 1..1024 (default 1);
- *                   Identify reports NN = N, ids below it are inactive
+ *   ms=0|8|16|64    metadata bytes per block (default 0), as QEMU's nvme-ns
+ *   mset=0|1        where the metadata goes: 1 inside each block, after its
+ *                   data (extended LBA, FLBAS bit 4: a block is lba + ms
+ *                   bytes in host memory); 0 (default) in a separate buffer
+ *                   the command's MPTR names (nlb * ms contiguous bytes)
+ *   pi=0..3         protection information type reported in DPS (default 0:
+ *                   none; needs ms >= 8). The model neither checks nor
+ *                   inserts it: commands with PRINFO set are refused with
+ *                   Invalid Field on such a namespace
+ *   namespaces=N    active namespaces, 1..16 (default 1), each size= bytes
+ *                   of data with the format above, ids nsid .. nsid + N - 1
+ *   nsid=N          id of the first namespace, 1..1024 (default 1);
+ *                   Identify reports NN = the last id, ids below the first
+ *                   are inactive
+ *   mdts=N          largest transfer: 2^N pages (data plus interleaved
+ *                   metadata) per command, 0..8 (default 8; 0: no limit
+ *                   beyond 65536 blocks). A larger command completes with
+ *                   Invalid Field in Command, DNR set, as QEMU's controller
+ *                   answers
  *   queues=N        I/O queue pairs offered, 1..64 (default 8)
  *   mqes=N          largest queue, in entries (2..4096, default 1024)
  *   dstrd=N         doorbell stride 4 << N bytes (0..4, default 0)
@@ -20,7 +37,8 @@
  *                   on the writer's thread; thread: a model thread polls the
  *                   doorbells
  *   file=PATH       back the namespace by a file (created and sized when
- *                   size= is given, otherwise its size is used)
+ *                   size= is given, otherwise its size is used; metadata is
+ *                   stored after each block's data); one namespace only
  *   corrupt_reads=N fault injection: every Nth Read command (counted over the
  *                   controller) delivers its data with the last byte flipped;
  *                   the stored data stays intact (default 0: never)
@@ -74,9 +92,14 @@ struct sim_nvme_stats {
 int sim_nvme_stats_get(struct svio_device *dev, struct sim_nvme_stats *st);
 
 /**
- * Copy namespace blocks straight from the backing store (tests: what the
- * controller holds, independent of any DMA). @return 0, -EINVAL, -ERANGE.
+ * Copy blocks of the first namespace straight from the backing store (tests:
+ * what the controller holds, independent of any DMA): each block's data,
+ * then its metadata (ms bytes) when the format has any.
+ * @return 0, -EINVAL, -ERANGE.
  */
 int sim_nvme_ns_peek(struct svio_device *dev, uint64_t lba, uint32_t nlb, void *buf);
+/** sim_nvme_ns_peek() on namespace @p nsid. */
+int sim_nvme_ns_peek_ns(struct svio_device *dev, uint32_t nsid, uint64_t lba, uint32_t nlb,
+			void *buf);
 
 #endif /* SIM_NVME_H */

@@ -37,7 +37,8 @@ extern int sim_nvme_logtype;
 	rte_log(RTE_LOG_##level, sim_nvme_logtype, "sim_nvme: " fmt "\n", ##__VA_ARGS__)
 
 #define SIM_NVME_MAX_QUEUES 64 /* I/O queue pairs, plus the admin pair */
-#define SIM_NVME_MDTS	    8  /* 2^8 pages: 1 MiB per command */
+#define SIM_NVME_MDTS	    8  /* default mdts=: 2^8 pages, 1 MiB per command */
+#define SIM_NVME_MAX_NS	    16 /* namespaces= at most */
 #define SIM_NVME_ACL	    3  /* 0-based: four outstanding aborts */
 #define SIM_NVME_AERL	    3  /* 0-based: four outstanding event requests */
 #define SIM_NVME_ERRLOG	    16 /* error log entries kept */
@@ -83,13 +84,30 @@ struct sim_nvme_cq {
 	_Atomic uint64_t reads, writes, blocks_read, blocks_written;
 };
 
+/*
+ * A namespace and its format. The store keeps each block's metadata right
+ * after its data (stride = data + ms bytes), so an extended-format transfer
+ * is one straight copy; separate metadata (MPTR) is gathered or scattered.
+ */
 struct sim_nvme_ns {
 	uint32_t nsid;
 	uint32_t lba_shift;
-	uint64_t nsze;	/* blocks */
-	uint64_t bytes; /* nsze << lba_shift */
-	uint8_t *data;	/* mmap: anonymous (sparse) or the backing file */
-	int fd;		/* -1 for memory */
+	uint32_t ms;	 /* metadata bytes per block, 0 none */
+	bool extended;	 /* FLBAS bit 4: metadata inside the block (else MPTR) */
+	uint8_t pi;	 /* DPS protection information type, 0 none */
+	uint32_t stride; /* stored bytes per block: data + ms */
+	uint64_t nsze;	 /* blocks */
+	uint64_t bytes;	 /* nsze * stride */
+	uint8_t *data;	 /* mmap: anonymous (sparse) or the backing file */
+	int fd;		 /* -1 for memory */
+};
+
+/* What every namespace of a controller is formatted with. */
+struct sim_nvme_ns_format {
+	uint32_t lba;  /* data bytes per block: 512 or 4096 */
+	uint32_t ms;   /* 0, 8, 16 or 64 */
+	bool extended; /* mset=1 */
+	uint8_t pi;    /* 0..3 */
 };
 
 struct sim_nvme {
@@ -112,7 +130,9 @@ struct sim_nvme {
 	uint32_t aer_outstanding;      /* under cq[0].lock */
 	bool vwc;
 
-	struct sim_nvme_ns ns;
+	uint32_t mdts; /* 2^mdts pages per command at most; 0: no limit */
+	uint32_t nns;  /* namespaces: ns[0..nns) with ids ns[0].nsid up */
+	struct sim_nvme_ns ns[SIM_NVME_MAX_NS];
 
 	/* Fault injection. */
 	_Atomic uint32_t hang_next;
@@ -191,8 +211,14 @@ uint16_t sim_nvme_prp_xfer(struct sim_nvme *c, const struct nvme_sqe *sqe, void 
 			   bool to_host);
 
 /* ns.c */
-int sim_nvme_ns_open(struct sim_nvme_ns *ns, const char *file, uint64_t size, uint32_t lba,
-		     uint32_t nsid, const char *devname);
+int sim_nvme_ns_open(struct sim_nvme_ns *ns, const char *file, uint64_t size,
+		     const struct sim_nvme_ns_format *fmt, uint32_t nsid, const char *devname);
+/** The active namespace @p nsid, or NULL. */
+struct sim_nvme_ns *sim_nvme_ns_find(struct sim_nvme *c, uint32_t nsid);
+/** Index of @p ns's format in the LBA format list Identify Namespace reports. */
+unsigned int sim_nvme_ns_lbaf_index(const struct sim_nvme_ns *ns);
+/** Fill the LBA format list (@p lbaf: 16 entries); @return the number of formats. */
+unsigned int sim_nvme_ns_lbaf_list(struct nvme_lbaf *lbaf);
 void sim_nvme_ns_close(struct sim_nvme_ns *ns);
 /** Zero [lba, lba + nlb): whole pages are given back to the system. */
 void sim_nvme_ns_zero(struct sim_nvme_ns *ns, uint64_t lba, uint64_t nlb);

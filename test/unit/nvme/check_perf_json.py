@@ -24,6 +24,14 @@ Checks (before the program):
                       send SIGINT once svio-perf says the read-back started
                       (needs --status-interval > 0); it must exit 2 with
                       svio.verify_interrupted and no error
+  --expect-namespaces=N
+                      svio.namespaces lists N namespaces, each of which had
+                      timed I/O, and their I/O adds up to the jobs'
+  --expect-xfer=BYTES every namespace moved BYTES a command (svio.namespaces
+                      xfer_bytes: --bs plus extended metadata)
+  --expect-refusal=REGEX
+                      svio-perf must exit 1 before any I/O, its stderr
+                      matching REGEX (a setup the driver or svio-perf refuses)
   --expect-stale-uses svio-perf must exit non-zero with svio.iommu.stale_uses > 0
                       (an IOMMU model dropping invalidations on purpose; the
                       stale uses may also show as I/O or verify errors)
@@ -97,6 +105,9 @@ expect_stale = False
 expect_interrupt = False
 first_without = None
 scratch = None
+expect_namespaces = None
+expect_xfer = None
+expect_refusal = None
 args = sys.argv[1:]
 while args and args[0].startswith("--"):
     opt = args.pop(0)
@@ -116,10 +127,27 @@ while args and args[0].startswith("--"):
         expect_errors = True
     elif opt == "--expect-stale-uses":
         expect_stale = True
+    elif opt.startswith("--expect-namespaces="):
+        expect_namespaces = int(opt.split("=", 1)[1])
+    elif opt.startswith("--expect-xfer="):
+        expect_xfer = int(opt.split("=", 1)[1])
+    elif opt.startswith("--expect-refusal="):
+        expect_refusal = opt.split("=", 1)[1]
     else:
         fail(f"unknown check {opt}")
 if not args:
     fail("no program to run")
+
+if expect_refusal is not None:
+    out = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    err = out.stderr.decode(errors="replace")
+    sys.stderr.write(err)
+    if out.returncode != 1:
+        fail(f"svio-perf exited with {out.returncode}, not 1, on a setup it must refuse")
+    if not re.search(expect_refusal, err):
+        fail(f"no message matching {expect_refusal!r} on stderr")
+    print(f"check_perf_json: refused as expected ({expect_refusal!r}): ok")
+    sys.exit(0)
 
 remove(scratch)
 first_nonce = None
@@ -223,10 +251,26 @@ if want_readback and svio["verify_reads"] == 0:
 if readback_all is not None:
     for i, job in enumerate(jobs):
         # Sequential writes, no write error: every distinct block written is read back.
-        slots = readback_all * len(svio["devices"])
+        slots = readback_all * len(svio.get("namespaces", svio["devices"]))
         expect = min(slots, job["write"]["total_ios"])
         if job["verify_reads"] != expect:
             fail(f"jobs[{i}]: read back {job['verify_reads']} blocks, wrote {expect} distinct")
+spaces = svio.get("namespaces")
+if spaces is None:
+    fail("no svio.namespaces")
+if sum(n["total_ios"] for n in spaces) != total:
+    fail("svio.namespaces' total_ios do not add up to the jobs'")
+if expect_namespaces is not None:
+    if len(spaces) != expect_namespaces:
+        fail(f"{len(spaces)} namespaces driven, not {expect_namespaces}")
+    for n in spaces:
+        if n["total_ios"] == 0:
+            fail(f"{n['device']} namespace {n['nsid']} had no I/O")
+if expect_xfer is not None:
+    for n in spaces:
+        if n["xfer_bytes"] != expect_xfer:
+            fail(f"{n['device']} namespace {n['nsid']} moved {n['xfer_bytes']} bytes a "
+                 f"command, not {expect_xfer}")
 print(f"check_perf_json: {len(jobs)} job(s), {total} I/Os, {svio['verify_reads']} read back, "
       f"{svio['verify_checked']} checked, {svio['verify_errors']} verify errors, "
       f"{stale} stale uses: ok")

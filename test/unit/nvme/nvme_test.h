@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -124,6 +125,35 @@ static inline void nvme_seen_cb(void *arg, const struct svio_nvme_cpl *cpl)
 	s->rc = cpl->rc;
 	s->done++;
 	svio_iommu_stats_get(svio_domain_default(), &s->st);
+}
+
+/* A page-aligned buffer the device can reach, with its device address. */
+struct dbuf {
+	uint8_t *va;
+	uint64_t iova;
+	size_t len;
+};
+
+static inline void dbuf_alloc(struct dbuf *b, size_t len)
+{
+	struct svio_domain *dom = svio_domain_default();
+
+	b->len = (len + 4095) & ~(size_t)4095;
+	assert_int_equal(posix_memalign((void **)&b->va, 4096, b->len), 0);
+	memset(b->va, 0, b->len);
+	if (svio_domain_sva(dom))
+		b->iova = (uint64_t)(uintptr_t)b->va;
+	else
+		assert_int_equal(svio_dma_map(dom, b->va, b->len, SVIO_DMA_RW, &b->iova), 0);
+}
+
+static inline void dbuf_free(struct dbuf *b)
+{
+	struct svio_domain *dom = svio_domain_default();
+
+	if (!svio_domain_sva(dom))
+		assert_int_equal(svio_dma_unmap(dom, b->iova, b->len), 0);
+	free(b->va);
 }
 
 #endif /* NVME_TEST_H */
