@@ -98,10 +98,10 @@ void tp_stats_json(FILE *f, uint16_t nb_ports, const struct tp_port_totals *tot,
 			"%s{\"port\": %u, \"name\": \"%s\", \"rx_packets\": %" PRIu64
 			", \"tx_packets\": %" PRIu64 ", \"rx_dropped\": %" PRIu64
 			", \"tx_dropped\": %" PRIu64 ", \"rx_bytes\": %" PRIu64
-			", \"tx_bytes\": %" PRIu64,
+			", \"tx_bytes\": %" PRIu64 ", \"rx_errors\": %" PRIu64,
 			p ? ", " : "", p, svio_net_port_name(p), tot[p].rx_packets,
 			tot[p].tx_packets, tot[p].rx_dropped, tot[p].tx_dropped, tot[p].rx_bytes,
-			tot[p].tx_bytes);
+			tot[p].tx_bytes, tot[p].rx_errors);
 		ring_sizes_json(f, p, false);
 		ring_sizes_json(f, p, true);
 		fprintf(f, "}");
