@@ -3,8 +3,11 @@
 # configure and build BUILD_DIR (default: build). Sourced by the other scripts.
 set -euo pipefail
 
+# iproute2 and iputils-ping: net_ping_veth (veth, network namespaces, ping) would
+# skip without them on a fresh machine.
 SVIO_PACKAGES=(build-essential meson ninja-build pkg-config python3
-	libdpdk-dev dpdk-dev liburcu-dev libnuma-dev libcmocka-dev)
+	libdpdk-dev dpdk-dev liburcu-dev libnuma-dev libcmocka-dev
+	iproute2 iputils-ping)
 
 svio_root() {
 	cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd

@@ -116,6 +116,33 @@ static int fwd_loop(void *arg)
 	return 0;
 }
 
+/* Every queue's ring size, checked before anything is set up; @return their sum, 0 if refused. */
+static unsigned int ring_descs(uint16_t nb_ports)
+{
+	unsigned int sum = 0, n;
+	uint16_t p, q;
+
+	for (p = 0; p < nb_ports; p++) {
+		struct svio_net_info info;
+
+		if (svio_net_info_get(p, &info) == 0 &&
+		    RTE_MAX(tp_cfg.rxq, tp_cfg.txq) > info.max_rx_queues) {
+			fprintf(stderr, "--rxq=%u --txq=%u: port %u (%s) has %u queue pairs\n",
+				tp_cfg.rxq, tp_cfg.txq, p, info.name, info.max_rx_queues);
+			return 0;
+		}
+		for (q = 0; q < tp_cfg.rxq + tp_cfg.txq; q++) {
+			bool tx = q >= tp_cfg.rxq;
+
+			n = tp_queue_descs(p, (uint16_t)(tx ? q - tp_cfg.rxq : q), tx);
+			if (n == 0)
+				return 0;
+			sum += n;
+		}
+	}
+	return sum;
+}
+
 static int setup_ports(uint16_t nb_ports, struct rte_mempool *mp)
 {
 	uint16_t p, q;
@@ -124,9 +151,11 @@ static int setup_ports(uint16_t nb_ports, struct rte_mempool *mp)
 	for (p = 0; p < nb_ports; p++) {
 		rc = svio_net_configure(p, tp_cfg.rxq, tp_cfg.txq);
 		for (q = 0; rc == 0 && q < tp_cfg.rxq; q++)
-			rc = svio_net_rx_queue_setup(p, q, tp_cfg.rxd, SOCKET_ID_ANY, mp);
+			rc = svio_net_rx_queue_setup(p, q, tp_queue_descs(p, q, false),
+						     SOCKET_ID_ANY, mp);
 		for (q = 0; rc == 0 && q < tp_cfg.txq; q++)
-			rc = svio_net_tx_queue_setup(p, q, tp_cfg.txd, SOCKET_ID_ANY);
+			rc = svio_net_tx_queue_setup(p, q, tp_queue_descs(p, q, true),
+						     SOCKET_ID_ANY);
 		if (rc == 0)
 			rc = svio_net_start(p);
 		if (rc < 0) {
@@ -299,7 +328,7 @@ static void run_batch(void)
 int main(int argc, char **argv)
 {
 	struct rte_mempool *mp = NULL;
-	unsigned int nb_mbufs, cache;
+	unsigned int nb_mbufs, cache, descs;
 	uint16_t p;
 	int ret, rc = EXIT_FAILURE;
 
@@ -327,10 +356,12 @@ int main(int argc, char **argv)
 				"(e.g. -l 0-1)\n");
 		goto out_cleanup;
 	}
+	descs = ring_descs(nb_ports);
+	if (descs == 0)
+		goto out_cleanup;
 	nb_mbufs = tp_cfg.total_mbufs;
 	if (nb_mbufs == 0)
-		nb_mbufs = RTE_MAX(nb_ports * (tp_cfg.rxq * tp_cfg.rxd + tp_cfg.txq * tp_cfg.txd +
-					       (unsigned int)tp_cfg.burst * TP_MAX_SEGS * 4) +
+		nb_mbufs = RTE_MAX(descs + nb_ports * (unsigned int)tp_cfg.burst * TP_MAX_SEGS * 4 +
 					   rte_lcore_count() * 512u,
 				   8192u);
 	cache = RTE_MIN(256u, nb_mbufs / (rte_lcore_count() * 4));

@@ -21,7 +21,8 @@ static void usage(const char *prog)
 	       "  --forward-mode=io|mac|macswap|txonly|rxonly|icmpecho (default io)\n"
 	       "  --nb-cores=N        forwarding lcores (default 1; the main lcore if no workers)\n"
 	       "  --rxq=N --txq=N     queues per port (default 1)\n"
-	       "  --rxd=N --txd=N     descriptors per queue (default 1024)\n"
+	       "  --rxd=N --txd=N     descriptors per queue (default: what each queue\n"
+	       "                      of the device takes, at most %d)\n"
 	       "  --burst=N           frames per burst (1..%d, default 32)\n"
 	       "  --txpkts=L[,L...]   txonly segment lengths (default 64)\n"
 	       "  --total-num-mbufs=N mbufs in the pool\n"
@@ -33,7 +34,7 @@ static void usage(const char *prog)
 	       "  --output-format=text|json   statistics on stop\n"
 	       "  --ip-addr=A.B.C.D   icmpecho: answer ARP and ping for this address only\n"
 	       "                      (default: answer every request, whatever its target)\n",
-	       prog, TP_MAX_BURST);
+	       prog, TP_DEF_DESC, TP_MAX_BURST);
 }
 
 static int parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *v)
@@ -79,6 +80,31 @@ static int parse_txpkts(const char *s, struct tp_config *cfg)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+uint16_t tp_queue_descs(uint16_t port, uint16_t q, bool tx)
+{
+	uint16_t asked = tx ? tp_cfg.txd : tp_cfg.rxd;
+	struct svio_net_queue_info qi;
+	int rc = tx ? svio_net_tx_queue_info_get(port, q, &qi)
+		    : svio_net_rx_queue_info_get(port, q, &qi);
+
+	if (rc < 0) {
+		fprintf(stderr, "port %u (%s): no %s queue %u\n", port, svio_net_port_name(port),
+			tx ? "tx" : "rx", q);
+		return 0;
+	}
+	if (asked == 0)
+		return RTE_MIN((uint16_t)TP_DEF_DESC, qi.max_desc);
+	if (asked > qi.max_desc || asked < qi.min_desc) {
+		fprintf(stderr,
+			"--%s=%u: port %u (%s) %s queue %u takes %u..%u descriptors "
+			"(the device's limit for that queue is %u)\n",
+			tx ? "txd" : "rxd", asked, port, svio_net_port_name(port), tx ? "tx" : "rx",
+			q, qi.min_desc, qi.max_desc, qi.max_desc);
+		return 0;
+	}
+	return asked;
 }
 
 int tp_parse_args(int argc, char **argv, struct tp_config *cfg)
@@ -129,7 +155,7 @@ int tp_parse_args(int argc, char **argv, struct tp_config *cfg)
 	cfg->mode = TP_IO;
 	cfg->nb_cores = 1;
 	cfg->rxq = cfg->txq = 1;
-	cfg->rxd = cfg->txd = 1024;
+	cfg->rxd = cfg->txd = 0; /* per queue, from the device */
 	cfg->burst = 32;
 	cfg->txpkts[0] = 64;
 	cfg->n_txpkts = 1;

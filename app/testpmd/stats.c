@@ -67,6 +67,24 @@ void tp_stats_print(FILE *f, uint16_t nb_ports, const struct tp_port_totals *tot
 	fflush(f);
 }
 
+/* "rx_desc": [N, ...]: the ring size of each of the port's queues. */
+static void ring_sizes_json(FILE *f, uint16_t port, bool tx)
+{
+	uint16_t q, nq = tx ? tp_cfg.txq : tp_cfg.rxq;
+
+	fprintf(f, ", \"%s_desc\": [", tx ? "tx" : "rx");
+	for (q = 0; q < nq; q++) {
+		struct svio_net_queue_info qi = { 0 };
+
+		if (tx)
+			svio_net_tx_queue_info_get(port, q, &qi);
+		else
+			svio_net_rx_queue_info_get(port, q, &qi);
+		fprintf(f, "%s%u", q ? ", " : "", qi.nb_desc);
+	}
+	fprintf(f, "]");
+}
+
 void tp_stats_json(FILE *f, uint16_t nb_ports, const struct tp_port_totals *tot, double secs,
 		   const char *mode)
 {
@@ -80,10 +98,13 @@ void tp_stats_json(FILE *f, uint16_t nb_ports, const struct tp_port_totals *tot,
 			"%s{\"port\": %u, \"name\": \"%s\", \"rx_packets\": %" PRIu64
 			", \"tx_packets\": %" PRIu64 ", \"rx_dropped\": %" PRIu64
 			", \"tx_dropped\": %" PRIu64 ", \"rx_bytes\": %" PRIu64
-			", \"tx_bytes\": %" PRIu64 "}",
+			", \"tx_bytes\": %" PRIu64 ", \"rx_errors\": %" PRIu64,
 			p ? ", " : "", p, svio_net_port_name(p), tot[p].rx_packets,
 			tot[p].tx_packets, tot[p].rx_dropped, tot[p].tx_dropped, tot[p].rx_bytes,
-			tot[p].tx_bytes);
+			tot[p].tx_bytes, tot[p].rx_errors);
+		ring_sizes_json(f, p, false);
+		ring_sizes_json(f, p, true);
+		fprintf(f, "}");
 		fwd += strcmp(mode, "rxonly") == 0 ? tot[p].rx_packets : tot[p].tx_packets;
 	}
 	fprintf(f, "], \"forwarded_packets\": %" PRIu64 ", \"mpps\": %.3f", fwd,

@@ -20,6 +20,7 @@
 #define TP_MAX_STREAMS (SVIO_NET_MAX_PORTS * SVIO_NET_MAX_QUEUES)
 #define TP_MAX_BURST   512
 #define TP_MAX_SEGS    8
+#define TP_DEF_DESC    1024 /* descriptors per queue unless asked: clamped to the queue */
 
 enum tp_mode {
 	TP_IO,
@@ -34,7 +35,7 @@ struct tp_config {
 	enum tp_mode mode;
 	unsigned int nb_cores;
 	uint16_t rxq, txq;
-	uint16_t rxd, txd;
+	uint16_t rxd, txd; /* 0: TP_DEF_DESC clamped to each queue's limit */
 	uint16_t burst;
 	uint16_t txpkts[TP_MAX_SEGS];
 	unsigned int n_txpkts;
@@ -73,6 +74,12 @@ extern volatile bool tp_stop;
 /** Parse testpmd's options (after svio_eal_init). @return 0, 1 (help printed), -EINVAL. */
 int tp_parse_args(int argc, char **argv, struct tp_config *cfg);
 const struct tp_engine *tp_engine_find(enum tp_mode mode);
+/**
+ * Descriptors for queue @p q of @p port: --rxd/--txd, or TP_DEF_DESC clamped
+ * to the queue's own limit. @return the count, or 0 (said on stderr) when the
+ * queue cannot take what was asked.
+ */
+uint16_t tp_queue_descs(uint16_t port, uint16_t q, bool tx);
 /** Build a txonly frame (UDP/IPv4, segments as --txpkts). */
 struct rte_mbuf *tp_txonly_frame(struct tp_stream *s);
 

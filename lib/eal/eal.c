@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* svio_eal_init(): options, DPDK, devices, the process domain. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -122,8 +123,13 @@ int svio_eal_init(int argc, char **argv)
 
 	if (!dpdk_up) {
 		if (rte_eal_init(eal.argc, eal.argv) < 0) {
+			char why[512];
+
 			rc = rte_errno > 0 ? -rte_errno : -EINVAL;
-			SVIO_EAL_LOG(ERR, "DPDK EAL initialisation failed: %s", rte_strerror(-rc));
+			/* DPDK's only word for missing hugepages is EACCES, "Permission denied". */
+			if (rc != -EACCES || !svio_eal_hugepage_hint(&eal, why, sizeof(why)))
+				snprintf(why, sizeof(why), "%s", rte_strerror(-rc));
+			SVIO_EAL_LOG(ERR, "DPDK EAL initialisation failed: %s", why);
 			goto out_teardown;
 		}
 		dpdk_up = true;

@@ -43,6 +43,14 @@ int svio_parse_pci_addr(const char *s, size_t len, char out[13]);
 /** Does a built-in-device bus (not PCI: -a only) own the first @p len chars of @p name? */
 bool svio_eal_bus_claims(const char *name, size_t len);
 
+/**
+ * After rte_eal_init() failed with hugepages in use (no --no-huge): write
+ * into @p buf what is missing (none reserved, all in use, no hugetlbfs
+ * mounted) and the ways out. @return false, @p buf untouched, when hugepages
+ * look usable (hugepages.c).
+ */
+bool svio_eal_hugepage_hint(const struct eal_argv *eal, char *buf, size_t len);
+
 /** Register the buses and drivers compiled into libsvio (idempotent). */
 int svio_builtin_register(void);
 void svio_builtin_unregister(void);

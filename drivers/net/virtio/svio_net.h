@@ -52,7 +52,8 @@ struct svio_net_info {
 	char name[SVIO_NET_NAME_MAX];
 	uint16_t max_rx_queues;
 	uint16_t max_tx_queues;
-	uint16_t max_desc; /**< largest ring size */
+	uint16_t max_desc; /**< largest ring size every queue takes (the smallest queue limit;
+			     each queue's own: svio_net_rx/tx_queue_info_get) */
 	uint16_t min_desc;
 	uint32_t max_rx_pktlen; /**< largest frame (without the 4-byte FCS) */
 	uint64_t features;	/**< virtio features negotiated (offered & wanted) */
@@ -61,6 +62,20 @@ struct svio_net_info {
 
 /** @return 0 or -ENODEV. */
 int svio_net_info_get(uint16_t port, struct svio_net_info *info);
+
+/** A queue's ring: what the device lets it hold and what it was set up with. */
+struct svio_net_queue_info {
+	uint16_t max_desc; /**< the device's limit for this queue (queues may differ) */
+	uint16_t min_desc;
+	uint16_t nb_desc; /**< ring size set up, 0 before setup */
+};
+
+/**
+ * Receive (transmit) queue @p q of @p port, q < max_rx_queues; the port need
+ * not be configured. @return 0, -ENODEV, -EINVAL (no such queue).
+ */
+int svio_net_rx_queue_info_get(uint16_t port, uint16_t q, struct svio_net_queue_info *qi);
+int svio_net_tx_queue_info_get(uint16_t port, uint16_t q, struct svio_net_queue_info *qi);
 
 /**
  * Set the number of queues (1..max; receive queue i and transmit queue i
@@ -72,11 +87,14 @@ int svio_net_info_get(uint16_t port, struct svio_net_info *info);
 int svio_net_configure(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq);
 
 /**
- * Set up receive queue @p q with @p nb_desc descriptors (power of two, 0 for
- * the device maximum) on NUMA @p socket (SOCKET_ID_ANY allowed), filled from
- * @p mp (data room at least RTE_PKTMBUF_HEADROOM + 64 bytes; frames longer
- * than one buffer arrive as chains). Replaces an earlier setup.
- * @return 0, -ENODEV, -EBUSY, -EINVAL, -ENOMEM, -EIO (a device that did not
+ * Set up receive queue @p q with @p nb_desc descriptors (a power of two up to
+ * this queue's own limit, see svio_net_rx_queue_info_get(); 0 for 1024 clamped
+ * to that limit, as DPDK clamps to the queue size) on NUMA @p socket
+ * (SOCKET_ID_ANY allowed), filled from @p mp (data room at least
+ * RTE_PKTMBUF_HEADROOM + 64 bytes; frames longer than one buffer arrive as
+ * chains). Replaces an earlier setup.
+ * @return 0, -ENODEV, -EBUSY, -EINVAL (the log names the queue's limit when
+ * @p nb_desc does not fit), -ENOMEM, -EIO (a device that did not
  * reset at stop still does not), or a mapping error.
  */
 int svio_net_rx_queue_setup(uint16_t port, uint16_t q, uint16_t nb_desc, int socket,

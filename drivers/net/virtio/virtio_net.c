@@ -42,7 +42,10 @@ struct virtio_port {
 	bool identity; /* device addresses are process addresses (SVA) */
 	bool premap;   /* map memory up front (no SVA, or no page requests) */
 	uint64_t features;
-	uint16_t max_pairs, dev_pairs, max_desc, mtu;
+	uint16_t max_pairs, dev_pairs, mtu;
+	uint16_t max_desc; /* the smallest queue limit: a size every data queue takes */
+	/* Each queue's own limit (the device's queue_size after reset): they may differ. */
+	uint16_t rx_max_desc[SVIO_NET_MAX_QUEUES], tx_max_desc[SVIO_NET_MAX_QUEUES];
 	uint16_t nb_rxq, nb_txq;
 	struct virtio_rxq *rxq[SVIO_NET_MAX_QUEUES];
 	struct virtio_txq *txq[SVIO_NET_MAX_QUEUES];
@@ -117,6 +120,35 @@ int svio_net_info_get(uint16_t port, struct svio_net_info *info)
 	info->features = p->features;
 	info->numa_node = p->dev->numa_node;
 	return 0;
+}
+
+static int queue_info(uint16_t port, uint16_t q, bool tx, struct svio_net_queue_info *qi)
+{
+	struct virtio_port *p = port_get(port);
+	const struct virtio_ring *r = NULL;
+
+	if (p == NULL)
+		return -ENODEV;
+	if (q >= p->max_pairs)
+		return -EINVAL;
+	if (tx && p->txq[q] != NULL)
+		r = &p->txq[q]->r;
+	else if (!tx && p->rxq[q] != NULL)
+		r = &p->rxq[q]->r;
+	qi->max_desc = tx ? p->tx_max_desc[q] : p->rx_max_desc[q];
+	qi->min_desc = VIRTIO_MIN_DESC;
+	qi->nb_desc = r != NULL ? r->size : 0;
+	return 0;
+}
+
+int svio_net_rx_queue_info_get(uint16_t port, uint16_t q, struct svio_net_queue_info *qi)
+{
+	return queue_info(port, q, false, qi);
+}
+
+int svio_net_tx_queue_info_get(uint16_t port, uint16_t q, struct svio_net_queue_info *qi)
+{
+	return queue_info(port, q, true, qi);
 }
 
 /* Rings: descriptors, avail, used, then @p extra bytes; one page-aligned, mapped allocation. */
@@ -203,13 +235,25 @@ static void ring_rewind(struct virtio_ring *r)
 		r->desc[i].next = (uint16_t)(i + 1);
 }
 
-static uint16_t ring_size(const struct virtio_port *p, uint16_t nb_desc)
+/*
+ * Ring size for @p nb_desc on a queue the device lets hold @p max: 0 picks
+ * VIRTIO_DEF_DESC clamped to the queue (DPDK's virtio clamps to the queue
+ * size too); an explicit count must fit. Logs the queue's limit when not.
+ */
+static int ring_size(const struct virtio_port *p, const char *dir, uint16_t qid, uint16_t max,
+		     uint16_t nb_desc, uint16_t *size)
 {
 	if (nb_desc == 0)
-		nb_desc = RTE_MIN(VIRTIO_DEF_DESC, p->max_desc);
-	if (nb_desc < VIRTIO_MIN_DESC || nb_desc > p->max_desc || (nb_desc & (nb_desc - 1)))
-		return 0;
-	return nb_desc;
+		nb_desc = RTE_MIN(VIRTIO_DEF_DESC, max);
+	if (nb_desc < VIRTIO_MIN_DESC || nb_desc > max || (nb_desc & (nb_desc - 1))) {
+		VIRTIO_LOG(ERR,
+			   "%s: %s queue %u: %u descriptors: the device's queue takes at most %u "
+			   "(a power of two, %u..%u)",
+			   p->dev->name, dir, qid, nb_desc, max, VIRTIO_MIN_DESC, max);
+		return -EINVAL;
+	}
+	*size = nb_desc;
+	return 0;
 }
 
 /* Negotiate features: everything we want that the device offers. */
@@ -257,7 +301,7 @@ static int negotiate(struct virtio_port *p)
 static int read_config(struct virtio_port *p)
 {
 	struct virtio_hw *hw = &p->hw;
-	uint16_t pairs = 1, mtu = RTE_ETHER_MTU;
+	uint16_t pairs = 1, mtu = RTE_ETHER_MTU, q;
 	int rc = 0;
 
 	if (has(p, VIRTIO_NET_F_MAC))
@@ -278,11 +322,20 @@ static int read_config(struct virtio_port *p)
 	p->dev_pairs = pairs;
 	p->max_pairs = RTE_MIN(pairs, (uint16_t)SVIO_NET_MAX_QUEUES);
 	p->mtu = mtu;
-	p->max_desc = RTE_MIN(hw->ops->queue_max(hw, 0), (uint16_t)VIRTQ_MAX_SIZE);
-	if (p->max_desc < VIRTIO_MIN_DESC) {
-		VIRTIO_LOG(ERR, "%s: queues of %u descriptors are too small", p->dev->name,
-			   p->max_desc);
-		return -EIO;
+	p->max_desc = VIRTQ_MAX_SIZE;
+	for (q = 0; q < 2 * p->max_pairs; q++) {
+		uint16_t max = RTE_MIN(hw->ops->queue_max(hw, q), (uint16_t)VIRTQ_MAX_SIZE);
+
+		if (max < VIRTIO_MIN_DESC) {
+			VIRTIO_LOG(ERR, "%s: queue %u: %u descriptors are too few (at least %u)",
+				   p->dev->name, q, max, VIRTIO_MIN_DESC);
+			return -EIO;
+		}
+		if (q & 1)
+			p->tx_max_desc[q / 2] = max;
+		else
+			p->rx_max_desc[q / 2] = max;
+		p->max_desc = RTE_MIN(p->max_desc, max);
 	}
 	return 0;
 }
@@ -617,15 +670,16 @@ int svio_net_rx_queue_setup(uint16_t port, uint16_t qid, uint16_t nb_desc, int s
 		return -ENODEV;
 	if (p->started)
 		return -EBUSY;
-	size = ring_size(p, nb_desc);
-	if (!p->configured || qid >= p->nb_rxq || size == 0 || mp == NULL) {
+	if (!p->configured || qid >= p->nb_rxq || mp == NULL) {
 		VIRTIO_LOG(ERR, "%s: rx queue %u: %s", p->dev->name, qid,
 			   !p->configured     ? "port not configured"
 			   : qid >= p->nb_rxq ? "queue id past the configured count"
-			   : mp == NULL	      ? "no mempool"
-					      : "descriptor count not a power of two in range");
+					      : "no mempool");
 		return -EINVAL;
 	}
+	rc = ring_size(p, "rx", qid, p->rx_max_desc[qid], nb_desc, &size);
+	if (rc < 0)
+		return rc;
 	if (rte_pktmbuf_data_room_size(mp) < RTE_PKTMBUF_HEADROOM + 64) {
 		VIRTIO_LOG(ERR, "%s: rx queue %u: mbufs of pool %s are too small", p->dev->name,
 			   qid, mp->name);
@@ -711,14 +765,15 @@ int svio_net_tx_queue_setup(uint16_t port, uint16_t qid, uint16_t nb_desc, int s
 		return -ENODEV;
 	if (p->started)
 		return -EBUSY;
-	size = ring_size(p, nb_desc);
-	if (!p->configured || qid >= p->nb_txq || size == 0) {
+	if (!p->configured || qid >= p->nb_txq) {
 		VIRTIO_LOG(ERR, "%s: tx queue %u: %s", p->dev->name, qid,
-			   !p->configured     ? "port not configured"
-			   : qid >= p->nb_txq ? "queue id past the configured count"
-					      : "descriptor count not a power of two in range");
+			   !p->configured ? "port not configured"
+					  : "queue id past the configured count");
 		return -EINVAL;
 	}
+	rc = ring_size(p, "tx", qid, p->tx_max_desc[qid], nb_desc, &size);
+	if (rc < 0)
+		return rc;
 	rc = port_quiesce(p);
 	if (rc < 0)
 		return rc;

@@ -11,6 +11,9 @@
  *   mode=inline | thread                who moves frames (default inline)
  *   queues=N        queue pairs offered (1..16, default 4)
  *   qsize=N         largest queue size (power of two, 64..4096, default 1024)
+ *   rx_queue_size=N, tx_queue_size=N   largest receive / transmit queue size
+ *                   (same range, default qsize; the control queue keeps qsize),
+ *                   as QEMU's virtio-net properties of those names
  *   mac=xx:xx:xx:xx:xx:xx   default 02:00:00:00:00:<N>
  *   link=up|down    cable plugged in at power-on (default up)
  *   rx_full=wait|drop   a frame finding no receive buffer waits in the sender's

@@ -16,8 +16,8 @@
 RTE_LOG_REGISTER_SUFFIX(sim_vnet_logtype, sim_vnet, INFO);
 
 static const char *const vnet_devargs[] = {
-	"wire", "mode", "queues",    "qsize",	 "mac",	    "link",
-	"mq",	"ctrl", "mrg_rxbuf", "platform", "rx_full", NULL,
+	"wire", "mode", "queues", "qsize",     "rx_queue_size", "tx_queue_size", "mac",
+	"link", "mq",	"ctrl",	  "mrg_rxbuf", "platform",	"rx_full",	 NULL,
 };
 
 /* Every sim_vnet device, so that cables find both ends (control path only). */
@@ -73,12 +73,25 @@ static int parse_feature(struct vnet_model *m, const char *key, unsigned int bit
 	return 0;
 }
 
+/* A queue size devarg: a power of two in 64..VNET_MAX_QSIZE; @p v keeps its default when absent. */
+static int parse_qsize(struct vnet_model *m, const char *key, uint64_t *v)
+{
+	int rc = svio_dev_arg_u64(m->dev, key, v);
+
+	if (rc == 0 && (*v < 64 || *v > VNET_MAX_QSIZE || (*v & (*v - 1)) != 0)) {
+		VNET_LOG(ERR, "%s: %s=%" PRIu64 ": expected a power of two in 64..%d", m->dev->name,
+			 key, *v, VNET_MAX_QSIZE);
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
 static int parse_devargs(struct vnet_model *m)
 {
 	struct svio_device *dev = m->dev;
 	const char *mode = svio_dev_arg(dev, "mode"), *mac = svio_dev_arg(dev, "mac");
 	const char *rx_full = svio_dev_arg(dev, "rx_full");
-	uint64_t pairs = VNET_DEF_PAIRS, qsize = VNET_DEF_QSIZE;
+	uint64_t pairs = VNET_DEF_PAIRS, qsize = VNET_DEF_QSIZE, rx_qsize, tx_qsize;
 	bool link = true;
 	int rc;
 
@@ -105,18 +118,21 @@ static int parse_devargs(struct vnet_model *m)
 		rc = -EINVAL;
 	}
 	if (rc == 0)
-		rc = svio_dev_arg_u64(dev, "qsize", &qsize);
-	if (rc == 0 && (qsize < 64 || qsize > VNET_MAX_QSIZE || (qsize & (qsize - 1)) != 0)) {
-		VNET_LOG(ERR, "%s: qsize=%" PRIu64 ": expected a power of two in 64..%d", dev->name,
-			 qsize, VNET_MAX_QSIZE);
-		rc = -EINVAL;
-	}
+		rc = parse_qsize(m, "qsize", &qsize);
+	/* Receive and transmit queues may differ, as QEMU's rx_queue_size / tx_queue_size. */
+	rx_qsize = tx_qsize = qsize;
+	if (rc == 0)
+		rc = parse_qsize(m, "rx_queue_size", &rx_qsize);
+	if (rc == 0)
+		rc = parse_qsize(m, "tx_queue_size", &tx_qsize);
 	if (rc == 0)
 		rc = svio_dev_arg_bool(dev, "link", &link);
 	if (rc < 0)
 		return rc;
 	m->max_pairs = (uint16_t)pairs;
 	m->qsize_max = (uint16_t)qsize;
+	m->rx_qsize_max = (uint16_t)rx_qsize;
+	m->tx_qsize_max = (uint16_t)tx_qsize;
 	m->link_admin_up = link;
 
 	m->features = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM) |

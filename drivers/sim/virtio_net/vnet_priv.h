@@ -122,7 +122,9 @@ struct vnet_model {
 	bool link_admin_up;  /* devarg link=, sim_vnet_set_link() */
 	uint16_t max_pairs;
 	uint16_t active_pairs; /* atomic: MQ VQ_PAIRS_SET */
-	uint16_t qsize_max;
+	uint16_t qsize_max;    /* the control queue's largest size */
+	uint16_t rx_qsize_max; /* receive queues' (devarg rx_queue_size=, default qsize=) */
+	uint16_t tx_qsize_max; /* transmit queues' (devarg tx_queue_size=, default qsize=) */
 	pthread_spinlock_t filter_lock; /* the receive filter: promisc .. mc; a leaf */
 	bool promisc, allmulti;
 	uint8_t uc_n, mc_n;
@@ -166,6 +168,20 @@ static inline bool vnet_wire_host(const struct vnet_model *m)
 static inline uint16_t vnet_ctrl_vq(const struct vnet_model *m)
 {
 	return (uint16_t)(vnet_has(m, VIRTIO_NET_F_MQ) ? 2 * m->max_pairs : 2);
+}
+
+/*
+ * Largest size of queue @p q. Fixed by the queue's index, whatever the driver
+ * negotiates: the control queue is where it sits when MQ is offered.
+ */
+static inline uint16_t vnet_vq_max_size(const struct vnet_model *m, uint16_t q)
+{
+	uint16_t ctrl =
+		(uint16_t)(m->features & VIRTIO_BIT(VIRTIO_NET_F_MQ) ? 2 * m->max_pairs : 2);
+
+	if (q == ctrl)
+		return m->qsize_max;
+	return q & 1 ? m->tx_qsize_max : m->rx_qsize_max;
 }
 
 /* Receive queues the driver may use: all with MQ, else the first. */

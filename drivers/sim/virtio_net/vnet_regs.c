@@ -180,9 +180,9 @@ static void vq_go_live(struct vnet_model *m, uint16_t q)
 	pthread_spin_unlock(&vq->lock);
 }
 
-static bool queue_config_ok(struct vnet_model *m, struct vnet_vq *vq)
+static bool queue_config_ok(struct vnet_model *m, uint16_t q, struct vnet_vq *vq)
 {
-	if (vq->size == 0 || (vq->size & (vq->size - 1)) != 0 || vq->size > m->qsize_max)
+	if (vq->size == 0 || (vq->size & (vq->size - 1)) != 0 || vq->size > vnet_vq_max_size(m, q))
 		return false;
 	return vq->desc % VIRTQ_DESC_ALIGN == 0 && vq->avail % VIRTQ_AVAIL_ALIGN == 0 &&
 	       vq->used % VIRTQ_USED_ALIGN == 0;
@@ -269,9 +269,10 @@ static int common_write(struct vnet_model *m, uint64_t off, unsigned int width, 
 	case VIRTIO_COMMON_Q_ENABLE:
 		if (val != 1)
 			break;
-		if (!queue_config_ok(m, vq)) {
-			VNET_LOG(ERR, "%s: queue %u: bad size %u or ring alignment", m->dev->name,
-				 m->qselect, vq->size);
+		if (!queue_config_ok(m, m->qselect, vq)) {
+			VNET_LOG(ERR, "%s: queue %u: bad size %u (at most %u) or ring alignment",
+				 m->dev->name, m->qselect, vq->size,
+				 vnet_vq_max_size(m, m->qselect));
 			__atomic_fetch_or(&m->status, VIRTIO_STATUS_DEVICE_NEEDS_RESET,
 					  __ATOMIC_RELAXED);
 			break;
@@ -407,8 +408,8 @@ void vnet_device_reset(struct vnet_model *m)
 	__atomic_store_n(&m->status, 0, __ATOMIC_RELEASE);
 	for (q = 0; q < m->nvqs; q++) {
 		vnet_vq_reset(&m->vqs[q]);
-		m->vqs[q].size =
-			m->qsize_max; /* reads as the maximum until the driver shrinks it */
+		/* Reads as the maximum until the driver shrinks it. */
+		m->vqs[q].size = vnet_vq_max_size(m, q);
 	}
 	m->driver_features = 0;
 	m->dfselect = m->gfselect = 0;

@@ -139,6 +139,44 @@ static void test_text_layout(void **state)
 	assert_non_null(strstr(out, "Accumulated forward statistics for all ports"));
 }
 
+/* Default ring sizes follow each queue of each device; a count past one is refused naming it. */
+static void test_queue_sizes(void **state)
+{
+	static char out[65536];
+	struct port_report p0, p1;
+	int64_t in_flight;
+
+	(void)state;
+	assert_int_equal(run(EAL "--vdev sim_vnet0,wire=pair:sim_vnet1,rx_queue_size=256,"
+				 "tx_queue_size=128 --vdev sim_vnet1,tx_queue_size=512 -- "
+				 "--forward-mode=io --tx-first --run-time=0.3 --output-format=json",
+			     out, sizeof(out)),
+			 0);
+	port(out, 0, &p0);
+	port(out, 1, &p1);
+	assert_non_null(strstr(out, "\"name\": \"sim_vnet0\", "));
+	assert_non_null(strstr(out, "\"rx_desc\": [256], \"tx_desc\": [128]}"));
+	assert_non_null(strstr(out, "\"rx_desc\": [1024], \"tx_desc\": [512]}"));
+	assert_true(p0.rx_packets > 2 * 32 && p1.rx_packets > 2 * 32);
+	assert_int_equal(p0.rx_dropped + p1.rx_dropped + p0.tx_dropped + p1.tx_dropped, 0);
+	in_flight =
+		(int64_t)(p0.tx_packets + p1.tx_packets) - (int64_t)(p0.rx_packets + p1.rx_packets);
+	assert_true(in_flight >= 0 && in_flight <= 2 * 32);
+
+	assert_int_not_equal(run(EAL "--vdev sim_vnet0,wire=loop,tx_queue_size=128 -- --txd=256 "
+				     "--run-time=0.1",
+				 out, sizeof(out)),
+			     0);
+	assert_non_null(strstr(out, "--txd=256: port 0 (sim_vnet0) tx queue 0 takes 64..128 "
+				    "descriptors (the device's limit for that queue is 128)"));
+	/* Receive queues keep their own, larger, limit. */
+	assert_int_equal(run(EAL "--vdev sim_vnet0,wire=loop,tx_queue_size=128 -- --rxd=512 "
+				 "--tx-first --run-time=0.1 --output-format=json",
+			     out, sizeof(out)),
+			 0);
+	assert_non_null(strstr(out, "\"rx_desc\": [512], \"tx_desc\": [128]}"));
+}
+
 static void test_bad_options(void **state)
 {
 	static char out[65536];
@@ -161,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_multiqueue_macswap),
 		cmocka_unit_test(test_txonly_rxonly_peer),
 		cmocka_unit_test(test_text_layout),
+		cmocka_unit_test(test_queue_sizes),
 		cmocka_unit_test(test_bad_options),
 	};
 

@@ -158,6 +158,56 @@ static void test_queue_config(void **state)
 	reset();
 }
 
+/* Enable queue @p q at @p size (rings at aligned dummy addresses); whether the device took it. */
+static bool enable_queue(uint16_t q, uint16_t size)
+{
+	wr(COMMON(VIRTIO_COMMON_Q_SELECT), 2, q);
+	wr(COMMON(VIRTIO_COMMON_Q_SIZE), 2, size);
+	wr(COMMON(VIRTIO_COMMON_Q_DESC), 8, 0x100000);
+	wr(COMMON(VIRTIO_COMMON_Q_AVAIL), 8, 0x200000);
+	wr(COMMON(VIRTIO_COMMON_Q_USED), 8, 0x300000);
+	wr(COMMON(VIRTIO_COMMON_Q_ENABLE), 2, 1);
+	return rd(COMMON(VIRTIO_COMMON_Q_ENABLE), 2) == 1;
+}
+
+/* rx_queue_size= / tx_queue_size=: each queue reads and enforces its own maximum. */
+static void test_queue_sizes(void **state)
+{
+	static const uint16_t want[] = { 1024, 256, 1024, 256, 128 }; /* rx, tx, rx, tx, ctrl */
+	struct svio_device *reg_dev = dev, *d = NULL;
+	uint16_t q;
+
+	(void)state;
+	assert_int_equal(svio_dev_add("sim_vnet24,wire=loop,queues=2,qsize=128,rx_queue_size=1024,"
+				      "tx_queue_size=256",
+				      &d),
+			 0);
+	dev = d;
+	assert_true(negotiate(device_features()));
+	for (q = 0; q < 5; q++) {
+		wr(COMMON(VIRTIO_COMMON_Q_SELECT), 2, q);
+		assert_int_equal(rd(COMMON(VIRTIO_COMMON_Q_SIZE), 2), want[q]);
+	}
+	/* A queue takes up to its own maximum, not another queue's. */
+	assert_true(enable_queue(0, 1024));
+	assert_true(enable_queue(1, 256));
+	assert_false(status() & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	assert_false(enable_queue(3, 512));
+	assert_true(status() & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	/* Reset: sizes read as each queue's maximum again. */
+	reset();
+	wr(COMMON(VIRTIO_COMMON_Q_SELECT), 2, 1);
+	assert_int_equal(rd(COMMON(VIRTIO_COMMON_Q_SIZE), 2), 256);
+	/* qsize= alone sets every queue (sim_vnet0: qsize=256). */
+	dev = reg_dev;
+	assert_true(negotiate(device_features()));
+	for (q = 0; q < 5; q++) {
+		wr(COMMON(VIRTIO_COMMON_Q_SELECT), 2, q);
+		assert_int_equal(rd(COMMON(VIRTIO_COMMON_Q_SIZE), 2), 256);
+	}
+	reset();
+}
+
 /* Bring up tx queue 0 (index 1) on @p mem; returns the notify offset. */
 static uint64_t live_txq(uint8_t *mem, unsigned int size)
 {
@@ -231,12 +281,14 @@ static void test_bad_access(void **state)
 static void test_bad_devargs(void **state)
 {
 	static const char *const bad[] = {
-		"sim_vnet20,wire=pair:eth0", "sim_vnet20,wire=pair:sim_vnet20",
-		"sim_vnet20,wire=string",    "sim_vnet20,queues=0",
-		"sim_vnet20,queues=17",	     "sim_vnet20,qsize=100",
-		"sim_vnet20,mode=fast",	     "sim_vnet20,mac=01:00:00:00:00:01",
-		"sim_vnet20,mac=nonsense",   "sim_vnet20,rx_full=maybe",
-		"sim_vnet20,mq=perhaps",     "sim_vnet20,colour=red",
+		"sim_vnet20,wire=pair:eth0",	"sim_vnet20,wire=pair:sim_vnet20",
+		"sim_vnet20,wire=string",	"sim_vnet20,queues=0",
+		"sim_vnet20,queues=17",		"sim_vnet20,qsize=100",
+		"sim_vnet20,mode=fast",		"sim_vnet20,mac=01:00:00:00:00:01",
+		"sim_vnet20,mac=nonsense",	"sim_vnet20,rx_full=maybe",
+		"sim_vnet20,mq=perhaps",	"sim_vnet20,colour=red",
+		"sim_vnet20,rx_queue_size=100", "sim_vnet20,tx_queue_size=8192",
+		"sim_vnet20,tx_queue_size=32",
 	};
 	struct svio_device *d = NULL;
 	unsigned int i;
@@ -594,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_negotiation),
 		cmocka_unit_test(test_queue_config),
+		cmocka_unit_test(test_queue_sizes),
 		cmocka_unit_test(test_malformed_ring),
 		cmocka_unit_test(test_bad_access),
 		cmocka_unit_test(test_bad_devargs),
