@@ -99,9 +99,9 @@ static void test_refuses_dpdk_options(void **state)
 
 static void test_attach_then_cleanup(void **state)
 {
-	char *args[] = { "net_svio",	 "--vdev", "sim_vnet0,wire=pair:sim_vnet1",
-			 "--vdev",	 "sim_vnet1", "--iommu-flush",
-			 "lazy",	 NULL };
+	char *args[] = { "net_svio", "--vdev",	  "sim_vnet0,wire=pair:sim_vnet1",
+			 "--vdev",   "sim_vnet1", "--iommu-flush",
+			 "lazy",     NULL };
 	uint16_t port;
 
 	(void)state;
@@ -125,9 +125,15 @@ static void test_attach_then_cleanup(void **state)
 
 int main(void)
 {
-	char *eal[] = { "test_eal_attach", "--no-huge",	      "-m",
-			"64",		   "--no-shconf",     "--no-telemetry",
-			"--no-pci",	   "--log-level=*:error", NULL };
+	char *eal[] = { "test_eal_attach",
+			"--no-huge",
+			"-m",
+			"64",
+			"--no-shconf",
+			"--no-telemetry",
+			"--no-pci",
+			"--log-level=*:error",
+			NULL };
 	const struct CMUnitTest before[] = {
 		cmocka_unit_test(test_before_dpdk),
 	};
