@@ -7,6 +7,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
 #include <rte_log.h>
 
 #include "svio_dev.h"
@@ -88,9 +89,53 @@ static void teardown(void)
 	svio_eal_config_free(&config);
 }
 
-int svio_eal_init(int argc, char **argv)
+/* Backend and devices from the parsed options: checked before DPDK starts, if it is to start. */
+static int add_configured_devices(void)
+{
+	int rc;
+
+	rc = choose_backend(&config);
+	if (rc < 0)
+		return rc;
+	rc = svio_builtin_register();
+	if (rc < 0)
+		return rc;
+	/*
+	 * PCI devices first: probing follows this order, and iommufd must have
+	 * its first device attached before any built-in device's driver maps.
+	 */
+	rc = add_devices(config.allow, config.n_allow);
+	if (rc == 0)
+		rc = add_devices(config.vdev, config.n_vdev);
+	return rc;
+}
+
+/* With DPDK running: the process domain, every device probed, DPDK memory mapped. */
+static int start_domain(void)
 {
 	struct svio_domain *dom;
+	int rc;
+
+	rc = svio_domain_create(&config.domain, &dom);
+	if (rc < 0) {
+		SVIO_EAL_LOG(ERR, "cannot create the process IOMMU domain: %s", strerror(-rc));
+		return rc;
+	}
+	svio_domain_set_default(dom);
+	rc = svio_dev_probe_all();
+	if (rc < 0)
+		return rc;
+	/* Devices are attached now: kernel-owned tables may take mappings. */
+	rc = svio_domain_map_dpdk_memory(dom);
+	if (rc < 0) {
+		SVIO_EAL_LOG(ERR, "cannot map DPDK memory for the devices: %s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+int svio_eal_init(int argc, char **argv)
+{
 	struct eal_argv eal;
 	int consumed, rc;
 
@@ -104,20 +149,8 @@ int svio_eal_init(int argc, char **argv)
 	if (config.help)
 		svio_eal_usage(stdout);
 
-	rc = choose_backend(&config);
-	if (rc < 0)
-		goto out_free_args;
-	rc = svio_builtin_register();
-	if (rc < 0)
-		goto out_teardown;
-	/*
-	 * Devices are checked before DPDK starts: a typo costs no EAL start-up.
-	 * PCI devices first: probing follows this order, and iommufd must have
-	 * its first device attached before any built-in device's driver maps.
-	 */
-	rc = add_devices(config.allow, config.n_allow);
-	if (rc == 0)
-		rc = add_devices(config.vdev, config.n_vdev);
+	/* Devices are checked before DPDK starts: a typo costs no EAL start-up. */
+	rc = add_configured_devices();
 	if (rc < 0)
 		goto out_teardown;
 
@@ -139,21 +172,9 @@ int svio_eal_init(int argc, char **argv)
 		SVIO_EAL_LOG(NOTICE, "DPDK already running: EAL options of this call ignored");
 	}
 
-	rc = svio_domain_create(&config.domain, &dom);
-	if (rc < 0) {
-		SVIO_EAL_LOG(ERR, "cannot create the process IOMMU domain: %s", strerror(-rc));
-		goto out_teardown;
-	}
-	svio_domain_set_default(dom);
-	rc = svio_dev_probe_all();
+	rc = start_domain();
 	if (rc < 0)
 		goto out_teardown;
-	/* Devices are attached now: kernel-owned tables may take mappings. */
-	rc = svio_domain_map_dpdk_memory(dom);
-	if (rc < 0) {
-		SVIO_EAL_LOG(ERR, "cannot map DPDK memory for the devices: %s", strerror(-rc));
-		goto out_teardown;
-	}
 
 	svio_up = true;
 	eal_argv_free(&eal);
@@ -163,10 +184,79 @@ int svio_eal_init(int argc, char **argv)
 
 out_teardown:
 	teardown();
-out_free_args:
 	svio_eal_config_free(&config);
 	eal_argv_free(&eal);
 	return rc;
+}
+
+/*
+ * DPDK's part of the parsed vector is argv[0], then what svio did not take,
+ * then the --no-pci svio adds: anything in between is an option svio cannot
+ * pass on now that DPDK runs.
+ */
+static int refuse_dpdk_options(const struct eal_argv *eal)
+{
+	int i;
+
+	for (i = 1; i < eal->argc; i++) {
+		const char *a = eal->argv[i];
+
+		if (strcmp(a, "--no-pci") == 0)
+			continue;
+		if (strcmp(a, "--help") == 0)
+			SVIO_EAL_LOG(ERR, "svio options: --help starts nothing (svio's options are "
+					  "in doc/options.rst)");
+		else if (strcmp(a, "--vdev") == 0 && i + 1 < eal->argc)
+			SVIO_EAL_LOG(ERR, "svio options: --vdev %s is no svio device (DPDK's own "
+					  "devices go on the application's command line)",
+				     eal->argv[i + 1]);
+		else
+			SVIO_EAL_LOG(ERR, "svio options: %s is not a svio option (DPDK is running "
+					  "already: its options go on the application's command line)",
+				     a);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int svio_eal_attach(int argc, char **argv)
+{
+	struct eal_argv eal;
+	int consumed, rc;
+
+	if (svio_up) {
+		SVIO_EAL_LOG(ERR, "svio_eal_attach(): svio is running already");
+		return -EALREADY;
+	}
+	if (rte_lcore_count() == 0) {
+		SVIO_EAL_LOG(ERR, "svio_eal_attach(): DPDK is not running (call rte_eal_init() "
+				  "first, or svio_eal_init() instead)");
+		return -EINVAL;
+	}
+	rc = svio_eal_parse(argc, argv, &config, &eal, &consumed);
+	if (rc < 0)
+		return rc;
+	rc = refuse_dpdk_options(&eal);
+	if (rc == 0 && consumed < argc - 1) {
+		SVIO_EAL_LOG(ERR, "svio options: '%s' after '--': svio_eal_attach() takes no "
+				  "application options",
+			     argv[consumed + 1]);
+		rc = -EINVAL;
+	}
+	eal_argv_free(&eal);
+	if (rc < 0) {
+		svio_eal_config_free(&config);
+		return rc;
+	}
+	rc = add_configured_devices();
+	if (rc == 0)
+		rc = start_domain();
+	if (rc < 0) {
+		teardown();
+		return rc;
+	}
+	svio_up = true;
+	return 0;
 }
 
 int svio_eal_cleanup(void)

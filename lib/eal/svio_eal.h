@@ -60,7 +60,21 @@ struct svio_eal_config {
  */
 int svio_eal_init(int argc, char **argv);
 
-/** Remove every device, destroy the domain, stop DPDK. @return 0 or -EALREADY. */
+/**
+ * Start svio inside a DPDK that already runs (rte_eal_init() returned), e.g.
+ * from a DPDK driver loaded into an application that knows nothing of svio.
+ * @p argv is argv[0] (any name), then svio's options only: DPDK's are refused
+ * with a message naming the first one. Otherwise as svio_eal_init().
+ * @return 0, or a negative errno: -EINVAL bad or DPDK option, or DPDK not
+ *         running; -ENODEV device missing or unclaimed; -EALREADY svio is
+ *         running. After a failure nothing is left behind.
+ */
+int svio_eal_attach(int argc, char **argv);
+
+/**
+ * Remove every device, destroy the domain; stop DPDK when svio_eal_init()
+ * started it (not after svio_eal_attach()). @return 0 or -EALREADY.
+ */
 int svio_eal_cleanup(void);
 
 /** The configuration in force, or NULL before svio_eal_init() succeeded. */

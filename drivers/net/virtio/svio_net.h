@@ -104,6 +104,16 @@ int svio_net_rx_queue_setup(uint16_t port, uint16_t q, uint16_t nb_desc, int soc
 int svio_net_tx_queue_setup(uint16_t port, uint16_t q, uint16_t nb_desc, int socket);
 
 /**
+ * Free queue @p q of a stopped port (its ring, and the mempool's device
+ * mappings without SVA); start fails until it is set up again. Freeing a
+ * queue never set up is not an error.
+ * @return 0, -ENODEV, -EBUSY (started), -EINVAL (q out of range), -EIO (a
+ * device that did not reset at stop still does not).
+ */
+int svio_net_rx_queue_release(uint16_t port, uint16_t q);
+int svio_net_tx_queue_release(uint16_t port, uint16_t q);
+
+/**
  * Start: negotiate with the device, hand it the rings, fill the receive
  * rings. @return 0, -ENODEV, -EINVAL (not configured, queue not set up),
  * -EIO (the device refused), -ENOMEM (receive pool too small to fill a ring).

@@ -807,6 +807,38 @@ out_free:
 	return rc;
 }
 
+/* Free one queue of a stopped port (ethdev's queue release): start wants it set up again. */
+static int queue_release(uint16_t port, uint16_t qid, bool rx)
+{
+	struct virtio_port *p = port_get(port);
+	int rc;
+
+	if (p == NULL)
+		return -ENODEV;
+	if (p->started)
+		return -EBUSY;
+	if (qid >= SVIO_NET_MAX_QUEUES)
+		return -EINVAL;
+	rc = port_quiesce(p);
+	if (rc < 0)
+		return rc;
+	if (rx)
+		rxq_free(p, p->rxq[qid]);
+	else
+		txq_free(p, p->txq[qid]);
+	return 0;
+}
+
+int svio_net_rx_queue_release(uint16_t port, uint16_t qid)
+{
+	return queue_release(port, qid, true);
+}
+
+int svio_net_tx_queue_release(uint16_t port, uint16_t qid)
+{
+	return queue_release(port, qid, false);
+}
+
 int svio_net_start(uint16_t port)
 {
 	struct virtio_port *p = port_get(port);
