@@ -4,7 +4,7 @@
 set -euo pipefail
 
 SVIO_PACKAGES=(build-essential meson ninja-build pkg-config python3
-	libdpdk-dev dpdk-dev liburcu-dev libnuma-dev libcmocka-dev)
+	libdpdk-dev dpdk-dev liburcu-dev libnuma-dev libcmocka-dev fio)
 
 svio_root() {
 	cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd
