@@ -5,15 +5,17 @@
 
 #include "svio_fio_args.h"
 
-#define PROG_NAME "svio_fio"
+/* getopt names it in its messages: the fio option the words came from. */
+#define PROG_NAME "svio_eal"
 
 int svio_fio_args_split(const char *s, char *buf, size_t buflen, char **argv, int *argc,
-			const char **why)
+			const char **why, const char **stray)
 {
 	size_t need = sizeof(PROG_NAME) + (s != NULL ? strlen(s) + 1 : 0);
 	char *p, *save = NULL;
 	int n = 0;
 
+	*stray = NULL;
 	if (s == NULL || strspn(s, " \t") == strlen(s)) {
 		*why = "svio_eal= is empty: give svio's and DPDK's options, e.g. "
 		       "svio_eal=--no-huge -m 512 --vdev sim_nvme0,size=1G";
@@ -30,6 +32,12 @@ int svio_fio_args_split(const char *s, char *buf, size_t buflen, char **argv, in
 	for (char *w = strtok_r(p, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
 		if (n == SVIO_FIO_MAX_ARGS) {
 			*why = "svio_eal= has too many words (at most 63)";
+			return -EINVAL;
+		}
+		/* A word that is neither an option nor an option's value is a typo. */
+		if (w[0] != '-' && (n == 1 || argv[n - 1][0] != '-' || strchr(argv[n - 1], '=') != NULL)) {
+			*why = "svio_eal= has a word that is neither an option nor an option's value";
+			*stray = w;
 			return -EINVAL;
 		}
 		argv[n++] = w;

@@ -21,12 +21,16 @@ enum svio_fio_dma {
 #define SVIO_FIO_MAX_ARGS 64
 
 /**
- * Split @p s (svio_eal=) into argv words at blanks; argv[0] is "svio_fio".
- * @p buf (at least strlen(s) + 1 + 9 bytes) holds the words.
- * @return 0 and *argc, or -EINVAL (empty, or more than SVIO_FIO_MAX_ARGS words).
+ * Split @p s (svio_eal=) into argv words at blanks; argv[0] is "svio_eal".
+ * @p buf (at least strlen(s) + 1 + 9 bytes) holds the words, @p argv at
+ * least SVIO_FIO_MAX_ARGS + 1 entries (NULL-terminated).
+ * @return 0 and *argc, or -EINVAL: empty, more than SVIO_FIO_MAX_ARGS words,
+ *         or a word that follows neither an option nor an option taking a
+ *         value (*stray points at it; an option without a value followed by
+ *         a stray word is left to svio_eal_init()).
  */
 int svio_fio_args_split(const char *s, char *buf, size_t buflen, char **argv, int *argc,
-			const char **why);
+			const char **why, const char **stray);
 
 /** "sva" or "map-per-io"; NULL or "" is the default. */
 int svio_fio_args_dma(const char *s, enum svio_fio_dma *dma, const char **why);

@@ -106,24 +106,30 @@ static struct svio_fio_opts *job_opts(struct thread_data *td)
 /* Start svio for @p td (once per process) and refuse what cannot work. */
 static int start(struct thread_data *td)
 {
+	enum svio_fio_dma dma;
+	const char *why = NULL;
 	char err[512];
 	int rc;
 
 	if (!fio_matches) {
-		log_err("svio: this engine was built for %s, not %s: rebuild it against this "
+		log_err("svio engine: this engine was built for %s, not %s: rebuild it against this "
 			"fio's source\n",
 			SVIO_FIO_VERSION, fio_version_string);
 		return 1;
 	}
 	if (!td->o.use_thread) {
-		log_err("svio: job '%s' needs thread=1: a forked job cannot share the process's "
+		log_err("svio engine: job '%s' needs thread=1: a forked job cannot share the process's "
 			"svio devices\n",
 			td->o.name);
 		return 1;
 	}
+	if (svio_fio_args_dma(job_opts(td)->dma, &dma, &why) < 0) {
+		log_err("svio engine: job '%s': %s, not '%s'\n", td->o.name, why, job_opts(td)->dma);
+		return 1;
+	}
 	rc = svio_fio_env_start(job_opts(td)->eal, err, sizeof(err));
 	if (rc < 0) {
-		log_err("svio: job '%s': %s\n", td->o.name, err);
+		log_err("svio engine: job '%s': %s\n", td->o.name, err);
 		return 1;
 	}
 	return 0;
@@ -141,12 +147,12 @@ static int resolve(struct thread_data *td, struct fio_file *f, struct svio_fio_t
 	uint32_t nsid;
 
 	if (svio_fio_args_target(f->file_name, name, sizeof(name), &nsid, &why) < 0) {
-		log_err("svio: job '%s': %s, not '%s'\n", td->o.name, why, f->file_name);
+		log_err("svio engine: job '%s': %s, not '%s'\n", td->o.name, why, f->file_name);
 		return 1;
 	}
 	c = svio_nvme_ctrlr_get(name);
 	if (c == NULL) {
-		log_err("svio: job '%s': filename=%s: no NVMe controller '%s' (name a device of "
+		log_err("svio engine: job '%s': filename=%s: no NVMe controller '%s' (name a device of "
 			"svio_eal=, e.g. --vdev %s,size=1G)\n",
 			td->o.name, f->file_name, name, name);
 		return 1;
@@ -154,7 +160,7 @@ static int resolve(struct thread_data *td, struct fio_file *f, struct svio_fio_t
 	if (nsid == 0)
 		nsid = svio_nvme_ns_next(c, 0);
 	if (svio_nvme_ctrlr_info_get(c, &ci) < 0 || svio_nvme_ns_info_get(c, nsid, &ni) < 0) {
-		log_err("svio: job '%s': filename=%s: controller %s has no active namespace %u\n",
+		log_err("svio engine: job '%s': filename=%s: controller %s has no active namespace %u\n",
 			td->o.name, f->file_name, name, nsid);
 		return 1;
 	}
@@ -212,12 +218,12 @@ static int job_qpair(struct thread_data *td, struct svio_fio_job *job, struct sv
 
 	rc = svio_nvme_qpair_alloc(c, td->o.iodepth, out);
 	if (rc < 0) {
-		log_err("svio: job '%s': no queue pair of depth %u: %s\n", td->o.name,
+		log_err("svio engine: job '%s': no queue pair of depth %u: %s\n", td->o.name,
 			td->o.iodepth, strerror(-rc));
 		return 1;
 	}
 	if (svio_nvme_qpair_depth(*out) < td->o.iodepth) {
-		log_err("svio: job '%s': iodepth=%u is deeper than the controller's queues (%u)\n",
+		log_err("svio engine: job '%s': iodepth=%u is deeper than the controller's queues (%u)\n",
 			td->o.name, td->o.iodepth, svio_nvme_qpair_depth(*out));
 		svio_nvme_qpair_free(*out);
 		return 1;
@@ -239,10 +245,8 @@ static int svio_fio_init(struct thread_data *td)
 
 	if (start(td) != 0)
 		return 1;
-	if (svio_fio_args_dma(job_opts(td)->dma, &dma, &why) < 0) {
-		log_err("svio: job '%s': %s, not '%s'\n", td->o.name, why, job_opts(td)->dma);
-		return 1;
-	}
+	/* start() checked it */
+	(void)svio_fio_args_dma(job_opts(td)->dma, &dma, &why);
 	job = calloc(1, sizeof(*job));
 	ctrlrs = calloc(n, sizeof(*ctrlrs));
 	if (job == NULL || ctrlrs == NULL)
@@ -257,7 +261,7 @@ static int svio_fio_init(struct thread_data *td)
 	job->cap = depth;
 	job->dom = svio_domain_default();
 	if (dma == SVIO_FIO_DMA_SVA && !svio_domain_sva(job->dom)) {
-		log_err("svio: job '%s': dma=sva needs SVA, which the domain has off "
+		log_err("svio engine: job '%s': dma=sva needs SVA, which the domain has off "
 			"(--sva=off or the backend cannot): use dma=map-per-io\n",
 			td->o.name);
 		goto out_free;
@@ -281,7 +285,7 @@ static int svio_fio_init(struct thread_data *td)
 	return 0;
 
 out_nomem:
-	log_err("svio: job '%s': out of memory\n", td->o.name);
+	log_err("svio engine: job '%s': out of memory\n", td->o.name);
 out_free:
 	free(ctrlrs);
 	if (job != NULL)
@@ -401,7 +405,7 @@ static enum fio_q_status svio_fio_queue(struct thread_data *td, struct io_u *io_
 	    (io_u->offset % tg->lba_size != 0 || io_u->xfer_buflen % tg->lba_size != 0 ||
 	     io_u->xfer_buflen == 0 ||
 	     (io_u->ddir != DDIR_TRIM && io_u->xfer_buflen > tg->max_xfer))) {
-		log_err("svio: job '%s': %s of %llu bytes at %llu: the namespace takes whole "
+		log_err("svio engine: job '%s': %s of %llu bytes at %llu: the namespace takes whole "
 			"%u-byte blocks, at most %u bytes a command\n",
 			td->o.name, io_ddir_name(io_u->ddir), io_u->xfer_buflen, io_u->offset,
 			tg->lba_size, tg->max_xfer);
@@ -485,7 +489,7 @@ static int svio_fio_getevents(struct thread_data *td, unsigned int min, unsigned
 			int rc = svio_nvme_qpair_poll(job->qps[q], max - job->nevents);
 
 			if (rc < 0 && rc != -EAGAIN) {
-				log_err("svio: job '%s': polling the queue pair failed: %s\n",
+				log_err("svio engine: job '%s': polling the queue pair failed: %s\n",
 					td->o.name, strerror(-rc));
 				return rc;
 			}
