@@ -6,7 +6,7 @@ set -euo pipefail
 # iproute2 and iputils-ping: net_ping_veth (veth, network namespaces, ping) would
 # skip without them on a fresh machine.
 SVIO_PACKAGES=(build-essential meson ninja-build pkg-config python3
-	libdpdk-dev dpdk-dev liburcu-dev libnuma-dev libcmocka-dev
+	libdpdk-dev dpdk-dev liburcu-dev libnuma-dev libcmocka-dev fio
 	iproute2 iputils-ping)
 
 svio_root() {
