@@ -347,6 +347,104 @@ static bool ns_format(struct svio_nvme_ctrlr *c, const struct nvme_id_ns *id, ui
 	return false;
 }
 
+/* ---- the ns= devarg: which namespaces the application gets ---- */
+
+static bool ns_selected(const struct svio_nvme_ctrlr *c, uint32_t nsid)
+{
+	unsigned int i;
+
+	if (c->num_ns_sel == 0)
+		return true;
+	for (i = 0; i < c->num_ns_sel; i++) {
+		if (c->ns_sel[i] == nsid)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * ns=ID or ns=[ID,ID,...] (the bracketed list form of DPDK's devargs): the
+ * namespaces the controller exposes. Checked before the controller is
+ * touched; whether they exist is checked after Identify.
+ */
+static int ns_select_parse(struct svio_nvme_ctrlr *c)
+{
+	const char *arg = svio_dev_arg(c->dev, "ns");
+	const char *s;
+	bool list;
+
+	c->num_ns_sel = 0;
+	if (arg == NULL)
+		return 0;
+	list = arg[0] == '[';
+	s = list ? arg + 1 : arg;
+	for (;;) {
+		unsigned long long v;
+		unsigned int i;
+		char *end;
+
+		if (*s < '0' || *s > '9')
+			goto bad;
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (errno != 0 || v == 0 || v > NVME_NSID_MAX)
+			goto bad;
+		for (i = 0; i < c->num_ns_sel; i++) {
+			if (c->ns_sel[i] == v) {
+				NVME_LOG(ERR, "%s: ns=%s: namespace %llu is named twice",
+					 c->dev->name, arg, v);
+				return -EINVAL;
+			}
+		}
+		if (c->num_ns_sel == NVME_MAX_NS) {
+			NVME_LOG(ERR, "%s: ns=%s: at most %u namespaces a controller", c->dev->name,
+				 arg, NVME_MAX_NS);
+			return -EINVAL;
+		}
+		c->ns_sel[c->num_ns_sel++] = (uint32_t)v;
+		s = end;
+		if (list && *s == ',')
+			s++;
+		else if ((list && strcmp(s, "]") == 0) || (!list && *s == '\0'))
+			return 0;
+		else
+			goto bad;
+	}
+bad:
+	NVME_LOG(ERR,
+		 "%s: ns=%s: expected a namespace id (1..%u) or a list of them in brackets "
+		 "(ns=[1,3])",
+		 c->dev->name, arg, NVME_NSID_MAX);
+	c->num_ns_sel = 0;
+	return -EINVAL;
+}
+
+/* Every namespace ns= names must be one Identify found. */
+static int ns_select_check(struct svio_nvme_ctrlr *c, const uint32_t *active)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < c->num_ns_sel; i++) {
+		char have[128] = "";
+		size_t off = 0;
+		bool found = false;
+
+		for (j = 0; j < c->info.num_ns; j++)
+			found |= c->ns[j].nsid == c->ns_sel[i];
+		for (j = 0; j < c->num_refused; j++)
+			found |= c->refused[j].nsid == c->ns_sel[i];
+		if (found)
+			continue;
+		for (j = 0; j < 1024 && active[j] != 0 && off < sizeof(have) - 12; j++)
+			off += (size_t)snprintf(have + off, sizeof(have) - off, " %u", active[j]);
+		NVME_LOG(ERR, "%s: ns=%s: the controller has no active namespace %u (it has%s)",
+			 c->dev->name, svio_dev_arg(c->dev, "ns"), c->ns_sel[i],
+			 off > 0 ? have : " none");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int identify_all(struct svio_nvme_ctrlr *c)
 {
 	static struct nvme_id_ctrlr id; /* probe runs on the main lcore: one at a time */
@@ -378,6 +476,8 @@ static int identify_all(struct svio_nvme_ctrlr *c)
 		static struct nvme_id_ns ns;
 		struct svio_nvme_ns_info ni;
 
+		if (!ns_selected(c, list[i]))
+			continue;
 		rc = identify(c, NVME_CNS_NS, list[i], &ns);
 		if (rc < 0)
 			return rc;
@@ -388,7 +488,7 @@ static int identify_all(struct svio_nvme_ctrlr *c)
 		else
 			c->refused[c->num_refused++] = ni;
 	}
-	return 0;
+	return ns_select_check(c, list);
 }
 
 /* Bring a disabled controller up: enable, features. admin_lock held. */
@@ -604,6 +704,9 @@ static int nvme_probe(struct svio_driver *drv, struct svio_device *dev)
 	TAILQ_INIT(&c->qpairs);
 	atomic_store(&c->timeout_tsc, nvme_us_to_tsc(NVME_DEFAULT_TIMEOUT));
 	snprintf(c->info.name, sizeof(c->info.name), "%s", dev->name);
+	rc = ns_select_parse(c);
+	if (rc < 0)
+		goto out_free;
 
 	rc = svio_reg_read64(dev, 0, NVME_REG_CAP, &c->cap);
 	if (rc == 0)
@@ -678,7 +781,8 @@ static int nvme_remove(struct svio_device *dev)
 	return 0;
 }
 
-static const char *const nvme_driver_devargs[] = { NULL };
+/* ns=: the namespaces the application gets (default every active one). */
+static const char *const nvme_driver_devargs[] = { "ns", NULL };
 
 struct svio_driver nvme_driver = {
 	.name = "nvme",

@@ -30,6 +30,7 @@ extern int svio_nvme_logtype;
 #define NVME_ADMIN_BUF	     8192
 #define NVME_MAX_XFER	     (2u << 20) /* one PRP list page: 512 entries */
 #define NVME_MAX_NS	     16
+#define NVME_NSID_MAX	     0xfffffffeu /* highest valid namespace id */
 #define NVME_DEFAULT_DEPTH   128
 #define NVME_DEFAULT_TIMEOUT 5000000ull /* us */
 #define NVME_ADMIN_TIMEOUT   2000000ull /* us */
@@ -168,6 +169,9 @@ struct svio_nvme_ctrlr {
 	struct svio_nvme_ns_info ns[NVME_MAX_NS];      /* the ones driven: info.num_ns */
 	struct svio_nvme_ns_info refused[NVME_MAX_NS]; /* formats it cannot drive */
 	uint32_t num_refused;
+	/* Namespace ids the ns= devarg names (num_ns_sel 0: every active one). */
+	uint32_t ns_sel[NVME_MAX_NS];
+	unsigned int num_ns_sel;
 	bool attached;
 };
 

@@ -71,7 +71,7 @@ struct svio_nvme_ctrlr_info {
 	uint32_t max_xfer;
 	uint32_t max_qpairs; /**< I/O queue pairs granted by the controller */
 	uint32_t max_depth;  /**< deepest queue pair (CAP.MQES) */
-	uint32_t num_ns;     /**< active namespaces */
+	uint32_t num_ns;     /**< namespaces driven (active, selected by ns=, format driven) */
 	bool vwc;	     /**< volatile write cache present: flush matters */
 	bool write_zeroes;   /**< Write Zeroes supported */
 	bool dsm;	     /**< Dataset Management (deallocate) supported */
@@ -134,7 +134,8 @@ int svio_nvme_ctrlr_info_get(const struct svio_nvme_ctrlr *ctrlr,
 /**
  * Geometry of namespace @p nsid (the lookup an application or fio engine
  * uses to pick a namespace by id). Any thread.
- * @return 0, -ENXIO when the namespace does not exist or is inactive,
+ * @return 0, -ENXIO when the namespace does not exist, is inactive or is
+ *         one the controller's ns= devarg leaves out,
  *         -ENOTSUP when its format is one the driver refused at attach
  *         (@p info is filled in: separate metadata or protection information).
  */
@@ -143,7 +144,8 @@ int svio_nvme_ns_info_get(const struct svio_nvme_ctrlr *ctrlr, uint32_t nsid,
 
 /**
  * The next namespace id after @p prev (0 starts) the driver drives, or 0
- * after the last: active namespaces, less those whose format was refused.
+ * after the last: active namespaces (only those the ns= devarg names, when
+ * given), less those whose format was refused.
  * Any thread.
  */
 uint32_t svio_nvme_ns_next(const struct svio_nvme_ctrlr *ctrlr, uint32_t prev);

@@ -314,6 +314,50 @@ static void test_namespaces(void **state)
 	free(peek);
 }
 
+/*
+ * The ns= devarg: namespace 2 of a two-namespace controller is the only one
+ * the application gets; it is written, read back and compared, and the
+ * controller stored it there while namespace 1 stayed untouched.
+ */
+static void test_ns_devarg(void **state)
+{
+	struct svio_nvme_ctrlr *c = ctrlr("sim_nvme6");
+	struct svio_nvme_ctrlr_info info;
+	struct svio_nvme_ns_info ns;
+	struct svio_nvme_qpair *qp;
+	uint8_t *w = malloc(8 * 512), *r = malloc(8 * 512), *peek = malloc(8 * 512);
+
+	(void)state;
+	assert_non_null(w);
+	assert_non_null(r);
+	assert_non_null(peek);
+	assert_int_equal(svio_nvme_ctrlr_info_get(c, &info), 0);
+	assert_int_equal(info.nn, 2);
+	assert_int_equal(info.num_ns, 1);
+	assert_int_equal(svio_nvme_ns_next(c, 0), 2);
+	assert_int_equal(svio_nvme_ns_next(c, 2), 0);
+	assert_int_equal(svio_nvme_ns_info_get(c, 1, &ns), -ENXIO);
+	assert_int_equal(svio_nvme_ns_info_get(c, 2, &ns), 0);
+	assert_int_equal(ns.nsid, 2);
+	assert_int_equal(svio_nvme_qpair_alloc(c, 4, &qp), 0);
+	nvme_fill(w, 8 * 512, 0x6e73);
+	assert_int_equal(nvme_rw_sync(qp, true, 2, w, 9, 8), 0);
+	memset(r, 0, 8 * 512);
+	assert_int_equal(nvme_rw_sync(qp, false, 2, r, 9, 8), 0);
+	assert_memory_equal(r, w, 8 * 512);
+	assert_int_equal(sim_nvme_ns_peek_ns(svio_nvme_ctrlr_device(c), 2, 9, 8, peek), 0);
+	assert_memory_equal(peek, w, 8 * 512);
+	assert_int_equal(sim_nvme_ns_peek_ns(svio_nvme_ctrlr_device(c), 1, 9, 8, peek), 0);
+	for (unsigned int k = 0; k < 8 * 512; k++)
+		assert_int_equal(peek[k], 0);
+	/* Namespace 1 exists on the controller, but not for the application. */
+	assert_int_equal(nvme_rw_sync(qp, true, 1, w, 9, 8), -ENXIO);
+	svio_nvme_qpair_free(qp);
+	free(w);
+	free(r);
+	free(peek);
+}
+
 int main(void)
 {
 	static const char *const args[] = {
@@ -330,12 +374,14 @@ int main(void)
 		"sim_nvme4,size=8M,mdts=1",
 		"--vdev",
 		"sim_nvme5,size=8M,lba=4096,nsid=2,namespaces=3,mode=thread",
+		"--vdev",
+		"sim_nvme6,size=8M,namespaces=2,ns=2",
 		NULL,
 	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_identify),	  cmocka_unit_test(test_extended_integrity),
 		cmocka_unit_test(test_separate_md_model), cmocka_unit_test(test_mdts),
-		cmocka_unit_test(test_namespaces),
+		cmocka_unit_test(test_namespaces),	  cmocka_unit_test(test_ns_devarg),
 	};
 	int rc;
 
