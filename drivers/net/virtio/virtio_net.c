@@ -151,12 +151,19 @@ int svio_net_tx_queue_info_get(uint16_t port, uint16_t q, struct svio_net_queue_
 	return queue_info(port, q, true, qi);
 }
 
-/* Rings: descriptors, avail, used, then @p extra bytes; one page-aligned, mapped allocation. */
+/*
+ * Rings: descriptors, avail, used, then @p extra bytes; one page-aligned, mapped allocation.
+ * The used ring starts 4 bytes past a 64-byte boundary, so that its 8-byte elements (after
+ * flags and idx) are 8-byte aligned and none straddles a page. QEMU 7.2 behind a vIOMMU
+ * writes the part of an element past a page boundary to a wrong address (its cached DMA
+ * slow path goes on at the ring offset, not the device address): with the used ring on a
+ * 64-byte boundary every 512th element of a 1024-entry ring lost its len, and its frame.
+ */
 static int ring_alloc(struct virtio_port *p, struct virtio_ring *r, uint16_t qidx, uint16_t size,
 		      size_t extra, int socket, size_t *extra_off)
 {
 	size_t avail_off = virtq_desc_bytes(size);
-	size_t used_off = RTE_ALIGN_CEIL(avail_off + virtq_avail_bytes(size), 64);
+	size_t used_off = RTE_ALIGN_CEIL(avail_off + virtq_avail_bytes(size), 64) + 4;
 	size_t x_off = RTE_ALIGN_CEIL(used_off + virtq_used_bytes(size), 64);
 	size_t len = RTE_ALIGN_CEIL(x_off + extra, RING_ALIGN);
 	struct virtio_xlate x = { .identity = p->identity };

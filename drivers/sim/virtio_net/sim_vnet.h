@@ -42,13 +42,16 @@ struct sim_vnet_stats {
 	uint64_t dma_errors;  /**< buffer accesses the IOMMU refused */
 	uint64_t ring_errors; /**< malformed rings (the queue then needs a reset) */
 	uint64_t ctrl_commands;
-	uint64_t kicks;	       /**< doorbell writes */
-	uint64_t rx_no_buffer; /**< dropped for want of a receive buffer (rx_full=drop), or
-				    from a host wire while the port was not running */
-	uint64_t host_drops;   /**< af_packet: frames Linux dropped at the wire's socket
-				    before the model took them (its buffer was full) */
-	uint64_t rx_steered;   /**< host wires: frames received on the queue their flow was
-				    last transmitted on (automatic receive steering) */
+	uint64_t kicks;		 /**< doorbell writes */
+	uint64_t rx_no_buffer;	 /**< dropped for want of a receive buffer (rx_full=drop), or
+				      from a host wire while the port was not running */
+	uint64_t host_drops;	 /**< af_packet: frames Linux dropped at the wire's socket
+				      before the model took them (its buffer was full) */
+	uint64_t rx_steered;	 /**< host wires: frames received on the queue their flow was
+				      last transmitted on (automatic receive steering) */
+	uint64_t used_straddles; /**< used-ring elements whose 8 bytes crossed a 4 KiB page of
+				      device addresses (QEMU 7.2 behind an IOMMU writes the part
+				      past the page to a wrong address: the driver reads len 0) */
 };
 
 /** Counters of a sim_vnet device. @return 0 or -ENODEV when @p dev is not one. */

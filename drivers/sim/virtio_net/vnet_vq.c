@@ -151,6 +151,8 @@ int vnet_vq_push_used(struct vnet_model *m, struct vnet_vq *vq, uint16_t pos, ui
 		vnet_vq_break(m, vq, "used ring not reachable");
 		return -EIO;
 	}
+	if ((at >> 12) != ((at + 7) >> 12))
+		VNET_STAT_ADD(m, used_straddles, 1);
 	*pid = id;
 	*plen = len;
 	return 0;

@@ -3,7 +3,8 @@
  * Queues of different sizes on one port (QEMU's rx_queue_size=1024 with
  * transmit queues left at 256): the driver takes each queue's own limit,
  * defaults to it, refuses a count past it naming it, and frames cross rings
- * of four different sizes intact, every one received or counted as dropped.
+ * of four different sizes intact, every one received or counted as dropped,
+ * without a used-ring element straddling a page (what QEMU 7.2 mis-writes).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -214,6 +215,12 @@ static void test_default_sizes_integrity(void **state)
 	assert_int_equal(svio_net_stats_get(small_rx, &st1), 0);
 	assert_int_equal(st1.ierrors, 0);
 	assert_int_equal(test_stale_uses(), 0);
+	/*
+	 * No used-ring element crossed a page: QEMU 7.2 behind a vIOMMU loses the
+	 * len of such an element, and the driver its frame (one in 512 on a
+	 * 1024-entry ring whose used ring sat on a 64-byte boundary).
+	 */
+	assert_int_equal(tx1.used_straddles + rx1.used_straddles, 0);
 }
 
 static int setup(void **state)
