@@ -29,6 +29,9 @@
 # SVIO_VM_DISK, each other on a fresh 64 MiB disk),
 # SVIO_VM_VFIO=all|nvme|none (which devices go to vfio-pci: all, only the
 # NVMe, or none; the others get the kernel's virtio_net / nvme drivers).
+# SVIO_VM_NET0_PROPS, SVIO_VM_NET1_PROPS (more properties of the virtio-net
+# device behind SVIO_VM_NET0 / SVIO_VM_NET1, e.g. rx_queue_size=1024; QEMU 7.2
+# keeps transmit queues at 256 entries on every backend but vhost).
 #
 # Inside the guest the host's root is read-only, except the run folder and
 # /tmp (an overlay on the host's /tmp: host files are visible, writes stay in
@@ -133,8 +136,9 @@ socket)
 	;;
 esac
 
+# net N PROPS: the device on root port N (the guest's SVIO_VM_NET<N-1>).
 net() {
-	echo "virtio-net-pci,bus=rp$1,disable-legacy=on,iommu_platform=on,ats=on,netdev=hub$1,mac=52:54:00:5e:00:0$1"
+	echo "virtio-net-pci,bus=rp$1,disable-legacy=on,iommu_platform=on,ats=on,netdev=hub$1,mac=52:54:00:5e:00:0$1${2:+,$2}"
 }
 
 # tsc=unstable: the kernel never marks sched_clock stable, so it never patches
@@ -157,8 +161,8 @@ qemu=(qemu-system-x86_64
 	-device pcie-root-port,id=rp1,chassis=1,slot=1
 	-device pcie-root-port,id=rp2,chassis=2,slot=2
 	"${wire[@]}"
-	-device "$(net 1)"
-	-device "$(net 2)"
+	-device "$(net 1 "${SVIO_VM_NET0_PROPS:-}")"
+	-device "$(net 2 "${SVIO_VM_NET1_PROPS:-}")"
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 	-virtfs "local,path=$run,mount_tag=results,security_model=none"
 	-trace "enable=vtd_inv_desc*,file=$run/trace.log")
