@@ -8,7 +8,8 @@
 # then with SVA (DPDK memory mapped IOVA = VA at start-up, no map per I/O),
 # then on a controller configured as users do: mdts=1 (8 KiB a command),
 # namespace 1 with 8 bytes of metadata inside each 512-byte block
-# (nvme-ns ms=8,mset=1) and a plain namespace 2, both driven at once.
+# (nvme-ns ms=8,mset=1) and a plain namespace 2, both driven at once, and
+# one of two namespaces picked by the driver's ns= devarg.
 #
 # Each run must finish with zero I/O and verify errors. Then the guest
 # kernel's IOTLB invalidation descriptors (QEMU's vtd_inv_desc trace, while
@@ -162,6 +163,53 @@ nrc=$?
 echo "== formats: mdts=1, ns1 ms=8,mset=1, ns2 plain (exit $rc): $line $spaces"
 if [ $rc -ne 0 ] || [ $frc -ne 0 ] || [ $nrc -ne 0 ]; then
 	echo "nvme_perf: formats run failed (expected ns1 4160 bytes a command, ns2 4096, both with I/O)"
+	tail -20 "$out"
+	status=1
+fi
+rm -f "$out"
+
+# The driver's ns= devarg on a real controller: of two namespaces only
+# namespace 2 is driven (svio-perf's default --ns takes what the driver
+# gives), with verify.
+out=$(mktemp)
+# shellcheck disable=SC2016 # expanded inside the guest
+SVIO_VM_NVME_NS="default default" "$here/run.sh" sh -c "$perf --no-huge -m 256 --no-shconf \
+	--no-telemetry --log-level='*:warning' -a \$SVIO_VM_NVME,ns=2 --iommu iommufd -- \
+	--rw=randrw --bs=4k --iodepth=8 --runtime=2 --dma=map-per-io --verify=crc32c \
+	--size=32M --output-format=json" >"$out" 2>&1
+rc=$?
+line=$(figures "$out")
+frc=$?
+spaces=$(python3 - "$out" <<'EOF'
+import json, sys
+
+text = open(sys.argv[1], errors="replace").read()
+dec = json.JSONDecoder()
+ns = None
+i = 0
+while True:
+    i = text.find("{", i)
+    if i < 0:
+        break
+    try:
+        obj, end = dec.raw_decode(text, i)
+    except ValueError:
+        i += 1
+        continue
+    if "svio" in obj:
+        ns = obj["svio"].get("namespaces")
+    i = end
+if ns is None:
+    print("no svio.namespaces")
+    sys.exit(1)
+print(" ".join("ns%d:%dios" % (n["nsid"], n["total_ios"]) for n in ns))
+sys.exit(0 if [n["nsid"] for n in ns] == [2] and ns[0]["total_ios"] > 0 else 1)
+EOF
+)
+nrc=$?
+echo "== ns=2 devarg on two namespaces (exit $rc): $line $spaces"
+if [ $rc -ne 0 ] || [ $frc -ne 0 ] || [ $nrc -ne 0 ]; then
+	echo "nvme_perf: ns=2 run failed (expected namespace 2 alone, with I/O, verified)"
 	tail -20 "$out"
 	status=1
 fi
