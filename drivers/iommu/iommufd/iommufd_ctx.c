@@ -49,6 +49,11 @@ void svio_iommufd_set_path(const char *path)
 	ufd_path = path != NULL ? path : UFD_DEFAULT_PATH;
 }
 
+const char *ufd_ctx_path(void)
+{
+	return ufd_path;
+}
+
 struct svio_iommu *svio_iommufd_iommu(void)
 {
 	return ufd.registered ? &ufd.iommu : NULL;

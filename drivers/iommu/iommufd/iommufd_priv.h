@@ -60,11 +60,13 @@ struct ufd_ctx {
 extern struct ufd_ctx ufd;
 extern const struct svio_iommu_ops ufd_ops;
 
-/** Open /dev/iommu, allocate the IOAS, register the instance (ufd.lock held). */
 /** VFIO_DEVICE_DETACH_IOMMUFD_PT of the device's RID; logs a refusal. */
 int ufd_detach_rid(struct svio_iommufd_dev *idev);
 /** IOMMU_DESTROY of @p id; logs a refusal (the object then lives until the iommufd closes). */
 int ufd_destroy_obj(uint32_t id);
+/** The iommufd path opened (/dev/iommu unless a test replaced it). */
+const char *ufd_ctx_path(void);
+/** Open /dev/iommu, allocate the IOAS, register the instance (ufd.lock held). */
 int ufd_ctx_open(void);
 /** Undo ufd_ctx_open() (ufd.lock held). */
 void ufd_ctx_close(void);
