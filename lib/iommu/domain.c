@@ -53,6 +53,7 @@ int svio_flush_policy_parse(const char *s, enum svio_flush_policy *policy)
 
 int svio_domain_create(const struct svio_iommu_config *cfg, struct svio_domain **out)
 {
+	const struct pgtable_page_ops *pages;
 	struct svio_domain *dom;
 	int rc;
 
@@ -97,6 +98,13 @@ int svio_domain_create(const struct svio_iommu_config *cfg, struct svio_domain *
 	rc = pgtable_init(&dom->pgt);
 	if (rc < 0)
 		goto out_free_inv;
+	/* An instance bound already that walks tables in pages of its own gets them now. */
+	pages = reg_table_pages();
+	if (pages != NULL) {
+		rc = pgtable_set_pages(&dom->pgt, pages);
+		if (rc < 0)
+			goto out_fini_pgtable;
+	}
 	rc = flush_init(dom);
 	if (rc < 0)
 		goto out_fini_pgtable;
@@ -207,6 +215,37 @@ static void publish_and_free_old(struct svio_domain *dom, struct inv_array *arr)
 	inv_array_free(old);
 }
 
+/*
+ * An instance that reads the table through memory of its own (a nested
+ * stage 1 through its stage 2) names where the table's pages must come
+ * from: the table moves there while nothing walks it and nothing is mapped
+ * in it, and later devices of every instance walk those pages. attach_lock
+ * held.
+ */
+static int adopt_table_pages(struct svio_domain *dom, struct svio_iommu *iommu,
+			     const struct svio_device *dev)
+{
+	const struct pgtable_page_ops *pages;
+	int rc;
+
+	if (!iommu->caps.first_stage || iommu->ops->table_pages == NULL)
+		return 0;
+	pages = iommu->ops->table_pages(iommu);
+	if (pages == NULL || pages == dom->pgt.pages)
+		return 0;
+	rc = dom->inv->n_devs > 0 ? -EBUSY : pgtable_set_pages(&dom->pgt, pages);
+	if (rc == -EBUSY)
+		IOMMU_LOG(ERR,
+			  "attach %s: %s walks tables in pages of its own (nested stage 1), and "
+			  "this domain's table is in use already (%s): attach its devices first",
+			  dev->name, iommu->ops->name,
+			  dom->inv->n_devs > 0 ? "devices are attached" : "memory is mapped");
+	else if (rc < 0)
+		IOMMU_LOG(ERR, "attach %s: no page for the table's root from %s: %s", dev->name,
+			  iommu->ops->name, strerror(-rc));
+	return rc;
+}
+
 int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev)
 {
 	struct svio_iommu *iommu;
@@ -228,6 +267,9 @@ int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev)
 		rc = -EEXIST;
 		goto out_unlock;
 	}
+	rc = adopt_table_pages(dom, iommu, dev);
+	if (rc < 0)
+		goto out_unlock;
 	did = inv_array_find_did(old, iommu);
 	if (did < 0) {
 		did = reg_did_alloc(iommu);

@@ -263,7 +263,7 @@ static void free_iova(struct svio_domain *dom, const struct fq_entry *e)
 
 static void release_entry(struct svio_domain *dom, const struct fq_entry *e)
 {
-	pgtable_free_tables(e->tables);
+	pgtable_free_tables(&dom->pgt, e->tables);
 	/*
 	 * Still mapped where an instance refused the unmap: keep it
 	 * quarantined, IOVA space included. Otherwise the space goes back

@@ -138,6 +138,11 @@ struct svio_domain *reg_domain_holding(const struct svio_device *dev);
  * unregister refuses it until reg_iommu_put(). NULL when not registered.
  */
 struct svio_iommu *reg_iommu_hold(struct svio_device *dev);
+/**
+ * Where a new domain's table pages should come from: the first registered
+ * instance's ops->table_pages that names a source, or NULL (the heap).
+ */
+const struct pgtable_page_ops *reg_table_pages(void);
 /** A free domain id of @p iommu, or -ENOSPC. */
 int reg_did_alloc(struct svio_iommu *iommu);
 void reg_did_free(struct svio_iommu *iommu, uint16_t did);

@@ -21,6 +21,7 @@
 
 #include "svio_iommu.h"
 
+struct pgtable_page_ops;
 struct svio_device;
 struct svio_iommu;
 
@@ -124,6 +125,14 @@ struct svio_iommu_ops {
 	 * @return 0, or a negative errno the map fails with (logged by the backend).
 	 */
 	int (*s1_check)(struct svio_iommu *iommu, uint64_t addr, uint64_t len);
+	/**
+	 * Optional, caps.first_stage only: where the pages of a table this
+	 * instance walks must come from (a nested stage 1 reads them through
+	 * its stage 2), or NULL for anywhere. The core moves the domain's
+	 * table there at the first attach, which fails with -EBUSY when the
+	 * table is in use already (attached elsewhere, or holding maps).
+	 */
+	const struct pgtable_page_ops *(*table_pages)(struct svio_iommu *iommu);
 };
 
 /** One IOMMU instance as the core sees it. Backends embed or point to it. */

@@ -406,4 +406,5 @@ const struct svio_iommu_ops ufd_ops = {
 	.map = svio_iommufd_map,
 	.unmap = svio_iommufd_unmap,
 	.s1_check = ufd_nest_s1_check,
+	.table_pages = ufd_nest_table_pages,
 };

@@ -19,7 +19,7 @@ extern int svio_iommufd_logtype;
 #define UFD_NEST_MAX_INV 256
 
 /*
- * Nested stage 1 (iommufd_nest.c): the core's table is stage 1 of one
+ * Nested stage 1 (iommufd_nest*.c, see iommufd_nest.h): the core's table is stage 1 of one
  * nested HWPT shared by every device; the IOAS, through a NEST_PARENT HWPT,
  * is stage 2. active, parent_id are fixed from the first bind to the last
  * unbind; s1_id, s1_root and users change under ufd.lock and inv_lock (the
@@ -109,6 +109,8 @@ void ufd_nest_dpdk_event(enum rte_mem_event type, const void *addr, size_t len, 
  * -EFAULT (logged), also over memory stage 2 failed to drop.
  */
 int ufd_nest_s1_check(struct svio_iommu *iommu, uint64_t addr, uint64_t len);
+/** ops->table_pages: the page pool while nesting is on, else NULL (any pages). */
+const struct pgtable_page_ops *ufd_nest_table_pages(struct svio_iommu *iommu);
 int ufd_nest_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n);
 int ufd_nest_wait_post(struct svio_iommu *iommu, uint64_t *cookie);
 int ufd_nest_wait_poll(struct svio_iommu *iommu, uint64_t cookie);
