@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <string.h>
 
 #include <rte_common.h>
 #include <rte_eal_memconfig.h>
@@ -66,19 +67,24 @@ static size_t free_granule(const struct rte_memseg_list *msl, size_t len)
 	return dynamic_mem ? (size_t)msl->page_sz : len;
 }
 
+/* The walk's context: DPDK's walk only says "stopped", so the map's errno is kept here. */
+struct map_walk {
+	struct svio_domain *dom;
+	int rc;
+};
+
 static int map_contig(const struct rte_memseg_list *msl, const struct rte_memseg *ms, size_t len,
 		      void *arg)
 {
-	struct svio_domain *dom = arg;
+	struct map_walk *w = arg;
 	uintptr_t va = (uintptr_t)ms->addr;
-	int rc;
 
 	if (msl->external)
 		return 0; /* registered by the application, which maps it itself */
-	rc = map_span(dom, va, len, free_granule(msl, len));
-	if (rc < 0) {
-		IOMMU_LOG(ERR, "DPDK memory 0x%" PRIxPTR " len 0x%zx: map failed (%d)", va, len,
-			  rc);
+	w->rc = map_span(w->dom, va, len, free_granule(msl, len));
+	if (w->rc < 0) {
+		IOMMU_LOG(ERR, "DPDK memory 0x%" PRIxPTR " len 0x%zx: map failed: %s", va, len,
+			  strerror(-w->rc));
 		return -1;
 	}
 	return 0;
@@ -111,6 +117,7 @@ static void mem_event(enum rte_mem_event type, const void *addr, size_t len, voi
 
 int svio_domain_map_dpdk_memory(struct svio_domain *dom)
 {
+	struct map_walk walk = { .dom = dom };
 	int rc;
 
 	if (dom == NULL)
@@ -131,7 +138,7 @@ int svio_domain_map_dpdk_memory(struct svio_domain *dom)
 		IOMMU_LOG(ERR, "DPDK memory events: %s", rte_strerror(-rc));
 		return rc;
 	}
-	rc = rte_memseg_contig_walk_thread_unsafe(map_contig, dom) < 0 ? -EIO : 0;
+	rc = rte_memseg_contig_walk_thread_unsafe(map_contig, &walk) < 0 ? walk.rc : 0;
 	if (rc == 0)
 		__atomic_store_n(&event_dom, dom, __ATOMIC_RELEASE);
 	rte_mcfg_mem_read_unlock();
