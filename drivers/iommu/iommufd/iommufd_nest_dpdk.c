@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Nested stage 1: DPDK memory in stage 2, following DPDK's allocations and frees. */
+/*
+ * Nested stage 1: DPDK memory in stage 2, as a client of the core's DPDK
+ * memory follower (lib/iommu/dpdk_mem.h), which tells it of memory before
+ * the domain's own client and of frees after.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_common.h>
-#include <rte_eal.h>
-#include <rte_eal_memconfig.h>
-#include <rte_errno.h>
 #include <rte_memory.h>
 
+#include "dpdk_mem.h"
 #include "iommufd_nest.h"
 
 /*
@@ -22,22 +24,9 @@
  * attaches them after. The kernel cannot split a map, so
  * memory DPDK may give back is mapped a page at a time; legacy memory
  * (--no-huge, --legacy-mem) never changes and goes in contiguous runs.
- * The event callback runs under DPDK's memory lock: it must not take
+ * The client's callbacks run under DPDK's memory lock: they must not take
  * ufd.lock (the first bind holds ufd.lock while it takes DPDK's lock).
  */
-#define S2_DPDK_EVENT_NAME "svio_iommufd_stage2"
-
-static bool s2_dpdk_events; /* our memory-event callback is registered */
-static bool s2_dpdk_dynamic;
-static bool s2_dpdk_on; /* DPDK memory is in stage 2 (ufd.lock) */
-
-/* rte_eal_init() has run: only then are the memsegs and the memory mode known. */
-static bool dpdk_up(void)
-{
-	/* rte_eal_init() always settles the IOVA mode; before it, it reads "don't care". */
-	return rte_eal_iova_mode() != RTE_IOVA_DC;
-}
-
 static int s2_map_raw(uint64_t va, uint64_t len)
 {
 	struct svio_iommu_ioas_map m = {
@@ -84,17 +73,40 @@ static int s2_map_pages(uint64_t va, uint64_t len, uint64_t gran)
 	return 0;
 }
 
-static int s2_dpdk_walk(const struct rte_memseg_list *msl, const struct rte_memseg *ms, size_t len,
-			void *arg)
+/* The follower's client: DPDK memory in stage 2 (dpdk_mem.h). */
+static int s2_added(struct dpdk_mem_client *c, uint64_t va, uint64_t len, uint64_t gran)
 {
-	int *rc = arg;
-
-	if (msl->external)
-		return 0; /* the application registered it and maps it itself */
-	*rc = s2_map_pages((uint64_t)(uintptr_t)ms->addr, len,
-			   s2_dpdk_dynamic ? msl->page_sz : len);
-	return *rc < 0 ? -1 : 0;
+	RTE_SET_USED(c);
+	return s2_map_pages(va, len, gran); /* logged by s2_map_raw() */
 }
+
+/*
+ * Freed: the core unmapped stage 1 from its own client already (told
+ * first); the kernel's IOAS_UNMAP flushes what the nested HWPT cached of it.
+ */
+static void s2_freed(struct dpdk_mem_client *c, uint64_t va, uint64_t len, uint64_t gran)
+{
+	RTE_SET_USED(c);
+	for (uint64_t a = va; a < va + len; a += gran) {
+		int rc = svio_iommufd_unmap(&ufd.iommu, a, gran);
+
+		/* ENOENT: stage 2 never had it (the application unmapped it with its own range). */
+		if (rc < 0 && rc != -ENOENT) {
+			UFD_LOG(ERR,
+				"stage 2: DPDK gave back %#" PRIx64 "+%#" PRIx64 " but the IOAS "
+				"keeps it (%s): poisoned, no stage-1 map may point there",
+				a, gran, strerror(-rc));
+			nest_s2_poison(a, gran);
+		}
+	}
+}
+
+/* Follows from the first attach once DPDK is up to the close (ufd.lock). */
+static struct dpdk_mem_client s2_client = {
+	.name = "iommufd stage 2",
+	.added = s2_added,
+	.freed = s2_freed,
+};
 
 void ufd_nest_dpdk_event(enum rte_mem_event type, const void *addr, size_t len, void *arg)
 {
@@ -104,76 +116,25 @@ void ufd_nest_dpdk_event(enum rte_mem_event type, const void *addr, size_t len, 
 	RTE_SET_USED(arg);
 	if (msl == NULL || msl->external)
 		return;
-	if (type == RTE_MEM_EVENT_ALLOC) {
-		s2_map_pages(va, len, msl->page_sz);
-		return;
-	}
-	/*
-	 * Freed: the core unmaps stage 1 from its own callback; without stage
-	 * 2 a device reaching it faults instead of touching freed memory, and
-	 * the kernel's IOAS_UNMAP flushes what the nested HWPT cached of it.
-	 */
-	for (uint64_t a = va; a < va + len; a += msl->page_sz) {
-		int rc = svio_iommufd_unmap(&ufd.iommu, a, msl->page_sz);
-
-		/* ENOENT: stage 2 never had it (the application unmapped it with its own range). */
-		if (rc < 0 && rc != -ENOENT) {
-			UFD_LOG(ERR,
-				"stage 2: DPDK gave back %#" PRIx64 "+%#" PRIx64 " but the IOAS "
-				"keeps it (%s): poisoned, no stage-1 map may point there",
-				a, (uint64_t)msl->page_sz, strerror(-rc));
-			nest_s2_poison(a, msl->page_sz);
-		}
-	}
-}
-
-/* ufd.lock held. 0 or a negative errno (what was mapped stays until the IOAS goes). */
-static int nest_dpdk_start(void)
-{
-	int rc;
-
-	rte_mcfg_mem_read_lock();
-	if (rte_mem_event_callback_register(S2_DPDK_EVENT_NAME, ufd_nest_dpdk_event, NULL) == 0) {
-		s2_dpdk_events = true;
-		s2_dpdk_dynamic = true;
-	} else if (rte_errno == ENOTSUP) {
-		s2_dpdk_dynamic = false; /* legacy memory: no events, no changes */
-	} else {
-		rc = -rte_errno;
-		rte_mcfg_mem_read_unlock();
-		UFD_LOG(ERR, "stage 2: DPDK memory events: %s", rte_strerror(-rc));
-		return rc;
-	}
-	rc = 0;
-	if (rte_memseg_contig_walk_thread_unsafe(s2_dpdk_walk, &rc) < 0 && rc == 0)
-		rc = -EIO;
-	rte_mcfg_mem_read_unlock();
-	if (rc == 0)
-		s2_dpdk_on = true;
-	return rc;
+	if (type == RTE_MEM_EVENT_ALLOC)
+		(void)s2_added(&s2_client, va, len, msl->page_sz);
+	else
+		s2_freed(&s2_client, va, len, msl->page_sz);
 }
 
 void nest_dpdk_stop(void)
 {
-	s2_dpdk_on = false;
-	if (!s2_dpdk_events)
-		return;
-	if (rte_mem_event_callback_unregister(S2_DPDK_EVENT_NAME, NULL) < 0 && rte_errno != ENOENT)
-		UFD_LOG(WARNING, "stage 2: DPDK memory events: unregister: %s",
-			rte_strerror(rte_errno));
-	s2_dpdk_events = false;
+	dpdk_mem_unfollow(&s2_client);
 }
 
 int nest_dpdk_follow(void)
 {
 	int rc;
 
-	if (s2_dpdk_on || !dpdk_up())
+	if (s2_client.following || !dpdk_mem_known())
 		return 0;
-	rc = nest_dpdk_start();
-	if (rc < 0) {
-		nest_dpdk_stop();
+	rc = dpdk_mem_follow(&s2_client);
+	if (rc < 0)
 		nest_s2_forget_dpdk(); /* the next attach starts over */
-	}
 	return rc;
 }

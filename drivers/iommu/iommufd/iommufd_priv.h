@@ -100,8 +100,9 @@ int ufd_nest_s2_mapped(uint64_t iova, uint64_t len);
 /** Stage 2 lost every map inside [iova, iova + len). */
 void ufd_nest_s2_unmapped(uint64_t iova, uint64_t len);
 /**
- * DPDK's memory-event callback while nesting is on (declared for tests):
- * follows DPDK's allocations and frees in stage 2.
+ * One DPDK memory event as the core's follower hands it to stage 2 while
+ * nesting is on (declared for tests): maps what DPDK added, unmaps what it
+ * gives back.
  */
 void ufd_nest_dpdk_event(enum rte_mem_event type, const void *addr, size_t len, void *arg);
 /**
