@@ -454,7 +454,7 @@ static bool dma_range_ok(uint64_t addr, size_t len)
 int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64_t *iova)
 {
 	uint64_t addr = (uint64_t)(uintptr_t)va, io = addr;
-	enum rv_result rv;
+	enum revive_result rv;
 	bool revivable;
 	int rc;
 
@@ -469,7 +469,7 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 		return -EINVAL;
 	}
 	/* The table outputs process addresses; a nested stage 2 must reach them. */
-	rc = kmap_s1_check(dom, addr, len);
+	rc = domain_s1_check(dom, addr, len);
 	if (rc < 0)
 		return rc;
 	/* Nothing pins the pages for the built-in model: a hole would crash it, not the caller. */
@@ -497,20 +497,21 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 		return -EEXIST;
 	}
 	/* A queued lazy unmap of exactly this range still holds the kernel's mapping: reuse it. */
-	revivable = dom->rv.ext != NULL && __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0;
-	rv = revivable ? rv_revive(dom, io, len, prot) : RV_NONE;
-	if (rv == RV_REVIVED) {
+	revivable =
+		dom->revive.ext != NULL && __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0;
+	rv = revivable ? revive_try(dom, io, len, prot) : REVIVE_NONE;
+	if (rv == REVIVE_REVIVED) {
 		rc = 0;
 	} else {
 		bool stuck;
 
-		if (rv == RV_STOLEN)
-			kmap_unmap_now(dom, io, len);
+		if (rv == REVIVE_STOLEN)
+			owner_unmap_now(dom, io, len);
 		/* Table owners first: a refusal there leaves nothing to undo here. */
-		rc = kmap_map(dom, io, va, len, prot, &stuck);
+		rc = owner_map(dom, io, va, len, prot, &stuck);
 		if (rc == -EEXIST && !stuck && flush_sync(dom) == 0) {
 			/* A queued (lazy) unmap of this range still holds it there: flushed now. */
-			rc = kmap_map(dom, io, va, len, prot, &stuck);
+			rc = owner_map(dom, io, va, len, prot, &stuck);
 		}
 		if (rc < 0) {
 			/* Still mapped in a kernel: that IOVA space is never handed out again. */
@@ -519,13 +520,13 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 			return rc;
 		}
 		if (revivable)
-			rv_mapped(dom, io, len, prot);
+			revive_mapped(dom, io, len, prot);
 	}
 	rc = pgtable_map(&dom->pgt, io, addr, len, prot);
 	if (rc < 0) {
 		if (revivable)
-			rv_forget(dom, io, len);
-		if (kmap_unmap_now(dom, io, len) == 0)
+			revive_forget(dom, io, len);
+		if (owner_unmap_now(dom, io, len) == 0)
 			dma_iova_undo(dom, io, len);
 		return rc;
 	}

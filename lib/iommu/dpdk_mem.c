@@ -216,7 +216,7 @@ int svio_domain_map_dpdk_memory(struct svio_domain *dom)
 
 	if (dom == NULL)
 		return -EINVAL;
-	if (!dom->cfg.sva || !kmap_premap_needed(dom))
+	if (!dom->cfg.sva || !domain_needs_premap(dom))
 		return 0; /* page requests reach everything, or nothing to tell */
 	pthread_mutex_lock(&list_lock);
 	rc = domain_client.following ? -EBUSY : 0;

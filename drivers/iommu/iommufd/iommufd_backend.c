@@ -14,7 +14,7 @@
 
 static int iommufd_available(char *why, size_t len)
 {
-	const char *path = ufd_ctx_path();
+	const char *path = iommufd_ctx_path();
 
 	if (access(path, F_OK) == 0)
 		return 0;

@@ -32,88 +32,90 @@ static const char *nest_unsupported(const struct svio_iommufd_hw *hw)
 	return NULL;
 }
 
-void ufd_nest_probe(const struct svio_iommufd_dev *idev)
+void iommufd_nest_probe(const struct svio_iommufd_dev *idev)
 {
 	struct svio_iommu_hwpt_alloc ha = {
 		.size = sizeof(ha),
 		.flags = SVIO_IOMMU_HWPT_ALLOC_NEST_PARENT,
 		.dev_id = idev->dev_id,
-		.pt_id = ufd.ioas_id,
+		.pt_id = iommufd_ctx.ioas_id,
 	};
 	const char *why = nest_unsupported(&idev->hw);
 	int rc;
 
-	if (ufd.nest.active)
+	if (iommufd_ctx.nest.active)
 		return; /* kept from before: the IOAS outlived its last device */
 	if (why != NULL) {
-		UFD_LOG(INFO, "no nested stage 1: %s; using the kernel-owned paging domain", why);
+		IOMMUFD_LOG(INFO, "no nested stage 1: %s; using the kernel-owned paging domain",
+			    why);
 		return;
 	}
-	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_HWPT_ALLOC, &ha);
+	rc = svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_HWPT_ALLOC, &ha);
 	if (rc < 0) {
-		UFD_LOG(INFO,
+		IOMMUFD_LOG(
+			INFO,
 			"no nested stage 1: IOMMU_HWPT_ALLOC with NEST_PARENT failed (%s); using "
 			"the kernel-owned paging domain",
 			strerror(-rc));
 		return;
 	}
 	if (nest_pool_s2_start() < 0) {
-		ufd_destroy_obj(ha.out_hwpt_id);
-		UFD_LOG(INFO, "no nested stage 1: page-table pages not mappable; using the "
-			      "kernel-owned paging domain");
+		iommufd_destroy_obj(ha.out_hwpt_id);
+		IOMMUFD_LOG(INFO, "no nested stage 1: page-table pages not mappable; using the "
+				  "kernel-owned paging domain");
 		return;
 	}
-	ufd.nest.parent_id = ha.out_hwpt_id;
-	ufd.nest.s1_id = 0;
-	ufd.nest.users = 0;
-	ufd.nest.n_inv = 0;
-	ufd.nest.active = true;
+	iommufd_ctx.nest.parent_id = ha.out_hwpt_id;
+	iommufd_ctx.nest.s1_id = 0;
+	iommufd_ctx.nest.users = 0;
+	iommufd_ctx.nest.n_inv = 0;
+	iommufd_ctx.nest.active = true;
 	/*
 	 * The core owns stage 1 and invalidates it; the kernel flushes the
 	 * device-TLBs of the nested HWPT's devices with each entry, so no
 	 * device-TLB tags, and no page requests (no fault queue).
 	 */
-	ufd.iommu.caps.first_stage = true;
-	ufd.iommu.caps.ats = false;
-	ufd.iommu.caps.pri = false;
-	UFD_LOG(INFO, "nested stage 1 on: the core's table over IOAS %u (parent HWPT %u)",
-		ufd.ioas_id, ufd.nest.parent_id);
+	iommufd_ctx.iommu.caps.first_stage = true;
+	iommufd_ctx.iommu.caps.ats = false;
+	iommufd_ctx.iommu.caps.pri = false;
+	IOMMUFD_LOG(INFO, "nested stage 1 on: the core's table over IOAS %u (parent HWPT %u)",
+		    iommufd_ctx.ioas_id, iommufd_ctx.nest.parent_id);
 }
 
-int ufd_nest_check_dev(const struct svio_iommufd_dev *idev)
+int iommufd_nest_check_dev(const struct svio_iommufd_dev *idev)
 {
 	const char *why;
 
-	if (!ufd.nest.active)
+	if (!iommufd_ctx.nest.active)
 		return 0;
 	why = nest_unsupported(&idev->hw);
 	if (why == NULL)
 		return 0;
-	UFD_LOG(ERR,
-		"%s: cannot join the nested stage 1 the first device set up: %s (bind devices "
-		"of one kind of IOMMU per process)",
-		idev->dev->name, why);
+	IOMMUFD_LOG(ERR,
+		    "%s: cannot join the nested stage 1 the first device set up: %s (bind devices "
+		    "of one kind of IOMMU per process)",
+		    idev->dev->name, why);
 	return -EOPNOTSUPP;
 }
 
-void ufd_nest_close(void)
+void iommufd_nest_close(void)
 {
-	if (!ufd.nest.active)
+	if (!iommufd_ctx.nest.active)
 		return;
 	nest_dpdk_stop();
 	nest_s2_forget_all(false); /* the IOAS goes next, with its maps */
-	if (ufd.nest.s1_id != 0)
-		ufd_destroy_obj(ufd.nest.s1_id);
-	ufd_destroy_obj(ufd.nest.parent_id);
+	if (iommufd_ctx.nest.s1_id != 0)
+		iommufd_destroy_obj(iommufd_ctx.nest.s1_id);
+	iommufd_destroy_obj(iommufd_ctx.nest.parent_id);
 	nest_pool_s2_stop(false);
-	pthread_mutex_lock(&ufd.nest.inv_lock);
-	ufd.nest.s1_id = 0;
-	ufd.nest.n_inv = 0;
-	pthread_mutex_unlock(&ufd.nest.inv_lock);
-	ufd.nest.active = false;
-	ufd.nest.parent_id = 0;
-	ufd.nest.users = 0;
-	ufd.iommu.caps.first_stage = false;
+	pthread_mutex_lock(&iommufd_ctx.nest.inv_lock);
+	iommufd_ctx.nest.s1_id = 0;
+	iommufd_ctx.nest.n_inv = 0;
+	pthread_mutex_unlock(&iommufd_ctx.nest.inv_lock);
+	iommufd_ctx.nest.active = false;
+	iommufd_ctx.nest.parent_id = 0;
+	iommufd_ctx.nest.users = 0;
+	iommufd_ctx.iommu.caps.first_stage = false;
 }
 
 /* The nested HWPT over our table (first attach), 0 or a negative errno. */
@@ -127,48 +129,49 @@ static int alloc_s1(const struct svio_iommufd_dev *idev, uint64_t root)
 	struct svio_iommu_hwpt_alloc ha = {
 		.size = sizeof(ha),
 		.dev_id = idev->dev_id,
-		.pt_id = ufd.nest.parent_id,
+		.pt_id = iommufd_ctx.nest.parent_id,
 		.data_type = SVIO_IOMMU_HWPT_DATA_VTD_S1,
 		.data_len = sizeof(s1),
 		.data_uptr = (uint64_t)(uintptr_t)&s1,
 	};
-	int rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_HWPT_ALLOC, &ha);
+	int rc = svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_HWPT_ALLOC, &ha);
 
 	if (rc < 0) {
-		UFD_LOG(ERR, "%s: IOMMU_HWPT_ALLOC of the nested stage 1 (root %#" PRIx64 "): %s",
-			idev->dev->name, root, strerror(-rc));
+		IOMMUFD_LOG(ERR,
+			    "%s: IOMMU_HWPT_ALLOC of the nested stage 1 (root %#" PRIx64 "): %s",
+			    idev->dev->name, root, strerror(-rc));
 		return rc;
 	}
-	pthread_mutex_lock(&ufd.nest.inv_lock);
-	ufd.nest.s1_id = ha.out_hwpt_id;
-	ufd.nest.s1_root = root;
-	ufd.nest.n_inv = 0; /* a new HWPT caches nothing yet */
-	pthread_mutex_unlock(&ufd.nest.inv_lock);
+	pthread_mutex_lock(&iommufd_ctx.nest.inv_lock);
+	iommufd_ctx.nest.s1_id = ha.out_hwpt_id;
+	iommufd_ctx.nest.s1_root = root;
+	iommufd_ctx.nest.n_inv = 0; /* a new HWPT caches nothing yet */
+	pthread_mutex_unlock(&iommufd_ctx.nest.inv_lock);
 	return 0;
 }
 
 /*
  * Destroy the nested HWPT. Until the kernel agrees it is still there (and
  * may still be attached and caching), so s1_id stays and flushes keep
- * invalidating it; ufd_nest_close() tries again. ufd.lock held.
+ * invalidating it; iommufd_nest_close() tries again. iommufd_ctx.lock held.
  */
 static int free_s1(void)
 {
-	int rc = ufd_destroy_obj(ufd.nest.s1_id);
+	int rc = iommufd_destroy_obj(iommufd_ctx.nest.s1_id);
 
 	if (rc < 0) {
-		UFD_LOG(WARNING, "nested HWPT %u kept and invalidated while it stays",
-			ufd.nest.s1_id);
+		IOMMUFD_LOG(WARNING, "nested HWPT %u kept and invalidated while it stays",
+			    iommufd_ctx.nest.s1_id);
 		return rc;
 	}
-	pthread_mutex_lock(&ufd.nest.inv_lock);
-	ufd.nest.s1_id = 0;
-	ufd.nest.n_inv = 0; /* its caches went with it */
-	pthread_mutex_unlock(&ufd.nest.inv_lock);
+	pthread_mutex_lock(&iommufd_ctx.nest.inv_lock);
+	iommufd_ctx.nest.s1_id = 0;
+	iommufd_ctx.nest.n_inv = 0; /* its caches went with it */
+	pthread_mutex_unlock(&iommufd_ctx.nest.inv_lock);
 	return 0;
 }
 
-int ufd_nest_attach(struct svio_iommufd_dev *idev, uint64_t root)
+int iommufd_nest_attach(struct svio_iommufd_dev *idev, uint64_t root)
 {
 	struct svio_vfio_device_attach_iommufd_pt at = {
 		.argsz = SVIO_VFIO_ATTACH_ARGSZ_RID,
@@ -177,46 +180,47 @@ int ufd_nest_attach(struct svio_iommufd_dev *idev, uint64_t root)
 	int rc;
 
 	if (!nest_pool_owns((const void *)(uintptr_t)root)) {
-		UFD_LOG(ERR,
-			"attach %s: the stage-1 root %#" PRIx64 " is not a page stage 2 maps "
-			"(a table allocated outside the page pool)",
-			idev->dev->name, root);
+		IOMMUFD_LOG(ERR,
+			    "attach %s: the stage-1 root %#" PRIx64 " is not a page stage 2 maps "
+			    "(a table allocated outside the page pool)",
+			    idev->dev->name, root);
 		return -EINVAL;
 	}
 	rc = nest_dpdk_follow();
 	if (rc < 0) {
-		UFD_LOG(ERR, "attach %s: DPDK memory not mappable in stage 2: %s", idev->dev->name,
-			strerror(-rc));
+		IOMMUFD_LOG(ERR, "attach %s: DPDK memory not mappable in stage 2: %s",
+			    idev->dev->name, strerror(-rc));
 		return rc;
 	}
-	if (ufd.nest.s1_id == 0) {
+	if (iommufd_ctx.nest.s1_id == 0) {
 		rc = alloc_s1(idev, root);
 		if (rc < 0)
 			return rc;
 		created = true;
-	} else if (ufd.nest.s1_root != root) {
-		UFD_LOG(ERR,
-			"attach %s: another domain's table (root %#" PRIx64 ") is stage 1 already: "
-			"one domain per process on iommufd",
-			idev->dev->name, ufd.nest.s1_root);
+	} else if (iommufd_ctx.nest.s1_root != root) {
+		IOMMUFD_LOG(ERR,
+			    "attach %s: another domain's table (root %#" PRIx64
+			    ") is stage 1 already: "
+			    "one domain per process on iommufd",
+			    idev->dev->name, iommufd_ctx.nest.s1_root);
 		return -EBUSY;
 	}
-	at.pt_id = ufd.nest.s1_id;
+	at.pt_id = iommufd_ctx.nest.s1_id;
 	rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
 	if (rc < 0) {
-		UFD_LOG(ERR, "attach %s to the nested HWPT %u: %s", idev->dev->name, ufd.nest.s1_id,
-			strerror(-rc));
+		IOMMUFD_LOG(ERR, "attach %s to the nested HWPT %u: %s", idev->dev->name,
+			    iommufd_ctx.nest.s1_id, strerror(-rc));
 		if (created)
 			free_s1();
 		return rc;
 	}
-	ufd.nest.users++;
+	iommufd_ctx.nest.users++;
 	return 0;
 }
 
-int ufd_nest_detach(struct svio_iommufd_dev *idev)
+int iommufd_nest_detach(struct svio_iommufd_dev *idev)
 {
-	int rc = ufd_detach_rid(idev);
+	int rc = iommufd_detach_rid(idev);
 
 	/* Refused: still attached and caching, it keeps its place among the users. */
 	if (rc < 0)
@@ -226,7 +230,7 @@ int ufd_nest_detach(struct svio_iommufd_dev *idev)
 	 * cached. The device is off either way, so a refused destroy is no
 	 * failure of this detach (free_s1() keeps the HWPT invalidated).
 	 */
-	if (ufd.nest.users > 0 && --ufd.nest.users == 0)
+	if (iommufd_ctx.nest.users > 0 && --iommufd_ctx.nest.users == 0)
 		free_s1();
 	return 0;
 }

@@ -23,10 +23,11 @@ enum s2_owner {
 	S2_DPDK, /* DPDK memory, mapped and unmapped by the follower */
 };
 
-/* The pool (lock order: after ufd.lock). */
+/* The pool (lock order: after iommufd_ctx.lock). */
 /** Does @p p lie in a pool chunk? */
 bool nest_pool_owns(const void *p);
-/** Map every chunk in the IOAS, and later chunks as they come; all or nothing. ufd.lock held. */
+/** Map every chunk in the IOAS, and later chunks as they come; all or nothing. iommufd_ctx.lock
+ * held. */
 int nest_pool_s2_start(void);
 /** The IOAS is about to go, taking its maps along; or @p unmap them now (it stays). */
 void nest_pool_s2_stop(bool unmap);
@@ -38,7 +39,7 @@ int nest_s2_record(uint64_t iova, uint64_t len, enum s2_owner owner);
 bool nest_s2_app_covers(uint64_t va, uint64_t len);
 /** Stage 2 still maps [va, va + len) after DPDK gave it back: poison it, count it. */
 void nest_s2_poison(uint64_t va, uint64_t len);
-/** Unmap what the DPDK follower mapped (a start that failed half way). ufd.lock held. */
+/** Unmap what the DPDK follower mapped (a start that failed half way). iommufd_ctx.lock held. */
 void nest_s2_forget_dpdk(void);
 /** Forget every recorded map; @p unmap them too when the IOAS stays. */
 void nest_s2_forget_all(bool unmap);
@@ -46,7 +47,7 @@ void nest_s2_forget_all(bool unmap);
 /* The DPDK follower. */
 /**
  * Put DPDK memory in stage 2 and follow its events, once DPDK is up (a no-op
- * before, and once following). ufd.lock held. 0 or a negative errno, with
+ * before, and once following). iommufd_ctx.lock held. 0 or a negative errno, with
  * what was mapped undone.
  */
 int nest_dpdk_follow(void);

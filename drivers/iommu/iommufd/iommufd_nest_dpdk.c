@@ -25,7 +25,7 @@
  * memory DPDK may give back is mapped a page at a time; legacy memory
  * (--no-huge, --legacy-mem) never changes and goes in contiguous runs.
  * The client's callbacks run under DPDK's memory lock: they must not take
- * ufd.lock (the first bind holds ufd.lock while it takes DPDK's lock).
+ * iommufd_ctx.lock (the first bind holds iommufd_ctx.lock while it takes DPDK's lock).
  */
 static int s2_map_raw(uint64_t va, uint64_t len)
 {
@@ -33,32 +33,33 @@ static int s2_map_raw(uint64_t va, uint64_t len)
 		.size = sizeof(m),
 		.flags = SVIO_IOMMU_IOAS_MAP_FIXED_IOVA | SVIO_IOMMU_IOAS_MAP_READABLE |
 			 SVIO_IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = ufd.ioas_id,
+		.ioas_id = iommufd_ctx.ioas_id,
 		.user_va = va,
 		.length = len,
 		.iova = va,
 	};
-	int rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_MAP, &m);
+	int rc = svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_IOAS_MAP, &m);
 
 	if (rc == 0) {
 		rc = nest_s2_record(va, len, S2_DPDK);
 		if (rc < 0)
-			svio_iommufd_unmap(&ufd.iommu, va, len);
+			svio_iommufd_unmap(&iommufd_ctx.iommu, va, len);
 	} else if (rc == -EEXIST) {
 		/* Fine when it is the application's own map of that memory, pinning the same pages.
 		 */
 		if (nest_s2_app_covers(va, len))
 			return 0;
-		UFD_LOG(ERR,
-			"stage 2: DPDK memory %#" PRIx64 "+%#" PRIx64 ": the IOAS maps it already, "
-			"not through svio_iommufd_map() (a page left from memory given back?): "
-			"refused, it may pin other pages than this memory's",
-			va, len);
+		IOMMUFD_LOG(ERR,
+			    "stage 2: DPDK memory %#" PRIx64 "+%#" PRIx64
+			    ": the IOAS maps it already, "
+			    "not through svio_iommufd_map() (a page left from memory given back?): "
+			    "refused, it may pin other pages than this memory's",
+			    va, len);
 		return rc;
 	}
 	if (rc < 0)
-		UFD_LOG(ERR, "stage 2: DPDK memory %#" PRIx64 "+%#" PRIx64 ": %s", va, len,
-			strerror(-rc));
+		IOMMUFD_LOG(ERR, "stage 2: DPDK memory %#" PRIx64 "+%#" PRIx64 ": %s", va, len,
+			    strerror(-rc));
 	return rc;
 }
 
@@ -88,27 +89,28 @@ static void s2_freed(struct dpdk_mem_client *c, uint64_t va, uint64_t len, uint6
 {
 	RTE_SET_USED(c);
 	for (uint64_t a = va; a < va + len; a += gran) {
-		int rc = svio_iommufd_unmap(&ufd.iommu, a, gran);
+		int rc = svio_iommufd_unmap(&iommufd_ctx.iommu, a, gran);
 
 		/* ENOENT: stage 2 never had it (the application unmapped it with its own range). */
 		if (rc < 0 && rc != -ENOENT) {
-			UFD_LOG(ERR,
-				"stage 2: DPDK gave back %#" PRIx64 "+%#" PRIx64 " but the IOAS "
-				"keeps it (%s): poisoned, no stage-1 map may point there",
-				a, gran, strerror(-rc));
+			IOMMUFD_LOG(ERR,
+				    "stage 2: DPDK gave back %#" PRIx64 "+%#" PRIx64
+				    " but the IOAS "
+				    "keeps it (%s): poisoned, no stage-1 map may point there",
+				    a, gran, strerror(-rc));
 			nest_s2_poison(a, gran);
 		}
 	}
 }
 
-/* Follows from the first attach once DPDK is up to the close (ufd.lock). */
+/* Follows from the first attach once DPDK is up to the close (iommufd_ctx.lock). */
 static struct dpdk_mem_client s2_client = {
 	.name = "iommufd stage 2",
 	.added = s2_added,
 	.freed = s2_freed,
 };
 
-void ufd_nest_dpdk_event(enum rte_mem_event type, const void *addr, size_t len, void *arg)
+void iommufd_nest_dpdk_event(enum rte_mem_event type, const void *addr, size_t len, void *arg)
 {
 	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(addr);
 	uint64_t va = (uint64_t)(uintptr_t)addr;

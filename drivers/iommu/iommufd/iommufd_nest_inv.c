@@ -16,13 +16,13 @@
 /* Append one entry, extending the previous one when it ends where this starts. inv_lock held. */
 static void inv_add(uint64_t addr, uint64_t npages)
 {
-	struct ufd_nest *n = &ufd.nest;
+	struct iommufd_nest *n = &iommufd_ctx.nest;
 	struct svio_iommu_hwpt_vtd_s1_invalidate *last =
 		n->n_inv > 0 ? &n->inv[n->n_inv - 1] : NULL;
 
 	if (last != NULL && last->npages == SVIO_IOMMU_VTD_INV_ALL_NPAGES)
 		return; /* everything goes already */
-	if (npages == SVIO_IOMMU_VTD_INV_ALL_NPAGES || n->n_inv == UFD_NEST_MAX_INV) {
+	if (npages == SVIO_IOMMU_VTD_INV_ALL_NPAGES || n->n_inv == IOMMUFD_NEST_MAX_INV) {
 		/* Whole stage 1, or more pieces than we keep: one entry for all. */
 		n->inv[0] = (struct svio_iommu_hwpt_vtd_s1_invalidate){
 			.addr = 0, .npages = SVIO_IOMMU_VTD_INV_ALL_NPAGES
@@ -42,10 +42,10 @@ static void inv_add(uint64_t addr, uint64_t npages)
 		(struct svio_iommu_hwpt_vtd_s1_invalidate){ .addr = addr, .npages = npages };
 }
 
-int ufd_nest_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n)
+int iommufd_nest_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n)
 {
 	RTE_SET_USED(iommu);
-	pthread_mutex_lock(&ufd.nest.inv_lock);
+	pthread_mutex_lock(&iommufd_ctx.nest.inv_lock);
 	for (unsigned int i = 0; i < n; i++) {
 		/* caps.ats is off: the kernel invalidates device-TLBs with each entry. */
 		if (inv[i].kind != SVIO_INV_IOTLB)
@@ -55,7 +55,7 @@ int ufd_nest_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsi
 		else
 			inv_add(inv[i].addr, UINT64_C(1) << inv[i].order);
 	}
-	pthread_mutex_unlock(&ufd.nest.inv_lock);
+	pthread_mutex_unlock(&iommufd_ctx.nest.inv_lock);
 	return 0;
 }
 
@@ -66,7 +66,7 @@ int ufd_nest_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsi
  */
 static int inv_submit(void)
 {
-	struct ufd_nest *n = &ufd.nest;
+	struct iommufd_nest *n = &iommufd_ctx.nest;
 	unsigned int done = 0;
 
 	while (done < n->n_inv) {
@@ -78,7 +78,7 @@ static int inv_submit(void)
 			.entry_len = sizeof(n->inv[0]),
 			.entry_num = n->n_inv - done,
 		};
-		int rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_HWPT_INVALIDATE, &q);
+		int rc = svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_HWPT_INVALIDATE, &q);
 
 		n->seq++;
 		if (q.entry_num > n->n_inv - done)
@@ -88,7 +88,8 @@ static int inv_submit(void)
 			const struct svio_iommu_hwpt_vtd_s1_invalidate *e =
 				&n->inv[done < n->n_inv ? done : n->n_inv - 1];
 
-			UFD_LOG(ERR,
+			IOMMUFD_LOG(
+				ERR,
 				"IOMMU_HWPT_INVALIDATE on HWPT %u: entry %u of %u (addr %#" PRIx64
 				", %" PRIu64 " pages) %s: %s",
 				n->s1_id, done, n->n_inv, e->addr, e->npages,
@@ -103,22 +104,22 @@ static int inv_submit(void)
 /* The cookie carries the result: the kernel completed the work before returning. */
 #define COOKIE_FAILED UINT64_C(1)
 
-int ufd_nest_wait_post(struct svio_iommu *iommu, uint64_t *cookie)
+int iommufd_nest_wait_post(struct svio_iommu *iommu, uint64_t *cookie)
 {
 	int rc = 0;
 
 	RTE_SET_USED(iommu);
-	pthread_mutex_lock(&ufd.nest.inv_lock);
+	pthread_mutex_lock(&iommufd_ctx.nest.inv_lock);
 	/* Without a nested HWPT nothing can cache stage 1 (the last detach destroyed it). */
-	if (ufd.nest.n_inv > 0 && ufd.nest.s1_id != 0)
+	if (iommufd_ctx.nest.n_inv > 0 && iommufd_ctx.nest.s1_id != 0)
 		rc = inv_submit();
-	ufd.nest.n_inv = 0;
-	*cookie = (ufd.nest.seq << 1) | (rc < 0 ? COOKIE_FAILED : 0);
-	pthread_mutex_unlock(&ufd.nest.inv_lock);
+	iommufd_ctx.nest.n_inv = 0;
+	*cookie = (iommufd_ctx.nest.seq << 1) | (rc < 0 ? COOKIE_FAILED : 0);
+	pthread_mutex_unlock(&iommufd_ctx.nest.inv_lock);
 	return 0;
 }
 
-int ufd_nest_wait_poll(struct svio_iommu *iommu, uint64_t cookie)
+int iommufd_nest_wait_poll(struct svio_iommu *iommu, uint64_t cookie)
 {
 	RTE_SET_USED(iommu);
 	return (cookie & COOKIE_FAILED) ? -EIO : 0;

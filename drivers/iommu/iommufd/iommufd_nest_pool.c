@@ -24,7 +24,7 @@
 /*
  * Table pages, carved from chunks that are never given back to the system
  * (a stage-2 map of them may outlive any one table). While nesting is on,
- * every chunk is mapped in the IOAS. Lock order: after ufd.lock.
+ * every chunk is mapped in the IOAS. Lock order: after iommufd_ctx.lock.
  */
 static struct {
 	pthread_mutex_t lock;
@@ -77,7 +77,8 @@ static int pool_grow(void)
 	if (pool.s2_on) {
 		rc = pool_s2_map(c);
 		if (rc < 0) {
-			UFD_LOG(ERR, "stage 2: cannot map table pages at %p: %s", c, strerror(-rc));
+			IOMMUFD_LOG(ERR, "stage 2: cannot map table pages at %p: %s", c,
+				    strerror(-rc));
 			munmap(c, POOL_CHUNK_SIZE);
 			return rc;
 		}
@@ -148,28 +149,28 @@ static const struct pgtable_page_ops pool_ops = {
  * ops->table_pages: while nesting is on, the domain's table must live in the
  * pool (stage 2 maps it); the core moves it there at the first attach.
  */
-const struct pgtable_page_ops *ufd_nest_table_pages(struct svio_iommu *iommu)
+const struct pgtable_page_ops *iommufd_nest_table_pages(struct svio_iommu *iommu)
 {
 	RTE_SET_USED(iommu);
-	return ufd.nest.active ? &pool_ops : NULL;
+	return iommufd_ctx.nest.active ? &pool_ops : NULL;
 }
 
-/* Map every chunk in the IOAS; all or nothing. ufd.lock held. */
+/* Map every chunk in the IOAS; all or nothing. iommufd_ctx.lock held. */
 int nest_pool_s2_start(void)
 {
 	unsigned int i;
 	int rc = 0;
 
 	pthread_mutex_lock(&pool.lock);
-	pool.s2_fd = ufd.fd;
-	pool.s2_ioas = ufd.ioas_id;
+	pool.s2_fd = iommufd_ctx.fd;
+	pool.s2_ioas = iommufd_ctx.ioas_id;
 	for (i = 0; i < pool.n_chunks; i++) {
 		rc = pool_s2_map(pool.chunk[i]);
 		if (rc < 0)
 			break;
 	}
 	if (rc < 0) {
-		UFD_LOG(ERR, "stage 2: cannot map the page-table pages: %s", strerror(-rc));
+		IOMMUFD_LOG(ERR, "stage 2: cannot map the page-table pages: %s", strerror(-rc));
 		while (i-- > 0)
 			pool_s2_unmap(pool.chunk[i]);
 	} else {

@@ -83,7 +83,7 @@ int nest_s2_record(uint64_t iova, uint64_t len, enum s2_owner owner)
 	return rc;
 }
 
-int ufd_nest_s2_mapped(uint64_t iova, uint64_t len)
+int iommufd_nest_s2_mapped(uint64_t iova, uint64_t len)
 {
 	return nest_s2_record(iova, len, S2_APP);
 }
@@ -133,7 +133,7 @@ uint64_t svio_iommufd_stage2_unmap_failures(void)
 	return n;
 }
 
-void ufd_nest_s2_unmapped(uint64_t iova, uint64_t len)
+void iommufd_nest_s2_unmapped(uint64_t iova, uint64_t len)
 {
 	unsigned int i, j;
 
@@ -149,7 +149,7 @@ void ufd_nest_s2_unmapped(uint64_t iova, uint64_t len)
 	pthread_rwlock_unlock(&s2.lock);
 }
 
-/* Unmap what the DPDK follower mapped (a start that failed half way). ufd.lock held. */
+/* Unmap what the DPDK follower mapped (a start that failed half way). iommufd_ctx.lock held. */
 void nest_s2_forget_dpdk(void)
 {
 	unsigned int i = 0;
@@ -158,13 +158,13 @@ void nest_s2_forget_dpdk(void)
 	while (i < s2.n) {
 		struct svio_iommu_ioas_unmap u = {
 			.size = sizeof(u),
-			.ioas_id = ufd.ioas_id,
+			.ioas_id = iommufd_ctx.ioas_id,
 			.iova = s2.r[i].start,
 			.length = s2.r[i].end - s2.r[i].start,
 		};
 
 		if (s2.r[i].owner != S2_DPDK || s2.r[i].poisoned ||
-		    svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_UNMAP, &u) < 0) {
+		    svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_IOAS_UNMAP, &u) < 0) {
 			i++; /* kept, and still refused by s1_check when poisoned */
 			continue;
 		}
@@ -181,12 +181,12 @@ void nest_s2_forget_all(bool unmap)
 	for (unsigned int i = 0; unmap && i < s2.n; i++) {
 		struct svio_iommu_ioas_unmap u = {
 			.size = sizeof(u),
-			.ioas_id = ufd.ioas_id,
+			.ioas_id = iommufd_ctx.ioas_id,
 			.iova = s2.r[i].start,
 			.length = s2.r[i].end - s2.r[i].start,
 		};
 
-		svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_UNMAP, &u);
+		svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_IOAS_UNMAP, &u);
 	}
 	free(s2.r);
 	s2.r = NULL;
@@ -194,14 +194,14 @@ void nest_s2_forget_all(bool unmap)
 	pthread_rwlock_unlock(&s2.lock);
 }
 
-int ufd_nest_s1_check(struct svio_iommu *iommu, uint64_t addr, uint64_t len)
+int iommufd_nest_s1_check(struct svio_iommu *iommu, uint64_t addr, uint64_t len)
 {
 	uint64_t a = addr, end = addr + len;
 	bool poisoned;
 	unsigned int i;
 
 	RTE_SET_USED(iommu);
-	if (!ufd.nest.active)
+	if (!iommufd_ctx.nest.active)
 		return 0; /* the paging domain gets every map through ops->map */
 	pthread_rwlock_rdlock(&s2.lock);
 	/* Covered when consecutive sound stage-2 maps span it without a hole. */
@@ -212,16 +212,17 @@ int ufd_nest_s1_check(struct svio_iommu *iommu, uint64_t addr, uint64_t len)
 	if (a >= end)
 		return 0;
 	if (poisoned) {
-		UFD_LOG(ERR,
-			"map %#" PRIx64 "+%#" PRIx64 ": stage 2 at %#" PRIx64 " still holds memory "
-			"DPDK gave back (its unmap failed): a stale page may back it; refused",
-			addr, len, a);
+		IOMMUFD_LOG(ERR,
+			    "map %#" PRIx64 "+%#" PRIx64 ": stage 2 at %#" PRIx64
+			    " still holds memory "
+			    "DPDK gave back (its unmap failed): a stale page may back it; refused",
+			    addr, len, a);
 		return -EFAULT;
 	}
-	UFD_LOG(ERR,
-		"map %#" PRIx64 "+%#" PRIx64 ": %#" PRIx64 " is not in stage 2 (the IOAS): the "
-		"device could not reach it through the nested stage 1; map that memory with "
-		"svio_iommufd_map() first",
-		addr, len, a);
+	IOMMUFD_LOG(ERR,
+		    "map %#" PRIx64 "+%#" PRIx64 ": %#" PRIx64 " is not in stage 2 (the IOAS): the "
+		    "device could not reach it through the nested stage 1; map that memory with "
+		    "svio_iommufd_map() first",
+		    addr, len, a);
 	return -EFAULT;
 }
