@@ -215,6 +215,9 @@ expect_refusal bad_devarg 'refused by svio_eal_init' "${ok[@]}" \
 	--svio_eal="$eal_base --vdev sim_nvme0,sise=1G" --filename=sim_nvme0/ns1
 expect_refusal stray_word "neither an option nor an option's value: 'extra'" "${ok[@]}" \
 	--svio_eal="$one extra" --filename=sim_nvme0/ns1
+# I/O above the controller's maximum transfer (MDTS 1: 8 KiB) is refused, not split.
+expect_refusal above_mdts 'at most 8192 bytes a command' "${ok[@]}" \
+	--svio_eal="$eal_base --vdev sim_nvme0,size=64M,mdts=1" --filename=sim_nvme0/ns1 --bs=16k
 expect_refusal eal_differs 'differs between jobs' "${ok[@]}" --svio_eal="$one" \
 	--filename=sim_nvme0/ns1 --name=k --thread=1 "${eng[@]}" --svio_eal="$one --iommu-flush lazy"
 
