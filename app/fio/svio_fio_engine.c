@@ -10,7 +10,9 @@
  * owns one queue pair on each controller it uses. queue() collects io_us,
  * commit() submits them, getevents() polls the queue pairs until enough
  * completions came back. Under SVA an io_u's buffer goes to the device as it
- * is; with dma=map-per-io it is mapped with svio_dma_map() for that I/O.
+ * is (the buffers are DPDK memory, which svio maps at start-up where the
+ * IOMMU cannot fault pages in); with dma=map-per-io it is mapped with
+ * svio_dma_map() for that I/O.
  *
  * fio calls get_file_size/setup in its main thread before the jobs start,
  * init/cleanup in each job's thread, open_file/close_file on every pass.
@@ -19,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <rte_malloc.h>
 
 #include "fio.h"
 #include "optgroup.h"
@@ -59,6 +63,7 @@ struct svio_fio_job {
 	unsigned int npending;
 	struct io_u **events; /* completed, handed out by event() */
 	unsigned int nevents, given, cap;
+	bool dpdk_buffers; /* fio's io_u buffers came from rte_malloc() */
 };
 
 /* Per io_u: what the completion callback needs. */
@@ -318,6 +323,44 @@ static int svio_fio_close_file(struct thread_data *td, struct fio_file *f)
 	return 0;
 }
 
+/*
+ * fio's io_u buffers, called after init. Under SVA they are DPDK memory: a
+ * device behind iommufd cannot fault pages in, and svio maps DPDK memory
+ * at start-up, so the buffers reach it as they are (fio's own malloc()
+ * memory would be unknown to the IOMMU). map-per-io maps each I/O's pages
+ * itself, which DPDK memory, already mapped there, would refuse.
+ */
+static int svio_fio_iomem_alloc(struct thread_data *td, size_t len)
+{
+	struct svio_fio_job *job = td->io_ops_data;
+
+	job->dpdk_buffers = !job->map_per_io;
+	if (job->dpdk_buffers)
+		td->orig_buffer = rte_malloc("svio_fio", len, 4096);
+	else if (posix_memalign((void **)&td->orig_buffer, 4096, len) != 0)
+		td->orig_buffer = NULL;
+	if (td->orig_buffer == NULL) {
+		log_err("svio engine: job '%s': no %zu bytes %s for the io_u buffers%s\n", td->o.name,
+			len, job->dpdk_buffers ? "of DPDK memory" : "of memory",
+			job->dpdk_buffers ? " (give DPDK more with -m in svio_eal=)" : "");
+		return 1;
+	}
+	return 0;
+}
+
+static void svio_fio_iomem_free(struct thread_data *td)
+{
+	struct svio_fio_job *job = td->io_ops_data;
+
+	if (td->orig_buffer == NULL || job == NULL)
+		return;
+	if (job->dpdk_buffers)
+		rte_free(td->orig_buffer);
+	else
+		free(td->orig_buffer);
+	td->orig_buffer = NULL;
+}
+
 static int svio_fio_io_u_init(struct thread_data *td, struct io_u *io_u)
 {
 	struct svio_fio_req *req = calloc(1, sizeof(*req));
@@ -531,6 +574,8 @@ EXPORT struct ioengine_ops ioengine = {
 	.get_file_size = svio_fio_get_file_size,
 	.io_u_init = svio_fio_io_u_init,
 	.io_u_free = svio_fio_io_u_free,
+	.iomem_alloc = svio_fio_iomem_alloc,
+	.iomem_free = svio_fio_iomem_free,
 	.option_struct_size = sizeof(struct svio_fio_opts),
 	.options = options,
 };
