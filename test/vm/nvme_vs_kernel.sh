@@ -17,15 +17,16 @@
 #      svio maps once at start-up (iommufd has no page faults);
 #   3. fio with svio's engine (SVIO_FIO_ENGINE, libsvio_fio.so) on the job
 #      file of the kernel's fio runs (only the engine, the file and O_DIRECT
-#      are given apart), lazy, map-per-io: fio's io_u buffers are fio's own
-#      memory, so each I/O maps its pages as the kernel's DMA API does; then
-#      a verify job of the engine (crc32c, random writes, every block read
-#      back and checked by fio) in a region no read run uses.
+#      are given apart): lazy with each I/O's pages mapped (dma=map-per-io)
+#      as the kernel's DMA API does, and with the engine's default, SVA (its
+#      io_u buffers are then DPDK memory, mapped at start-up); then a verify
+#      job in each DMA mode (crc32c, random writes, every block read back and
+#      checked by fio) in a region no read run uses.
 #
 # The controller moves between the drivers (driver_override, unbind, bind or
 # reprobe) so that each strict run and each lazy run of the two sides go back
 # to back: kernel strict, svio strict, kernel lazy, kernel lazy polled, svio
-# lazy, fio+svio lazy, svio sva, fio+svio verify.
+# lazy, fio+svio lazy, svio sva, fio+svio sva, the two fio+svio verify jobs.
 #
 # All read the same region of a disk image filled on the host before the boot,
 # so no side reads LBAs that were never written.  Prints run.sh's JSON line for
@@ -35,14 +36,16 @@
 #    "lazy-poll": {...}}, "svio": {"strict": {...}, "lazy": {...}, "sva": {...}},
 #    "ratio": svio/kernel (lazy), "ratio_by_mode": {"strict": ...,
 #    "lazy": ..., "lazy-poll": ...}, "ratio_sva": svio sva/kernel lazy-poll,
-#    "fio_engine": {"lazy": {...}, "verify": {...}}, "ratio_fio": fio+svio
-#    lazy/kernel lazy (same job file), "ratio_fio_poll": fio+svio lazy/kernel
-#    lazy-poll, "ratio_fio_vs_perf": fio+svio lazy/svio-perf lazy, ...}}
+#    "fio_engine": {"lazy": {...}, "sva": {...}, "verify": {"map-per-io":
+#    {...}, "sva": {...}}}, "ratio_fio": fio+svio lazy/kernel lazy (same job
+#    file), "ratio_fio_poll": fio+svio lazy/kernel lazy-poll, "ratio_fio_sva":
+#    fio+svio sva/kernel lazy-poll, "ratio_fio_vs_perf": {"lazy": fio+svio
+#    lazy/svio-perf lazy, "sva": fio+svio sva/svio-perf sva}, ...}}
 #
 # with each run's IOPS, I/Os, mean latency and the VT-d invalidation
 # descriptors the guest issued while it ran.  The ratio is a benchmark, not a
 # pass mark: the test fails only when a run fails or completes no I/O, or
-# when the engine's verify job has an error or checks fewer blocks than it
+# when an engine verify job has an error or checks fewer blocks than it
 # wrote.  Exit status: 0 pass, 77 skip (as check.sh, or the engine was not
 # built), anything else a failure.
 #
@@ -182,13 +185,19 @@ fio_target() {
 	echo "${bdf//:/\\:}/ns1"
 }
 
-# fio_phase POLICY: fio with svio's engine on the kernel's job file.
+# dma= of the engine: map-per-io, or none given for sva (the default).
+fio_dma() {
+	[ "$1" = map-per-io ] && echo --dma=map-per-io
+}
+
+# fio_phase NAME POLICY DMA: fio with svio's engine on the kernel's job file.
 fio_phase() {
 	local name=svio-fio-$1 rc
 	to_vfio || return 1
 	stamp "$name-start"
-	fio "$jobfile" --ioengine=external:"$engine" --thread=1 --svio_eal="$(fio_eal "$1")" \
-		--dma=map-per-io --filename="$(fio_target)" --output-format=json \
+	# shellcheck disable=SC2046 # fio_dma prints one word or none
+	fio "$jobfile" --ioengine=external:"$engine" --thread=1 --svio_eal="$(fio_eal "$2")" \
+		$(fio_dma "$3") --filename="$(fio_target)" --output-format=json \
 		--output="$SVIO_VM_RUN/$name.json"
 	rc=$?
 	stamp "$name-end"
@@ -196,17 +205,19 @@ fio_phase() {
 	return $rc
 }
 
-# The engine's data path on a real device: random writes with crc32c
-# headers, every block read back and checked by fio, above the read region.
+# fio_verify DMA: the engine's data path on a real device: random writes with
+# crc32c headers, every block read back and checked by fio, above the region
+# the runs read.
 fio_verify() {
 	local rc
 	to_vfio || return 1
+	# shellcheck disable=SC2046 # fio_dma prints one word or none
 	fio --name=verify --thread=1 --ioengine=external:"$engine" --svio_eal="$(fio_eal strict)" \
-		--dma=map-per-io --filename="$(fio_target)" --rw=randwrite --bs=4k --iodepth=32 \
+		$(fio_dma "$1") --filename="$(fio_target)" --rw=randwrite --bs=4k --iodepth=32 \
 		--offset=${size_mb}M --size=16M --verify=crc32c --do_verify=1 --verify_state_save=0 \
-		--output-format=json --output="$SVIO_VM_RUN/svio-fio-verify.json"
+		--output-format=json --output="$SVIO_VM_RUN/svio-fio-verify-$1.json"
 	rc=$?
-	[ $rc -eq 0 ] || say "fio+svio verify: fio failed ($rc)"
+	[ $rc -eq 0 ] || say "fio+svio verify $1: fio failed ($rc)"
 	return $rc
 }
 
@@ -226,7 +237,8 @@ guest() {
 	# pairs moves both sides of a ratio alike.
 	kernel_phase strict && svio_phase strict strict map-per-io &&
 		kernel_phase lazy && kernel_phase lazy poll && svio_phase lazy lazy map-per-io &&
-		fio_phase lazy && svio_phase sva strict sva && fio_verify
+		fio_phase lazy lazy map-per-io && svio_phase sva strict sva &&
+		fio_phase sva strict sva && fio_verify map-per-io && fio_verify sva
 }
 
 if [ "${1:-}" = --guest ]; then
@@ -323,7 +335,7 @@ fi
 
 # Each phase's invalidation descriptors, from its stamps.
 for phase in kernel-strict kernel-lazy kernel-lazy-poll svio-strict svio-lazy svio-fio-lazy \
-	svio-sva; do
+	svio-sva svio-fio-sva; do
 	"$here/inv-summary.sh" "$run/trace.log" "$(date -r "$run/$phase-start" +%s.%N)" \
 		"$(date -r "$run/$phase-end" +%s.%N)" >"$run/$phase.inv" || {
 		echo "nvme_vs_kernel: cannot count the invalidation descriptors of $phase"
@@ -372,16 +384,20 @@ for name in ("strict", "lazy", "sva"):
     res["svio"][name] = side(f"svio-{name}", s["read"], s["io_errors"] + s["verify_errors"],
                              dict(calls, dma=perf["global options"]["dma"]))
 # fio with svio's engine, on the kernel's job file.
-job = load("svio-fio-lazy.json")["jobs"][0]
-res["fio_engine"] = {"lazy": side("svio-fio-lazy", job["read"], job["error"],
-                                  {"dma": "map-per-io",
-                                   "cpu_pct": round(job["usr_cpu"] + job["sys_cpu"], 1)})}
-job = load("svio-fio-verify.json")["jobs"][0]
-writes, reads = job["write"]["total_ios"], job["read"]["total_ios"]
-res["fio_engine"]["verify"] = {"verify": "crc32c", "writes": writes, "reads_checked": reads,
-                               "error": job["error"]}
-if job["error"] != 0 or writes == 0 or reads < writes:
-    failed.append(f"fio+svio verify: error {job['error']}, {writes} writes, {reads} checked")
+res["fio_engine"] = {"verify": {}}
+for name, dma in (("lazy", "map-per-io"), ("sva", "sva")):
+    job = load(f"svio-fio-{name}.json")["jobs"][0]
+    res["fio_engine"][name] = side(f"svio-fio-{name}", job["read"], job["error"],
+                                   {"dma": dma,
+                                    "cpu_pct": round(job["usr_cpu"] + job["sys_cpu"], 1)})
+for dma in ("map-per-io", "sva"):
+    job = load(f"svio-fio-verify-{dma}.json")["jobs"][0]
+    writes, reads = job["write"]["total_ios"], job["read"]["total_ios"]
+    res["fio_engine"]["verify"][dma] = {"verify": "crc32c", "writes": writes,
+                                        "reads_checked": reads, "error": job["error"]}
+    if job["error"] != 0 or writes == 0 or reads < writes:
+        failed.append(f"fio+svio verify {dma}: error {job['error']}, {writes} writes, "
+                      f"{reads} checked")
 for who in ("kernel", "svio", "fio_engine"):
     failed += [f"{who} {n}" for n, r in res[who].items() if "iops" in r and not r["iops"] > 0]
 # svio against the kernel in the same flush policy; "lazy-poll" is svio lazy
@@ -396,12 +412,17 @@ res["ratio_by_mode"] = ratio
 if res["kernel"]["lazy-poll"]["iops"] > 0:
     res["ratio_sva"] = round(res["svio"]["sva"]["iops"] / res["kernel"]["lazy-poll"]["iops"], 3)
 # fio against fio: one job file, io_uring on the kernel's nvme vs svio's engine.
-fio_iops = res["fio_engine"]["lazy"]["iops"]
-for key, base in (("ratio_fio", res["kernel"]["lazy"]), ("ratio_fio_poll", res["kernel"]["lazy-poll"]),
-                  ("ratio_fio_vs_perf", res["svio"]["lazy"])):
-    res[key] = round(fio_iops / base["iops"], 3) if base["iops"] > 0 else None
+def iops_ratio(a, b):
+    return round(a["iops"] / b["iops"], 3) if b["iops"] > 0 else None
+
+
+fio = res["fio_engine"]
+res["ratio_fio"] = iops_ratio(fio["lazy"], res["kernel"]["lazy"])
+res["ratio_fio_poll"] = iops_ratio(fio["lazy"], res["kernel"]["lazy-poll"])
+res["ratio_fio_sva"] = iops_ratio(fio["sva"], res["kernel"]["lazy-poll"])
+res["ratio_fio_vs_perf"] = {n: iops_ratio(fio[n], res["svio"][n]) for n in ("lazy", "sva")}
 res["setup"] = ("fio io_uring O_DIRECT on the kernel's nvme driver vs svio-perf (map-per-io, and sva) "
-                "and fio with svio's engine (same job file, map-per-io) "
+                "and fio with svio's engine (same job file, map-per-io and sva) "
                 f"through iommufd; same controller, {size_mb} MiB of data, one guest boot, QEMU TCG")
 print(json.dumps({"nvme_vs_kernel": res}))
 for f in failed:
