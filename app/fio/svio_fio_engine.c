@@ -48,7 +48,7 @@ struct svio_fio_opts {
 struct svio_fio_target {
 	struct svio_nvme_qpair *qp;
 	uint32_t nsid;
-	uint32_t lba_size;
+	uint32_t block_size; /* buffer bytes a block: data, and metadata when inside it */
 	uint32_t max_xfer;
 };
 
@@ -170,9 +170,11 @@ static int resolve(struct thread_data *td, struct fio_file *f, struct svio_fio_t
 		return 1;
 	}
 	tg->nsid = nsid;
-	tg->lba_size = ni.lba_size;
-	tg->max_xfer = ci.max_xfer;
-	f->real_file_size = ni.nblocks * ni.lba_size;
+	/* fio sees a block with its metadata inside as one unit: the device moves both. */
+	tg->block_size = ni.block_size;
+	/* Whole blocks within MDTS and the NLB field: the driver does not split. */
+	tg->max_xfer = ni.max_nlb * ni.block_size;
+	f->real_file_size = ni.nblocks * ni.block_size;
 	f->filetype = FIO_TYPE_BLOCK;
 	fio_file_set_size_known(f);
 	if (ctrlr_out != NULL)
@@ -402,8 +404,8 @@ static int submit(struct thread_data *td, struct svio_fio_job *job, struct io_u 
 {
 	struct svio_fio_target *tg = &job->targets[io_u->file->fileno];
 	struct svio_fio_req *req = io_u->engine_data;
-	uint64_t lba = io_u->offset / tg->lba_size;
-	uint32_t nlb = (uint32_t)(io_u->xfer_buflen / tg->lba_size);
+	uint64_t lba = io_u->offset / tg->block_size;
+	uint32_t nlb = (uint32_t)(io_u->xfer_buflen / tg->block_size);
 	int rc;
 
 	(void)td;
@@ -445,13 +447,13 @@ static enum fio_q_status svio_fio_queue(struct thread_data *td, struct io_u *io_
 
 	fio_ro_check(td, io_u);
 	if (ddir_rw(io_u->ddir) &&
-	    (io_u->offset % tg->lba_size != 0 || io_u->xfer_buflen % tg->lba_size != 0 ||
+	    (io_u->offset % tg->block_size != 0 || io_u->xfer_buflen % tg->block_size != 0 ||
 	     io_u->xfer_buflen == 0 ||
 	     (io_u->ddir != DDIR_TRIM && io_u->xfer_buflen > tg->max_xfer))) {
 		log_err("svio engine: job '%s': %s of %llu bytes at %llu: the namespace takes whole "
 			"%u-byte blocks, at most %u bytes a command\n",
 			td->o.name, io_ddir_name(io_u->ddir), io_u->xfer_buflen, io_u->offset,
-			tg->lba_size, tg->max_xfer);
+			tg->block_size, tg->max_xfer);
 		io_u->error = EINVAL;
 		return FIO_Q_COMPLETED;
 	}
