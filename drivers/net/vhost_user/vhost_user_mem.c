@@ -75,14 +75,16 @@ int vhost_user_mem_table_from_dpdk(struct vhost_user_mem_table *t)
 	(void)rte_memseg_walk_thread_unsafe(add_memseg, &w);
 	rte_mcfg_mem_read_unlock();
 	if (w.err == -ENOSPC) {
-		VU_LOG(ERR, "DPDK memory needs more than %d shared regions at %p: "
-			    "start EAL with --single-file-segments (or --no-huge)",
+		VU_LOG(ERR,
+		       "DPDK memory needs more than %d shared regions at %p: "
+		       "start EAL with --single-file-segments (or --no-huge)",
 		       VHOST_USER_MAX_REGIONS, w.bad_addr);
 		return -ENOSPC;
 	}
 	if (w.err < 0) {
-		VU_LOG(ERR, "DPDK memory at %p has no file to share with the backend (%s); "
-			    "EAL's --no-huge memfd and hugetlbfs memory have one",
+		VU_LOG(ERR,
+		       "DPDK memory at %p has no file to share with the backend (%s); "
+		       "EAL's --no-huge memfd and hugetlbfs memory have one",
 		       w.bad_addr, strerror(-w.err));
 		return w.err;
 	}

@@ -6,7 +6,7 @@
 #include <rte_log.h>
 
 extern int svio_vhost_user_logtype;
-#define VU_LOG(level, fmt, ...) \
+#define VU_LOG(level, fmt, ...)                                                         \
 	rte_log(RTE_LOG_##level, svio_vhost_user_logtype, "svio_vhost_user: " fmt "\n", \
 		##__VA_ARGS__)
 

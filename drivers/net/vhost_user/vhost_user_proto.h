@@ -30,9 +30,9 @@ enum vhost_user_request {
 };
 
 /* Header flags: protocol version in bits 0-1, then reply and need-reply. */
-#define VHOST_USER_VERSION_MASK 0x3u
-#define VHOST_USER_VERSION	0x1u
-#define VHOST_USER_FLAG_REPLY	(1u << 2)
+#define VHOST_USER_VERSION_MASK	   0x3u
+#define VHOST_USER_VERSION	   0x1u
+#define VHOST_USER_FLAG_REPLY	   (1u << 2)
 #define VHOST_USER_FLAG_NEED_REPLY (1u << 3)
 
 /* Virtio feature bit 30: the backend speaks GET/SET_PROTOCOL_FEATURES. */

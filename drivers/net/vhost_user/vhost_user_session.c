@@ -150,8 +150,9 @@ out_broken:
 static int request(struct vhost_user_dev *dev, uint32_t req, const void *payload, uint32_t size,
 		   const int *fds, unsigned int nfds, void *reply, uint32_t reply_size)
 {
-	struct vhost_user_msg msg = { .hdr = { .request = req, .flags = VHOST_USER_VERSION,
-					       .size = size } };
+	struct vhost_user_msg msg = {
+		.hdr = { .request = req, .flags = VHOST_USER_VERSION, .size = size }
+	};
 	bool ack = reply == NULL && dev->reply_ack;
 	int rc;
 
@@ -215,8 +216,8 @@ int vhost_user_set_features(struct vhost_user_dev *dev, uint64_t features)
 	int rc;
 
 	if (features & ~dev->features) {
-		VU_LOG(ERR, "%s: SET_FEATURES: features 0x%" PRIx64 " were not offered",
-		       dev->path, features & ~dev->features);
+		VU_LOG(ERR, "%s: SET_FEATURES: features 0x%" PRIx64 " were not offered", dev->path,
+		       features & ~dev->features);
 		return -EINVAL;
 	}
 	rc = request_u64(dev, VHOST_USER_SET_FEATURES, features);
@@ -264,8 +265,7 @@ int vhost_user_set_protocol_features(struct vhost_user_dev *dev, uint64_t featur
 int vhost_user_get_queue_num(struct vhost_user_dev *dev, uint64_t *num)
 {
 	if (!(dev->protocol_features & (1ull << VHOST_USER_PROTOCOL_F_MQ))) {
-		VU_LOG(ERR, "%s: GET_QUEUE_NUM: protocol feature MQ was not negotiated",
-		       dev->path);
+		VU_LOG(ERR, "%s: GET_QUEUE_NUM: protocol feature MQ was not negotiated", dev->path);
 		return -ENOTSUP;
 	}
 	return request(dev, VHOST_USER_GET_QUEUE_NUM, NULL, 0, NULL, 0, num, sizeof(*num));
