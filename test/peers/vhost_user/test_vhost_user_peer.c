@@ -10,7 +10,8 @@
  * queue count, the memory table (EAL's --no-huge memfd) and one vring pair;
  * the backend must report the device ready. Then one frame goes into the TX
  * vring: the backend must consume it (used ring, GET_VRING_BASE) and count
- * it (testpmd's port stats: RX-packets 1, RX-bytes 60).
+ * it (testpmd's port stats: RX-packets 1, RX-bytes 60). Killed, the backend
+ * must show up as -ECONNRESET on the next request.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -322,10 +323,16 @@ static void negotiate_and_run(void **state)
 	assert_int_equal(vhost_user_get_vring_base(dev, RX_VRING, &base), 0);
 	assert_int_equal(base, 0);
 
-	vhost_user_dev_close(dev);
 	if (getenv("SVIO_TEST_VERBOSE") != NULL)
 		dump_log();
-	stop_backend();
+
+	/* The backend dies: the next request says so, later ones are refused. */
+	kill(backend, SIGKILL);
+	waitpid(backend, NULL, 0);
+	backend = -1;
+	assert_int_equal(vhost_user_set_vring_enable(dev, RX_VRING, false), -ECONNRESET);
+	assert_int_equal(vhost_user_set_vring_enable(dev, RX_VRING, true), -ENOTCONN);
+	vhost_user_dev_close(dev);
 	vring_fini(&rx);
 	vring_fini(&tx);
 }
