@@ -10,7 +10,8 @@
  * queue count, the memory table (EAL's --no-huge memfd) and one vring pair;
  * the backend must report the device ready. Then one frame goes into the TX
  * vring: the backend must consume it (used ring, GET_VRING_BASE) and count
- * it (testpmd's port stats: RX-packets 1, RX-bytes 60). Killed, the backend
+ * it (testpmd's port stats: RX-packets 1, RX-bytes 60; its verbose dump
+ * shows our addresses and ethertype). Killed, the backend
  * must show up as -ECONNRESET on the next request.
  */
 #include <errno.h>
@@ -48,7 +49,7 @@
 
 static const char *testpmd;
 static bool iommu;
-static char dir[64], sock_path[128], log_path[128];
+static char dir[64], sock_path[128], log_path[128], cmd_path[128], cmd_arg[160];
 static pid_t backend = -1;
 
 /* The split-ring layout the vring addresses point into. */
@@ -156,7 +157,7 @@ static void start_backend(void)
 		close(fd);
 		execl(testpmd, testpmd, "--no-huge", "-m", "256", "--no-pci", "--no-shconf", prefix,
 		      "--no-telemetry", "-l", "0-1", "--log-level=lib.vhost.config:info", "--vdev",
-		      vdev, "--", "--forward-mode=rxonly", "--stats-period=1",
+		      vdev, "--", cmd_arg, "--forward-mode=rxonly", "--stats-period=1",
 		      "--total-num-mbufs=2048", "--nb-cores=1", (char *)NULL);
 		_exit(127);
 	}
@@ -266,6 +267,12 @@ static void send_one_frame(struct vring *tx)
 	rte_smp_rmb();
 	/* used ring entry 0 (after flags and idx) names descriptor 0 */
 	assert_int_equal(*(volatile uint32_t *)(tx->used + 2), 0);
+	/* What the backend read is what we wrote: it used our memory table. */
+	if (!wait_for(log_has, "src=02:03:04:05:06:07 - dst=FF:FF:FF:FF:FF:FF") ||
+	    !log_has("type=0x88b5 - length=60 - nb_segs=1")) {
+		dump_log();
+		fail_msg("testpmd did not print the frame as sent");
+	}
 	if (!wait_for(rx_counted, NULL)) {
 		dump_log();
 		fail_msg("testpmd's port stats do not show the frame (RX-packets 1, RX-bytes %d)",
@@ -339,12 +346,22 @@ static void negotiate_and_run(void **state)
 
 static int setup(void **state)
 {
+	FILE *f;
+
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/svio-vu-XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	snprintf(sock_path, sizeof(sock_path), "%s/vhost.sock", dir);
 	snprintf(log_path, sizeof(log_path), "%s/testpmd.log", dir);
+	/* testpmd prints each received frame's addresses, type and length. */
+	snprintf(cmd_path, sizeof(cmd_path), "%s/testpmd.cmd", dir);
+	snprintf(cmd_arg, sizeof(cmd_arg), "--cmdline-file=%s", cmd_path);
+	f = fopen(cmd_path, "w");
+	if (f == NULL)
+		return -1;
+	fputs("set verbose 1\n", f);
+	fclose(f);
 	return 0;
 }
 
@@ -354,6 +371,7 @@ static int teardown(void **state)
 	stop_backend();
 	unlink(sock_path);
 	unlink(log_path);
+	unlink(cmd_path);
 	rmdir(dir);
 	return 0;
 }
