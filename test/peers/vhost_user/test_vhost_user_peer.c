@@ -5,13 +5,16 @@
  *
  *   test_vhost_user_peer TESTPMD plain   --vdev net_vhost0,iface=SOCK
  *   test_vhost_user_peer TESTPMD iommu   the same with iommu-support=1
+ *   test_vhost_user_peer TESTPMD rx      plain, testpmd txonly: frames into our RX vring
  *
  * The frontend negotiates features, protocol features (REPLY_ACK, MQ), the
  * queue count, the memory table (EAL's --no-huge memfd) and one vring pair;
  * the backend must report the device ready. Then one frame goes into the TX
  * vring: the backend must consume it (used ring, GET_VRING_BASE) and count
  * it (testpmd's port stats: RX-packets 1, RX-bytes 60; its verbose dump
- * shows our addresses and ethertype). Killed, the backend
+ * shows our addresses and ethertype). In rx mode testpmd transmits instead:
+ * its frames must land in the buffers posted on the RX vring, and the call
+ * eventfd must fire. Killed, the backend
  * must show up as -ECONNRESET on the next request.
  */
 #include <errno.h>
@@ -48,7 +51,7 @@
 #define WAIT_MS	   20000
 
 static const char *testpmd;
-static bool iommu;
+static bool iommu, rx_mode;
 static char dir[64], sock_path[128], log_path[128], cmd_path[128], cmd_arg[160];
 static pid_t backend = -1;
 
@@ -157,8 +160,9 @@ static void start_backend(void)
 		close(fd);
 		execl(testpmd, testpmd, "--no-huge", "-m", "256", "--no-pci", "--no-shconf", prefix,
 		      "--no-telemetry", "-l", "0-1", "--log-level=lib.vhost.config:info", "--vdev",
-		      vdev, "--", cmd_arg, "--forward-mode=rxonly", "--stats-period=1",
-		      "--total-num-mbufs=2048", "--nb-cores=1", (char *)NULL);
+		      vdev, "--", cmd_arg,
+		      rx_mode ? "--forward-mode=txonly" : "--forward-mode=rxonly",
+		      "--stats-period=1", "--total-num-mbufs=2048", "--nb-cores=1", (char *)NULL);
 		_exit(127);
 	}
 	if (!wait_for(socket_exists, NULL)) {
@@ -218,6 +222,13 @@ static bool used_idx_is_one(const void *arg)
 	return vr->used[1] == 1;
 }
 
+static bool used_idx_moved(const void *arg)
+{
+	const struct vring *vr = arg;
+
+	return vr->used[1] != 0;
+}
+
 /* The last "RX-packets: N ... RX-bytes: M" testpmd printed for its one port. */
 static bool rx_counted(const void *arg)
 {
@@ -234,6 +245,57 @@ static bool rx_counted(const void *arg)
 	    sscanf(last, "RX-packets: %llu RX-missed: %*u RX-bytes: %llu", &pkts, &bytes) != 2)
 		return false;
 	return pkts == 1 && bytes == FRAME_SZ;
+}
+
+#define RX_BUFS	  64
+#define RX_BUF_SZ 2048
+
+/*
+ * Posts RX_BUFS device-writable buffers and waits for testpmd's txonly frames
+ * (64-byte IPv4/UDP to its default peer 02:00:00:00:00:00) to fill some.
+ * Returns how many buffers the backend took.
+ */
+static uint16_t receive_frames(struct vring *rxr)
+{
+	uint8_t *bufs = rte_zmalloc("rxbufs", RX_BUFS * RX_BUF_SZ, 64);
+	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0 };
+	uint64_t one = 1, calls = 0;
+	uint16_t i, used;
+
+	assert_non_null(bufs);
+	for (i = 0; i < RX_BUFS; i++) {
+		rxr->desc[i].addr = (uintptr_t)(bufs + (size_t)i * RX_BUF_SZ);
+		rxr->desc[i].len = RX_BUF_SZ;
+		rxr->desc[i].flags = 2; /* VRING_DESC_F_WRITE */
+		rxr->avail[2 + i] = i;
+	}
+	rte_smp_wmb(); /* the entries before the index that publishes them */
+	rxr->avail[1] = RX_BUFS;
+	rte_smp_mb();
+	assert_int_equal(write(rxr->kick, &one, sizeof(one)), sizeof(one));
+	if (!wait_for(used_idx_moved, rxr)) {
+		dump_log();
+		fail_msg("no frame arrived in the RX vring");
+	}
+	used = rxr->used[1];
+	rte_smp_rmb();
+	for (i = 0; i < used && i < RX_BUFS; i++) {
+		/* used ring entry i: {u32 id, u32 len} after flags and idx */
+		const volatile uint32_t *e = (const volatile uint32_t *)(rxr->used + 2) + 2 * i;
+		const uint8_t *f;
+
+		assert_true(e[0] < RX_BUFS);
+		assert_int_equal(e[1], NET_HDR_SZ + 64);
+		f = bufs + (size_t)e[0] * RX_BUF_SZ + NET_HDR_SZ;
+		assert_memory_equal(f, peer, sizeof(peer));
+		assert_int_equal(f[12], 0x08); /* IPv4 */
+		assert_int_equal(f[13], 0x00);
+	}
+	/* The backend signals every completion batch on our call eventfd. */
+	assert_int_equal(read(rxr->call, &calls, sizeof(calls)), sizeof(calls));
+	assert_true(calls >= 1);
+	rte_free(bufs);
+	return used;
 }
 
 /* One broadcast frame with the IEEE local experimental ethertype. */
@@ -322,13 +384,21 @@ static void negotiate_and_run(void **state)
 		fail_msg("the backend never reported the device ready");
 	}
 
-	send_one_frame(&tx);
+	if (rx_mode) {
+		uint16_t used = receive_frames(&rx);
 
-	/* Stopping the rings: the backend reports how far it got in each. */
-	assert_int_equal(vhost_user_get_vring_base(dev, TX_VRING, &base), 0);
-	assert_int_equal(base, 1);
-	assert_int_equal(vhost_user_get_vring_base(dev, RX_VRING, &base), 0);
-	assert_int_equal(base, 0);
+		/* Stopped, the RX vring reports at least the buffers seen used. */
+		assert_int_equal(vhost_user_get_vring_base(dev, RX_VRING, &base), 0);
+		assert_true(base >= used && base <= RX_BUFS);
+	} else {
+		send_one_frame(&tx);
+
+		/* Stopping the rings: the backend reports how far it got in each. */
+		assert_int_equal(vhost_user_get_vring_base(dev, TX_VRING, &base), 0);
+		assert_int_equal(base, 1);
+		assert_int_equal(vhost_user_get_vring_base(dev, RX_VRING, &base), 0);
+		assert_int_equal(base, 0);
+	}
 
 	if (getenv("SVIO_TEST_VERBOSE") != NULL)
 		dump_log();
@@ -382,16 +452,17 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(negotiate_and_run, setup, teardown),
 	};
 
-	if (argc != 3 || (strcmp(argv[2], "plain") != 0 && strcmp(argv[2], "iommu") != 0)) {
-		fprintf(stderr, "usage: %s DPDK_TESTPMD plain|iommu\n", argv[0]);
+	if (argc != 3 || (strcmp(argv[2], "plain") != 0 && strcmp(argv[2], "iommu") != 0 &&
+			  strcmp(argv[2], "rx") != 0)) {
+		fprintf(stderr, "usage: %s DPDK_TESTPMD plain|iommu|rx\n", argv[0]);
 		return 2;
 	}
 	testpmd = argv[1];
 	iommu = strcmp(argv[2], "iommu") == 0;
+	rx_mode = strcmp(argv[2], "rx") == 0;
 	if (svio_test_dpdk_init() < 0) {
 		fprintf(stderr, "rte_eal_init failed\n");
 		return 1;
 	}
-	return cmocka_run_group_tests_name(iommu ? "vhost_user_peer_iommu" : "vhost_user_peer",
-					   tests, NULL, NULL);
+	return cmocka_run_group_tests_name(argv[2], tests, NULL, NULL);
 }
