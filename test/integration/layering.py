@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 
-def flags_for(commands, build, pred):
+def flags_for(commands, pred):
     """The compile command of the first source pred() accepts, minus its I/O."""
     for c in commands:
         path = os.path.normpath(os.path.join(c["directory"], c["file"]))
@@ -72,7 +72,7 @@ def main():
         for folder, declared in deps.items():
             root = os.path.join(src, folder) + os.sep
             directory, args = flags_for(
-                commands, build, lambda p: p.startswith(root) and os.path.dirname(p) + os.sep == root)
+                commands, lambda p: p.startswith(root) and os.path.dirname(p) + os.sep == root)
             if args is None:
                 print("%s: no source in compile_commands.json" % folder)
                 failures += 1
@@ -84,7 +84,7 @@ def main():
                     failures += 1
                     print("%s %s %s/%s" % (folder, "cannot include" if expect else
                                            "can include, undeclared,", other, headers[0]))
-        directory, args = flags_for(commands, build,
+        directory, args = flags_for(commands,
                                     lambda p: p == os.path.normpath(os.path.join(src, app_source)))
         installed = set(public.split(","))
         for headers in every.values():
