@@ -22,6 +22,7 @@
 #include "svio_iommu.h"
 #include "fake_iommu.h"
 #include "svio_test_dpdk_mem.h"
+#include "svio_test_eal.h"
 
 #define K4 UINT64_C(0x1000)
 
@@ -107,15 +108,6 @@ static void test_nothing_without_sva_or_owner(void **state)
 
 int main(void)
 {
-	char *argv[] = { "test_iommu_dpdk_mem",
-			 "--no-huge",
-			 "-m",
-			 "64",
-			 "--no-shconf",
-			 "--no-telemetry",
-			 "--no-pci",
-			 "--log-level=*:warning",
-			 NULL };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_memsegs_mapped, teardown),
 		cmocka_unit_test_teardown(test_driver_pages_kept, teardown),
@@ -123,7 +115,7 @@ int main(void)
 	};
 	int rc;
 
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
+	if (svio_test_dpdk_init() < 0) {
 		fprintf(stderr, "test_iommu_dpdk_mem: rte_eal_init failed\n");
 		return 1;
 	}
