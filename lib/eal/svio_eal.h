@@ -11,7 +11,9 @@
  *   -b, --block DBDF                a PCI device svio must not touch
  *   --vdev NAME[,key=val...]        a built-in device (sim_nvme0, sim_vnet0, ...);
  *                                   names no svio bus knows go to DPDK's own --vdev
- *   --iommu auto|sim|iommufd        IOMMU backend (auto: iommufd for real devices)
+ *   --iommu auto|sim|iommufd        IOMMU backend for real devices (auto: iommufd
+ *                                   when -a names one, else the built-in model;
+ *                                   built-in devices are always behind the model)
  *   --sva on|off                    device addresses are process addresses
  *   --iommu-flush strict|lazy|naive invalidation policy
  *   --iommu-flush-batch N           lazy: unmaps per batch (1..32768)
@@ -40,7 +42,11 @@ enum svio_iommu_backend_kind {
 
 /** The options svio_eal_init() took, after validation. */
 struct svio_eal_config {
-	enum svio_iommu_backend_kind iommu; /**< as asked; see backend for the one in use */
+	enum svio_iommu_backend_kind iommu; /**< as asked (--iommu) */
+	/**
+	 * In use for real devices: what auto picked (the built-in model when
+	 * no -a device is named), else as asked.
+	 */
 	enum svio_iommu_backend_kind backend;
 	struct svio_iommu_config domain;
 	unsigned int n_allow, n_block, n_vdev;

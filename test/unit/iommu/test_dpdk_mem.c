@@ -106,12 +106,24 @@ static void test_nothing_without_sva_or_owner(void **state)
 	assert_int_equal(fake_log_count(EV_MAP, 4, -1), 0);
 }
 
+/* A map that fails fails the call with its own errno, and leaves nothing followed. */
+static void test_map_error_returned(void **state)
+{
+	(void)state;
+	make_domain(true, true);
+	k.fail_map = -ENOSPC;
+	assert_int_equal(svio_domain_map_dpdk_memory(dom), -ENOSPC);
+	/* Nothing follows DPDK memory now: a second call may start over. */
+	assert_int_equal(svio_domain_map_dpdk_memory(dom), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_memsegs_mapped, teardown),
 		cmocka_unit_test_teardown(test_driver_pages_kept, teardown),
 		cmocka_unit_test_teardown(test_nothing_without_sva_or_owner, teardown),
+		cmocka_unit_test_teardown(test_map_error_returned, teardown),
 	};
 	int rc;
 

@@ -239,7 +239,7 @@ static void test_dpdk_free_unmap_fails(void **state)
 	log_capture_begin();
 	mock.fail_nth = mock.n_calls + 1;
 	mock.fail_errno = EBUSY;
-	ufd_nest_dpdk_event(RTE_MEM_EVENT_FREE, buf, K4, NULL);
+	iommufd_nest_dpdk_event(RTE_MEM_EVENT_FREE, buf, K4, NULL);
 	mock.fail_nth = 0;
 	assert_int_equal(mock.calls[mock.n_calls - 1].req, SVIO_IOMMU_IOAS_UNMAP);
 	assert_true(svio_iommufd_stage2_unmap_failures() == failures + 1);
