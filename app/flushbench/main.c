@@ -37,7 +37,7 @@
 #include <svio_dev.h>
 #include <svio_eal.h>
 #include <svio_iommu.h>
-#include <scratch_drv.h>
+#include <svio_scratch.h>
 
 #define PAGE	       4096u
 #define MAX_DEVICES    64
@@ -161,7 +161,7 @@ static int dev_dma(unsigned int d, uint64_t iova, size_t len, bool to_mem, uint8
 	int rc;
 
 	pthread_mutex_lock(&devs[d].lock);
-	rc = scratch_dma(devs[d].dev, iova, len, to_mem, pattern, sum);
+	rc = svio_scratch_dma(devs[d].dev, iova, len, to_mem, pattern, sum);
 	pthread_mutex_unlock(&devs[d].lock);
 	return rc;
 }

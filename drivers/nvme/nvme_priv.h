@@ -20,6 +20,7 @@
 
 #include "svio_dev.h"
 #include "svio_iommu.h"
+#include "nvme_raw.h"
 #include "svio_nvme.h"
 
 extern int svio_nvme_logtype;

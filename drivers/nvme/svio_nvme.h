@@ -46,8 +46,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nvme_spec.h"
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -155,17 +153,6 @@ uint32_t svio_nvme_ns_next(const struct svio_nvme_ctrlr *ctrlr, uint32_t prev);
  * submitted afterwards. Any thread. @return 0 or -EINVAL.
  */
 int svio_nvme_ctrlr_set_timeout(struct svio_nvme_ctrlr *ctrlr, uint64_t timeout_us);
-
-/**
- * Run one admin command synchronously. The command's data (direction from the
- * opcode's low bits, as the spec defines) is copied through a driver buffer,
- * so @p buf may be any memory; @p len at most 8 KiB. Any thread (serialised).
- * @return 0 (success status), -EIO (error status, see @p cpl; or the
- *         controller reported fatal status and was reset: retry), -EINVAL,
- *         -ETIMEDOUT, -ENODEV (the controller failed and is gone).
- */
-int svio_nvme_admin_cmd(struct svio_nvme_ctrlr *ctrlr, const struct nvme_sqe *cmd, void *buf,
-			size_t len, struct svio_nvme_cpl *cpl);
 
 /**
  * Reset the controller (disable, enable, reinitialise). Queue pairs recover
@@ -284,15 +271,6 @@ int svio_nvme_write_zeroes(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t l
  */
 int svio_nvme_deallocate(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t lba, uint32_t nlb,
 			 svio_nvme_cb cb, void *arg);
-
-/**
- * Submit a raw I/O command (tests, vendor commands): the driver fills the
- * command id and, when @p iova is non-zero, PRP1/PRP2 for @p len bytes.
- * Owner thread; returns as svio_nvme_read() (no namespace checks; -EMSGSIZE
- * when @p len is above max_xfer).
- */
-int svio_nvme_io_raw(struct svio_nvme_qpair *qp, const struct nvme_sqe *cmd, uint64_t iova,
-		     size_t len, svio_nvme_cb cb, void *arg);
 
 #ifdef __cplusplus
 }

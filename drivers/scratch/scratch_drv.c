@@ -8,12 +8,15 @@
 
 #include "svio_dev.h"
 #include "svio_iommu.h"
-#include "scratch_drv.h"
+#include "svio_scratch.h"
 #include "scratch_hw.h"
 
 RTE_LOG_REGISTER_SUFFIX(scratch_logtype, scratch, INFO);
 #define SCRATCH_LOG(level, fmt, ...)                                                               \
 	rte_log(RTE_LOG_##level, scratch_logtype, "scratch: " fmt "\n", ##__VA_ARGS__)
+
+/* Listed in svio_builtins.h; defined at the end. */
+struct svio_driver scratch_driver;
 
 static int scratch_probe(struct svio_driver *drv, struct svio_device *dev)
 {
@@ -53,8 +56,8 @@ static int scratch_remove(struct svio_device *dev)
 	return 0;
 }
 
-int scratch_dma(struct svio_device *dev, uint64_t iova, size_t len, bool to_mem, uint8_t pattern,
-		uint64_t *sum)
+int svio_scratch_dma(struct svio_device *dev, uint64_t iova, size_t len, bool to_mem,
+		     uint8_t pattern, uint64_t *sum)
 {
 	uint64_t status, ctrl = SCRATCH_CTRL_GO | (to_mem ? SCRATCH_CTRL_TO_MEM : 0);
 	int rc;

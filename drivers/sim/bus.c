@@ -223,4 +223,5 @@ struct svio_bus sim_bus = {
 	.release = sim_release,
 	.scan_done = sim_scan_done,
 	.cleanup = sim_cleanup,
+	.vdev = true,
 };

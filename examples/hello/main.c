@@ -17,7 +17,7 @@
 #include <svio_dev.h>
 #include <svio_eal.h>
 #include <svio_iommu.h>
-#include <scratch_drv.h>
+#include <svio_scratch.h>
 
 #define PAGE 4096u
 
@@ -42,9 +42,9 @@ static int run_device(struct svio_device *dev, struct svio_domain *dom, unsigned
 	} else {
 		iova = (uintptr_t)buf;
 	}
-	rc = scratch_dma(dev, iova, len, true, pattern, NULL);
+	rc = svio_scratch_dma(dev, iova, len, true, pattern, NULL);
 	if (rc == 0)
-		rc = scratch_dma(dev, iova, len, false, 0, &sum);
+		rc = svio_scratch_dma(dev, iova, len, false, 0, &sum);
 	if (rc < 0) {
 		fprintf(stderr, "%s: DMA failed: %s\n", dev->name, strerror(-rc));
 		goto out_unmap;

@@ -131,6 +131,8 @@ struct svio_bus {
 	int (*scan_done)(void);
 	/** Called when the last device is gone. */
 	void (*cleanup)(void);
+	/** Its devices are named with --vdev (built-in ones), not with -a. */
+	bool vdev;
 };
 
 /* Registry. */

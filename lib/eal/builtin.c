@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The buses and drivers compiled into libsvio. Registered explicitly (not by
- * constructors) so a static link keeps every driver.
+ * The buses and drivers compiled into libsvio, as svio_builtins.h lists them
+ * (each folder's meson.build names its own). Registered explicitly (not by
+ * constructors) so a static link keeps every one.
  */
 #include <string.h>
 
@@ -9,18 +10,19 @@
 
 #include "svio_dev.h"
 #include "eal_private.h"
-#include "pci_bus.h"
-#include "sim_bus.h"
 #include "svio_builtins.h"
 
+#define X(b) extern struct svio_bus b;
+SVIO_BUILTIN_BUSES
+#undef X
 #define X(d) extern struct svio_driver d;
 SVIO_BUILTIN_DRIVERS
 #undef X
 
 static struct svio_bus *const builtin_buses[] = {
-	&sim_bus,
-	/* -a DDDD:BB:DD.F: real devices through VFIO cdev and iommufd */
-	&pci_bus,
+#define X(b) &b,
+	SVIO_BUILTIN_BUSES
+#undef X
 };
 
 static struct svio_driver *const builtin_drivers[] = {
@@ -39,8 +41,8 @@ bool svio_eal_bus_claims(const char *name, size_t len)
 	memcpy(buf, name, len);
 	buf[len] = '\0';
 	for (i = 0; i < RTE_DIM(builtin_buses); i++) {
-		/* PCI devices are named with -a only; --vdev is for built-in (virtual) ones. */
-		if (builtin_buses[i] != &pci_bus && builtin_buses[i]->claims(buf))
+		/* --vdev is for built-in (virtual) devices; PCI ones are named with -a. */
+		if (builtin_buses[i]->vdev && builtin_buses[i]->claims(buf))
 			return true;
 	}
 	return false;

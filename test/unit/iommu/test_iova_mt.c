@@ -27,7 +27,7 @@
 #include "svio_eal.h"
 #include "svio_iommu.h"
 #include "svio_test_eal.h"
-#include "scratch_drv.h"
+#include "svio_scratch.h"
 
 #define PAGE	 4096u
 #define ROUNDS	 800
@@ -77,8 +77,8 @@ static void *worker(void *arg)
 			w->errors++;
 			continue;
 		}
-		if (scratch_dma(w->dev, iova, len, true, pat, NULL) < 0 ||
-		    scratch_dma(w->dev, iova, len, false, 0, &sum) < 0)
+		if (svio_scratch_dma(w->dev, iova, len, true, pat, NULL) < 0 ||
+		    svio_scratch_dma(w->dev, iova, len, false, 0, &sum) < 0)
 			w->errors++;
 		else if (p[0] != pat || p[len - 1] != pat || sum != (uint64_t)pat * len)
 			w->bad_data++;

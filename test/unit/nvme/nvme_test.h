@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "nvme_raw.h"
 #include "svio_eal.h"
 #include "svio_test_eal.h"
 #include "svio_iommu.h"

@@ -20,7 +20,7 @@
 #include "svio_eal.h"
 #include "svio_iommu.h"
 #include "svio_test_eal.h"
-#include "scratch_drv.h"
+#include "svio_scratch.h"
 
 #define PAGE   4096u
 #define ROUNDS 400
@@ -59,7 +59,7 @@ static void *unmap_worker(void *arg)
 		uint64_t iova;
 
 		if (svio_dma_map(w->dom, p, PAGE, SVIO_DMA_RW, &iova) < 0 ||
-		    scratch_dma(w->dev, iova, PAGE, true, (uint8_t)i, NULL) < 0 ||
+		    svio_scratch_dma(w->dev, iova, PAGE, true, (uint8_t)i, NULL) < 0 ||
 		    p[0] != (uint8_t)i || p[PAGE - 1] != (uint8_t)i ||
 		    svio_dma_unmap_release(w->dom, iova, PAGE, release_one, &w->released) < 0) {
 			w->errors++;
@@ -87,7 +87,7 @@ static void *fault_worker(void *arg)
 			continue;
 		}
 		memset(p, 1, 2 * PAGE);
-		if (scratch_dma(w->dev, (uintptr_t)p, 2 * PAGE, false, 0, &sum) < 0 ||
+		if (svio_scratch_dma(w->dev, (uintptr_t)p, 2 * PAGE, false, 0, &sum) < 0 ||
 		    sum != 2 * PAGE)
 			w->errors++;
 		/*
@@ -114,7 +114,7 @@ static void *attach_worker(void *arg)
 		return NULL;
 	}
 	for (i = 0; __atomic_load_n(&attach_running, __ATOMIC_ACQUIRE) && i < 10 * ROUNDS; i++) {
-		if (scratch_dma(w->dev, iova, 64, true, (uint8_t)i, NULL) < 0 ||
+		if (svio_scratch_dma(w->dev, iova, 64, true, (uint8_t)i, NULL) < 0 ||
 		    live[63] != (uint8_t)i)
 			w->errors++;
 		if (svio_domain_detach(w->dom, w->dev) < 0) {
@@ -122,7 +122,7 @@ static void *attach_worker(void *arg)
 			break;
 		}
 		/* Detached: the device must not reach memory through old caches. */
-		if (scratch_dma(w->dev, iova, 64, true, 0xee, NULL) == 0)
+		if (svio_scratch_dma(w->dev, iova, 64, true, 0xee, NULL) == 0)
 			w->errors++;
 		else
 			w->checked++;

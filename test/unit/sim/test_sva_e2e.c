@@ -21,7 +21,7 @@
 #include "svio_eal.h"
 #include "svio_iommu.h"
 #include "svio_test_eal.h"
-#include "scratch_drv.h"
+#include "svio_scratch.h"
 
 #define PAGE 4096u
 
@@ -74,16 +74,16 @@ static void test_fault_in_malloc(void **state)
 	(void)state;
 	assert_non_null(buf);
 	memset(buf, 0, len);
-	assert_int_equal(scratch_dma(pri_dev, (uintptr_t)buf, len, true, 0x3c, NULL), 0);
+	assert_int_equal(svio_scratch_dma(pri_dev, (uintptr_t)buf, len, true, 0x3c, NULL), 0);
 	assert_filled(buf, len, 0x3c);
-	assert_int_equal(scratch_dma(pri_dev, (uintptr_t)buf, len, false, 0, &sum), 0);
+	assert_int_equal(svio_scratch_dma(pri_dev, (uintptr_t)buf, len, false, 0, &sum), 0);
 	assert_int_equal(sum, 0x3cull * len);
 	after = stats(dom);
 	assert_true(after.page_requests >= before.page_requests + 8);
 	assert_int_equal(after.page_faults_failed, before.page_faults_failed);
 	assert_int_equal(after.stale_uses, 0);
 	/* An unaligned stretch inside a page works too. */
-	assert_int_equal(scratch_dma(pri_dev, (uintptr_t)buf + 100, 50, true, 0x11, NULL), 0);
+	assert_int_equal(svio_scratch_dma(pri_dev, (uintptr_t)buf + 100, 50, true, 0x11, NULL), 0);
 	assert_int_equal(buf[99], 0x3c);
 	assert_int_equal(buf[100], 0x11);
 	assert_int_equal(buf[149], 0x11);
@@ -104,17 +104,18 @@ static void test_bad_addresses(void **state)
 	gone = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(gone != MAP_FAILED);
 	assert_int_equal(munmap(gone, 2 * PAGE), 0);
-	assert_int_equal(scratch_dma(pri_dev, (uintptr_t)gone, PAGE, true, 0x77, NULL), -EFAULT);
-	assert_int_equal(scratch_dma(pri_dev, (uintptr_t)gone, PAGE, false, 0, &sum), -EFAULT);
+	assert_int_equal(svio_scratch_dma(pri_dev, (uintptr_t)gone, PAGE, true, 0x77, NULL),
+			 -EFAULT);
+	assert_int_equal(svio_scratch_dma(pri_dev, (uintptr_t)gone, PAGE, false, 0, &sum), -EFAULT);
 
 	/* A read-only page: the device may read it, never write it. */
 	ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(ro != MAP_FAILED);
-	assert_int_equal(scratch_dma(pri_dev, (uintptr_t)ro, PAGE, true, 0x77, NULL), -EFAULT);
-	assert_int_equal(scratch_dma(pri_dev, (uintptr_t)ro, PAGE, false, 0, &sum), 0);
+	assert_int_equal(svio_scratch_dma(pri_dev, (uintptr_t)ro, PAGE, true, 0x77, NULL), -EFAULT);
+	assert_int_equal(svio_scratch_dma(pri_dev, (uintptr_t)ro, PAGE, false, 0, &sum), 0);
 	assert_int_equal(sum, 0);
 	/* Still refused after a successful read mapped it read-only. */
-	assert_int_equal(scratch_dma(pri_dev, (uintptr_t)ro, PAGE, true, 0x77, NULL), -EFAULT);
+	assert_int_equal(svio_scratch_dma(pri_dev, (uintptr_t)ro, PAGE, true, 0x77, NULL), -EFAULT);
 	assert_int_equal(ro[0], 0);
 
 	after = stats(dom);
@@ -134,14 +135,14 @@ static void test_no_pri_needs_map(void **state)
 	assert_non_null(buf);
 	memset(buf, 0, 4 * PAGE);
 	/* No page requests without PRI: unmapped memory is out of reach. */
-	assert_int_equal(scratch_dma(nopri_dev, (uintptr_t)buf, PAGE, true, 1, NULL), -EFAULT);
+	assert_int_equal(svio_scratch_dma(nopri_dev, (uintptr_t)buf, PAGE, true, 1, NULL), -EFAULT);
 	assert_int_equal(svio_dma_map(dom, buf, 4 * PAGE, SVIO_DMA_RW, &iova), 0);
 	assert_int_equal(iova, (uintptr_t)buf); /* SVA: iova == va */
-	assert_int_equal(scratch_dma(nopri_dev, iova, 4 * PAGE, true, 0x42, NULL), 0);
+	assert_int_equal(svio_scratch_dma(nopri_dev, iova, 4 * PAGE, true, 0x42, NULL), 0);
 	assert_filled(buf, 4 * PAGE, 0x42);
 	/* Strict unmap: the next DMA must miss, never use the old translation. */
 	assert_int_equal(svio_dma_unmap(dom, iova, 4 * PAGE), 0);
-	assert_int_equal(scratch_dma(nopri_dev, iova, PAGE, true, 0x43, NULL), -EFAULT);
+	assert_int_equal(svio_scratch_dma(nopri_dev, iova, PAGE, true, 0x43, NULL), -EFAULT);
 	assert_filled(buf, 4 * PAGE, 0x42);
 	assert_int_equal(stats(dom).stale_uses, 0);
 	free(buf);
@@ -184,15 +185,15 @@ static void test_sva_off(void **state)
 	(void)state;
 	memset(buf, 0, 2 * PAGE);
 	/* Process addresses mean nothing to the device now. */
-	assert_int_equal(scratch_dma(pri_dev, (uintptr_t)buf, PAGE, true, 9, NULL), -EFAULT);
+	assert_int_equal(svio_scratch_dma(pri_dev, (uintptr_t)buf, PAGE, true, 9, NULL), -EFAULT);
 	assert_int_equal(svio_dma_map(dom, buf, 2 * PAGE, SVIO_DMA_RW, &iova), 0);
 	assert_true(iova != (uintptr_t)buf);
-	assert_int_equal(scratch_dma(pri_dev, iova, 2 * PAGE, true, 0x66, NULL), 0);
-	assert_int_equal(scratch_dma(nopri_dev, iova + PAGE, 16, true, 0x67, NULL), 0);
+	assert_int_equal(svio_scratch_dma(pri_dev, iova, 2 * PAGE, true, 0x66, NULL), 0);
+	assert_int_equal(svio_scratch_dma(nopri_dev, iova + PAGE, 16, true, 0x67, NULL), 0);
 	assert_filled(buf, PAGE, 0x66);
 	assert_int_equal(buf[PAGE], 0x67);
 	assert_int_equal(svio_dma_unmap(dom, iova, 2 * PAGE), 0);
-	assert_int_equal(scratch_dma(pri_dev, iova, PAGE, true, 9, NULL), -EFAULT);
+	assert_int_equal(svio_scratch_dma(pri_dev, iova, PAGE, true, 9, NULL), -EFAULT);
 	assert_int_equal(stats(dom).stale_uses, 0);
 	domain_done(dom);
 	free(buf);
@@ -231,7 +232,7 @@ static void test_map_needs_process_memory(void **state)
 	assert_int_equal(svio_dma_map(dom, area, 3 * PAGE, SVIO_DMA_READ, &iova), 0);
 	assert_int_equal(svio_dma_unmap(dom, iova, 3 * PAGE), 0);
 	assert_int_equal(svio_dma_map(dom, area + 2 * PAGE, PAGE, SVIO_DMA_RW, &iova), 0);
-	assert_int_equal(scratch_dma(nopri_dev, iova, PAGE, true, 0x5a, NULL), 0);
+	assert_int_equal(svio_scratch_dma(nopri_dev, iova, PAGE, true, 0x5a, NULL), 0);
 	assert_int_equal(area[2 * PAGE + 7], 0x5a);
 	assert_int_equal(svio_dma_unmap(dom, iova, PAGE), 0);
 	/* Memory mapped after the process's maps were last read is found by a re-read. */
@@ -273,7 +274,8 @@ static void test_lazy_quarantine(void **state)
 		uint8_t *p = buf + i * PAGE;
 
 		assert_int_equal(svio_dma_map(dom, p, PAGE, SVIO_DMA_RW, &iova), 0);
-		assert_int_equal(scratch_dma(nopri_dev, iova, PAGE, true, (uint8_t)i, NULL), 0);
+		assert_int_equal(svio_scratch_dma(nopri_dev, iova, PAGE, true, (uint8_t)i, NULL),
+				 0);
 		assert_int_equal(svio_dma_unmap_release(dom, iova, PAGE, count_release, NULL), 0);
 	}
 	/* Deferred: the memory stays quarantined until the flush completes. */
@@ -283,9 +285,9 @@ static void test_lazy_quarantine(void **state)
 	assert_int_equal(released, 4);
 	assert_int_equal(stats(dom).batches, 1);
 	for (i = 0; i < 4; i++)
-		assert_int_equal(
-			scratch_dma(nopri_dev, (uintptr_t)buf + i * PAGE, PAGE, true, 0xee, NULL),
-			-EFAULT);
+		assert_int_equal(svio_scratch_dma(nopri_dev, (uintptr_t)buf + i * PAGE, PAGE, true,
+						  0xee, NULL),
+				 -EFAULT);
 	assert_int_equal(buf[3 * PAGE], 3);
 	assert_int_equal(stats(dom).stale_uses, 0);
 	move_devices(dom, base);

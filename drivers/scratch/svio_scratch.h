@@ -4,8 +4,8 @@
  * attached to the process domain. Tests and svio-flushbench use it to make
  * devices touch memory.
  */
-#ifndef SCRATCH_DRV_H
-#define SCRATCH_DRV_H
+#ifndef SVIO_SCRATCH_H
+#define SVIO_SCRATCH_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,15 +13,13 @@
 
 #include "svio_dev.h"
 
-extern struct svio_driver scratch_driver;
-
 /**
  * Make the device DMA: fill [iova, iova + len) with @p pattern (to_mem), or
  * read it and return the byte sum in *sum. Untagged DMA (the domain's PASID
  * through RID_PASID).
  * @return 0, or the device's error: -EFAULT / -EACCES when the IOMMU refused.
  */
-int scratch_dma(struct svio_device *dev, uint64_t iova, size_t len, bool to_mem, uint8_t pattern,
-		uint64_t *sum);
+int svio_scratch_dma(struct svio_device *dev, uint64_t iova, size_t len, bool to_mem,
+		     uint8_t pattern, uint64_t *sum);
 
-#endif /* SCRATCH_DRV_H */
+#endif /* SVIO_SCRATCH_H */
