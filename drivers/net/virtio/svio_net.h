@@ -132,7 +132,14 @@ int svio_net_stop(uint16_t port);
 /* Statistics. */
 struct svio_net_stats {
 	uint64_t ipackets, opackets, ibytes, obytes;
-	uint64_t imissed;   /**< frames the device dropped for want of buffers */
+	/**
+	 * Frames the device dropped for want of receive buffers: always 0. A
+	 * virtio-net device reports no such count (no register, no ring field; only
+	 * virtio 1.3's VIRTIO_NET_F_DEVICE_STATS would, which neither QEMU nor the
+	 * built-in model offers), and the driver does not see what it never got.
+	 * The built-in model is lossless by default (rx_full=wait).
+	 */
+	uint64_t imissed;
 	uint64_t ierrors;   /**< malformed receive completions */
 	uint64_t oerrors;   /**< frames refused at transmit (too many segments, no address) */
 	uint64_t rx_nombuf; /**< refill allocations that failed */
