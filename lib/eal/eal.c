@@ -157,7 +157,14 @@ static int add_dpdk_vdevs(void)
 			return -ENOMEM;
 		rc = rte_eal_hotplug_add("vdev", name, comma != NULL ? comma + 1 : "");
 		free(name);
-		if (rc < 0) {
+		if (rc == -EFAULT) {
+			/* DPDK's word for a name no bus or driver takes. */
+			SVIO_EAL_LOG(ERR,
+				     "--vdev %s: no DPDK driver loaded takes this name (load "
+				     "it with -d PATH.so, or link it with --no-as-needed)",
+				     dev);
+			return -ENODEV;
+		} else if (rc < 0) {
 			/* The driver logged why just before. */
 			SVIO_EAL_LOG(ERR, "--vdev %s: DPDK could not create this device: %s", dev,
 				     rte_strerror(-rc));
@@ -294,12 +301,14 @@ static int refuse_dpdk_options(const struct eal_argv *eal)
 			SVIO_EAL_LOG(ERR, "svio options: --help starts nothing (svio's options are "
 					  "in doc/options.rst)");
 		else if (strcmp(a, "--vdev") == 0 && i + 1 < eal->argc)
-			SVIO_EAL_LOG(ERR, "svio options: --vdev %s is no svio device (DPDK's own "
-					  "devices go on the application's command line)",
+			SVIO_EAL_LOG(ERR,
+				     "svio options: --vdev %s is no svio device (DPDK's own "
+				     "devices go on the application's command line)",
 				     eal->argv[i + 1]);
 		else
-			SVIO_EAL_LOG(ERR, "svio options: %s is not a svio option (DPDK is running "
-					  "already: its options go on the application's command line)",
+			SVIO_EAL_LOG(ERR,
+				     "svio options: %s is not a svio option (DPDK is running "
+				     "already: its options go on the application's command line)",
 				     a);
 		return -EINVAL;
 	}
@@ -325,8 +334,9 @@ int svio_eal_attach(int argc, char **argv)
 		return rc;
 	rc = refuse_dpdk_options(&eal);
 	if (rc == 0 && consumed < argc - 1) {
-		SVIO_EAL_LOG(ERR, "svio options: '%s' after '--': svio_eal_attach() takes no "
-				  "application options",
+		SVIO_EAL_LOG(ERR,
+			     "svio options: '%s' after '--': svio_eal_attach() takes no "
+			     "application options",
 			     argv[consumed + 1]);
 		rc = -EINVAL;
 	}

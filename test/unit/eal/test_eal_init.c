@@ -180,6 +180,9 @@ static void test_failures_then_success(void **state)
 			       "--vdev", "sim_nosuch0", NULL };
 	char *bad_devarg[] = { "prog", EAL_QUIET, "--vdev", "sim_scratch0,colour=red", NULL };
 	char *pci_with_sim[] = { "prog", EAL_QUIET, "--iommu", "sim", "-a", "0000:01:00.0", NULL };
+	/* DPDK's own devices are created once svio is up: a failure there undoes svio too. */
+	char *bad_dpdk_vdev[] = { "prog",   EAL_QUIET,	   "--vdev", "sim_scratch0",
+				  "--vdev", "net_nosuch0", NULL };
 	char *good[] = { "prog",	 EAL_QUIET,    "--vdev",
 			 "sim_scratch0", "--vdev",     "sim_scratch1,iommu=1",
 			 "--",		 "--app-flag", NULL };
@@ -193,6 +196,11 @@ static void test_failures_then_success(void **state)
 	assert_int_equal(svio_eal_init(ARGC(bad_devarg), bad_devarg), -EINVAL);
 	assert_nothing_left();
 	assert_int_equal(svio_eal_init(ARGC(pci_with_sim), pci_with_sim), -EINVAL);
+	assert_nothing_left();
+	log_begin();
+	assert_int_equal(svio_eal_init(ARGC(bad_dpdk_vdev), bad_dpdk_vdev), -ENODEV);
+	assert_true(log_has("--vdev net_nosuch0: no DPDK driver loaded takes this name"));
+	log_end();
 	assert_nothing_left();
 
 	ret = svio_eal_init(ARGC(good), good);
