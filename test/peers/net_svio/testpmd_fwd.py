@@ -129,10 +129,11 @@ def run(plugin, sanitize, queues):
     # testpmd prints with stdio: line-buffered, its answers come before the next prompt.
     # --no-flush-rx: start must not empty the receive queues uncounted by the forward
     # statistics (the rxonly phase is there to count what they hold).
-    argv = ["stdbuf", "-oL", "dpdk-testpmd", "--no-huge", "-m", "1024", "--no-shconf", "--no-pci",
-            "--no-telemetry", "-l", "0-1", "--log-level=*:notice", "-d", plugin,
+    argv = ["stdbuf", "-oL", "dpdk-testpmd", "--no-huge", "-m", "1024", "--no-shconf",
+            "--no-pci", "--no-telemetry", "-l", "0-1", "--log-level=*:notice", "-d", plugin,
             "--vdev", "net_svio0,dev=sim_vnet0," + svio, "--vdev", "net_svio1,dev=sim_vnet1",
-            "--", "-i", "--total-num-mbufs=32768", "--no-flush-rx", "--rxq=%d" % queues, "--txq=%d" % queues]
+            "--", "-i", "--total-num-mbufs=32768", "--no-flush-rx",
+            "--rxq=%d" % queues, "--txq=%d" % queues]
     print("+ " + " ".join("'%s'" % a if " " in a else a for a in argv), flush=True)
     tp = Testpmd(argv, env)
     try:
