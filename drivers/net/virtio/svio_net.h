@@ -133,11 +133,11 @@ int svio_net_stop(uint16_t port);
 struct svio_net_stats {
 	uint64_t ipackets, opackets, ibytes, obytes;
 	/**
-	 * Frames the device dropped for want of receive buffers: always 0. A
-	 * virtio-net device reports no such count (no register, no ring field; only
-	 * virtio 1.3's VIRTIO_NET_F_DEVICE_STATS would, which neither QEMU nor the
-	 * built-in model offers), and the driver does not see what it never got.
-	 * The built-in model is lossless by default (rx_full=wait).
+	 * Frames the device dropped for want of receive buffers, as the device
+	 * counts them (virtio 1.3 VIRTIO_NET_F_DEVICE_STATS, rx_drop_overruns of
+	 * each receive queue, read over the control queue; kept across stop and
+	 * start). 0 from a device without that feature (QEMU's today): the driver
+	 * cannot count frames it never got.
 	 */
 	uint64_t imissed;
 	uint64_t ierrors;   /**< malformed receive completions */

@@ -98,6 +98,9 @@ struct vnet_vq {
 	pthread_spinlock_t lock; /* pthread: ThreadSanitizer sees it */
 	uint8_t *bounce;	 /* tx: the frame being moved (VNET_MAX_FRAME + header) */
 	struct vnet_tcache tc;	 /* under the queue's lock */
+	/* rx: device statistics (VIRTIO_NET_F_DEVICE_STATS), under the lock; a reset clears. */
+	uint64_t st_packets, st_bytes, st_drops, st_overruns;
+	uint64_t st_notifications; /* atomic: the doorbell does not take the lock */
 };
 
 struct vnet_model {

@@ -4,15 +4,18 @@
 built-in virtio-net devices, and every frame is accounted for from testpmd's
 own counters.
 
-  testpmd_fwd.py NET_SVIO.so [SANITIZE] [QUEUES]
+  testpmd_fwd.py NET_SVIO.so [SANITIZE] [QUEUES] [wait|drop]
 
 testpmd is driven through its interactive prompt: io forwarding with
 tx_first, stop, then rxonly until nothing moves (frames still in the rings
 when io forwarding stopped arrive then), stop. Per direction A->B, exactly:
   TX-packets(A) == RX-packets(B) + RX-missed(B) + RX-errors(B)
 from "show port stats all", and the per-phase forward statistics must add
-up to the same port counters. SANITIZE is meson's b_sanitize: with address,
-dpdk-testpmd (not an ASan build) runs with the ASan runtime preloaded.
+up to the same port counters. With drop, the devices drop what finds no
+receive buffer (rx_full=drop) and more frames are injected than the rings
+hold: the device must count each drop (RX-missed, from its virtio 1.3
+statistics) and some must happen. SANITIZE is meson's b_sanitize: with
+address, dpdk-testpmd (not an ASan build) runs with the ASan runtime preloaded.
 """
 import os
 import re
@@ -116,7 +119,7 @@ def settle(tp):
     raise Fail("receive counters still moving after 30 s of rxonly")
 
 
-def run(plugin, sanitize, queues):
+def run(plugin, sanitize, queues, rx_full):
     env = dict(os.environ)
     if "address" in sanitize:
         env["LD_PRELOAD"] = subprocess.run(["cc", "-print-file-name=libasan.so"],
@@ -124,8 +127,10 @@ def run(plugin, sanitize, queues):
                                            check=True).stdout.strip()
         # testpmd's own allocations are not ours to judge.
         env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":detect_leaks=0").lstrip(":")
-    svio = "svio=--vdev sim_vnet0,wire=pair:sim_vnet1,queues=%d --vdev sim_vnet1,queues=%d" % (
-        queues, queues)
+    dev = "queues=%d,rx_full=%s" % (queues, rx_full)
+    svio = "svio=--vdev sim_vnet0,wire=pair:sim_vnet1,%s --vdev sim_vnet1,%s" % (dev, dev)
+    # wait: lossless. drop: 2 x 64 bursts of 32 per stream, more than 1024-slot rings hold.
+    bursts = 64 if rx_full == "drop" else 4
     # testpmd prints with stdio: line-buffered, its answers come before the next prompt.
     # --no-flush-rx: start must not empty the receive queues uncounted by the forward
     # statistics (the rxonly phase is there to count what they hold).
@@ -139,7 +144,7 @@ def run(plugin, sanitize, queues):
     try:
         tp.read_until(PROMPT, 120)
         tp.cmd("set fwd io")
-        tp.cmd("start tx_first 4")
+        tp.cmd("start tx_first %d" % bursts)
         time.sleep(IO_SECONDS)
         io = fwd_stats(tp.cmd("stop"))
         at_stop = port_stats(tp.cmd("show port stats all"))
@@ -178,6 +183,9 @@ def run(plugin, sanitize, queues):
             raise Fail("port %d sent only %d frames in %.0f s of io forwarding" %
                        (a, io[a]["TX-packets"], IO_SECONDS))
         check_equal("port %d -> %d: sent == received + missed + errors" % (a, b), sent, got)
+        if rx_full == "drop" and final[b]["RX-missed"] == 0:
+            raise Fail("port %d: rx_full=drop and %d frames injected, yet RX-missed is 0" %
+                       (b, 2 * queues * bursts * 32))
         # rxonly transmits nothing: every frame was sent in the io phase ...
         check_equal("port %d: TX-packets == io forward TX-packets" % a, sent,
                     io[a]["TX-packets"])
@@ -195,8 +203,9 @@ def main():
     plugin = os.path.abspath(sys.argv[1])
     sanitize = sys.argv[2] if len(sys.argv) > 2 else "none"
     queues = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    rx_full = sys.argv[4] if len(sys.argv) > 4 else "wait"
     try:
-        run(plugin, sanitize, queues)
+        run(plugin, sanitize, queues, rx_full)
     except (Fail, OSError) as e:
         print("FAIL: %s" % e)
         return 1
