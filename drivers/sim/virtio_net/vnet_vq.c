@@ -95,7 +95,10 @@ void vnet_vq_reset(struct vnet_vq *vq)
 	vq->broken = false;
 	vq->stalled = false;
 	vnet_tc_reset(vq);
-	vq->st_packets = vq->st_bytes = vq->st_drops = vq->st_overruns = 0;
+	__atomic_store_n(&vq->st_packets, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->st_bytes, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->st_drops, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->st_overruns, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&vq->st_notifications, 0, __ATOMIC_RELAXED);
 }
 

@@ -196,18 +196,18 @@ int vnet_rx_inject(struct vnet_model *m, uint8_t *pkt, uint32_t total)
 		vnet_vq_publish_used(m, rxq);
 		VNET_STAT_ADD(m, rx_frames, 1);
 		VNET_STAT_ADD(m, rx_bytes, total - VNET_HDR_LEN);
-		rxq->st_packets++;
-		rxq->st_bytes += total - VNET_HDR_LEN;
+		VNET_VQ_STAT_ADD(rxq->st_packets, 1);
+		VNET_VQ_STAT_ADD(rxq->st_bytes, total - VNET_HDR_LEN);
 		if (learned)
 			VNET_STAT_ADD(m, rx_steered, 1);
 	} else if (rc == -ENOBUFS && m->rx_full_drop) {
 		VNET_STAT_ADD(m, rx_no_buffer, 1);
-		rxq->st_drops++;
-		rxq->st_overruns++;
+		VNET_VQ_STAT_ADD(rxq->st_drops, 1);
+		VNET_VQ_STAT_ADD(rxq->st_overruns, 1);
 		rc = 0;
 	} else if (rc == -EMSGSIZE) {
 		VNET_STAT_ADD(m, oversize, 1);
-		rxq->st_drops++;
+		VNET_VQ_STAT_ADD(rxq->st_drops, 1);
 		rc = 0;
 	} else if (rc == -EIO) {
 		VNET_STAT_ADD(m, wire_drops, 1); /* the ring broke (counted in ring_errors) */
@@ -279,8 +279,8 @@ unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq_idx)
 			rc = deliver(dst, rxq, txq->bounce, len, &seen);
 			if (rc == -ENOBUFS && dst->rx_full_drop) {
 				VNET_STAT_ADD(dst, rx_no_buffer, 1);
-				rxq->st_drops++;
-				rxq->st_overruns++;
+				VNET_VQ_STAT_ADD(rxq->st_drops, 1);
+				VNET_VQ_STAT_ADD(rxq->st_overruns, 1);
 			} else if (rc == -ENOBUFS) {
 				if (rx_wait_for_buffers(dst, rxq, seen))
 					continue; /* a refill raced with us: try again */
@@ -291,7 +291,7 @@ unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq_idx)
 				rx_bytes += len - VNET_HDR_LEN;
 			} else if (rc == -EMSGSIZE) {
 				VNET_STAT_ADD(dst, oversize, 1);
-				rxq->st_drops++;
+				VNET_VQ_STAT_ADD(rxq->st_drops, 1);
 			} else if (rc == -EIO) {
 				VNET_STAT_ADD(src, wire_drops, 1);
 			} else {
@@ -313,8 +313,8 @@ unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq_idx)
 		vnet_vq_publish_used(dst, rxq);
 		VNET_STAT_ADD(dst, rx_frames, delivered);
 		VNET_STAT_ADD(dst, rx_bytes, rx_bytes);
-		rxq->st_packets += delivered;
-		rxq->st_bytes += rx_bytes;
+		VNET_VQ_STAT_ADD(rxq->st_packets, delivered);
+		VNET_VQ_STAT_ADD(rxq->st_bytes, rx_bytes);
 	}
 	if (moved > 0) {
 		vnet_vq_publish_used(src, txq);
@@ -428,12 +428,10 @@ static int stats_get(struct vnet_model *m, const uint8_t *data, uint32_t dlen, u
 		r.hdr.type = VIRTIO_NET_STATS_REPLY_RX_BASIC;
 		r.hdr.vq_index = rq.vq_index;
 		r.hdr.size = sizeof(r);
-		pthread_spin_lock(&vq->lock);
-		r.rx_packets = vq->st_packets;
-		r.rx_bytes = vq->st_bytes;
-		r.rx_drops = vq->st_drops;
-		r.rx_drop_overruns = vq->st_overruns;
-		pthread_spin_unlock(&vq->lock);
+		r.rx_packets = __atomic_load_n(&vq->st_packets, __ATOMIC_RELAXED);
+		r.rx_bytes = __atomic_load_n(&vq->st_bytes, __ATOMIC_RELAXED);
+		r.rx_drops = __atomic_load_n(&vq->st_drops, __ATOMIC_RELAXED);
+		r.rx_drop_overruns = __atomic_load_n(&vq->st_overruns, __ATOMIC_RELAXED);
 		r.rx_notifications = __atomic_load_n(&vq->st_notifications, __ATOMIC_RELAXED);
 		memcpy(out + used, &r, sizeof(r)); /* rx_interrupts: none, the model raises none */
 		used += sizeof(r);
