@@ -9,9 +9,10 @@
 # wall-clock one (mean of the per-second Tx-pps sums each program prints with
 # --stats-period=1, the first second left out) and frames per CPU-second of
 # the forwarding lcore's thread (all frames forwarded over the CPU time
-# /proc gives for rte-worker-1). On a shared machine the second is the one to
-# compare: it does not count the time other processes took the core. The
-# ratio (dpdk-testpmd over svio-testpmd) and the ethdev cost use it.
+# /proc gives for rte-worker-1), which does not count the time other
+# processes took the core on a shared machine (it does count a worker's
+# spinning before forwarding starts). Both ratios (dpdk-testpmd over
+# svio-testpmd) are given; ethdev_cost_pct uses the per-CPU one.
 # With --callgrind, each side also runs twice under callgrind (4*SECONDS and
 # 8*SECONDS): instructions per forwarded frame = the difference in
 # instructions over the difference in frames (start-up and shutdown cancel).
@@ -131,7 +132,9 @@ import json, statistics, sys
 r = json.load(sys.stdin)
 med = lambda k: statistics.median(x[k] for x in r)
 q = med("ratio_per_cpu_s")
-print(json.dumps({"svio_testpmd_mpps_median": med("svio_testpmd_mpps"),
+w = statistics.median(x["dpdk_testpmd_net_svio_mpps"] / x["svio_testpmd_mpps"]
+                      for x in r if x["svio_testpmd_mpps"] > 0)
+print(json.dumps({"ratio_wall_median": round(w, 4),"svio_testpmd_mpps_median": med("svio_testpmd_mpps"),
                   "dpdk_testpmd_net_svio_mpps_median": med("dpdk_testpmd_net_svio_mpps"),
                   "svio_testpmd_mpps_per_cpu_s_median": med("svio_testpmd_mpps_per_cpu_s"),
                   "dpdk_testpmd_net_svio_mpps_per_cpu_s_median":
