@@ -4,10 +4,10 @@
 set -euo pipefail
 
 # iproute2 and iputils-ping: net_ping_veth (veth, network namespaces, ping) would
-# skip without them on a fresh machine.
+# skip without them on a fresh machine; python3-sphinx builds doc/ (the docs test).
 SVIO_PACKAGES=(build-essential meson ninja-build pkg-config python3
 	libdpdk-dev dpdk-dev liburcu-dev libnuma-dev libcmocka-dev fio
-	iproute2 iputils-ping)
+	iproute2 iputils-ping python3-sphinx)
 
 svio_root() {
 	cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd

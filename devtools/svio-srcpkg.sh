@@ -27,6 +27,8 @@ die() {
 src=$1
 bin=$2
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=devtools/apt-side.sh
+source "$root/devtools/apt-side.sh"
 cache=${SVIO_SRCPKG_CACHE:-$root/build-srcpkg}
 
 ver=$(dpkg-query -W -f='${db:Status-Status} ${Version}' "$bin" 2>/dev/null) || ver=
@@ -47,8 +49,7 @@ command -v dpkg-source >/dev/null || die "dpkg-source missing (install dpkg-dev)
 # deb-src stanzas from the system's deb822 sources (or one-line sources.list):
 # same URIs, suites, components and keys, with Types: deb-src.
 apt_dir=$cache/apt
-mkdir -p "$apt_dir"/{sources.list.d,preferences.d,lists/partial,cache,archives/partial}
-: >"$apt_dir/status"
+apt_side_prepare "$apt_dir"
 : >"$apt_dir/sources.list"
 out=$apt_dir/sources.list.d/system-src.sources
 : >"$out"
@@ -64,15 +65,8 @@ fi
 grep -q '^Types: deb-src' "$out" || grep -q '^deb-src' "$apt_dir/sources.list" ||
 	die "no Debian archive in the system's apt sources" 77
 
-apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list"
-	-o "Dir::Etc::sourceparts=$apt_dir/sources.list.d"
-	-o "Dir::Etc::preferences=$apt_dir/preferences"
-	-o "Dir::Etc::preferencesparts=$apt_dir/preferences.d"
-	-o "Dir::State::Lists=$apt_dir/lists"
-	-o "Dir::State::status=$apt_dir/status"
-	-o "Dir::Cache=$apt_dir/cache"
-	-o "Dir::Cache::Archives=$apt_dir/archives"
-	-o "APT::Sandbox::User=root")
+apt_side_options "$apt_dir"
+apt_opts=("${apt_side_opts[@]}")
 
 printf 'svio-srcpkg: fetching %s %s (Debian source package)\n' "$src" "$ver" >&2
 if ! apt-get "${apt_opts[@]}" -q update >"$apt_dir/update.log" 2>&1 ||

@@ -30,7 +30,7 @@ run() { # run NAME BUILD_DIR "meson test args" [meson setup options...]
 
 rm -f "$root/.test-failures"
 run normal build "--no-suite vm"
-run asan+ubsan build-asan "--no-suite vm" -Db_sanitize=address,undefined -Db_lundef=false
+run asan+ubsan build-asan "--no-suite vm --no-suite docs" -Db_sanitize=address,undefined -Db_lundef=false
 run tsan build-tsan "--suite concurrency" -Db_sanitize=thread -Db_lundef=false
 
 # A real kernel with iommufd in a QEMU guest: svio's PCI bus and iommufd backend

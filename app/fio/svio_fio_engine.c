@@ -10,7 +10,9 @@
  * owns one queue pair on each controller it uses. queue() collects io_us,
  * commit() submits them, getevents() polls the queue pairs until enough
  * completions came back. Under SVA an io_u's buffer goes to the device as it
- * is; with dma=map-per-io it is mapped with svio_dma_map() for that I/O.
+ * is (the buffers are DPDK memory, which svio maps at start-up where the
+ * IOMMU cannot fault pages in); with dma=map-per-io it is mapped with
+ * svio_dma_map() for that I/O.
  *
  * fio calls get_file_size/setup in its main thread before the jobs start,
  * init/cleanup in each job's thread, open_file/close_file on every pass.
@@ -19,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <rte_malloc.h>
 
 #include "fio.h"
 #include "optgroup.h"
@@ -44,7 +48,7 @@ struct svio_fio_opts {
 struct svio_fio_target {
 	struct svio_nvme_qpair *qp;
 	uint32_t nsid;
-	uint32_t lba_size;
+	uint32_t block_size; /* buffer bytes a block: data, and metadata when inside it */
 	uint32_t max_xfer;
 };
 
@@ -59,6 +63,7 @@ struct svio_fio_job {
 	unsigned int npending;
 	struct io_u **events; /* completed, handed out by event() */
 	unsigned int nevents, given, cap;
+	bool dpdk_buffers; /* fio's io_u buffers came from rte_malloc() */
 };
 
 /* Per io_u: what the completion callback needs. */
@@ -165,9 +170,11 @@ static int resolve(struct thread_data *td, struct fio_file *f, struct svio_fio_t
 		return 1;
 	}
 	tg->nsid = nsid;
-	tg->lba_size = ni.lba_size;
-	tg->max_xfer = ci.max_xfer;
-	f->real_file_size = ni.nblocks * ni.lba_size;
+	/* fio sees a block with its metadata inside as one unit: the device moves both. */
+	tg->block_size = ni.block_size;
+	/* Whole blocks within MDTS and the NLB field: the driver does not split. */
+	tg->max_xfer = ni.max_nlb * ni.block_size;
+	f->real_file_size = ni.nblocks * ni.block_size;
 	f->filetype = FIO_TYPE_BLOCK;
 	fio_file_set_size_known(f);
 	if (ctrlr_out != NULL)
@@ -318,6 +325,44 @@ static int svio_fio_close_file(struct thread_data *td, struct fio_file *f)
 	return 0;
 }
 
+/*
+ * fio's io_u buffers, called after init. Under SVA they are DPDK memory: a
+ * device behind iommufd cannot fault pages in, and svio maps DPDK memory
+ * at start-up, so the buffers reach it as they are (fio's own malloc()
+ * memory would be unknown to the IOMMU). map-per-io maps each I/O's pages
+ * itself, which DPDK memory, already mapped there, would refuse.
+ */
+static int svio_fio_iomem_alloc(struct thread_data *td, size_t len)
+{
+	struct svio_fio_job *job = td->io_ops_data;
+
+	job->dpdk_buffers = !job->map_per_io;
+	if (job->dpdk_buffers)
+		td->orig_buffer = rte_malloc("svio_fio", len, 4096);
+	else if (posix_memalign((void **)&td->orig_buffer, 4096, len) != 0)
+		td->orig_buffer = NULL;
+	if (td->orig_buffer == NULL) {
+		log_err("svio engine: job '%s': no %zu bytes %s for the io_u buffers%s\n", td->o.name,
+			len, job->dpdk_buffers ? "of DPDK memory" : "of memory",
+			job->dpdk_buffers ? " (give DPDK more with -m in svio_eal=)" : "");
+		return 1;
+	}
+	return 0;
+}
+
+static void svio_fio_iomem_free(struct thread_data *td)
+{
+	struct svio_fio_job *job = td->io_ops_data;
+
+	if (td->orig_buffer == NULL || job == NULL)
+		return;
+	if (job->dpdk_buffers)
+		rte_free(td->orig_buffer);
+	else
+		free(td->orig_buffer);
+	td->orig_buffer = NULL;
+}
+
 static int svio_fio_io_u_init(struct thread_data *td, struct io_u *io_u)
 {
 	struct svio_fio_req *req = calloc(1, sizeof(*req));
@@ -359,8 +404,8 @@ static int submit(struct thread_data *td, struct svio_fio_job *job, struct io_u 
 {
 	struct svio_fio_target *tg = &job->targets[io_u->file->fileno];
 	struct svio_fio_req *req = io_u->engine_data;
-	uint64_t lba = io_u->offset / tg->lba_size;
-	uint32_t nlb = (uint32_t)(io_u->xfer_buflen / tg->lba_size);
+	uint64_t lba = io_u->offset / tg->block_size;
+	uint32_t nlb = (uint32_t)(io_u->xfer_buflen / tg->block_size);
 	int rc;
 
 	(void)td;
@@ -402,13 +447,13 @@ static enum fio_q_status svio_fio_queue(struct thread_data *td, struct io_u *io_
 
 	fio_ro_check(td, io_u);
 	if (ddir_rw(io_u->ddir) &&
-	    (io_u->offset % tg->lba_size != 0 || io_u->xfer_buflen % tg->lba_size != 0 ||
+	    (io_u->offset % tg->block_size != 0 || io_u->xfer_buflen % tg->block_size != 0 ||
 	     io_u->xfer_buflen == 0 ||
 	     (io_u->ddir != DDIR_TRIM && io_u->xfer_buflen > tg->max_xfer))) {
 		log_err("svio engine: job '%s': %s of %llu bytes at %llu: the namespace takes whole "
 			"%u-byte blocks, at most %u bytes a command\n",
 			td->o.name, io_ddir_name(io_u->ddir), io_u->xfer_buflen, io_u->offset,
-			tg->lba_size, tg->max_xfer);
+			tg->block_size, tg->max_xfer);
 		io_u->error = EINVAL;
 		return FIO_Q_COMPLETED;
 	}
@@ -484,9 +529,16 @@ static int svio_fio_getevents(struct thread_data *td, unsigned int min, unsigned
 			deadline.tv_nsec -= 1000000000;
 		}
 	}
+	/*
+	 * fio asks for few events at a time (iodepth_batch_complete_max defaults
+	 * to 1): reap all that are ready and keep what is beyond max for the
+	 * next calls, which then need no poll. Each poll rings the completion
+	 * doorbell; reaping in batches rings it once a batch instead of once
+	 * an I/O.
+	 */
 	do {
 		for (unsigned int q = 0; q < job->nqps && job->nevents < max; q++) {
-			int rc = svio_nvme_qpair_poll(job->qps[q], max - job->nevents);
+			int rc = svio_nvme_qpair_poll(job->qps[q], job->cap - job->nevents);
 
 			if (rc < 0 && rc != -EAGAIN) {
 				log_err("svio engine: job '%s': polling the queue pair failed: %s\n",
@@ -524,6 +576,8 @@ EXPORT struct ioengine_ops ioengine = {
 	.get_file_size = svio_fio_get_file_size,
 	.io_u_init = svio_fio_io_u_init,
 	.io_u_free = svio_fio_io_u_free,
+	.iomem_alloc = svio_fio_iomem_alloc,
+	.iomem_free = svio_fio_iomem_free,
 	.option_struct_size = sizeof(struct svio_fio_opts),
 	.options = options,
 };

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <rte_dev.h>
 #include <rte_eal.h>
@@ -15,6 +14,7 @@
 #include "svio_dev.h"
 #include "svio_eal.h"
 #include "svio_iommu.h"
+#include "svio_iommu_backend.h"
 #include "eal_private.h"
 
 RTE_LOG_REGISTER_SUFFIX(svio_eal_logtype, eal, INFO);
@@ -39,37 +39,42 @@ const struct svio_eal_config *svio_eal_config(void)
 	return svio_up ? &config : NULL;
 }
 
+static const char *const backend_names[] = {
+	[SVIO_IOMMU_AUTO] = "auto",
+	[SVIO_IOMMU_SIM] = "sim",
+	[SVIO_IOMMU_IOMMUFD] = "iommufd",
+};
+
 /*
- * auto: iommufd when real devices (-a) are named, else the built-in model.
- * iommufd itself opens /dev/iommu when the PCI bus binds the first device,
- * and says what is missing if it cannot.
+ * --iommu selects the backend real devices (-a) are bound through; built-in
+ * devices always sit behind the model's IOMMU instances. auto picks the
+ * first available backend for real devices (iommufd, which needs
+ * /dev/iommu): checked here when -a names a device, so what is missing is
+ * said before DPDK starts; with no -a the built-in model is all that is in
+ * use. A named backend is checked at the first bind, where it says what it
+ * lacks (iommufd: the missing /dev/iommu; sim: why a real device cannot
+ * work), after the bus checked the device itself.
  */
 static int choose_backend(struct svio_eal_config *cfg)
 {
-	switch (cfg->iommu) {
-	case SVIO_IOMMU_SIM:
-		cfg->backend = SVIO_IOMMU_SIM;
-		return 0;
-	case SVIO_IOMMU_AUTO:
-		if (cfg->n_allow == 0) {
-			cfg->backend = SVIO_IOMMU_SIM;
-			return 0;
-		}
-		if (access("/dev/iommu", F_OK) != 0) {
-			SVIO_EAL_LOG(ERR,
-				     "-a %s: PCI devices need /dev/iommu, which this kernel lacks "
-				     "(build it with CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV, "
-				     "then 'modprobe iommufd')",
-				     cfg->allow[0]);
-			return -ENODEV;
-		}
-		cfg->backend = SVIO_IOMMU_IOMMUFD;
-		return 0;
-	case SVIO_IOMMU_IOMMUFD:
-		cfg->backend = SVIO_IOMMU_IOMMUFD;
+	const struct svio_iommu_backend *be;
+	char why[512];
+	int rc;
+
+	rc = svio_iommu_backend_select(backend_names[cfg->iommu]);
+	if (rc < 0)
+		return rc;
+	if (cfg->n_allow == 0) {
+		cfg->backend = cfg->iommu == SVIO_IOMMU_AUTO ? SVIO_IOMMU_SIM : cfg->iommu;
 		return 0;
 	}
-	return -EINVAL;
+	be = svio_iommu_backend_for_real_device(why, sizeof(why));
+	if (be == NULL) {
+		SVIO_EAL_LOG(ERR, "-a %s: %s", cfg->allow[0], why);
+		return -ENODEV;
+	}
+	cfg->backend = strcmp(be->name, "sim") == 0 ? SVIO_IOMMU_SIM : SVIO_IOMMU_IOMMUFD;
+	return 0;
 }
 
 static int add_devices(char *const *list, unsigned int n)
@@ -97,6 +102,7 @@ static void teardown(void)
 		svio_domain_destroy(dom);
 	}
 	svio_builtin_unregister();
+	svio_iommu_backend_select(NULL);
 	svio_eal_config_free(&config);
 }
 

@@ -14,7 +14,9 @@
  *                                   devices: created once svio is up (so net_svio
  *                                   ports find it), removed by svio_eal_cleanup();
  *                                   one DPDK cannot create fails svio_eal_init()
- *   --iommu auto|sim|iommufd        IOMMU backend (auto: iommufd for real devices)
+ *   --iommu auto|sim|iommufd        IOMMU backend for real devices (auto: iommufd
+ *                                   when -a names one, else the built-in model;
+ *                                   built-in devices are always behind the model)
  *   --sva on|off                    device addresses are process addresses
  *   --iommu-flush strict|lazy|naive invalidation policy
  *   --iommu-flush-batch N           lazy: unmaps per batch (1..32768)
@@ -43,7 +45,11 @@ enum svio_iommu_backend_kind {
 
 /** The options svio_eal_init() took, after validation. */
 struct svio_eal_config {
-	enum svio_iommu_backend_kind iommu; /**< as asked; see backend for the one in use */
+	enum svio_iommu_backend_kind iommu; /**< as asked (--iommu) */
+	/**
+	 * In use for real devices: what auto picked (the built-in model when
+	 * no -a device is named), else as asked.
+	 */
 	enum svio_iommu_backend_kind backend;
 	struct svio_iommu_config domain;
 	unsigned int n_allow, n_block, n_vdev;

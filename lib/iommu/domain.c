@@ -53,6 +53,7 @@ int svio_flush_policy_parse(const char *s, enum svio_flush_policy *policy)
 
 int svio_domain_create(const struct svio_iommu_config *cfg, struct svio_domain **out)
 {
+	const struct pgtable_page_ops *pages;
 	struct svio_domain *dom;
 	int rc;
 
@@ -97,6 +98,13 @@ int svio_domain_create(const struct svio_iommu_config *cfg, struct svio_domain *
 	rc = pgtable_init(&dom->pgt);
 	if (rc < 0)
 		goto out_free_inv;
+	/* An instance bound already that walks tables in pages of its own gets them now. */
+	pages = reg_table_pages();
+	if (pages != NULL) {
+		rc = pgtable_set_pages(&dom->pgt, pages);
+		if (rc < 0)
+			goto out_fini_pgtable;
+	}
 	rc = flush_init(dom);
 	if (rc < 0)
 		goto out_fini_pgtable;
@@ -207,6 +215,37 @@ static void publish_and_free_old(struct svio_domain *dom, struct inv_array *arr)
 	inv_array_free(old);
 }
 
+/*
+ * An instance that reads the table through memory of its own (a nested
+ * stage 1 through its stage 2) names where the table's pages must come
+ * from: the table moves there while nothing walks it and nothing is mapped
+ * in it, and later devices of every instance walk those pages. attach_lock
+ * held.
+ */
+static int adopt_table_pages(struct svio_domain *dom, struct svio_iommu *iommu,
+			     const struct svio_device *dev)
+{
+	const struct pgtable_page_ops *pages;
+	int rc;
+
+	if (!iommu->caps.first_stage || iommu->ops->table_pages == NULL)
+		return 0;
+	pages = iommu->ops->table_pages(iommu);
+	if (pages == NULL || pages == dom->pgt.pages)
+		return 0;
+	rc = dom->inv->n_devs > 0 ? -EBUSY : pgtable_set_pages(&dom->pgt, pages);
+	if (rc == -EBUSY)
+		IOMMU_LOG(ERR,
+			  "attach %s: %s walks tables in pages of its own (nested stage 1), and "
+			  "this domain's table is in use already (%s): attach its devices first",
+			  dev->name, iommu->ops->name,
+			  dom->inv->n_devs > 0 ? "devices are attached" : "memory is mapped");
+	else if (rc < 0)
+		IOMMU_LOG(ERR, "attach %s: no page for the table's root from %s: %s", dev->name,
+			  iommu->ops->name, strerror(-rc));
+	return rc;
+}
+
 int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev)
 {
 	struct svio_iommu *iommu;
@@ -228,6 +267,9 @@ int svio_domain_attach(struct svio_domain *dom, struct svio_device *dev)
 		rc = -EEXIST;
 		goto out_unlock;
 	}
+	rc = adopt_table_pages(dom, iommu, dev);
+	if (rc < 0)
+		goto out_unlock;
 	did = inv_array_find_did(old, iommu);
 	if (did < 0) {
 		did = reg_did_alloc(iommu);
@@ -412,7 +454,7 @@ static bool dma_range_ok(uint64_t addr, size_t len)
 int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64_t *iova)
 {
 	uint64_t addr = (uint64_t)(uintptr_t)va, io = addr;
-	enum rv_result rv;
+	enum revive_result rv;
 	bool revivable;
 	int rc;
 
@@ -427,7 +469,7 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 		return -EINVAL;
 	}
 	/* The table outputs process addresses; a nested stage 2 must reach them. */
-	rc = kmap_s1_check(dom, addr, len);
+	rc = domain_s1_check(dom, addr, len);
 	if (rc < 0)
 		return rc;
 	/* Nothing pins the pages for the built-in model: a hole would crash it, not the caller. */
@@ -455,20 +497,21 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 		return -EEXIST;
 	}
 	/* A queued lazy unmap of exactly this range still holds the kernel's mapping: reuse it. */
-	revivable = dom->rv.ext != NULL && __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0;
-	rv = revivable ? rv_revive(dom, io, len, prot) : RV_NONE;
-	if (rv == RV_REVIVED) {
+	revivable =
+		dom->revive.ext != NULL && __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0;
+	rv = revivable ? revive_try(dom, io, len, prot) : REVIVE_NONE;
+	if (rv == REVIVE_REVIVED) {
 		rc = 0;
 	} else {
 		bool stuck;
 
-		if (rv == RV_STOLEN)
-			kmap_unmap_now(dom, io, len);
+		if (rv == REVIVE_STOLEN)
+			owner_unmap_now(dom, io, len);
 		/* Table owners first: a refusal there leaves nothing to undo here. */
-		rc = kmap_map(dom, io, va, len, prot, &stuck);
+		rc = owner_map(dom, io, va, len, prot, &stuck);
 		if (rc == -EEXIST && !stuck && flush_sync(dom) == 0) {
 			/* A queued (lazy) unmap of this range still holds it there: flushed now. */
-			rc = kmap_map(dom, io, va, len, prot, &stuck);
+			rc = owner_map(dom, io, va, len, prot, &stuck);
 		}
 		if (rc < 0) {
 			/* Still mapped in a kernel: that IOVA space is never handed out again. */
@@ -477,13 +520,13 @@ int svio_dma_map(struct svio_domain *dom, void *va, size_t len, int prot, uint64
 			return rc;
 		}
 		if (revivable)
-			rv_mapped(dom, io, len, prot);
+			revive_mapped(dom, io, len, prot);
 	}
 	rc = pgtable_map(&dom->pgt, io, addr, len, prot);
 	if (rc < 0) {
 		if (revivable)
-			rv_forget(dom, io, len);
-		if (kmap_unmap_now(dom, io, len) == 0)
+			revive_forget(dom, io, len);
+		if (owner_unmap_now(dom, io, len) == 0)
 			dma_iova_undo(dom, io, len);
 		return rc;
 	}

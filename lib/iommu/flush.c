@@ -200,7 +200,7 @@ static int invalidate_ranges(struct svio_domain *dom, const struct flush_range *
 		while (j < arr->n_tags && arr->tags[j].iommu == b.iommu)
 			j++;
 		if (!b.iommu->caps.first_stage) {
-			i = j; /* its unmap() invalidated already (kmap_unmap_batch) */
+			i = j; /* its unmap() invalidated already (owner_unmap_batch) */
 			continue;
 		}
 		all = count_chunks(r, nr, b.iommu->caps.max_inv_order, SVIO_INV_PSI_MAX) >
@@ -263,7 +263,7 @@ static void free_iova(struct svio_domain *dom, const struct fq_entry *e)
 
 static void release_entry(struct svio_domain *dom, const struct fq_entry *e)
 {
-	pgtable_free_tables(e->tables);
+	pgtable_free_tables(&dom->pgt, e->tables);
 	/*
 	 * Still mapped where an instance refused the unmap: keep it
 	 * quarantined, IOVA space included. Otherwise the space goes back
@@ -316,7 +316,7 @@ static int run_batch(struct svio_domain *dom)
 			hi = dom->batch[i].ticket + 1;
 	}
 	nr = flush_merge_ranges(dom->ranges, n);
-	kmap_unmap_batch(dom, dom->batch, n);
+	owner_unmap_batch(dom, dom->batch, n);
 	rc = invalidate_ranges(dom, dom->ranges, nr);
 	if (rc < 0) {
 		/* Strict callers get -EIO from the watermark and stop listening. */
@@ -363,7 +363,7 @@ int flush_init(struct svio_domain *dom)
 	dom->n_retry = 0;
 	dom->done = 0;
 	dom->failed = 0;
-	rc = rv_init(dom);
+	rc = revive_init(dom);
 	if (rc < 0)
 		goto out_free;
 	pthread_mutex_init(&dom->flush_lock, NULL);
@@ -386,7 +386,7 @@ void flush_fini(struct svio_domain *dom)
 		release_entry(dom, &dom->batch[i]);
 	while (fq_pop(&dom->fq, &e))
 		release_entry(dom, &e);
-	rv_fini(dom);
+	revive_fini(dom);
 	free(dom->batch);
 	free(dom->ranges);
 	free(dom->kranges);
@@ -454,7 +454,7 @@ static int flush_naive(struct svio_domain *dom, struct fq_entry *e)
 	int rc = 0;
 
 	pthread_mutex_lock(&dom->flush_lock);
-	kmap_unmap_batch(dom, e, 1);
+	owner_unmap_batch(dom, e, 1);
 	inv_array_read_lock();
 	arr = inv_array_get(&dom->inv);
 	for (unsigned int i = 0; i < arr->n_devs; i++) {
@@ -510,8 +510,8 @@ int flush_unmap(struct svio_domain *dom, const struct fq_entry *proto)
 	}
 	if (dom->cfg.policy == SVIO_FLUSH_STRICT)
 		e.result = &kres;
-	else if (dom->rv.ext != NULL && __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0)
-		rv_unmapping(dom, e.iova, e.len, e.release != NULL, &e);
+	else if (dom->revive.ext != NULL && __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0)
+		revive_unmapping(dom, e.iova, e.len, e.release != NULL, &e);
 	while (fq_push(&dom->fq, &e, &ticket) == -EAGAIN) {
 		/* Full: flush synchronously rather than overflow. */
 		pthread_mutex_lock(&dom->flush_lock);
@@ -567,7 +567,7 @@ int flush_poll(struct svio_domain *dom)
 	/* A failed batch is retried at once, and so is one holding pages that went away. */
 	return lazy_check(dom, __atomic_load_n(&dom->failed, __ATOMIC_RELAXED) >
 					       __atomic_load_n(&dom->done, __ATOMIC_RELAXED) ||
-				       rv_take_force(dom));
+				       revive_take_force(dom));
 }
 
 int flush_device(struct svio_domain *dom, const struct inv_dev *d, bool last_did)
@@ -588,7 +588,7 @@ int flush_device(struct svio_domain *dom, const struct inv_dev *d, bool last_did
 		 */
 		if (dom->cfg.policy != SVIO_FLUSH_NAIVE && drain_locked(dom) < 0)
 			IOMMU_LOG(ERR, "detach: queued unmaps failed before unmapping all");
-		rc = kmap_unmap_all(dom, d->iommu);
+		rc = owner_unmap_all(dom, d->iommu);
 		pthread_mutex_unlock(&dom->flush_lock);
 		return rc;
 	}

@@ -38,13 +38,13 @@ struct fq_entry {
 	 * the paging-structure entries that point at it. 0, 0 otherwise.
 	 */
 	uint64_t tbl_lo, tbl_hi;
-	uint64_t ticket;  /**< queue position, set by fq_push() */
-	int *result;	  /**< strict: where the batch reports an unmap() refusal */
-	int kerr;	  /**< consumer: an instance refused to unmap it (never released) */
-	bool kdone;	  /**< consumer: instances owning their table are done with it */
-	bool iova_free;	  /**< without SVA: give the IOVA space back once flushed (below) */
-	uint32_t rv_slot; /**< revivable extent (revive.h), slot + 1; 0: none */
-	uint64_t rv_gen;  /**< the extent's generation when this unmap armed it */
+	uint64_t ticket;      /**< queue position, set by fq_push() */
+	int *result;	      /**< strict: where the batch reports an unmap() refusal */
+	int kerr;	      /**< consumer: an instance refused to unmap it (never released) */
+	bool kdone;	      /**< consumer: instances owning their table are done with it */
+	bool iova_free;	      /**< without SVA: give the IOVA space back once flushed (below) */
+	uint32_t revive_slot; /**< revivable extent (revive.h), slot + 1; 0: none */
+	uint64_t revive_gen;  /**< the extent's generation when this unmap armed it */
 	/**
 	 * NULL when the unmap cleared all of [iova, iova + len) (or the runs
 	 * were not recorded), else the runs it cleared (heap, freed with the

@@ -4,7 +4,7 @@
  *
  * Lock order (outer first):
  *   dom->attach_lock -> dom->flush_lock -> reg_lock -> dom->pgt.lock
- *   dom->flush_lock -> dom->rv.lock (a leaf, see revive.h)
+ *   dom->flush_lock -> dom->revive.lock (a leaf, see revive.h)
  *   dom->flush_lock -> dom->iova->lock (a leaf, see iova.h)
  * (detach invalidates under the flush lock; a backend may report a queue
  * error from inside wait_poll, which takes reg_lock; page requests install
@@ -107,11 +107,11 @@ struct svio_domain {
 	unsigned int n_owners;
 	/* Set once an instance with caps.unpinned attached: maps check the process's mappings. */
 	bool check_maps;
-	/* Set once a nesting instance (iommu_nests()) attached: maps ask kmap_s1_check(). */
+	/* Set once a nesting instance (iommu_nests()) attached: maps ask domain_s1_check(). */
 	bool s1_checked;
 
 	/* Lazy unmaps a later identical map may cancel (revive.h). */
-	struct rv_state_dom rv;
+	struct revive_dom_state revive;
 
 	struct svio_iommu_stats stats; /**< atomics, see STAT_ADD */
 	uint64_t stale_base;	       /**< instances' stale uses at the last reset */
@@ -138,6 +138,11 @@ struct svio_domain *reg_domain_holding(const struct svio_device *dev);
  * unregister refuses it until reg_iommu_put(). NULL when not registered.
  */
 struct svio_iommu *reg_iommu_hold(struct svio_device *dev);
+/**
+ * Where a new domain's table pages should come from: the first registered
+ * instance's ops->table_pages that names a source, or NULL (the heap).
+ */
+const struct pgtable_page_ops *reg_table_pages(void);
 /** A free domain id of @p iommu, or -ENOSPC. */
 int reg_did_alloc(struct svio_iommu *iommu);
 void reg_did_free(struct svio_iommu *iommu, uint16_t did);
@@ -150,36 +155,40 @@ static inline bool iommu_nests(const struct svio_iommu *iommu)
 	return iommu->caps.first_stage && iommu->ops->s1_check != NULL;
 }
 
-/* kmap.c: instances that own their table (caps.first_stage false) */
+/*
+ * kmap.c: maps on the instances that own their table (caps.first_stage false,
+ * owner_*), and what the domain must map ahead of use (domain_*).
+ */
 /**
  * Map on every such instance of the domain; on failure nothing stays mapped,
  * unless undoing an instance's map failed too: then *stuck is set and the
  * range must never be handed out again.
  */
-int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int prot, bool *stuck);
+int owner_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int prot,
+	      bool *stuck);
 /**
  * Must memory be mapped before devices use it (no page requests reach it)?
  * True with a table-owning instance or a nested first stage (ops->s1_check).
  */
-bool kmap_premap_needed(struct svio_domain *dom);
+bool domain_needs_premap(struct svio_domain *dom);
 /**
  * Ask every first-stage instance with ops->s1_check whether the table may
  * point at [pa, pa + len) (a nested stage 1 needs its stage 2 to cover it).
  */
-int kmap_s1_check(struct svio_domain *dom, uint64_t pa, uint64_t len);
+int domain_s1_check(struct svio_domain *dom, uint64_t pa, uint64_t len);
 /**
- * Undo kmap_map() at once (a later step of the map failed).
+ * Undo owner_map() at once (a later step of the map failed).
  * @return 0, or the first instance's refusal (the range stays mapped there).
  */
-int kmap_unmap_now(struct svio_domain *dom, uint64_t iova, uint64_t len);
+int owner_unmap_now(struct svio_domain *dom, uint64_t iova, uint64_t len);
 /**
  * Flush side, flush_lock held: unmap() the entries not kdone yet on every
  * such instance, one call per merged range; an entry an instance refuses
  * (alone) gets kerr. Every entry is kdone afterwards.
  */
-void kmap_unmap_batch(struct svio_domain *dom, struct fq_entry *e, unsigned int n);
+void owner_unmap_batch(struct svio_domain *dom, struct fq_entry *e, unsigned int n);
 /** Last device of @p iommu left the domain: remove all of the domain's mappings from it. */
-int kmap_unmap_all(struct svio_domain *dom, struct svio_iommu *iommu);
+int owner_unmap_all(struct svio_domain *dom, struct svio_iommu *iommu);
 
 /* flush.c */
 /** Sort and merge overlapping or adjacent ranges; @return how many remain. */

@@ -21,7 +21,7 @@
 #include "svio_x86_pte.h"
 
 /* Every address the domain can map. */
-#define KMAP_ALL_LEN (UINT64_C(1) << SVIO_PT_VA_BITS)
+#define OWNER_ALL_LEN (UINT64_C(1) << SVIO_PT_VA_BITS)
 
 /* The table-owning instances of @p arr, each once (tags are sorted by instance). */
 static unsigned int owners(const struct inv_array *arr, struct svio_iommu **out)
@@ -45,7 +45,7 @@ static int call_unmap(struct svio_domain *dom, struct svio_iommu *iommu, uint64_
 	return iommu->ops->unmap(iommu, iova, (size_t)len);
 }
 
-int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int prot, bool *stuck)
+int owner_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int prot, bool *stuck)
 {
 	struct svio_iommu *own[SVIO_IOMMU_MAX_INSTANCES];
 	unsigned int n, i;
@@ -81,7 +81,7 @@ int kmap_map(struct svio_domain *dom, uint64_t iova, void *va, uint64_t len, int
 	return rc;
 }
 
-bool kmap_premap_needed(struct svio_domain *dom)
+bool domain_needs_premap(struct svio_domain *dom)
 {
 	const struct inv_array *arr;
 	bool need = __atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) > 0;
@@ -94,7 +94,7 @@ bool kmap_premap_needed(struct svio_domain *dom)
 	return need;
 }
 
-int kmap_s1_check(struct svio_domain *dom, uint64_t pa, uint64_t len)
+int domain_s1_check(struct svio_domain *dom, uint64_t pa, uint64_t len)
 {
 	const struct inv_array *arr;
 	struct svio_iommu *last = NULL;
@@ -117,7 +117,7 @@ int kmap_s1_check(struct svio_domain *dom, uint64_t pa, uint64_t len)
 	return rc;
 }
 
-int kmap_unmap_now(struct svio_domain *dom, uint64_t iova, uint64_t len)
+int owner_unmap_now(struct svio_domain *dom, uint64_t iova, uint64_t len)
 {
 	struct svio_iommu *own[SVIO_IOMMU_MAX_INSTANCES];
 	unsigned int n;
@@ -184,14 +184,14 @@ static void unmap_runs(struct svio_domain *dom, struct svio_iommu *iommu, struct
 	}
 }
 
-void kmap_unmap_batch(struct svio_domain *dom, struct fq_entry *e, unsigned int n)
+void owner_unmap_batch(struct svio_domain *dom, struct fq_entry *e, unsigned int n)
 {
 	struct svio_iommu *own[SVIO_IOMMU_MAX_INSTANCES];
 	struct flush_range *r = dom->kranges;
 	unsigned int no, nr = 0;
 
 	/* Maps revived while their unmap sat in the queue stay: those entries come back kdone. */
-	rv_claim(dom, e, n);
+	revive_claim(dom, e, n);
 	if (__atomic_load_n(&dom->n_owners, __ATOMIC_ACQUIRE) == 0)
 		goto out_done;
 	inv_array_read_lock();
@@ -223,12 +223,12 @@ out_done:
 		e[j].kdone = true;
 }
 
-int kmap_unmap_all(struct svio_domain *dom, struct svio_iommu *iommu)
+int owner_unmap_all(struct svio_domain *dom, struct svio_iommu *iommu)
 {
-	int rc = call_unmap(dom, iommu, 0, KMAP_ALL_LEN);
+	int rc = call_unmap(dom, iommu, 0, OWNER_ALL_LEN);
 
 	/* Nothing left to revive: a later map must reach the kernel again. */
-	rv_drop_all(dom);
+	revive_drop_all(dom);
 	/* Nothing mapped is what we want. */
 	return rc == -ENOENT ? 0 : rc;
 }

@@ -58,21 +58,18 @@ static const struct pgtable_page_ops heap_page_ops = {
 	.free = free,
 };
 
-static const struct pgtable_page_ops *page_ops = &heap_page_ops;
-
-void pgtable_set_page_ops(const struct pgtable_page_ops *ops)
+/*
+ * pt->pages changes under pt->lock while nothing is mapped; a flush may
+ * still free an earlier unmap's tables meanwhile, hence the atomics.
+ */
+static void table_free(const struct svio_pgtable *pt, void *t)
 {
-	__atomic_store_n(&page_ops, ops != NULL ? ops : &heap_page_ops, __ATOMIC_RELEASE);
-}
-
-static void table_free(void *t)
-{
-	__atomic_load_n(&page_ops, __ATOMIC_ACQUIRE)->free(t);
+	__atomic_load_n(&pt->pages, __ATOMIC_ACQUIRE)->free(t);
 }
 
 static uint64_t *table_alloc(struct svio_pgtable *pt)
 {
-	uint64_t *t = __atomic_load_n(&page_ops, __ATOMIC_ACQUIRE)->alloc();
+	uint64_t *t = __atomic_load_n(&pt->pages, __ATOMIC_ACQUIRE)->alloc();
 
 	if (t == NULL)
 		return NULL;
@@ -92,6 +89,7 @@ static bool table_empty(const uint64_t *t)
 int pgtable_init(struct svio_pgtable *pt)
 {
 	pt->tables = 0;
+	pt->pages = &heap_page_ops;
 	pt->root = table_alloc(pt);
 	if (pt->root == NULL)
 		return -ENOMEM;
@@ -99,24 +97,52 @@ int pgtable_init(struct svio_pgtable *pt)
 	return 0;
 }
 
-static void table_free_tree(uint64_t *t, unsigned int level)
+int pgtable_set_pages(struct svio_pgtable *pt, const struct pgtable_page_ops *ops)
+{
+	uint64_t *root;
+	int rc = 0;
+
+	if (ops == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&pt->lock);
+	if (ops == pt->pages)
+		goto out_unlock;
+	if (pt->tables != 1 || !table_empty(pt->root)) {
+		rc = -EBUSY;
+		goto out_unlock;
+	}
+	root = ops->alloc();
+	if (root == NULL) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	memset(root, 0, SVIO_PT_PAGE_SIZE);
+	table_free(pt, pt->root);
+	__atomic_store_n(&pt->pages, ops, __ATOMIC_RELEASE);
+	pt->root = root;
+out_unlock:
+	pthread_mutex_unlock(&pt->lock);
+	return rc;
+}
+
+static void table_free_tree(const struct svio_pgtable *pt, uint64_t *t, unsigned int level)
 {
 	if (level > 1) {
 		for (unsigned int i = 0; i < SVIO_PT_ENTRIES; i++) {
 			uint64_t pte = pte_get(&t[i]);
 
 			if ((pte & SVIO_PTE_P) && !pte_is_leaf(pte, level))
-				table_free_tree(pte_table(pte), level - 1);
+				table_free_tree(pt, pte_table(pte), level - 1);
 		}
 	}
-	table_free(t);
+	table_free(pt, t);
 }
 
 void pgtable_fini(struct svio_pgtable *pt)
 {
 	if (pt->root == NULL)
 		return;
-	table_free_tree(pt->root, SVIO_PT_LEVELS);
+	table_free_tree(pt, pt->root, SVIO_PT_LEVELS);
 	pt->root = NULL;
 	pthread_mutex_destroy(&pt->lock);
 }
@@ -366,13 +392,13 @@ int pgtable_lookup(struct svio_pgtable *pt, uint64_t iova, uint64_t *pa, uint64_
 	return rc;
 }
 
-void pgtable_free_tables(void *freed)
+void pgtable_free_tables(struct svio_pgtable *pt, void *freed)
 {
 	while (freed != NULL) {
 		uint64_t *t = freed;
 
 		freed = (void *)(uintptr_t)pte_get(&t[0]);
-		table_free(t);
+		table_free(pt, t);
 	}
 }
 

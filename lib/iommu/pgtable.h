@@ -20,8 +20,12 @@
 #include <pthread.h>
 #include <stdint.h>
 
+struct pgtable_page_ops;
+
 struct svio_pgtable {
-	uint64_t *root;	      /**< level-4 table */
+	uint64_t *root; /**< level-4 table */
+	/** Where this table's pages come from (the heap unless pgtable_set_pages()). */
+	const struct pgtable_page_ops *pages;
 	pthread_mutex_t lock; /**< serializes updates; the walker never takes it */
 	uint64_t tables;      /**< table pages linked now (under lock) */
 };
@@ -30,20 +34,26 @@ struct svio_pgtable {
 typedef void (*pgtable_cleared_fn)(void *ctx, uint64_t iova, uint64_t len);
 
 /**
- * Where table pages come from. The default is the heap. A backend whose
- * IOMMU reads tables through a second stage (iommufd nesting) supplies pages
- * that stage covers. alloc returns one 4 KiB aligned page or NULL; free
- * takes any page a table ever held, including pages from an earlier ops
- * (it must recognize and release foreign pages), because ops may be
- * replaced while tables exist.
+ * Where a table's pages come from. The default is the heap. An IOMMU
+ * instance that reads tables through a second stage (iommufd nesting)
+ * supplies pages that stage covers (svio_iommu_ops.table_pages). alloc
+ * returns one 4 KiB aligned page or NULL; free takes any page the table
+ * ever held, including heap pages from before pgtable_set_pages() (tables an
+ * unmap unlinked may still wait for their flush), so it must recognize and
+ * release those with free().
  */
 struct pgtable_page_ops {
 	void *(*alloc)(void);
 	void (*free)(void *page);
 };
 
-/** Install @p ops (NULL: the heap). @p ops must stay valid for the process's life. */
-void pgtable_set_page_ops(const struct pgtable_page_ops *ops);
+/**
+ * Take @p pt's pages from @p ops from now on: the root moves there. Only
+ * while nothing walks the table and nothing is mapped in it. @p ops must
+ * outlive the table. @return 0, -EINVAL (NULL @p ops), -EBUSY (something is
+ * mapped), -ENOMEM.
+ */
+int pgtable_set_pages(struct svio_pgtable *pt, const struct pgtable_page_ops *ops);
 
 /** @return 0 or -ENOMEM. */
 int pgtable_init(struct svio_pgtable *pt);
@@ -80,8 +90,8 @@ int pgtable_unmap(struct svio_pgtable *pt, uint64_t iova, uint64_t len, pgtable_
 int pgtable_lookup(struct svio_pgtable *pt, uint64_t iova, uint64_t *pa, uint64_t *flags,
 		   uint64_t *size);
 
-/** Free a chain of tables returned by pgtable_unmap(); NULL is fine. */
-void pgtable_free_tables(void *freed);
+/** Free a chain of tables pgtable_unmap() of @p pt returned; NULL is fine. */
+void pgtable_free_tables(struct svio_pgtable *pt, void *freed);
 
 /** Append chain @p b to chain *@p a. */
 void pgtable_chain_tables(void **a, void *b);

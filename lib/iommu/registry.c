@@ -147,6 +147,21 @@ struct svio_iommu *reg_iommu_hold(struct svio_device *dev)
 	return iommu;
 }
 
+const struct pgtable_page_ops *reg_table_pages(void)
+{
+	const struct pgtable_page_ops *pages = NULL;
+
+	reg_lock();
+	for (int i = 0; i < SVIO_IOMMU_MAX_INSTANCES && pages == NULL; i++) {
+		const struct svio_iommu *iommu = instances[i];
+
+		if (iommu != NULL && iommu->caps.first_stage && iommu->ops->table_pages != NULL)
+			pages = iommu->ops->table_pages(instances[i]);
+	}
+	reg_unlock();
+	return pages;
+}
+
 int reg_did_alloc(struct svio_iommu *iommu)
 {
 	struct iommu_core *core = iommu->core;

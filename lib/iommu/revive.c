@@ -9,43 +9,43 @@
 #include "revive.h"
 #include "svio_x86_pte.h"
 
-enum rv_state {
-	RV_FREE,
-	RV_LIVE,     /**< mapped in the kernel, by the map that made the extent */
-	RV_ARMED,    /**< unmap queued; an identical map may revive it */
-	RV_DISARMED, /**< unmap queued; not revivable any more (memory went away) */
+enum revive_state {
+	REVIVE_FREE,
+	REVIVE_LIVE,	 /**< mapped in the kernel, by the map that made the extent */
+	REVIVE_ARMED,	 /**< unmap queued; an identical map may revive it */
+	REVIVE_DISARMED, /**< unmap queued; not revivable any more (memory went away) */
 };
 
 /* Extents per domain: live small maps plus queued unmaps; more are simply not revivable. */
-#define RV_MIN_EXTENTS 1024
+#define REVIVE_MIN_EXTENTS 1024
 
-/* Domains that revive, for rv_mem_gone(). */
-struct rv_node {
+/* Domains that revive, for revive_mem_gone(). */
+struct revive_node {
 	struct svio_domain *dom;
-	LIST_ENTRY(rv_node) next;
+	LIST_ENTRY(revive_node) next;
 };
-static pthread_mutex_t rv_domains_lock = PTHREAD_MUTEX_INITIALIZER;
-static LIST_HEAD(, rv_node) rv_domains = LIST_HEAD_INITIALIZER(rv_domains);
+static pthread_mutex_t revive_domains_lock = PTHREAD_MUTEX_INITIALIZER;
+static LIST_HEAD(, revive_node) revive_domains = LIST_HEAD_INITIALIZER(revive_domains);
 
-static uint32_t bucket_of(const struct rv_state_dom *rv, uint64_t iova)
+static uint32_t bucket_of(const struct revive_dom_state *rv, uint64_t iova)
 {
 	uint64_t h = (iova >> SVIO_PT_PAGE_SHIFT) * UINT64_C(0x9e3779b97f4a7c15);
 
 	return (uint32_t)(h >> 32) & rv->mask;
 }
 
-static struct rv_extent *slot(struct rv_state_dom *rv, uint32_t s1)
+static struct revive_extent *slot(struct revive_dom_state *rv, uint32_t s1)
 {
 	return &rv->ext[s1 - 1];
 }
 
-static uint32_t slot_no(struct rv_state_dom *rv, const struct rv_extent *x)
+static uint32_t slot_no(struct revive_dom_state *rv, const struct revive_extent *x)
 {
 	return (uint32_t)(x - rv->ext) + 1;
 }
 
 /* The hashed (LIVE or ARMED) extent at @p iova, or NULL. */
-static struct rv_extent *find(struct rv_state_dom *rv, uint64_t iova)
+static struct revive_extent *find(struct revive_dom_state *rv, uint64_t iova)
 {
 	for (uint32_t s = rv->buckets[bucket_of(rv, iova)]; s != 0; s = slot(rv, s)->next)
 		if (slot(rv, s)->iova == iova)
@@ -53,7 +53,7 @@ static struct rv_extent *find(struct rv_state_dom *rv, uint64_t iova)
 	return NULL;
 }
 
-static void unhash(struct rv_state_dom *rv, struct rv_extent *x)
+static void unhash(struct revive_dom_state *rv, struct revive_extent *x)
 {
 	uint32_t *p = &rv->buckets[bucket_of(rv, x->iova)], me = slot_no(rv, x);
 
@@ -64,27 +64,27 @@ static void unhash(struct rv_state_dom *rv, struct rv_extent *x)
 	x->hashed = false;
 }
 
-static void put_free(struct rv_state_dom *rv, struct rv_extent *x)
+static void put_free(struct revive_dom_state *rv, struct revive_extent *x)
 {
 	if (x->hashed)
 		unhash(rv, x);
-	x->state = RV_FREE;
+	x->state = REVIVE_FREE;
 	x->next = rv->free;
 	rv->free = slot_no(rv, x);
 }
 
 /* Unhash an ARMED extent: its queued unmap goes ahead, nothing may revive it. */
-static void disarm(struct rv_state_dom *rv, struct rv_extent *x)
+static void disarm(struct revive_dom_state *rv, struct revive_extent *x)
 {
 	unhash(rv, x);
-	x->state = RV_DISARMED;
+	x->state = REVIVE_DISARMED;
 }
 
-int rv_init(struct svio_domain *dom)
+int revive_init(struct svio_domain *dom)
 {
-	struct rv_state_dom *rv = &dom->rv;
-	uint32_t n = RV_MIN_EXTENTS, nb = 1;
-	struct rv_node *node;
+	struct revive_dom_state *rv = &dom->revive;
+	uint32_t n = REVIVE_MIN_EXTENTS, nb = 1;
+	struct revive_node *node;
 
 	memset(rv, 0, sizeof(*rv));
 	pthread_mutex_init(&rv->lock, NULL);
@@ -109,25 +109,25 @@ int rv_init(struct svio_domain *dom)
 	for (uint32_t i = n; i > 0; i--)
 		put_free(rv, slot(rv, i));
 	node->dom = dom;
-	pthread_mutex_lock(&rv_domains_lock);
-	LIST_INSERT_HEAD(&rv_domains, node, next);
-	pthread_mutex_unlock(&rv_domains_lock);
+	pthread_mutex_lock(&revive_domains_lock);
+	LIST_INSERT_HEAD(&revive_domains, node, next);
+	pthread_mutex_unlock(&revive_domains_lock);
 	return 0;
 }
 
-void rv_fini(struct svio_domain *dom)
+void revive_fini(struct svio_domain *dom)
 {
-	struct rv_state_dom *rv = &dom->rv;
-	struct rv_node *node;
+	struct revive_dom_state *rv = &dom->revive;
+	struct revive_node *node;
 
 	if (rv->ext != NULL) {
-		pthread_mutex_lock(&rv_domains_lock);
-		LIST_FOREACH (node, &rv_domains, next)
+		pthread_mutex_lock(&revive_domains_lock);
+		LIST_FOREACH (node, &revive_domains, next)
 			if (node->dom == dom)
 				break;
 		if (node != NULL)
 			LIST_REMOVE(node, next);
-		pthread_mutex_unlock(&rv_domains_lock);
+		pthread_mutex_unlock(&revive_domains_lock);
 		free(node);
 	}
 	free(rv->buckets);
@@ -136,75 +136,75 @@ void rv_fini(struct svio_domain *dom)
 	pthread_mutex_destroy(&rv->lock);
 }
 
-enum rv_result rv_revive(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot)
+enum revive_result revive_try(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot)
 {
-	struct rv_state_dom *rv = &dom->rv;
-	uint64_t pfns[SMEM_MAX_PFNS], gen = 0;
-	enum rv_result res = RV_NONE;
-	struct rv_extent *x;
+	struct revive_dom_state *rv = &dom->revive;
+	uint64_t pfns[STABLE_MEM_MAX_PFNS], gen = 0;
+	enum revive_result res = REVIVE_NONE;
+	struct revive_extent *x;
 	bool by_pfn = false;
 
 	pthread_mutex_lock(&rv->lock);
 	x = find(rv, iova);
-	if (x != NULL && x->state == RV_ARMED && x->len == len) {
-		res = x->prot == prot ? RV_REVIVED : RV_STOLEN;
-		by_pfn = x->kind == SMEM_PFN;
+	if (x != NULL && x->state == REVIVE_ARMED && x->len == len) {
+		res = x->prot == prot ? REVIVE_REVIVED : REVIVE_STOLEN;
+		by_pfn = x->kind == STABLE_MEM_PFN;
 		gen = x->gen;
 		memcpy(pfns, x->pfns, sizeof(pfns));
 	}
 	pthread_mutex_unlock(&rv->lock);
-	if (res == RV_NONE)
-		return RV_NONE;
+	if (res == REVIVE_NONE)
+		return REVIVE_NONE;
 	/* Read the page frames outside the lock: a system call. */
-	if (res == RV_REVIVED && by_pfn && !smem_pfns_same(iova, len, pfns)) {
+	if (res == REVIVE_REVIVED && by_pfn && !stable_mem_pfns_same(iova, len, pfns)) {
 		STAT_ADD(dom, revive_misses, 1);
-		res = RV_STOLEN;
+		res = REVIVE_STOLEN;
 	}
 	pthread_mutex_lock(&rv->lock);
 	/* The batch may have claimed it meanwhile, or memory gone: then map normally. */
 	x = find(rv, iova);
-	if (x == NULL || x->state != RV_ARMED || x->gen != gen)
-		res = RV_NONE;
-	else if (res == RV_REVIVED)
-		x->state = RV_LIVE;
+	if (x == NULL || x->state != REVIVE_ARMED || x->gen != gen)
+		res = REVIVE_NONE;
+	else if (res == REVIVE_REVIVED)
+		x->state = REVIVE_LIVE;
 	else
 		put_free(rv, x); /* its entry finds the generation gone and skips the kernel */
 	pthread_mutex_unlock(&rv->lock);
-	if (res == RV_REVIVED)
+	if (res == REVIVE_REVIVED)
 		STAT_ADD(dom, revived_maps, 1);
 	return res;
 }
 
-void rv_mapped(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot)
+void revive_mapped(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot)
 {
-	struct rv_state_dom *rv = &dom->rv;
-	uint64_t pfns[SMEM_MAX_PFNS];
-	enum smem_kind kind;
-	struct rv_extent *x;
+	struct revive_dom_state *rv = &dom->revive;
+	uint64_t pfns[STABLE_MEM_MAX_PFNS];
+	enum stable_mem_kind kind;
+	struct revive_extent *x;
 
 	/* Classified now, while the kernel holds the pages this map pinned. */
-	kind = smem_check(iova, len, pfns);
+	kind = stable_mem_check(iova, len, pfns);
 	pthread_mutex_lock(&rv->lock);
 	x = find(rv, iova);
 	if (x != NULL) {
 		/* Left over from a map that a wider unmap removed, or disarmed by now. */
-		if (x->state == RV_ARMED)
+		if (x->state == REVIVE_ARMED)
 			disarm(rv, x);
 		else
 			put_free(rv, x);
 	}
-	if (kind != SMEM_NO && rv->free != 0) {
+	if (kind != STABLE_MEM_NO && rv->free != 0) {
 		x = slot(rv, rv->free);
 		rv->free = x->next;
-		*x = (struct rv_extent){
+		*x = (struct revive_extent){
 			.iova = iova,
 			.len = len,
-			.state = RV_LIVE,
+			.state = REVIVE_LIVE,
 			.prot = (uint8_t)prot,
 			.kind = (uint8_t)kind,
 			.hashed = true,
 		};
-		if (kind == SMEM_PFN)
+		if (kind == STABLE_MEM_PFN)
 			memcpy(x->pfns, pfns, sizeof(x->pfns));
 		x->next = rv->buckets[bucket_of(rv, iova)];
 		rv->buckets[bucket_of(rv, iova)] = slot_no(rv, x);
@@ -212,56 +212,56 @@ void rv_mapped(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot)
 	pthread_mutex_unlock(&rv->lock);
 }
 
-void rv_forget(struct svio_domain *dom, uint64_t iova, uint64_t len)
+void revive_forget(struct svio_domain *dom, uint64_t iova, uint64_t len)
 {
-	struct rv_state_dom *rv = &dom->rv;
-	struct rv_extent *x;
+	struct revive_dom_state *rv = &dom->revive;
+	struct revive_extent *x;
 
 	pthread_mutex_lock(&rv->lock);
 	x = find(rv, iova);
 	/* A revived extent may still be named by its queued entry: free is fine, gen differs. */
-	if (x != NULL && x->state == RV_LIVE && x->len == len)
+	if (x != NULL && x->state == REVIVE_LIVE && x->len == len)
 		put_free(rv, x);
 	pthread_mutex_unlock(&rv->lock);
 }
 
 /* Drop extents inside [iova, end) other than @p keep: their kernel maps are going. */
-static void drop_inside(struct rv_state_dom *rv, uint64_t iova, uint64_t end,
-			const struct rv_extent *keep)
+static void drop_inside(struct revive_dom_state *rv, uint64_t iova, uint64_t end,
+			const struct revive_extent *keep)
 {
 	uint64_t pages = (end - iova) >> SVIO_PT_PAGE_SHIFT;
 
 	if (pages <= rv->n_ext) {
 		for (uint64_t a = iova; a < end; a += SVIO_PT_PAGE_SIZE) {
-			struct rv_extent *x = find(rv, a);
+			struct revive_extent *x = find(rv, a);
 
-			if (x != NULL && x != keep && x->state == RV_LIVE)
+			if (x != NULL && x != keep && x->state == REVIVE_LIVE)
 				put_free(rv, x);
 		}
 		return;
 	}
 	for (uint32_t s = 1; s <= rv->n_ext; s++) {
-		struct rv_extent *x = slot(rv, s);
+		struct revive_extent *x = slot(rv, s);
 
-		if (x != keep && x->state == RV_LIVE && x->iova >= iova && x->iova < end)
+		if (x != keep && x->state == REVIVE_LIVE && x->iova >= iova && x->iova < end)
 			put_free(rv, x);
 	}
 }
 
-void rv_unmapping(struct svio_domain *dom, uint64_t iova, uint64_t len, bool quarantined,
-		  struct fq_entry *e)
+void revive_unmapping(struct svio_domain *dom, uint64_t iova, uint64_t len, bool quarantined,
+		      struct fq_entry *e)
 {
-	struct rv_state_dom *rv = &dom->rv;
-	struct rv_extent *x;
+	struct revive_dom_state *rv = &dom->revive;
+	struct revive_extent *x;
 
 	pthread_mutex_lock(&rv->lock);
 	x = find(rv, iova);
-	if (x != NULL && x->state == RV_LIVE && x->len == len && !quarantined &&
-	    x->kind != SMEM_NO) {
-		x->state = RV_ARMED;
+	if (x != NULL && x->state == REVIVE_LIVE && x->len == len && !quarantined &&
+	    x->kind != STABLE_MEM_NO) {
+		x->state = REVIVE_ARMED;
 		x->gen = ++rv->gen;
-		e->rv_slot = slot_no(rv, x);
-		e->rv_gen = x->gen;
+		e->revive_slot = slot_no(rv, x);
+		e->revive_gen = x->gen;
 		STAT_ADD(dom, deferred_unmaps, 1);
 	} else {
 		x = NULL;
@@ -270,73 +270,75 @@ void rv_unmapping(struct svio_domain *dom, uint64_t iova, uint64_t len, bool qua
 	pthread_mutex_unlock(&rv->lock);
 }
 
-void rv_claim(struct svio_domain *dom, struct fq_entry *e, unsigned int n)
+void revive_claim(struct svio_domain *dom, struct fq_entry *e, unsigned int n)
 {
-	struct rv_state_dom *rv = &dom->rv;
+	struct revive_dom_state *rv = &dom->revive;
 
 	if (rv->ext == NULL)
 		return;
 	pthread_mutex_lock(&rv->lock);
 	for (unsigned int j = 0; j < n; j++) {
-		struct rv_extent *x;
+		struct revive_extent *x;
 
-		if (e[j].rv_slot == 0)
+		if (e[j].revive_slot == 0)
 			continue;
-		x = slot(rv, e[j].rv_slot);
-		if (x->gen == e[j].rv_gen && (x->state == RV_ARMED || x->state == RV_DISARMED)) {
+		x = slot(rv, e[j].revive_slot);
+		if (x->gen == e[j].revive_gen &&
+		    (x->state == REVIVE_ARMED || x->state == REVIVE_DISARMED)) {
 			put_free(rv, x); /* the kernel unmap goes ahead */
 		} else {
 			/* Revived: the mapping lives on, the kernel is not asked. */
 			e[j].kdone = true;
 		}
-		e[j].rv_slot = 0;
+		e[j].revive_slot = 0;
 	}
 	pthread_mutex_unlock(&rv->lock);
 }
 
-void rv_drop_all(struct svio_domain *dom)
+void revive_drop_all(struct svio_domain *dom)
 {
-	struct rv_state_dom *rv = &dom->rv;
+	struct revive_dom_state *rv = &dom->revive;
 
 	if (rv->ext == NULL)
 		return;
 	pthread_mutex_lock(&rv->lock);
 	for (uint32_t s = 1; s <= rv->n_ext; s++) {
-		struct rv_extent *x = slot(rv, s);
+		struct revive_extent *x = slot(rv, s);
 
-		if (x->state == RV_ARMED) {
+		if (x->state == REVIVE_ARMED) {
 			disarm(rv, x);
 			STAT_ADD(dom, revive_disarmed, 1);
-		} else if (x->state == RV_LIVE) {
+		} else if (x->state == REVIVE_LIVE) {
 			put_free(rv, x);
 		}
 	}
 	pthread_mutex_unlock(&rv->lock);
 }
 
-void rv_mem_gone(uint64_t va, uint64_t len)
+void revive_mem_gone(uint64_t va, uint64_t len)
 {
-	struct rv_node *node;
+	struct revive_node *node;
 
-	pthread_mutex_lock(&rv_domains_lock);
-	LIST_FOREACH (node, &rv_domains, next) {
+	pthread_mutex_lock(&revive_domains_lock);
+	LIST_FOREACH (node, &revive_domains, next) {
 		struct svio_domain *dom = node->dom;
-		struct rv_state_dom *rv = &dom->rv;
+		struct revive_dom_state *rv = &dom->revive;
 		bool any = false;
 
 		pthread_mutex_lock(&rv->lock);
 		for (uint32_t s = 1; s <= rv->n_ext; s++) {
-			struct rv_extent *x = slot(rv, s);
+			struct revive_extent *x = slot(rv, s);
 
-			if (x->state == RV_FREE || x->iova >= va + len || x->iova + x->len <= va)
+			if (x->state == REVIVE_FREE || x->iova >= va + len ||
+			    x->iova + x->len <= va)
 				continue;
-			if (x->state == RV_ARMED) {
+			if (x->state == REVIVE_ARMED) {
 				disarm(rv, x);
 				STAT_ADD(dom, revive_disarmed, 1);
 				any = true;
-			} else if (x->state == RV_LIVE) {
-				x->kind =
-					SMEM_NO; /* still mapped: its unmap will not be revivable */
+			} else if (x->state == REVIVE_LIVE) {
+				x->kind = STABLE_MEM_NO; /* still mapped: its unmap will not be
+							    revivable */
 			}
 		}
 		pthread_mutex_unlock(&rv->lock);
@@ -344,12 +346,12 @@ void rv_mem_gone(uint64_t va, uint64_t len)
 		if (any)
 			__atomic_store_n(&rv->force, true, __ATOMIC_RELEASE);
 	}
-	pthread_mutex_unlock(&rv_domains_lock);
+	pthread_mutex_unlock(&revive_domains_lock);
 }
 
-bool rv_take_force(struct svio_domain *dom)
+bool revive_take_force(struct svio_domain *dom)
 {
-	if (!__atomic_load_n(&dom->rv.force, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&dom->revive.force, __ATOMIC_RELAXED))
 		return false;
-	return __atomic_exchange_n(&dom->rv.force, false, __ATOMIC_ACQ_REL);
+	return __atomic_exchange_n(&dom->revive.force, false, __ATOMIC_ACQ_REL);
 }

@@ -23,7 +23,7 @@
  * rv->lock, so a map either revives before the batch claims the extent, or
  * finds it gone and maps normally.
  *
- * Lock order: dom->flush_lock -> rv->lock; rv_domains_lock -> rv->lock.
+ * Lock order: dom->flush_lock -> rv->lock; revive_domains_lock -> rv->lock.
  * rv->lock is a leaf: nothing is called while it is held.
  */
 #ifndef SVIO_IOMMU_REVIVE_H
@@ -38,22 +38,22 @@
 struct svio_domain;
 struct fq_entry;
 
-struct rv_extent {
+struct revive_extent {
 	uint64_t iova;
 	uint64_t len;
 	uint64_t gen;  /**< generation of the last arm */
 	uint32_t next; /**< hash chain or free list, slot + 1 (0: end) */
-	uint8_t state; /**< enum rv_state */
+	uint8_t state; /**< enum revive_state */
 	uint8_t prot;  /**< SVIO_DMA_READ/WRITE as the kernel mapped it */
-	uint8_t kind;  /**< enum smem_kind at map time */
+	uint8_t kind;  /**< enum stable_mem_kind at map time */
 	bool hashed;   /**< on a hash chain */
-	uint64_t pfns[SMEM_MAX_PFNS];
+	uint64_t pfns[STABLE_MEM_MAX_PFNS];
 };
 
-struct rv_state_dom {
+struct revive_dom_state {
 	pthread_mutex_t lock;
-	struct rv_extent *ext; /**< NULL: this domain never revives */
-	uint32_t *buckets;     /**< slot + 1 (0: empty) */
+	struct revive_extent *ext; /**< NULL: this domain never revives */
+	uint32_t *buckets;	   /**< slot + 1 (0: empty) */
 	uint32_t n_ext;
 	uint32_t mask; /**< buckets - 1 */
 	uint32_t free; /**< free list head, slot + 1 */
@@ -62,52 +62,52 @@ struct rv_state_dom {
 };
 
 /** Set up revival for @p dom when its policy can use it (lazy, SVA). @return 0 or -ENOMEM. */
-int rv_init(struct svio_domain *dom);
-void rv_fini(struct svio_domain *dom);
+int revive_init(struct svio_domain *dom);
+void revive_fini(struct svio_domain *dom);
 
-enum rv_result {
-	RV_NONE,    /**< nothing queued for exactly this range */
-	RV_REVIVED, /**< the kernel's mapping is reused: nothing to map */
+enum revive_result {
+	REVIVE_NONE,	/**< nothing queued for exactly this range */
+	REVIVE_REVIVED, /**< the kernel's mapping is reused: nothing to map */
 	/**
 	 * Queued for this range, but with other rights or pages: the unmap is
 	 * taken from its batch and the caller makes it now, then maps
 	 * (instead of flushing the whole queue to get the range free).
 	 */
-	RV_STOLEN,
+	REVIVE_STOLEN,
 };
 
 /**
  * Map path, before asking the kernel: an ARMED extent for exactly this
  * range whose rights match and whose memory still qualifies becomes LIVE.
  */
-enum rv_result rv_revive(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot);
+enum revive_result revive_try(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot);
 
 /** Map path, after the kernel mapped the range: note a LIVE extent. */
-void rv_mapped(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot);
+void revive_mapped(struct svio_domain *dom, uint64_t iova, uint64_t len, int prot);
 
-/** Undo rv_mapped() or rv_revive() (a later step of the map failed). */
-void rv_forget(struct svio_domain *dom, uint64_t iova, uint64_t len);
+/** Undo revive_mapped() or revive_try() (a later step of the map failed). */
+void revive_forget(struct svio_domain *dom, uint64_t iova, uint64_t len);
 
 /**
  * Unmap path, lazy: arm the extent of exactly [iova, iova + len) and note
  * it in @p e, unless @p quarantined; extents inside the range otherwise go.
  */
-void rv_unmapping(struct svio_domain *dom, uint64_t iova, uint64_t len, bool quarantined,
-		  struct fq_entry *e);
+void revive_unmapping(struct svio_domain *dom, uint64_t iova, uint64_t len, bool quarantined,
+		      struct fq_entry *e);
 
 /**
  * Batch side (flush_lock held): settle every entry's extent. An entry whose
  * map was revived comes back kdone (its kernel unmap is skipped).
  */
-void rv_claim(struct svio_domain *dom, struct fq_entry *e, unsigned int n);
+void revive_claim(struct svio_domain *dom, struct fq_entry *e, unsigned int n);
 
 /** Every kernel mapping of the domain went away (last device detached). */
-void rv_drop_all(struct svio_domain *dom);
+void revive_drop_all(struct svio_domain *dom);
 
 /** [va, va + len) may no longer map the same pages: nothing there is revived. */
-void rv_mem_gone(uint64_t va, uint64_t len);
+void revive_mem_gone(uint64_t va, uint64_t len);
 
-/** Consume the request for an immediate flush rv_mem_gone() left. */
-bool rv_take_force(struct svio_domain *dom);
+/** Consume the request for an immediate flush revive_mem_gone() left. */
+bool revive_take_force(struct svio_domain *dom);
 
 #endif /* SVIO_IOMMU_REVIVE_H */

@@ -16,12 +16,12 @@
 #include "svio_x86_pte.h"
 
 /* Registered ranges: few (an application registers its pools), searched linearly. */
-#define SMEM_MAX_RANGES 64
+#define STABLE_MEM_MAX_RANGES 64
 
-static pthread_mutex_t smem_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t stable_mem_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	uint64_t start, end;
-} ranges[SMEM_MAX_RANGES];
+} ranges[STABLE_MEM_MAX_RANGES];
 static unsigned int n_ranges;
 
 /* DPDK's free events: 0 not asked yet, 1 delivered to us, 2 unavailable. */
@@ -50,7 +50,7 @@ int svio_dma_mem_register(void *va, size_t len)
 			  va, len);
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&smem_lock);
+	pthread_mutex_lock(&stable_mem_lock);
 	for (unsigned int i = 0; i < n_ranges; i++) {
 		if (a < ranges[i].end && ranges[i].start < a + len) {
 			IOMMU_LOG(ERR, "mem register: %p+0x%zx overlaps a registered range", va,
@@ -59,8 +59,8 @@ int svio_dma_mem_register(void *va, size_t len)
 			goto out_unlock;
 		}
 	}
-	if (n_ranges == SMEM_MAX_RANGES) {
-		IOMMU_LOG(ERR, "mem register: all %u ranges in use", SMEM_MAX_RANGES);
+	if (n_ranges == STABLE_MEM_MAX_RANGES) {
+		IOMMU_LOG(ERR, "mem register: all %u ranges in use", STABLE_MEM_MAX_RANGES);
 		rc = -ENOSPC;
 		goto out_unlock;
 	}
@@ -68,7 +68,7 @@ int svio_dma_mem_register(void *va, size_t len)
 	ranges[n_ranges].end = a + len;
 	n_ranges++;
 out_unlock:
-	pthread_mutex_unlock(&smem_lock);
+	pthread_mutex_unlock(&stable_mem_lock);
 	return rc;
 }
 
@@ -79,7 +79,7 @@ int svio_dma_mem_unregister(void *va, size_t len)
 
 	if (!range_ok(a, len))
 		return -EINVAL;
-	pthread_mutex_lock(&smem_lock);
+	pthread_mutex_lock(&stable_mem_lock);
 	for (unsigned int i = 0; i < n_ranges; i++) {
 		if (ranges[i].start == a && ranges[i].end == a + len) {
 			ranges[i] = ranges[--n_ranges];
@@ -87,13 +87,13 @@ int svio_dma_mem_unregister(void *va, size_t len)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&smem_lock);
+	pthread_mutex_unlock(&stable_mem_lock);
 	if (rc < 0) {
 		IOMMU_LOG(ERR, "mem unregister: %p+0x%zx was not registered", va, len);
 		return rc;
 	}
 	/* The promise ends here: nothing queued in the range may be revived any more. */
-	rv_mem_gone(a, len);
+	revive_mem_gone(a, len);
 	return 0;
 }
 
@@ -101,10 +101,10 @@ static bool registered(uint64_t va, uint64_t len)
 {
 	bool found = false;
 
-	pthread_mutex_lock(&smem_lock);
+	pthread_mutex_lock(&stable_mem_lock);
 	for (unsigned int i = 0; i < n_ranges && !found; i++)
 		found = va >= ranges[i].start && va + len <= ranges[i].end;
-	pthread_mutex_unlock(&smem_lock);
+	pthread_mutex_unlock(&stable_mem_lock);
 	return found;
 }
 
@@ -113,7 +113,7 @@ static void mem_event(enum rte_mem_event type, const void *addr, size_t len, voi
 	(void)arg;
 	/* Called before DPDK unmaps the pages. */
 	if (type == RTE_MEM_EVENT_FREE)
-		rv_mem_gone((uint64_t)(uintptr_t)addr, len);
+		revive_mem_gone((uint64_t)(uintptr_t)addr, len);
 }
 
 /* Ask for DPDK's free events once; @return whether DPDK memory can be trusted. */
@@ -183,11 +183,11 @@ static int pagemap(void)
 static bool read_pfns(uint64_t va, uint64_t len, uint64_t *pfns)
 {
 	unsigned int n = (unsigned int)(len >> SVIO_PT_PAGE_SHIFT);
-	uint64_t ent[SMEM_MAX_PFNS];
+	uint64_t ent[STABLE_MEM_MAX_PFNS];
 	ssize_t want = (ssize_t)(n * sizeof(ent[0]));
 	int fd = pagemap();
 
-	if (fd < 0 || n > SMEM_MAX_PFNS)
+	if (fd < 0 || n > STABLE_MEM_MAX_PFNS)
 		return false;
 	if (pread(fd, ent, (size_t)want, (off_t)((va >> SVIO_PT_PAGE_SHIFT) * sizeof(ent[0]))) !=
 	    want)
@@ -200,20 +200,20 @@ static bool read_pfns(uint64_t va, uint64_t len, uint64_t *pfns)
 	return true;
 }
 
-enum smem_kind smem_check(uint64_t va, uint64_t len, uint64_t *pfns)
+enum stable_mem_kind stable_mem_check(uint64_t va, uint64_t len, uint64_t *pfns)
 {
 	if (registered(va, len) || dpdk_memory(va, len))
-		return SMEM_STABLE;
-	if (len <= SMEM_MAX_PFNS * SVIO_PT_PAGE_SIZE && read_pfns(va, len, pfns))
-		return SMEM_PFN;
-	return SMEM_NO;
+		return STABLE_MEM_STABLE;
+	if (len <= STABLE_MEM_MAX_PFNS * SVIO_PT_PAGE_SIZE && read_pfns(va, len, pfns))
+		return STABLE_MEM_PFN;
+	return STABLE_MEM_NO;
 }
 
-bool smem_pfns_same(uint64_t va, uint64_t len, const uint64_t *pfns)
+bool stable_mem_pfns_same(uint64_t va, uint64_t len, const uint64_t *pfns)
 {
-	uint64_t now[SMEM_MAX_PFNS];
+	uint64_t now[STABLE_MEM_MAX_PFNS];
 
-	if (len > SMEM_MAX_PFNS * SVIO_PT_PAGE_SIZE || !read_pfns(va, len, now))
+	if (len > STABLE_MEM_MAX_PFNS * SVIO_PT_PAGE_SIZE || !read_pfns(va, len, now))
 		return false;
 	return memcmp(now, pfns, (len >> SVIO_PT_PAGE_SHIFT) * sizeof(now[0])) == 0;
 }

@@ -14,7 +14,7 @@
  * - any other memory when /proc/self/pagemap shows page frame numbers (the
  *   process has CAP_SYS_ADMIN): the frames seen at unmap time are compared
  *   with those seen at revive time.
- * The first two call rv_mem_gone() when the promise ends.
+ * The first two call revive_mem_gone() when the promise ends.
  */
 #ifndef SVIO_IOMMU_STABLE_MEM_H
 #define SVIO_IOMMU_STABLE_MEM_H
@@ -23,21 +23,21 @@
 #include <stdint.h>
 
 /** Ranges up to this many pages can be checked by page frame. */
-#define SMEM_MAX_PFNS 8
+#define STABLE_MEM_MAX_PFNS 8
 
-enum smem_kind {
-	SMEM_NO,     /**< nothing vouches for the range */
-	SMEM_STABLE, /**< registered or DPDK memory */
-	SMEM_PFN,    /**< frames recorded: compare with smem_pfns_same() later */
+enum stable_mem_kind {
+	STABLE_MEM_NO,	   /**< nothing vouches for the range */
+	STABLE_MEM_STABLE, /**< registered or DPDK memory */
+	STABLE_MEM_PFN,	   /**< frames recorded: compare with stable_mem_pfns_same() later */
 };
 
 /**
- * Classify [va, va + len). For SMEM_PFN the frames are written to @p pfns
- * (len / 4 KiB of them, at most SMEM_MAX_PFNS).
+ * Classify [va, va + len). For STABLE_MEM_PFN the frames are written to @p pfns
+ * (len / 4 KiB of them, at most STABLE_MEM_MAX_PFNS).
  */
-enum smem_kind smem_check(uint64_t va, uint64_t len, uint64_t *pfns);
+enum stable_mem_kind stable_mem_check(uint64_t va, uint64_t len, uint64_t *pfns);
 
-/** Does [va, va + len) still map the frames smem_check() recorded? */
-bool smem_pfns_same(uint64_t va, uint64_t len, const uint64_t *pfns);
+/** Does [va, va + len) still map the frames stable_mem_check() recorded? */
+bool stable_mem_pfns_same(uint64_t va, uint64_t len, const uint64_t *pfns);
 
 #endif /* SVIO_IOMMU_STABLE_MEM_H */

@@ -21,6 +21,7 @@
 
 #include "svio_iommu.h"
 
+struct pgtable_page_ops;
 struct svio_device;
 struct svio_iommu;
 
@@ -124,6 +125,14 @@ struct svio_iommu_ops {
 	 * @return 0, or a negative errno the map fails with (logged by the backend).
 	 */
 	int (*s1_check)(struct svio_iommu *iommu, uint64_t addr, uint64_t len);
+	/**
+	 * Optional, caps.first_stage only: where the pages of a table this
+	 * instance walks must come from (a nested stage 1 reads them through
+	 * its stage 2), or NULL for anywhere. The core moves the domain's
+	 * table there at the first attach, which fails with -EBUSY when the
+	 * table is in use already (attached elsewhere, or holding maps).
+	 */
+	const struct pgtable_page_ops *(*table_pages)(struct svio_iommu *iommu);
 };
 
 /** One IOMMU instance as the core sees it. Backends embed or point to it. */
@@ -156,5 +165,76 @@ void svio_iommu_page_request(struct svio_iommu *iommu, const struct svio_page_re
  * pending waits fail with -EIO.
  */
 void svio_iommu_queue_error(struct svio_iommu *iommu);
+
+/*
+ * Backends as a whole (libvfn's iommu_ctx_ops habit): one small ops struct
+ * per backend, how a bus device gets bound to it. svio_eal_init() selects
+ * one with --iommu, once; the PCI bus binds each device through it and the
+ * binding remembers the backend for the unbind. Attach and detach then go
+ * through the instance the bind named (dev->dma.iommu_index), by its
+ * struct svio_iommu_ops. Built-in devices (--vdev sim_*) sit behind the
+ * model's IOMMU instances by construction: they are never bound here.
+ *
+ * A backend is one const struct svio_iommu_backend, listed by its folder's
+ * meson.build in svio_iommu_backends; nothing else names it.
+ */
+
+/** A bus device bound to a backend. Zeroed: not bound. */
+struct svio_iommu_binding {
+	const struct svio_iommu_backend *backend; /**< NULL while not bound */
+	void *priv;				  /**< the backend's per-device state */
+};
+
+struct svio_iommu_backend {
+	const char *name; /**< what --iommu calls it */
+	/** --iommu=auto may pick it for real devices (it is a kernel's IOMMU). */
+	bool real_devices;
+	/**
+	 * Can it run on this machine? 0, or a negative errno with what is
+	 * missing written to @p why: one clause naming the backend's need
+	 * ("PCI devices need /dev/iommu, ...") and the way out.
+	 */
+	int (*available)(char *why, size_t len);
+	/**
+	 * Bind @p dev, whose bus holds @p fd on it (the VFIO device cdev for
+	 * PCI), to this backend: set dev->dma.iommu_index and b->priv.
+	 * @return 0 or a negative errno, logged with the device name.
+	 */
+	int (*bind)(struct svio_iommu_binding *b, struct svio_device *dev, int fd);
+	/** Undo bind (the core detached the device beforehand). */
+	void (*unbind)(struct svio_iommu_binding *b);
+};
+
+/**
+ * Select the backend real devices are bound through: "auto" (or NULL), or
+ * a backend's name. auto picks, at each bind, the first backend with
+ * real_devices that is available (today: iommufd).
+ * @return 0, or -EINVAL for an unknown name (logged with the known ones).
+ */
+int svio_iommu_backend_select(const char *name);
+
+/** The backend selected by name, or NULL under auto. */
+const struct svio_iommu_backend *svio_iommu_backend_selected(void);
+
+/** A backend by name, or NULL. */
+const struct svio_iommu_backend *svio_iommu_backend_find(const char *name);
+
+/**
+ * The backend a real device would be bound through now: the selected one,
+ * or under auto the first available one. @return it, or NULL under auto
+ * when none is available, with the backends' reasons ("; "-separated)
+ * written to @p why.
+ */
+const struct svio_iommu_backend *svio_iommu_backend_for_real_device(char *why, size_t len);
+
+/**
+ * Bind a real bus device through the selected backend (see
+ * svio_iommu_backend_for_real_device()). @return 0, -ENODEV when auto finds
+ * no available backend, or the backend's error. Each failure is logged.
+ */
+int svio_iommu_bind(struct svio_iommu_binding *b, struct svio_device *dev, int fd);
+
+/** Undo svio_iommu_bind(); a binding that is not bound is left alone. */
+void svio_iommu_unbind(struct svio_iommu_binding *b);
 
 #endif /* SVIO_IOMMU_BACKEND_H */

@@ -140,6 +140,11 @@ expect_ok nsid3 4096 1 "${job[@]}" "${eng[@]}" --svio_eal="$eal_base --vdev sim_
 	--filename=sim_nvme0/ns3 --rw=randwrite --verify=crc32c
 expect_ok first_ns 4096 1 "${job[@]}" "${eng[@]}" --svio_eal="$eal_base --vdev sim_nvme0,size=64M,nsid=3" \
 	--filename=sim_nvme0 --rw=randwrite --verify=crc32c
+# Metadata inside each block (512 + 8): fio's blocks are the device's 520-byte
+# blocks, so the data and the metadata the device moves are fio's and verified.
+expect_ok extended_md 2048 1 "${job[@]}" "${eng[@]}" \
+	--svio_eal="$eal_base --vdev sim_nvme0,size=64M,ms=8,mset=1" --filename=sim_nvme0/ns1 \
+	--rw=randwrite --bs=4160 --size=8320k --verify=crc32c
 # Preloaded, the engine is found by its name.
 cur=preload
 if LD_PRELOAD="${preload:+$preload:}$engine" fio --output-format=json --verify_state_save=0 \
@@ -215,6 +220,12 @@ expect_refusal bad_devarg 'refused by svio_eal_init' "${ok[@]}" \
 	--svio_eal="$eal_base --vdev sim_nvme0,sise=1G" --filename=sim_nvme0/ns1
 expect_refusal stray_word "neither an option nor an option's value: 'extra'" "${ok[@]}" \
 	--svio_eal="$one extra" --filename=sim_nvme0/ns1
+# I/O above the controller's maximum transfer (MDTS 1: 8 KiB) is refused, not split.
+expect_refusal above_mdts 'at most 8192 bytes a command' "${ok[@]}" \
+	--svio_eal="$eal_base --vdev sim_nvme0,size=64M,mdts=1" --filename=sim_nvme0/ns1 --bs=16k
+# 4 KiB is not a whole number of 520-byte blocks: refused, not overrun.
+expect_refusal extended_md_4k 'whole 520-byte blocks' "${ok[@]}" \
+	--svio_eal="$eal_base --vdev sim_nvme0,size=64M,ms=8,mset=1" --filename=sim_nvme0/ns1
 expect_refusal eal_differs 'differs between jobs' "${ok[@]}" --svio_eal="$one" \
 	--filename=sim_nvme0/ns1 --name=k --thread=1 "${eng[@]}" --svio_eal="$one --iommu-flush lazy"
 

@@ -20,6 +20,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=devtools/apt-side.sh
+source "$here/../../devtools/apt-side.sh"
 cache=${SVIO_VM_CACHE:-$here/cache}
 jobs=${SVIO_VM_JOBS:-2}
 suite=${SVIO_VM_SUITE:-trixie}
@@ -102,23 +104,14 @@ archive_uri() {
 }
 
 apt_dir=$cache/apt
-apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list"
-	-o "Dir::Etc::sourceparts=$apt_dir/sources.list.d"
-	-o "Dir::Etc::preferences=$apt_dir/preferences"
-	-o "Dir::Etc::preferencesparts=$apt_dir/preferences.d"
-	-o "Dir::State::Lists=$apt_dir/lists"
-	-o "Dir::State::status=$apt_dir/status"
-	-o "Dir::Cache=$apt_dir/cache"
-	-o "Dir::Cache::Archives=$apt_dir/archives"
-	-o "APT::Architecture=amd64"
-	-o "APT::Sandbox::User=root")
+apt_side_options "$apt_dir" -o "APT::Architecture=amd64"
+apt_opts=("${apt_side_opts[@]}")
 
 side_apt_update() {
 	local uri
 	uri=$(archive_uri)
 	[ -n "$uri" ] || skip "no Debian archive URI in /etc/apt sources"
-	mkdir -p "$apt_dir"/{sources.list.d,preferences.d,lists/partial,cache,archives/partial}
-	: >"$apt_dir/status"
+	apt_side_prepare "$apt_dir"
 	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $suite main" \
 		>"$apt_dir/sources.list"
 	log "apt update ($suite, side configuration)"

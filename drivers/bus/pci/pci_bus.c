@@ -6,12 +6,13 @@
  * add() order, each step undone in reverse on failure:
  *  1. sysfs: exists, ids, class -> kind, NUMA node, bound to vfio-pci, vfioN;
  *  2. open /dev/vfio/devices/vfioN;
- *  3. bind it to the process iommufd (before anything else: VFIO refuses
- *     region info and mmap on an unbound cdev);
+ *  3. bind it through the selected IOMMU backend (before anything else: VFIO
+ *     refuses region info and mmap on an unbound cdev);
  *  4. config region: check the ids (a transitional virtio-net needs its
  *     modern capabilities), walk capabilities, enable bus mastering;
  *  5. query and mmap the BARs.
- * Attaching to the IOAS is the IOMMU core's job (svio_domain_attach at probe).
+ * Attaching is the IOMMU core's job (svio_domain_attach at probe), through
+ * the instance the bind named.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -179,10 +180,9 @@ static int pci_add(const char *name, const char *args, struct svio_device **out)
 	if (rc < 0)
 		goto out_free_dev;
 	pdev->fd = rc;
-	rc = svio_iommufd_bind(&pdev->idev, dev, pdev->fd);
+	rc = svio_iommu_bind(&pdev->iommu, dev, pdev->fd);
 	if (rc < 0)
 		goto out_close;
-	pdev->bound = true;
 	rc = setup_config(pdev);
 	if (rc < 0)
 		goto out_unbind;
@@ -198,8 +198,7 @@ static int pci_add(const char *name, const char *args, struct svio_device **out)
 	return 0;
 
 out_unbind:
-	svio_iommufd_unbind(&pdev->idev);
-	pdev->bound = false;
+	svio_iommu_unbind(&pdev->iommu);
 out_close:
 	close(pdev->fd);
 out_free_dev:
@@ -216,8 +215,7 @@ static void pci_release(struct svio_device *dev)
 
 	if (pdev != NULL) {
 		pci_bars_unmap(pdev);
-		if (pdev->bound)
-			svio_iommufd_unbind(&pdev->idev);
+		svio_iommu_unbind(&pdev->iommu);
 		/* Closing the cdev ends the iommufd binding and resets DMA to blocked. */
 		if (pdev->fd >= 0)
 			close(pdev->fd);

@@ -4,8 +4,9 @@
  * device cdev and the iommufd backend.
  *
  * A device is named by its normalised address "DDDD:BB:DD.F" (what -a gives).
- * add() checks it in sysfs, opens /dev/vfio/devices/vfioN, binds it to the
- * process iommufd (VFIO needs the binding before region info and mmap),
+ * add() checks it in sysfs, opens /dev/vfio/devices/vfioN, binds it through
+ * the selected IOMMU backend (svio_iommu_bind(): iommufd; VFIO needs the
+ * binding before region info and mmap),
  * reads config space, enables bus mastering, walks the capability lists and
  * maps the memory BARs. Drivers then use svio_reg_read32() & co on the BARs.
  *
@@ -26,7 +27,8 @@
 #include <rte_log.h>
 
 #include "svio_dev.h"
-#include "iommufd_backend.h"
+#include "svio_iommu_backend.h"
+#include "iommufd_backend.h" /* svio_vfio_ioctl(), the VFIO ioctl seam */
 
 extern int svio_pci_logtype;
 #define PCI_LOG(level, fmt, ...) \
@@ -170,8 +172,7 @@ struct pci_dev {
 	struct pci_cfg cfg;
 	struct pci_caps caps;
 	struct pci_bar bars[SVIO_DEV_MAX_BARS];
-	struct svio_iommufd_dev idev;
-	bool bound;
+	struct svio_iommu_binding iommu; /**< bound through the selected IOMMU backend */
 };
 
 /**

@@ -15,17 +15,17 @@
 
 RTE_LOG_REGISTER_SUFFIX(svio_iommufd_logtype, iommu.iommufd, INFO);
 
-#define UFD_DEFAULT_PATH "/dev/iommu"
-#define UFD_PAGE_SIZE	 4096u
+#define IOMMUFD_DEFAULT_PATH "/dev/iommu"
+#define IOMMUFD_PAGE_SIZE    4096u
 
-struct ufd_ctx ufd = {
+struct iommufd_ctx iommufd_ctx = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.fd = -1,
-	.devs = TAILQ_HEAD_INITIALIZER(ufd.devs),
+	.devs = TAILQ_HEAD_INITIALIZER(iommufd_ctx.devs),
 	.nest = { .inv_lock = PTHREAD_MUTEX_INITIALIZER },
 };
 
-static const char *ufd_path = UFD_DEFAULT_PATH;
+static const char *iommufd_path = IOMMUFD_DEFAULT_PATH;
 
 static int sys_ioctl(int fd, unsigned long req, void *arg)
 {
@@ -46,17 +46,22 @@ void svio_iommufd_set_ioctl(svio_vfio_ioctl_fn fn)
 
 void svio_iommufd_set_path(const char *path)
 {
-	ufd_path = path != NULL ? path : UFD_DEFAULT_PATH;
+	iommufd_path = path != NULL ? path : IOMMUFD_DEFAULT_PATH;
+}
+
+const char *iommufd_ctx_path(void)
+{
+	return iommufd_path;
 }
 
 struct svio_iommu *svio_iommufd_iommu(void)
 {
-	return ufd.registered ? &ufd.iommu : NULL;
+	return iommufd_ctx.registered ? &iommufd_ctx.iommu : NULL;
 }
 
 static int open_iommufd(void)
 {
-	int fd = open(ufd_path, O_RDWR | O_CLOEXEC);
+	int fd = open(iommufd_path, O_RDWR | O_CLOEXEC);
 	int rc;
 
 	if (fd >= 0)
@@ -66,65 +71,66 @@ static int open_iommufd(void)
 	case -ENOENT:
 	case -ENODEV:
 	case -ENXIO:
-		UFD_LOG(ERR,
-			"%s does not exist: this kernel has no iommufd (build it with "
-			"CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV, then 'modprobe iommufd')",
-			ufd_path);
+		IOMMUFD_LOG(ERR,
+			    "%s does not exist: this kernel has no iommufd (build it with "
+			    "CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV, then 'modprobe iommufd')",
+			    iommufd_path);
 		return -ENODEV;
 	case -EACCES:
 	case -EPERM:
-		UFD_LOG(ERR, "%s: permission denied (run as root or give this user access to it)",
-			ufd_path);
+		IOMMUFD_LOG(ERR,
+			    "%s: permission denied (run as root or give this user access to it)",
+			    iommufd_path);
 		return -EACCES;
 	default:
-		UFD_LOG(ERR, "cannot open %s: %s", ufd_path, strerror(-rc));
+		IOMMUFD_LOG(ERR, "cannot open %s: %s", iommufd_path, strerror(-rc));
 		return rc;
 	}
 }
 
-int ufd_ctx_read_ranges(void)
+int iommufd_ctx_read_ranges(void)
 {
 	struct svio_iommu_ioas_iova_ranges q = {
 		.size = sizeof(q),
-		.ioas_id = ufd.ioas_id,
+		.ioas_id = iommufd_ctx.ioas_id,
 		.num_iovas = SVIO_IOMMUFD_MAX_RANGES,
-		.allowed_iovas = (uint64_t)(uintptr_t)ufd.ranges,
+		.allowed_iovas = (uint64_t)(uintptr_t)iommufd_ctx.ranges,
 	};
 	int rc;
 
-	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_IOVA_RANGES, &q);
+	rc = svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_IOAS_IOVA_RANGES, &q);
 	if (rc == -EMSGSIZE) {
 		/* More holes than we keep: the first ones still describe the space. */
-		UFD_LOG(WARNING, "IOAS has %u IOVA ranges; using the first %u", q.num_iovas,
-			SVIO_IOMMUFD_MAX_RANGES);
+		IOMMUFD_LOG(WARNING, "IOAS has %u IOVA ranges; using the first %u", q.num_iovas,
+			    SVIO_IOMMUFD_MAX_RANGES);
 		q.num_iovas = SVIO_IOMMUFD_MAX_RANGES;
 		rc = 0;
 	}
 	if (rc < 0) {
-		UFD_LOG(ERR, "IOMMU_IOAS_IOVA_RANGES failed: %s", strerror(-rc));
+		IOMMUFD_LOG(ERR, "IOMMU_IOAS_IOVA_RANGES failed: %s", strerror(-rc));
 		return rc;
 	}
-	ufd.n_ranges =
+	iommufd_ctx.n_ranges =
 		q.num_iovas < SVIO_IOMMUFD_MAX_RANGES ? q.num_iovas : SVIO_IOMMUFD_MAX_RANGES;
 	return 0;
 }
 
-void ufd_ctx_update_caps(void)
+void iommufd_ctx_update_caps(void)
 {
 	const struct svio_iommufd_dev *idev;
 	unsigned int pasid_bits = 20;
 	bool any = false;
 
-	TAILQ_FOREACH (idev, &ufd.devs, next) {
+	TAILQ_FOREACH (idev, &iommufd_ctx.devs, next) {
 		any = true;
 		if (idev->hw.max_pasid_log2 < pasid_bits)
 			pasid_bits = idev->hw.max_pasid_log2;
 	}
 	/* Nested: devices attach on the requester id only. */
-	ufd.iommu.caps.pasid_bits = any && !ufd.nest.active ? pasid_bits : 0;
+	iommufd_ctx.iommu.caps.pasid_bits = any && !iommufd_ctx.nest.active ? pasid_bits : 0;
 }
 
-int ufd_ctx_open(void)
+int iommufd_ctx_open(void)
 {
 	struct svio_iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	struct svio_iommu_destroy destroy = { .size = sizeof(destroy) };
@@ -133,14 +139,14 @@ int ufd_ctx_open(void)
 	rc = open_iommufd();
 	if (rc < 0)
 		return rc;
-	ufd.fd = rc;
-	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_ALLOC, &alloc);
+	iommufd_ctx.fd = rc;
+	rc = svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_IOAS_ALLOC, &alloc);
 	if (rc < 0) {
-		UFD_LOG(ERR, "IOMMU_IOAS_ALLOC failed: %s", strerror(-rc));
+		IOMMUFD_LOG(ERR, "IOMMU_IOAS_ALLOC failed: %s", strerror(-rc));
 		goto out_close;
 	}
-	ufd.ioas_id = alloc.out_ioas_id;
-	rc = ufd_ctx_read_ranges();
+	iommufd_ctx.ioas_id = alloc.out_ioas_id;
+	rc = iommufd_ctx_read_ranges();
 	if (rc < 0)
 		goto out_destroy_ioas;
 
@@ -149,67 +155,68 @@ int ufd_ctx_open(void)
 	 * first stage for the core, no device-TLB tags, no page requests.
 	 * One domain id is all the core needs to tag its inv array entries.
 	 */
-	memset(&ufd.iommu, 0, sizeof(ufd.iommu));
-	ufd.iommu.ops = &ufd_ops;
-	ufd.iommu.index = SVIO_IOMMUFD_INDEX;
-	ufd.iommu.priv = &ufd;
-	ufd.iommu.caps.domain_ids = 2;
-	ufd.iommu.caps.max_inv_order = 30;
-	ufd.iommu.caps.first_stage = false;
-	rc = svio_iommu_register(&ufd.iommu);
+	memset(&iommufd_ctx.iommu, 0, sizeof(iommufd_ctx.iommu));
+	iommufd_ctx.iommu.ops = &iommufd_ops;
+	iommufd_ctx.iommu.index = SVIO_IOMMUFD_INDEX;
+	iommufd_ctx.iommu.priv = &iommufd_ctx;
+	iommufd_ctx.iommu.caps.domain_ids = 2;
+	iommufd_ctx.iommu.caps.max_inv_order = 30;
+	iommufd_ctx.iommu.caps.first_stage = false;
+	rc = svio_iommu_register(&iommufd_ctx.iommu);
 	if (rc < 0) {
-		UFD_LOG(ERR, "cannot register the iommufd instance: %s", strerror(-rc));
+		IOMMUFD_LOG(ERR, "cannot register the iommufd instance: %s", strerror(-rc));
 		goto out_destroy_ioas;
 	}
-	ufd.registered = true;
-	UFD_LOG(DEBUG, "opened %s, IOAS %u", ufd_path, ufd.ioas_id);
+	iommufd_ctx.registered = true;
+	IOMMUFD_LOG(DEBUG, "opened %s, IOAS %u", iommufd_path, iommufd_ctx.ioas_id);
 	return 0;
 
 out_destroy_ioas:
-	destroy.id = ufd.ioas_id;
-	svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_DESTROY, &destroy);
+	destroy.id = iommufd_ctx.ioas_id;
+	svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_DESTROY, &destroy);
 out_close:
-	close(ufd.fd);
-	ufd.fd = -1;
+	close(iommufd_ctx.fd);
+	iommufd_ctx.fd = -1;
 	return rc;
 }
 
-void ufd_ctx_close(void)
+void iommufd_ctx_close(void)
 {
-	struct svio_iommu_destroy destroy = { .size = sizeof(destroy), .id = ufd.ioas_id };
+	struct svio_iommu_destroy destroy = { .size = sizeof(destroy), .id = iommufd_ctx.ioas_id };
 	int rc;
 
-	if (ufd.registered) {
-		rc = svio_iommu_unregister(&ufd.iommu);
+	if (iommufd_ctx.registered) {
+		rc = svio_iommu_unregister(&iommufd_ctx.iommu);
 		if (rc < 0) {
 			/* The core still points at the instance: keep it, and the IOAS, alive. */
-			UFD_LOG(ERR,
-				"cannot unregister the iommufd instance: %s (a device is still "
-				"attached to a domain); keeping /dev/iommu open",
-				strerror(-rc));
+			IOMMUFD_LOG(ERR,
+				    "cannot unregister the iommufd instance: %s (a device is still "
+				    "attached to a domain); keeping /dev/iommu open",
+				    strerror(-rc));
 			return;
 		}
-		ufd.registered = false;
+		iommufd_ctx.registered = false;
 	}
-	ufd_nest_close();
+	iommufd_nest_close();
 	/* Destroying the IOAS unmaps and unpins whatever the core left mapped. */
-	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_DESTROY, &destroy);
+	rc = svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_DESTROY, &destroy);
 	if (rc < 0)
-		UFD_LOG(WARNING, "IOMMU_DESTROY of IOAS %u: %s", ufd.ioas_id, strerror(-rc));
-	close(ufd.fd);
-	ufd.fd = -1;
-	ufd.n_ranges = 0;
+		IOMMUFD_LOG(WARNING, "IOMMU_DESTROY of IOAS %u: %s", iommufd_ctx.ioas_id,
+			    strerror(-rc));
+	close(iommufd_ctx.fd);
+	iommufd_ctx.fd = -1;
+	iommufd_ctx.n_ranges = 0;
 }
 
 int svio_iommufd_iova_ranges(struct svio_iommu_iova_range *out, unsigned int n)
 {
 	unsigned int i, total;
 
-	pthread_mutex_lock(&ufd.lock);
-	total = ufd.fd >= 0 ? ufd.n_ranges : 0;
+	pthread_mutex_lock(&iommufd_ctx.lock);
+	total = iommufd_ctx.fd >= 0 ? iommufd_ctx.n_ranges : 0;
 	for (i = 0; i < total && i < n; i++)
-		out[i] = ufd.ranges[i];
-	pthread_mutex_unlock(&ufd.lock);
+		out[i] = iommufd_ctx.ranges[i];
+	pthread_mutex_unlock(&iommufd_ctx.lock);
 	return (int)total;
 }
 
@@ -220,10 +227,10 @@ static bool range_usable(uint64_t iova, uint64_t len)
 	unsigned int i;
 
 	/* An attach on the main lcore may be rewriting the ranges. */
-	pthread_mutex_lock(&ufd.lock);
-	for (i = 0; i < ufd.n_ranges && !ok; i++)
-		ok = iova >= ufd.ranges[i].start && last <= ufd.ranges[i].last;
-	pthread_mutex_unlock(&ufd.lock);
+	pthread_mutex_lock(&iommufd_ctx.lock);
+	for (i = 0; i < iommufd_ctx.n_ranges && !ok; i++)
+		ok = iova >= iommufd_ctx.ranges[i].start && last <= iommufd_ctx.ranges[i].last;
+	pthread_mutex_unlock(&iommufd_ctx.lock);
 	return ok;
 }
 
@@ -232,24 +239,28 @@ int svio_iommufd_map(struct svio_iommu *iommu, uint64_t iova, void *va, size_t l
 	struct svio_iommu_ioas_map m = { .size = sizeof(m) };
 	int rc;
 
-	if (iommu == NULL || iommu != &ufd.iommu || ufd.fd < 0)
+	if (iommu == NULL || iommu != &iommufd_ctx.iommu || iommufd_ctx.fd < 0)
 		return -ENODEV;
-	if (len == 0 || ((iova | len | (uintptr_t)va) & (UFD_PAGE_SIZE - 1)) || iova + len < iova) {
-		UFD_LOG(ERR, "map %#" PRIx64 "+%#zx: not 4 KiB aligned or wraps", iova, len);
+	if (len == 0 || ((iova | len | (uintptr_t)va) & (IOMMUFD_PAGE_SIZE - 1)) ||
+	    iova + len < iova) {
+		IOMMUFD_LOG(ERR, "map %#" PRIx64 "+%#zx: not 4 KiB aligned or wraps", iova, len);
 		return -EINVAL;
 	}
 	if (prot == 0 || (prot & ~SVIO_DMA_RW)) {
-		UFD_LOG(ERR, "map %#" PRIx64 ": prot %#x is not SVIO_DMA_READ/WRITE", iova, prot);
+		IOMMUFD_LOG(ERR, "map %#" PRIx64 ": prot %#x is not SVIO_DMA_READ/WRITE", iova,
+			    prot);
 		return -EINVAL;
 	}
-	if (ufd.nest.active && iova != (uintptr_t)va) {
+	if (iommufd_ctx.nest.active && iova != (uintptr_t)va) {
 		/* Stage 1 outputs process addresses: stage 2 must map each at itself. */
-		UFD_LOG(ERR, "map %#" PRIx64 ": nested stage 1 needs IOVA == VA (va %p)", iova, va);
+		IOMMUFD_LOG(ERR, "map %#" PRIx64 ": nested stage 1 needs IOVA == VA (va %p)", iova,
+			    va);
 		return -EINVAL;
 	}
 	if (!range_usable(iova, len)) {
-		UFD_LOG(ERR, "map %#" PRIx64 "+%#zx: outside the IOVA ranges this IOMMU accepts",
-			iova, len);
+		IOMMUFD_LOG(ERR,
+			    "map %#" PRIx64 "+%#zx: outside the IOVA ranges this IOMMU accepts",
+			    iova, len);
 		return -ERANGE;
 	}
 	m.flags = SVIO_IOMMU_IOAS_MAP_FIXED_IOVA;
@@ -257,17 +268,17 @@ int svio_iommufd_map(struct svio_iommu *iommu, uint64_t iova, void *va, size_t l
 		m.flags |= SVIO_IOMMU_IOAS_MAP_READABLE;
 	if (prot & SVIO_DMA_WRITE)
 		m.flags |= SVIO_IOMMU_IOAS_MAP_WRITEABLE;
-	m.ioas_id = ufd.ioas_id;
+	m.ioas_id = iommufd_ctx.ioas_id;
 	m.user_va = (uint64_t)(uintptr_t)va;
 	m.length = len;
 	m.iova = iova;
-	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_MAP, &m);
+	rc = svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_IOAS_MAP, &m);
 	if (rc < 0 && rc != -EEXIST)
-		UFD_LOG(ERR, "IOMMU_IOAS_MAP %#" PRIx64 "+%#zx: %s%s", iova, len, strerror(-rc),
-			rc == -ENOMEM ? " (pinning: raise RLIMIT_MEMLOCK?)" : "");
-	if (rc == 0 && ufd.nest.active) {
+		IOMMUFD_LOG(ERR, "IOMMU_IOAS_MAP %#" PRIx64 "+%#zx: %s%s", iova, len, strerror(-rc),
+			    rc == -ENOMEM ? " (pinning: raise RLIMIT_MEMLOCK?)" : "");
+	if (rc == 0 && iommufd_ctx.nest.active) {
 		/* Stage 2 under the nested stage 1: remember what it covers. */
-		rc = ufd_nest_s2_mapped(iova, len);
+		rc = iommufd_nest_s2_mapped(iova, len);
 		if (rc < 0)
 			svio_iommufd_unmap(iommu, iova, len);
 	}
@@ -279,17 +290,18 @@ int svio_iommufd_unmap(struct svio_iommu *iommu, uint64_t iova, size_t len)
 	struct svio_iommu_ioas_unmap u = { .size = sizeof(u) };
 	int rc;
 
-	if (iommu == NULL || iommu != &ufd.iommu || ufd.fd < 0)
+	if (iommu == NULL || iommu != &iommufd_ctx.iommu || iommufd_ctx.fd < 0)
 		return -ENODEV;
 	if (len == 0 || iova + len < iova)
 		return -EINVAL;
-	u.ioas_id = ufd.ioas_id;
+	u.ioas_id = iommufd_ctx.ioas_id;
 	u.iova = iova;
 	u.length = len;
-	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_IOAS_UNMAP, &u);
-	if (rc == 0 && ufd.nest.active)
-		ufd_nest_s2_unmapped(iova, len);
+	rc = svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_IOAS_UNMAP, &u);
+	if (rc == 0 && iommufd_ctx.nest.active)
+		iommufd_nest_s2_unmapped(iova, len);
 	if (rc < 0 && rc != -ENOENT)
-		UFD_LOG(ERR, "IOMMU_IOAS_UNMAP %#" PRIx64 "+%#zx: %s", iova, len, strerror(-rc));
+		IOMMUFD_LOG(ERR, "IOMMU_IOAS_UNMAP %#" PRIx64 "+%#zx: %s", iova, len,
+			    strerror(-rc));
 	return rc;
 }

@@ -25,11 +25,11 @@ static void read_hw_info(struct svio_iommufd_dev *idev)
 	int rc;
 
 	memset(&idev->hw, 0, sizeof(idev->hw));
-	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_GET_HW_INFO, &q);
+	rc = svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_GET_HW_INFO, &q);
 	if (rc < 0) {
 		/* 6.6+ has it; without it we simply know less. */
-		UFD_LOG(NOTICE, "%s: IOMMU_GET_HW_INFO failed (%s): assuming no PASID",
-			idev->dev->name, strerror(-rc));
+		IOMMUFD_LOG(NOTICE, "%s: IOMMU_GET_HW_INFO failed (%s): assuming no PASID",
+			    idev->dev->name, strerror(-rc));
 		return;
 	}
 	idev->hw.type = q.out_data_type;
@@ -39,32 +39,33 @@ static void read_hw_info(struct svio_iommufd_dev *idev)
 		idev->hw.vtd_cap = vtd.cap_reg;
 		idev->hw.vtd_ecap = vtd.ecap_reg;
 	}
-	UFD_LOG(DEBUG, "%s: IOMMU type %u, PASID bits %u, caps %#" PRIx64, idev->dev->name,
-		idev->hw.type, idev->hw.max_pasid_log2, idev->hw.capabilities);
+	IOMMUFD_LOG(DEBUG, "%s: IOMMU type %u, PASID bits %u, caps %#" PRIx64, idev->dev->name,
+		    idev->hw.type, idev->hw.max_pasid_log2, idev->hw.capabilities);
 }
 
 static int bind_error(const struct svio_device *dev, int rc)
 {
 	switch (rc) {
 	case -ENOTTY:
-		UFD_LOG(ERR,
-			"%s: the kernel's VFIO has no device cdev binding "
-			"(needs Linux 6.6+ with CONFIG_VFIO_DEVICE_CDEV)",
-			dev->name);
+		IOMMUFD_LOG(ERR,
+			    "%s: the kernel's VFIO has no device cdev binding "
+			    "(needs Linux 6.6+ with CONFIG_VFIO_DEVICE_CDEV)",
+			    dev->name);
 		break;
 	case -EBUSY:
-		UFD_LOG(ERR,
-			"%s: already in use (bound to an iommufd or a VFIO container "
-			"by another process or open twice)",
-			dev->name);
+		IOMMUFD_LOG(ERR,
+			    "%s: already in use (bound to an iommufd or a VFIO container "
+			    "by another process or open twice)",
+			    dev->name);
 		break;
 	case -EPERM:
 	case -EACCES:
-		UFD_LOG(ERR, "%s: VFIO_DEVICE_BIND_IOMMUFD: permission denied", dev->name);
+		IOMMUFD_LOG(ERR, "%s: VFIO_DEVICE_BIND_IOMMUFD: permission denied", dev->name);
 		rc = -EACCES;
 		break;
 	default:
-		UFD_LOG(ERR, "%s: VFIO_DEVICE_BIND_IOMMUFD failed: %s", dev->name, strerror(-rc));
+		IOMMUFD_LOG(ERR, "%s: VFIO_DEVICE_BIND_IOMMUFD failed: %s", dev->name,
+			    strerror(-rc));
 	}
 	return rc;
 }
@@ -80,14 +81,14 @@ int svio_iommufd_bind(struct svio_iommufd_dev *idev, struct svio_device *dev, in
 	memset(idev, 0, sizeof(*idev));
 	idev->dev = dev;
 	idev->fd = fd;
-	pthread_mutex_lock(&ufd.lock);
-	if (ufd.fd < 0) {
-		rc = ufd_ctx_open();
+	pthread_mutex_lock(&iommufd_ctx.lock);
+	if (iommufd_ctx.fd < 0) {
+		rc = iommufd_ctx_open();
 		if (rc < 0)
 			goto out_unlock;
 		opened = true;
 	}
-	bind.iommufd = ufd.fd;
+	bind.iommufd = iommufd_ctx.fd;
 	rc = svio_vfio_ioctl(fd, SVIO_VFIO_DEVICE_BIND_IOMMUFD, &bind);
 	if (rc < 0) {
 		rc = bind_error(dev, rc);
@@ -95,27 +96,27 @@ int svio_iommufd_bind(struct svio_iommufd_dev *idev, struct svio_device *dev, in
 	}
 	idev->dev_id = bind.out_devid;
 	read_hw_info(idev);
-	if (ufd.bound == 0) {
-		ufd_nest_probe(idev);
+	if (iommufd_ctx.bound == 0) {
+		iommufd_nest_probe(idev);
 	} else {
-		rc = ufd_nest_check_dev(idev);
+		rc = iommufd_nest_check_dev(idev);
 		if (rc < 0)
 			goto out_close_ctx; /* closing the cdev ends its binding */
 	}
 	idev->bound = true;
-	TAILQ_INSERT_TAIL(&ufd.devs, idev, next);
-	ufd.bound++;
-	ufd_ctx_update_caps();
+	TAILQ_INSERT_TAIL(&iommufd_ctx.devs, idev, next);
+	iommufd_ctx.bound++;
+	iommufd_ctx_update_caps();
 	dev->dma.iommu_index = SVIO_IOMMUFD_INDEX;
 	dev->dma.iommu = NULL; /* the core resolves it from the index */
-	pthread_mutex_unlock(&ufd.lock);
+	pthread_mutex_unlock(&iommufd_ctx.lock);
 	return 0;
 
 out_close_ctx:
 	if (opened)
-		ufd_ctx_close();
+		iommufd_ctx_close();
 out_unlock:
-	pthread_mutex_unlock(&ufd.lock);
+	pthread_mutex_unlock(&iommufd_ctx.lock);
 	return rc;
 }
 
@@ -123,22 +124,22 @@ void svio_iommufd_unbind(struct svio_iommufd_dev *idev)
 {
 	if (idev == NULL || !idev->bound)
 		return;
-	pthread_mutex_lock(&ufd.lock);
+	pthread_mutex_lock(&iommufd_ctx.lock);
 	if (idev->attached)
-		UFD_LOG(WARNING, "%s: unbound while still attached", idev->dev->name);
-	TAILQ_REMOVE(&ufd.devs, idev, next);
+		IOMMUFD_LOG(WARNING, "%s: unbound while still attached", idev->dev->name);
+	TAILQ_REMOVE(&iommufd_ctx.devs, idev, next);
 	idev->bound = false;
-	ufd_ctx_update_caps();
-	if (--ufd.bound == 0)
-		ufd_ctx_close();
-	pthread_mutex_unlock(&ufd.lock);
+	iommufd_ctx_update_caps();
+	if (--iommufd_ctx.bound == 0)
+		iommufd_ctx_close();
+	pthread_mutex_unlock(&iommufd_ctx.lock);
 }
 
 static struct svio_iommufd_dev *find_dev(const struct svio_device *dev)
 {
 	struct svio_iommufd_dev *idev;
 
-	TAILQ_FOREACH (idev, &ufd.devs, next) {
+	TAILQ_FOREACH (idev, &iommufd_ctx.devs, next) {
 		if (idev->dev == dev)
 			return idev;
 	}
@@ -155,24 +156,24 @@ static int attach_rid(struct svio_iommufd_dev *idev, uint32_t pt_id)
 	return svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
 }
 
-int ufd_detach_rid(struct svio_iommufd_dev *idev)
+int iommufd_detach_rid(struct svio_iommufd_dev *idev)
 {
 	struct svio_vfio_device_detach_iommufd_pt dt = { .argsz = SVIO_VFIO_DETACH_ARGSZ_RID };
 	int rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt);
 
 	if (rc < 0)
-		UFD_LOG(ERR, "%s: VFIO_DEVICE_DETACH_IOMMUFD_PT: %s", idev->dev->name,
-			strerror(-rc));
+		IOMMUFD_LOG(ERR, "%s: VFIO_DEVICE_DETACH_IOMMUFD_PT: %s", idev->dev->name,
+			    strerror(-rc));
 	return rc;
 }
 
-int ufd_destroy_obj(uint32_t id)
+int iommufd_destroy_obj(uint32_t id)
 {
 	struct svio_iommu_destroy d = { .size = sizeof(d), .id = id };
-	int rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_DESTROY, &d);
+	int rc = svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_DESTROY, &d);
 
 	if (rc < 0)
-		UFD_LOG(WARNING, "IOMMU_DESTROY of HWPT %u: %s", id, strerror(-rc));
+		IOMMUFD_LOG(WARNING, "IOMMU_DESTROY of HWPT %u: %s", id, strerror(-rc));
 	return rc;
 }
 
@@ -188,7 +189,7 @@ static int attach_pasid(struct svio_iommufd_dev *idev, uint32_t pasid)
 		.size = sizeof(ha),
 		.flags = SVIO_IOMMU_HWPT_ALLOC_PASID,
 		.dev_id = idev->dev_id,
-		.pt_id = ufd.ioas_id,
+		.pt_id = iommufd_ctx.ioas_id,
 	};
 	struct svio_vfio_device_attach_iommufd_pt at = {
 		.argsz = sizeof(at),
@@ -197,7 +198,7 @@ static int attach_pasid(struct svio_iommufd_dev *idev, uint32_t pasid)
 	};
 	int rc;
 
-	rc = svio_vfio_ioctl(ufd.fd, SVIO_IOMMU_HWPT_ALLOC, &ha);
+	rc = svio_vfio_ioctl(iommufd_ctx.fd, SVIO_IOMMU_HWPT_ALLOC, &ha);
 	if (rc < 0)
 		return rc;
 	rc = attach_rid(idev, ha.out_hwpt_id);
@@ -213,16 +214,16 @@ static int attach_pasid(struct svio_iommufd_dev *idev, uint32_t pasid)
 	return 0;
 
 out_detach_rid:
-	ufd_detach_rid(idev);
+	iommufd_detach_rid(idev);
 out_destroy_hwpt:
-	ufd_destroy_obj(ha.out_hwpt_id); /* a failure only leaks it until the last unbind */
+	iommufd_destroy_obj(ha.out_hwpt_id); /* a failure only leaks it until the last unbind */
 	return rc;
 }
 
 static int undo_attach(struct svio_iommufd_dev *idev);
 
-static int ufd_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid,
-		      uint16_t did, uint64_t pgtable)
+static int iommufd_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid,
+			  uint16_t did, uint64_t pgtable)
 {
 	struct svio_iommufd_dev *idev;
 	int rc;
@@ -230,10 +231,10 @@ static int ufd_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32_
 	RTE_SET_USED(iommu);
 	/* The kernel tags its own caches: the core's domain id means nothing here. */
 	RTE_SET_USED(did);
-	pthread_mutex_lock(&ufd.lock);
+	pthread_mutex_lock(&iommufd_ctx.lock);
 	idev = find_dev(dev);
 	if (idev == NULL) {
-		UFD_LOG(ERR, "attach %s: device is not bound to the iommufd", dev->name);
+		IOMMUFD_LOG(ERR, "attach %s: device is not bound to the iommufd", dev->name);
 		rc = -ENODEV;
 		goto out_unlock;
 	}
@@ -241,9 +242,9 @@ static int ufd_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32_
 		rc = -EEXIST;
 		goto out_unlock;
 	}
-	if (ufd.nest.active) {
+	if (iommufd_ctx.nest.active) {
 		/* The core's table is stage 1; PASID attach of nested HWPTs is not used. */
-		rc = ufd_nest_attach(idev, pgtable);
+		rc = iommufd_nest_attach(idev, pgtable);
 		if (rc < 0)
 			goto out_unlock;
 		goto out_attached;
@@ -253,30 +254,31 @@ static int ufd_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32_
 		rc = attach_pasid(idev, pasid);
 		if (rc == 0)
 			goto out_attached;
-		UFD_LOG(NOTICE,
-			"%s: PASID %u attach not available (%s): attaching on the "
-			"requester id",
-			dev->name, pasid, strerror(-rc));
+		IOMMUFD_LOG(NOTICE,
+			    "%s: PASID %u attach not available (%s): attaching on the "
+			    "requester id",
+			    dev->name, pasid, strerror(-rc));
 	} else {
-		UFD_LOG(INFO, "%s: attaching on the requester id (%s)", dev->name,
-			!dev->dma.pasid		       ? "device has no PASID capability"
-			: idev->hw.max_pasid_log2 == 0 ? "IOMMU or kernel reports no PASID"
-						       : "PASID out of range");
+		IOMMUFD_LOG(INFO, "%s: attaching on the requester id (%s)", dev->name,
+			    !dev->dma.pasid		   ? "device has no PASID capability"
+			    : idev->hw.max_pasid_log2 == 0 ? "IOMMU or kernel reports no PASID"
+							   : "PASID out of range");
 	}
-	rc = attach_rid(idev, ufd.ioas_id);
+	rc = attach_rid(idev, iommufd_ctx.ioas_id);
 	if (rc < 0) {
-		UFD_LOG(ERR, "attach %s to IOAS %u: %s", dev->name, ufd.ioas_id, strerror(-rc));
+		IOMMUFD_LOG(ERR, "attach %s to IOAS %u: %s", dev->name, iommufd_ctx.ioas_id,
+			    strerror(-rc));
 		goto out_unlock;
 	}
 out_attached:
 	idev->attached = true;
 	/* The device's restrictions (reserved regions, address width) narrow the IOAS. */
-	rc = ufd_ctx_read_ranges();
+	rc = iommufd_ctx_read_ranges();
 	if (rc < 0 && undo_attach(idev) < 0)
-		UFD_LOG(ERR, "attach %s: IOVA ranges unreadable and the device stays attached",
-			dev->name);
+		IOMMUFD_LOG(ERR, "attach %s: IOVA ranges unreadable and the device stays attached",
+			    dev->name);
 out_unlock:
-	pthread_mutex_unlock(&ufd.lock);
+	pthread_mutex_unlock(&iommufd_ctx.lock);
 	return rc;
 }
 
@@ -296,8 +298,8 @@ static int undo_attach(struct svio_iommufd_dev *idev)
 	};
 	int rc;
 
-	if (ufd.nest.active) {
-		rc = ufd_nest_detach(idev);
+	if (iommufd_ctx.nest.active) {
+		rc = iommufd_nest_detach(idev);
 		if (rc == 0)
 			idev->attached = false;
 		return rc;
@@ -305,31 +307,31 @@ static int undo_attach(struct svio_iommufd_dev *idev)
 	if (idev->pasid_attached) {
 		rc = svio_vfio_ioctl(idev->fd, SVIO_VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt);
 		if (rc < 0) {
-			UFD_LOG(ERR, "detach %s PASID %u: %s", idev->dev->name, idev->pasid,
-				strerror(-rc));
+			IOMMUFD_LOG(ERR, "detach %s PASID %u: %s", idev->dev->name, idev->pasid,
+				    strerror(-rc));
 			return rc;
 		}
 		idev->pasid_attached = false;
 	}
-	rc = ufd_detach_rid(idev);
+	rc = iommufd_detach_rid(idev);
 	if (rc < 0)
 		return rc; /* still on hwpt_id (kept for the retry) or the IOAS */
 	/* The device blocks DMA from here on; the kernel flushed what it cached. */
 	idev->attached = false;
 	if (idev->hwpt_id != 0) {
-		ufd_destroy_obj(idev->hwpt_id);
+		iommufd_destroy_obj(idev->hwpt_id);
 		idev->hwpt_id = 0;
 	}
 	return 0;
 }
 
-static int ufd_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid)
+static int iommufd_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid)
 {
 	struct svio_iommufd_dev *idev;
 	int rc;
 
 	RTE_SET_USED(iommu);
-	pthread_mutex_lock(&ufd.lock);
+	pthread_mutex_lock(&iommufd_ctx.lock);
 	idev = find_dev(dev);
 	if (idev == NULL) {
 		/* Unbound while attached: closing its cdev already detached it. */
@@ -341,8 +343,8 @@ static int ufd_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_
 		goto out_unlock;
 	}
 	if (idev->pasid_attached && pasid != idev->pasid)
-		UFD_LOG(WARNING, "detach %s: PASID %u asked, %u attached", dev->name, pasid,
-			idev->pasid);
+		IOMMUFD_LOG(WARNING, "detach %s: PASID %u asked, %u attached", dev->name, pasid,
+			    idev->pasid);
 	rc = undo_attach(idev);
 	if (rc < 0)
 		goto out_unlock;
@@ -350,12 +352,12 @@ static int ufd_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_
 	 * Detaching can widen the ranges. The device is off either way: a
 	 * failed re-read keeps the narrower ranges, which stay safe.
 	 */
-	if (ufd_ctx_read_ranges() < 0)
-		UFD_LOG(WARNING, "detach %s: IOVA ranges not re-read; keeping the old ones",
-			dev->name);
+	if (iommufd_ctx_read_ranges() < 0)
+		IOMMUFD_LOG(WARNING, "detach %s: IOVA ranges not re-read; keeping the old ones",
+			    dev->name);
 	rc = 0;
 out_unlock:
-	pthread_mutex_unlock(&ufd.lock);
+	pthread_mutex_unlock(&iommufd_ctx.lock);
 	return rc;
 }
 
@@ -365,29 +367,29 @@ out_unlock:
  * nothing to post or wait for; the core skips these for an instance without
  * first stage, and they stay harmless no-ops if it ever calls them.
  */
-static int ufd_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n)
+static int iommufd_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n)
 {
-	if (ufd.nest.active)
-		return ufd_nest_inv_post(iommu, inv, n);
+	if (iommufd_ctx.nest.active)
+		return iommufd_nest_inv_post(iommu, inv, n);
 	return 0;
 }
 
-static int ufd_wait_post(struct svio_iommu *iommu, uint64_t *cookie)
+static int iommufd_wait_post(struct svio_iommu *iommu, uint64_t *cookie)
 {
-	if (ufd.nest.active)
-		return ufd_nest_wait_post(iommu, cookie);
+	if (iommufd_ctx.nest.active)
+		return iommufd_nest_wait_post(iommu, cookie);
 	*cookie = 0;
 	return 0;
 }
 
-static int ufd_wait_poll(struct svio_iommu *iommu, uint64_t cookie)
+static int iommufd_wait_poll(struct svio_iommu *iommu, uint64_t cookie)
 {
-	if (ufd.nest.active)
-		return ufd_nest_wait_poll(iommu, cookie);
+	if (iommufd_ctx.nest.active)
+		return iommufd_nest_wait_poll(iommu, cookie);
 	return 0;
 }
 
-static int ufd_page_resp(struct svio_iommu *iommu, const struct svio_page_req *req, int code)
+static int iommufd_page_resp(struct svio_iommu *iommu, const struct svio_page_req *req, int code)
 {
 	RTE_SET_USED(iommu);
 	RTE_SET_USED(req);
@@ -395,15 +397,16 @@ static int ufd_page_resp(struct svio_iommu *iommu, const struct svio_page_req *r
 	return -ENOTSUP; /* no fault queue: maps are made up front */
 }
 
-const struct svio_iommu_ops ufd_ops = {
+const struct svio_iommu_ops iommufd_ops = {
 	.name = "iommufd",
-	.attach = ufd_attach,
-	.detach = ufd_detach,
-	.inv_post = ufd_inv_post,
-	.wait_post = ufd_wait_post,
-	.wait_poll = ufd_wait_poll,
-	.page_resp = ufd_page_resp,
+	.attach = iommufd_attach,
+	.detach = iommufd_detach,
+	.inv_post = iommufd_inv_post,
+	.wait_post = iommufd_wait_post,
+	.wait_poll = iommufd_wait_poll,
+	.page_resp = iommufd_page_resp,
 	.map = svio_iommufd_map,
 	.unmap = svio_iommufd_unmap,
-	.s1_check = ufd_nest_s1_check,
+	.s1_check = iommufd_nest_s1_check,
+	.table_pages = iommufd_nest_table_pages,
 };

@@ -23,6 +23,7 @@
 #include "svio_eal.h"
 #include "svio_iommu.h"
 #include "svio_net.h"
+#include "svio_test_eal.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
 
@@ -125,15 +126,6 @@ static void test_attach_then_cleanup(void **state)
 
 int main(void)
 {
-	char *eal[] = { "test_eal_attach",
-			"--no-huge",
-			"-m",
-			"64",
-			"--no-shconf",
-			"--no-telemetry",
-			"--no-pci",
-			"--log-level=*:error",
-			NULL };
 	const struct CMUnitTest before[] = {
 		cmocka_unit_test(test_before_dpdk),
 	};
@@ -144,7 +136,7 @@ int main(void)
 	int rc;
 
 	rc = cmocka_run_group_tests_name("before rte_eal_init", before, NULL, NULL);
-	if (rte_eal_init(ARGC(eal), eal) < 0) {
+	if (svio_test_dpdk_init() < 0) {
 		fprintf(stderr, "rte_eal_init failed\n");
 		return 1;
 	}

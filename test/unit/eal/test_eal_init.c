@@ -23,10 +23,7 @@
 #include "svio_dev.h"
 #include "svio_eal.h"
 #include "svio_iommu.h"
-
-#define EAL_QUIET "--no-huge", "-m", "64", "--no-shconf", "--no-telemetry", "--log-level=*:error"
-
-#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
+#include "svio_test_eal.h"
 
 static void assert_nothing_left(void)
 {
@@ -117,24 +114,22 @@ static void fake_pci_tree_remove(const char *root)
 /* -a picks iommufd under auto: without /dev/iommu that is an error up front. */
 static void test_pci_without_dev_iommu(void **state)
 {
-	char *auto_pci[] = { "prog", EAL_QUIET, "-a", "0000:01:00.0", NULL };
-	char *iommufd_pci[] = {
-		"prog", EAL_QUIET, "--iommu", "iommufd", "-a", "0000:01:00.0", NULL
-	};
+	const char *const auto_pci[] = { "-a", "0000:01:00.0", NULL };
+	const char *const iommufd_pci[] = { "--iommu", "iommufd", "-a", "0000:01:00.0", NULL };
 	char root[] = "/tmp/svio-eal-pci-XXXXXX";
 
 	(void)state;
 	if (access("/dev/iommu", F_OK) == 0)
 		skip();
 	log_begin();
-	assert_int_equal(svio_eal_init(ARGC(auto_pci), auto_pci), -ENODEV);
+	assert_int_equal(svio_test_eal_init(auto_pci), -ENODEV);
 	assert_true(log_has("-a 0000:01:00.0: PCI devices need /dev/iommu"));
 	assert_true(log_has("CONFIG_IOMMUFD"));
 	assert_nothing_left();
 
 	/* Asked for by name: the device gets as far as binding, and iommufd says why not. */
 	fake_pci_tree(root, "../drivers/vfio-pci");
-	assert_int_equal(svio_eal_init(ARGC(iommufd_pci), iommufd_pci), -ENODEV);
+	assert_int_equal(svio_test_eal_init(iommufd_pci), -ENODEV);
 	assert_true(log_has("/dev/iommu does not exist"));
 	assert_nothing_left();
 	fake_pci_tree_remove(root);
@@ -144,15 +139,13 @@ static void test_pci_without_dev_iommu(void **state)
 /* A device still bound to its kernel driver: the bus prints the commands that bind it. */
 static void test_pci_not_bound_to_vfio(void **state)
 {
-	char *iommufd_pci[] = {
-		"prog", EAL_QUIET, "--iommu", "iommufd", "-a", "0000:01:00.0", NULL
-	};
+	const char *const iommufd_pci[] = { "--iommu", "iommufd", "-a", "0000:01:00.0", NULL };
 	char root[] = "/tmp/svio-eal-pci-XXXXXX";
 
 	(void)state;
 	fake_pci_tree(root, "../drivers/nvme");
 	log_begin();
-	assert_int_equal(svio_eal_init(ARGC(iommufd_pci), iommufd_pci), -ENXIO);
+	assert_int_equal(svio_test_eal_init(iommufd_pci), -ENXIO);
 	assert_true(log_has("bound to nvme, not to vfio-pci"));
 	assert_true(log_has("echo vfio-pci > /sys/bus/pci/devices/0000:01:00.0/driver_override"));
 	assert_nothing_left();
@@ -163,11 +156,11 @@ static void test_pci_not_bound_to_vfio(void **state)
 /* --vdev is for built-in devices: a PCI address there is a mistake, said as such. */
 static void test_vdev_is_not_pci(void **state)
 {
-	char *vdev_pci[] = { "prog", EAL_QUIET, "--vdev", "0000:01:00.0", NULL };
+	const char *const vdev_pci[] = { "--vdev", "0000:01:00.0", NULL };
 
 	(void)state;
 	log_begin();
-	assert_int_equal(svio_eal_init(ARGC(vdev_pci), vdev_pci), -EINVAL);
+	assert_int_equal(svio_test_eal_init(vdev_pci), -EINVAL);
 	assert_true(log_has("name PCI devices with -a"));
 	assert_nothing_left();
 	log_end();
@@ -175,39 +168,40 @@ static void test_vdev_is_not_pci(void **state)
 
 static void test_failures_then_success(void **state)
 {
-	char *bad_option[] = { "prog", EAL_QUIET, "--iommu-flush", "sometimes", NULL };
-	char *bad_device[] = { "prog",	 EAL_QUIET,	"--vdev", "sim_scratch0",
-			       "--vdev", "sim_nosuch0", NULL };
-	char *bad_devarg[] = { "prog", EAL_QUIET, "--vdev", "sim_scratch0,colour=red", NULL };
-	char *pci_with_sim[] = { "prog", EAL_QUIET, "--iommu", "sim", "-a", "0000:01:00.0", NULL };
+	const char *const bad_option[] = { "--iommu-flush", "sometimes", NULL };
+	const char *const bad_device[] = { "--vdev", "sim_scratch0", "--vdev", "sim_nosuch0",
+					   NULL };
+	const char *const bad_devarg[] = { "--vdev", "sim_scratch0,colour=red", NULL };
+	const char *const pci_with_sim[] = { "--iommu", "sim", "-a", "0000:01:00.0", NULL };
+	const char *const good[] = { "--vdev", "sim_scratch0", "--vdev", "sim_scratch1,iommu=1",
+				     "--",     "--app-flag",   NULL };
 	/* DPDK's own devices are created once svio is up: a failure there undoes svio too. */
-	char *bad_dpdk_vdev[] = { "prog",   EAL_QUIET,	   "--vdev", "sim_scratch0",
-				  "--vdev", "net_nosuch0", NULL };
-	char *good[] = { "prog",	 EAL_QUIET,    "--vdev",
-			 "sim_scratch0", "--vdev",     "sim_scratch1,iommu=1",
-			 "--",		 "--app-flag", NULL };
+	const char *const bad_dpdk_vdev[] = { "--vdev", "sim_scratch0", "--vdev", "net_nosuch0",
+					      NULL };
+	struct svio_test_eal_argv args;
 	int ret;
 
 	(void)state;
-	assert_int_equal(svio_eal_init(ARGC(bad_option), bad_option), -EINVAL);
+	assert_int_equal(svio_test_eal_init(bad_option), -EINVAL);
 	assert_nothing_left();
-	assert_int_equal(svio_eal_init(ARGC(bad_device), bad_device), -EINVAL);
+	assert_int_equal(svio_test_eal_init(bad_device), -EINVAL);
 	assert_nothing_left();
-	assert_int_equal(svio_eal_init(ARGC(bad_devarg), bad_devarg), -EINVAL);
+	assert_int_equal(svio_test_eal_init(bad_devarg), -EINVAL);
 	assert_nothing_left();
-	assert_int_equal(svio_eal_init(ARGC(pci_with_sim), pci_with_sim), -EINVAL);
+	assert_int_equal(svio_test_eal_init(pci_with_sim), -EINVAL);
 	assert_nothing_left();
 	log_begin();
-	assert_int_equal(svio_eal_init(ARGC(bad_dpdk_vdev), bad_dpdk_vdev), -ENODEV);
+	assert_int_equal(svio_test_eal_init(bad_dpdk_vdev), -ENODEV);
 	assert_true(log_has("--vdev net_nosuch0: no DPDK driver loaded takes this name"));
 	log_end();
 	assert_nothing_left();
 
-	ret = svio_eal_init(ARGC(good), good);
+	assert_int_equal(svio_test_eal_argv(&args, 64, good), 0);
+	ret = svio_eal_init(args.argc, args.argv);
 	assert_int_equal(ret, 11);
 	/* The application's options follow, behind the program name. */
-	assert_string_equal(good[ret], "prog");
-	assert_string_equal(good[ret + 1], "--app-flag");
+	assert_string_equal(args.argv[ret], "test");
+	assert_string_equal(args.argv[ret + 1], "--app-flag");
 	assert_non_null(svio_eal_config());
 	assert_int_equal(svio_eal_config()->backend, SVIO_IOMMU_SIM);
 	assert_non_null(svio_domain_default());
@@ -216,7 +210,7 @@ static void test_failures_then_success(void **state)
 	assert_non_null(svio_dev_find("sim_scratch1")->driver);
 	assert_int_equal(svio_dev_count(SVIO_DEV_KIND_SCRATCH), 2);
 
-	assert_int_equal(svio_eal_init(ARGC(good), good), -EALREADY);
+	assert_int_equal(svio_test_eal_init(good), -EALREADY);
 	assert_int_equal(svio_eal_cleanup(), 0);
 	assert_nothing_left();
 	assert_int_equal(svio_eal_cleanup(), -EALREADY);

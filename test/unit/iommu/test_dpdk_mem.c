@@ -22,6 +22,7 @@
 #include "svio_iommu.h"
 #include "fake_iommu.h"
 #include "svio_test_dpdk_mem.h"
+#include "svio_test_eal.h"
 
 #define K4 UINT64_C(0x1000)
 
@@ -105,25 +106,28 @@ static void test_nothing_without_sva_or_owner(void **state)
 	assert_int_equal(fake_log_count(EV_MAP, 4, -1), 0);
 }
 
+/* A map that fails fails the call with its own errno, and leaves nothing followed. */
+static void test_map_error_returned(void **state)
+{
+	(void)state;
+	make_domain(true, true);
+	k.fail_map = -ENOSPC;
+	assert_int_equal(svio_domain_map_dpdk_memory(dom), -ENOSPC);
+	/* Nothing follows DPDK memory now: a second call may start over. */
+	assert_int_equal(svio_domain_map_dpdk_memory(dom), 0);
+}
+
 int main(void)
 {
-	char *argv[] = { "test_iommu_dpdk_mem",
-			 "--no-huge",
-			 "-m",
-			 "64",
-			 "--no-shconf",
-			 "--no-telemetry",
-			 "--no-pci",
-			 "--log-level=*:warning",
-			 NULL };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_memsegs_mapped, teardown),
 		cmocka_unit_test_teardown(test_driver_pages_kept, teardown),
 		cmocka_unit_test_teardown(test_nothing_without_sva_or_owner, teardown),
+		cmocka_unit_test_teardown(test_map_error_returned, teardown),
 	};
 	int rc;
 
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
+	if (svio_test_dpdk_init() < 0) {
 		fprintf(stderr, "test_iommu_dpdk_mem: rte_eal_init failed\n");
 		return 1;
 	}

@@ -132,7 +132,7 @@ static void test_unmap_reports_what_was_cleared(void **state)
 	/* The PT, PD and PDPT emptied: unlinked, but kept for after the flush. */
 	assert_non_null(freed);
 	assert_int_equal(pt->tables, 1);
-	pgtable_free_tables(freed);
+	pgtable_free_tables(pt, freed);
 	assert_int_equal(pgtable_unmap(pt, 0x100000, K4, NULL, NULL, NULL), -ENOENT);
 }
 
@@ -190,14 +190,70 @@ static void test_map_after_unmap_reuses_space(void **state)
 		assert_int_equal(pa, 0x8000);
 		assert_int_equal(pgtable_unmap(pt, 0x7f0000000000, 4 * K4, NULL, NULL, &freed), 0);
 	}
-	pgtable_free_tables(freed);
+	pgtable_free_tables(pt, freed);
 	assert_int_equal(pt->tables, 1);
+}
+
+/* A page source that counts what it hands out and takes back. */
+static unsigned int counted_out;
+
+static void *counted_alloc(void)
+{
+	void *p = aligned_alloc(K4, K4);
+
+	counted_out += p != NULL;
+	return p;
+}
+
+static void counted_free(void *p)
+{
+	counted_out--;
+	free(p);
+}
+
+static const struct pgtable_page_ops counted_pages = {
+	.alloc = counted_alloc,
+	.free = counted_free,
+};
+static const struct pgtable_page_ops other_pages = {
+	.alloc = counted_alloc,
+	.free = counted_free,
+};
+
+/* A table's page source is its own: set while empty, then every table page comes from it. */
+static void test_set_pages(void **state)
+{
+	struct svio_pgtable *pt = *state, other;
+	uint64_t pa;
+
+	assert_int_equal(pgtable_init(&other), 0);
+	counted_out = 0;
+	assert_int_equal(pgtable_set_pages(pt, &counted_pages), 0);
+	assert_int_equal(counted_out, 1); /* the root moved */
+	assert_true(pgtable_root(pt) != 0);
+	assert_int_equal(pgtable_root(pt) & (K4 - 1), 0);
+	assert_int_equal(pgtable_set_pages(pt, &counted_pages), 0); /* already there */
+	assert_int_equal(pgtable_map(pt, 0x40000000, 0x5000, K4, SVIO_DMA_RW), 0);
+	assert_int_equal(counted_out, 4); /* root, PDPT, PD, PT */
+	assert_int_equal(pgtable_lookup(pt, 0x40000000, &pa, NULL, NULL), 0);
+	assert_int_equal(pa, 0x5000);
+	/* Not another table's: that one still takes heap pages. */
+	assert_int_equal(pgtable_map(&other, 0x40000000, 0x5000, K4, SVIO_DMA_RW), 0);
+	assert_int_equal(counted_out, 4);
+	pgtable_fini(&other);
+	/* Something is mapped: the source cannot change any more. */
+	assert_int_equal(pgtable_set_pages(pt, &other_pages), -EBUSY);
+	assert_int_equal(pgtable_set_pages(pt, NULL), -EINVAL);
+	pgtable_fini(pt);
+	assert_int_equal(counted_out, 0);
+	assert_int_equal(pgtable_init(pt), 0); /* for teardown */
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_map_lookup_4k, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overlap_is_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unmap_reports_what_was_cleared, setup,

@@ -232,7 +232,7 @@ static void test_memory_gone_forces_the_unmap(void **state)
 	assert_int_equal(svio_dma_unmap(dom, IOVA(8 * K4), K4), 0);
 	fake_log_reset();
 	/* What DPDK's RTE_MEM_EVENT_FREE calls for pages it gives back. */
-	rv_mem_gone(IOVA(8 * K4), 4 * K4);
+	revive_mem_gone(IOVA(8 * K4), 4 * K4);
 	assert_int_equal(n_ev(EV_UNMAP), 0);
 	/* The next poll flushes at once (the timeout is a minute). */
 	assert_true(svio_iommu_poll(dom) > 0);
@@ -288,9 +288,9 @@ static void test_bad_registrations(void **state)
 /* Whether this process sees page frame numbers (CAP_SYS_ADMIN). */
 static bool pfns_visible(void *page)
 {
-	uint64_t pfns[SMEM_MAX_PFNS];
+	uint64_t pfns[STABLE_MEM_MAX_PFNS];
 
-	return smem_check((uint64_t)(uintptr_t)page, K4, pfns) == SMEM_PFN;
+	return stable_mem_check((uint64_t)(uintptr_t)page, K4, pfns) == STABLE_MEM_PFN;
 }
 
 static void test_pages_checked_by_frame(void **state)

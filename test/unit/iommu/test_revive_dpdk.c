@@ -21,6 +21,7 @@
 
 #include "svio_iommu.h"
 #include "fake_iommu.h"
+#include "svio_test_eal.h"
 
 #define K4  UINT64_C(0x1000)
 #define LEN (16 * K4)
@@ -99,22 +100,13 @@ static void test_other_memory_is_not(void **state)
 
 int main(void)
 {
-	char *argv[] = { "test_iommu_revive_dpdk",
-			 "--no-huge",
-			 "-m",
-			 "64",
-			 "--no-shconf",
-			 "--no-telemetry",
-			 "--no-pci",
-			 "--log-level=*:warning",
-			 NULL };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_dpdk_memory_is_revived, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_memory_is_not, setup, teardown),
 	};
 	int rc;
 
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
+	if (svio_test_dpdk_init() < 0) {
 		fprintf(stderr, "test_iommu_revive_dpdk: rte_eal_init failed\n");
 		return 1;
 	}

@@ -91,7 +91,7 @@ static void *gone(void *p)
 	unsigned int *rounds = p;
 
 	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
-		rv_mem_gone(BASE + (*rounds % (THREADS * BUFS)) * 2 * K4, 2 * K4);
+		revive_mem_gone(BASE + (*rounds % (THREADS * BUFS)) * 2 * K4, 2 * K4);
 		svio_iommu_poll(dom);
 		(*rounds)++;
 		sched_yield();

@@ -18,6 +18,19 @@ void mock_reset(void)
 	mock.next_devid = 100;
 }
 
+void mock_install(svio_vfio_ioctl_fn fn)
+{
+	mock_reset();
+	svio_iommufd_set_ioctl(fn);
+	svio_iommufd_set_path("/dev/null"); /* any openable file stands for /dev/iommu */
+}
+
+void mock_uninstall(void)
+{
+	svio_iommufd_set_ioctl(NULL);
+	svio_iommufd_set_path(NULL);
+}
+
 static struct mock_call *record(int fd, unsigned long req)
 {
 	struct mock_call *c;

@@ -61,6 +61,13 @@ struct mock_kernel {
 extern struct mock_kernel mock;
 
 void mock_reset(void);
+/*
+ * mock_reset(), then route svio's iommufd ioctls to @p fn (mock_ioctl or a
+ * test's wrapper of it) with /dev/null standing for /dev/iommu.
+ */
+void mock_install(svio_vfio_ioctl_fn fn);
+/* Give svio back the real ioctl and /dev/iommu. */
+void mock_uninstall(void);
 int mock_ioctl(int fd, unsigned long req, void *arg);
 /** Index of the n-th (0-based) call of @p req, or -1. */
 int mock_find(unsigned long req, unsigned int nth);

@@ -85,10 +85,8 @@ static void test_map_while_attaching(void **state)
 	(void)state;
 	rte_log_set_global_level(RTE_LOG_WARNING); /* one INFO line per attach otherwise */
 	assert_int_equal(pthread_barrier_init(&start, NULL, THREADS + 1), 0);
-	mock_reset();
+	mock_install(mt_ioctl);
 	mock.range_last = (UINT64_C(1) << 47) - 1;
-	svio_iommufd_set_ioctl(mt_ioctl);
-	svio_iommufd_set_path("/dev/null");
 	assert_int_equal(svio_iommufd_bind(&i0, &d0, fd0), 0);
 	assert_int_equal(svio_iommufd_bind(&i1, &d1, fd1), 0);
 	iommu = svio_iommufd_iommu();
@@ -116,8 +114,7 @@ static void test_map_while_attaching(void **state)
 	svio_iommufd_unbind(&i1);
 	svio_iommufd_unbind(&i0);
 	assert_null(svio_iommufd_iommu());
-	svio_iommufd_set_ioctl(NULL);
-	svio_iommufd_set_path(NULL);
+	mock_uninstall();
 	close(fd0);
 	close(fd1);
 }

@@ -29,6 +29,7 @@
 #include "iommufd_priv.h"
 #include "mock_kernel.h"
 #include "svio_test_dpdk_mem.h"
+#include "svio_test_eal.h"
 
 #define K4 4096u
 
@@ -64,10 +65,8 @@ static void test_dpdk_memory_both_stages(void **state)
 	(void)state;
 	assert_non_null(buf);
 	assert_true(fd >= 0);
-	mock_reset();
+	mock_install(mock_ioctl);
 	mock.nest = true;
-	svio_iommufd_set_ioctl(mock_ioctl);
-	svio_iommufd_set_path("/dev/null");
 	svio_iommu_config_default(&cfg);
 	assert_true(cfg.sva);
 	/* svio_eal_init()'s order: domain, probe (bind, attach), then DPDK memory. */
@@ -89,8 +88,7 @@ static void test_dpdk_memory_both_stages(void **state)
 	svio_domain_destroy(dom);
 	svio_iommufd_unbind(&idev);
 	assert_null(svio_iommufd_iommu());
-	svio_iommufd_set_ioctl(NULL);
-	svio_iommufd_set_path(NULL);
+	mock_uninstall();
 	close(fd);
 	rte_free(buf);
 }
@@ -106,10 +104,8 @@ static void test_dpdk_memory_map_fails_attach(void **state)
 
 	(void)state;
 	assert_true(fd >= 0);
-	mock_reset();
+	mock_install(mock_ioctl);
 	mock.nest = true;
-	svio_iommufd_set_ioctl(mock_ioctl);
-	svio_iommufd_set_path("/dev/null");
 	svio_iommu_config_default(&cfg);
 	assert_int_equal(svio_domain_create(&cfg, &dom), 0);
 	assert_int_equal(svio_iommufd_bind(&idev, &dev, fd), 0);
@@ -133,8 +129,7 @@ static void test_dpdk_memory_map_fails_attach(void **state)
 	assert_int_equal(svio_domain_detach(dom, &dev), 0);
 	svio_domain_destroy(dom);
 	svio_iommufd_unbind(&idev);
-	svio_iommufd_set_ioctl(NULL);
-	svio_iommufd_set_path(NULL);
+	mock_uninstall();
 	close(fd);
 }
 
@@ -160,10 +155,8 @@ static void nest_up(struct svio_device *dev, struct svio_iommufd_dev *idev, int 
 {
 	struct svio_iommu_config cfg;
 
-	mock_reset();
+	mock_install(mock_ioctl);
 	mock.nest = true;
-	svio_iommufd_set_ioctl(mock_ioctl);
-	svio_iommufd_set_path("/dev/null");
 	svio_iommu_config_default(&cfg);
 	assert_int_equal(svio_domain_create(&cfg, dom), 0);
 	assert_int_equal(svio_iommufd_bind(idev, dev, fd), 0);
@@ -176,8 +169,7 @@ static void nest_down(struct svio_device *dev, struct svio_iommufd_dev *idev,
 	assert_int_equal(svio_domain_detach(dom, dev), 0);
 	svio_domain_destroy(dom);
 	svio_iommufd_unbind(idev);
-	svio_iommufd_set_ioctl(NULL);
-	svio_iommufd_set_path(NULL);
+	mock_uninstall();
 	log_capture_end();
 }
 
@@ -247,7 +239,7 @@ static void test_dpdk_free_unmap_fails(void **state)
 	log_capture_begin();
 	mock.fail_nth = mock.n_calls + 1;
 	mock.fail_errno = EBUSY;
-	ufd_nest_dpdk_event(RTE_MEM_EVENT_FREE, buf, K4, NULL);
+	iommufd_nest_dpdk_event(RTE_MEM_EVENT_FREE, buf, K4, NULL);
 	mock.fail_nth = 0;
 	assert_int_equal(mock.calls[mock.n_calls - 1].req, SVIO_IOMMU_IOAS_UNMAP);
 	assert_true(svio_iommufd_stage2_unmap_failures() == failures + 1);
@@ -262,15 +254,6 @@ static void test_dpdk_free_unmap_fails(void **state)
 
 int main(void)
 {
-	char *argv[] = { "test_iommufd_nest_dpdk",
-			 "--no-huge",
-			 "-m",
-			 "64",
-			 "--no-shconf",
-			 "--no-telemetry",
-			 "--no-pci",
-			 "--log-level=*:warning",
-			 NULL };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dpdk_memory_both_stages),
 		cmocka_unit_test(test_dpdk_memory_map_fails_attach),
@@ -279,7 +262,7 @@ int main(void)
 	};
 	int rc;
 
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
+	if (svio_test_dpdk_init() < 0) {
 		fprintf(stderr, "test_iommufd_nest_dpdk: rte_eal_init failed\n");
 		return 1;
 	}

@@ -28,6 +28,7 @@
 #include "iommufd_backend.h"
 #include "mock_kernel.h"
 #include "svio_test_dpdk_mem.h"
+#include "svio_test_eal.h"
 
 #define K4 4096u
 
@@ -48,15 +49,6 @@ static uint64_t stage2_dpdk_bytes(void)
 
 static void test_bind_before_eal_init(void **state)
 {
-	char *argv[] = { "test_iommufd_nest_eal_order",
-			 "--no-huge",
-			 "-m",
-			 "64",
-			 "--no-shconf",
-			 "--no-telemetry",
-			 "--no-pci",
-			 "--log-level=*:error",
-			 NULL };
 	struct svio_device dev = { .name = "0000:00:04.0" };
 	struct svio_iommufd_dev idev;
 	struct svio_iommu_config cfg;
@@ -67,16 +59,14 @@ static void test_bind_before_eal_init(void **state)
 
 	(void)state;
 	assert_true(fd >= 0);
-	mock_reset();
+	mock_install(mock_ioctl);
 	mock.nest = true;
-	svio_iommufd_set_ioctl(mock_ioctl);
-	svio_iommufd_set_path("/dev/null");
 
 	/* add_devices: bind while DPDK is not up yet. */
 	assert_int_equal(svio_iommufd_bind(&idev, &dev, fd), 0);
 	assert_true(svio_iommufd_iommu()->caps.first_stage);
 
-	assert_true(rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) >= 0);
+	assert_true(svio_test_dpdk_init() >= 0);
 	buf = rte_malloc("nest", 16 * K4, K4);
 	assert_non_null(buf);
 
@@ -96,8 +86,7 @@ static void test_bind_before_eal_init(void **state)
 	svio_domain_destroy(dom);
 	svio_iommufd_unbind(&idev);
 	assert_null(svio_iommufd_iommu());
-	svio_iommufd_set_ioctl(NULL);
-	svio_iommufd_set_path(NULL);
+	mock_uninstall();
 	close(fd);
 	rte_free(buf);
 	rte_eal_cleanup();

@@ -19,6 +19,7 @@
 #include "svio_net.h"
 #include "l2fwd.h"
 #include "net_test_util.h"
+#include "svio_test_eal.h"
 
 #define FRAMES 3000
 /*
@@ -99,26 +100,15 @@ static void test_forward_both_ways(void **state)
 
 static int setup(void **state)
 {
-	static char *argv[] = { "test_l2fwd",
-				"--no-huge",
-				"-m",
-				"256",
-				"--no-shconf",
-				"--no-telemetry",
-				"--log-level=*:error",
-				"--vdev",
-				"sim_vnet0,wire=pair:sim_vnet2,queues=1",
-				"--vdev",
-				"sim_vnet1,wire=pair:sim_vnet3,queues=1",
-				"--vdev",
-				"sim_vnet2,queues=1",
-				"--vdev",
-				"sim_vnet3,queues=1",
-				NULL };
+	static const char *const opts[] = { "--vdev", "sim_vnet0,wire=pair:sim_vnet2,queues=1",
+					    "--vdev", "sim_vnet1,wire=pair:sim_vnet3,queues=1",
+					    "--vdev", "sim_vnet2,queues=1",
+					    "--vdev", "sim_vnet3,queues=1",
+					    NULL };
 	uint16_t p;
 
 	(void)state;
-	if (svio_eal_init((int)RTE_DIM(argv) - 1, argv) < 0)
+	if (svio_test_eal_init_mem(256, opts) < 0)
 		return -1;
 	fwd_pool = rte_pktmbuf_pool_create("l2fwd_pool", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					   SOCKET_ID_ANY);

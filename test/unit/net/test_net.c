@@ -24,8 +24,7 @@
 #include "sim_vnet.h"
 #include "virtio_spec.h"
 #include "net_test_util.h"
-
-#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
+#include "svio_test_eal.h"
 
 static struct rte_mempool *rx_pool, *tx_pool;
 
@@ -734,32 +733,20 @@ static void test_imissed(void **state)
 
 static int setup(void **state)
 {
-	static char *argv[] = { "test_net",
-				"--no-huge",
-				"-m",
-				"256",
-				"--no-shconf",
-				"--no-telemetry",
-				"--log-level=*:error",
-				"--vdev",
-				"sim_vnet0,wire=pair:sim_vnet1",
-				"--vdev",
-				"sim_vnet1",
-				"--vdev",
-				"sim_vnet2,wire=loop,queues=1",
-				"--vdev",
-				"sim_vnet3",
-				"--vdev",
-				"sim_vnet4,mq=off,wire=loop",
-				"--vdev",
-				"sim_vnet5,wire=loop,queues=1,rx_full=drop",
-				"--vdev",
-				"sim_vnet6,wire=loop,queues=1,rx_full=drop,stats=off",
-				NULL };
+	static const char *const opts[] = {
+		"--vdev", "sim_vnet0,wire=pair:sim_vnet1",
+		"--vdev", "sim_vnet1",
+		"--vdev", "sim_vnet2,wire=loop,queues=1",
+		"--vdev", "sim_vnet3",
+		"--vdev", "sim_vnet4,mq=off,wire=loop",
+		"--vdev", "sim_vnet5,wire=loop,queues=1,rx_full=drop",
+		"--vdev", "sim_vnet6,wire=loop,queues=1,rx_full=drop,stats=off",
+		NULL
+	};
 	unsigned int i;
 
 	(void)state;
-	if (svio_eal_init(ARGC(argv), argv) < 0)
+	if (svio_test_eal_init_mem(256, opts) < 0)
 		return -1;
 	rx_pool = rte_pktmbuf_pool_create("test_rx", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					  SOCKET_ID_ANY);

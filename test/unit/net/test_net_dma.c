@@ -27,6 +27,7 @@
 #include "svio_net.h"
 #include "sim_vnet.h"
 #include "net_test_util.h"
+#include "svio_test_eal.h"
 
 static bool sva_off;
 static struct rte_mempool *pool, *pool2;
@@ -255,43 +256,20 @@ static void test_shared_pool_concurrent(void **state)
 
 static int setup(void **state)
 {
-	static char *nosva[] = { "test_net_dma",
-				 "--no-huge",
-				 "-m",
-				 "256",
-				 "--no-shconf",
-				 "--no-telemetry",
-				 "--log-level=*:error",
-				 "--sva",
-				 "off",
-				 "--vdev",
-				 "sim_vnet0,wire=pair:sim_vnet1,queues=2",
-				 "--vdev",
-				 "sim_vnet1,queues=2",
-				 "--vdev",
-				 "sim_vnet2,wire=loop,queues=1",
-				 NULL };
-	static char *nopri[] = { "test_net_dma",
-				 "--no-huge",
-				 "-m",
-				 "256",
-				 "--no-shconf",
-				 "--no-telemetry",
-				 "--log-level=*:error",
-				 "--vdev",
-				 "sim_vnet0,wire=pair:sim_vnet1,queues=2,pri=off",
-				 "--vdev",
-				 "sim_vnet1,queues=2,pri=off",
-				 "--vdev",
-				 "sim_vnet2,wire=loop,queues=1,pri=off",
-				 NULL };
-	char **argv = sva_off ? nosva : nopri;
-	int argc = 0;
+	static const char *const nosva[] = { "--sva",  "off",
+					     "--vdev", "sim_vnet0,wire=pair:sim_vnet1,queues=2",
+					     "--vdev", "sim_vnet1,queues=2",
+					     "--vdev", "sim_vnet2,wire=loop,queues=1",
+					     NULL };
+	static const char *const nopri[] = {
+		"--vdev", "sim_vnet0,wire=pair:sim_vnet1,queues=2,pri=off",
+		"--vdev", "sim_vnet1,queues=2,pri=off",
+		"--vdev", "sim_vnet2,wire=loop,queues=1,pri=off",
+		NULL
+	};
 
 	(void)state;
-	while (argv[argc] != NULL)
-		argc++;
-	if (svio_eal_init(argc, argv) < 0)
+	if (svio_test_eal_init_mem(256, sva_off ? nosva : nopri) < 0)
 		return -1;
 	pool = rte_pktmbuf_pool_create("dma_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 				       SOCKET_ID_ANY);

@@ -26,6 +26,7 @@
 #include "svio_net.h"
 #include "sim_vnet.h"
 #include "net_test_util.h"
+#include "svio_test_eal.h"
 
 #define NQ     2
 #define FRAMES 4000 /* per queue */
@@ -185,25 +186,16 @@ static void test_inline_two_threads(void **state)
 
 static int setup(void **state)
 {
-	static char *argv[] = { "test_net_threads",
-				"--no-huge",
-				"-m",
-				"256",
-				"--no-shconf",
-				"--no-telemetry",
-				"--log-level=*:error",
-				"--vdev",
-				"sim_vnet0,wire=pair:sim_vnet1,mode=thread,queues=2",
-				"--vdev",
-				"sim_vnet1,mode=thread,queues=2",
-				"--vdev",
-				"sim_vnet2,wire=pair:sim_vnet3,queues=2",
-				"--vdev",
-				"sim_vnet3,queues=2",
-				NULL };
+	static const char *const opts[] = {
+		"--vdev", "sim_vnet0,wire=pair:sim_vnet1,mode=thread,queues=2",
+		"--vdev", "sim_vnet1,mode=thread,queues=2",
+		"--vdev", "sim_vnet2,wire=pair:sim_vnet3,queues=2",
+		"--vdev", "sim_vnet3,queues=2",
+		NULL
+	};
 
 	(void)state;
-	return svio_eal_init((int)RTE_DIM(argv) - 1, argv) < 0 ? -1 : 0;
+	return svio_test_eal_init_mem(256, opts) < 0 ? -1 : 0;
 }
 
 static int teardown(void **state)

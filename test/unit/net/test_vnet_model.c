@@ -24,6 +24,7 @@
 #include "sim_vnet.h"
 #include "virtio_spec.h"
 #include "vnet_steer.h"
+#include "svio_test_eal.h"
 
 static struct svio_device *dev;
 
@@ -618,13 +619,10 @@ static void test_steer_table(void **state)
 
 static int setup(void **state)
 {
-	static char *argv[] = {
-		"test_vnet_model", "--no-huge",		  "-m",	    "64",	    "--no-shconf",
-		"--no-telemetry",  "--log-level=*:error", "--vdev", "sim_scratch0", NULL
-	};
+	static const char *const opts[] = { "--vdev", "sim_scratch0", NULL };
 
 	(void)state;
-	if (svio_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0)
+	if (svio_test_eal_init(opts) < 0)
 		return -1;
 	/* Added after probing: no driver claims it, the test drives the registers. */
 	if (svio_dev_add("sim_vnet0,wire=loop,queues=2,qsize=256", &dev) < 0)

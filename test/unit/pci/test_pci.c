@@ -549,8 +549,7 @@ static void test_add_release(void **state)
 	int fd;
 
 	(void)state;
-	svio_iommufd_set_ioctl(pci_mock_ioctl);
-	svio_iommufd_set_path("/dev/null");
+	mock_install(pci_mock_ioctl);
 	mock.max_pasid_log2 = 20;
 	regions_before_bind = 0;
 	assert_int_equal(svio_bus_register(&pci_bus), 0);
@@ -600,8 +599,7 @@ static void test_add_release(void **state)
 	assert_null(svio_dev_find(NVME_ADDR));
 	assert_null(svio_iommufd_iommu()); /* the last device closed the iommufd */
 	svio_bus_unregister(&pci_bus);
-	svio_iommufd_set_ioctl(NULL);
-	svio_iommufd_set_path(NULL);
+	mock_uninstall();
 }
 
 static void test_add_errors(void **state)
@@ -646,8 +644,7 @@ static void test_add_errors(void **state)
 
 	svio_dev_remove_all();
 	svio_bus_unregister(&pci_bus);
-	svio_iommufd_set_ioctl(NULL);
-	svio_iommufd_set_path(NULL);
+	mock_uninstall();
 }
 
 /* Config space through the register accessors (SVIO_DEV_REGION_CONFIG) of an added device. */
@@ -661,8 +658,7 @@ static void test_config_region(void **state)
 	int fd;
 
 	(void)state;
-	svio_iommufd_set_ioctl(pci_mock_ioctl);
-	svio_iommufd_set_path("/dev/null");
+	mock_install(pci_mock_ioctl);
 	assert_int_equal(svio_bus_register(&pci_bus), 0);
 	assert_int_equal(svio_dev_add(NVME_ADDR, &dev), 0);
 
@@ -692,8 +688,7 @@ static void test_config_region(void **state)
 
 	svio_dev_remove_all();
 	svio_bus_unregister(&pci_bus);
-	svio_iommufd_set_ioctl(NULL);
-	svio_iommufd_set_path(NULL);
+	mock_uninstall();
 }
 
 /* A transitional virtio-net (1af4:1000) is claimed only with its modern capabilities. */
@@ -704,8 +699,7 @@ static void test_transitional_virtio(void **state)
 	uint8_t cfg[PCI_CFG_SIZE];
 
 	(void)state;
-	svio_iommufd_set_ioctl(pci_mock_ioctl);
-	svio_iommufd_set_path("/dev/null");
+	mock_install(pci_mock_ioctl);
 	assert_int_equal(svio_bus_register(&pci_bus), 0);
 	fake_device("0000:06:00.0", "0x1af4\n", "0x1000\n", "0x020000\n", "0\n", "vfio-pci",
 		    "vfio6");
@@ -741,8 +735,7 @@ static void test_transitional_virtio(void **state)
 
 	svio_dev_remove_all();
 	svio_bus_unregister(&pci_bus);
-	svio_iommufd_set_ioctl(NULL);
-	svio_iommufd_set_path(NULL);
+	mock_uninstall();
 }
 
 static unsigned int count_fds(void)
@@ -764,8 +757,7 @@ static void test_add_fail_nth(void **state)
 	unsigned int n, total, fds, failures = 0;
 
 	(void)state;
-	svio_iommufd_set_ioctl(pci_mock_ioctl);
-	svio_iommufd_set_path("/dev/null");
+	mock_install(pci_mock_ioctl);
 	assert_int_equal(svio_bus_register(&pci_bus), 0);
 	fds = count_fds();
 	pci_calls = 0;
@@ -796,8 +788,7 @@ static void test_add_fail_nth(void **state)
 	assert_true(failures >= total - 1);
 	pci_fail_nth = 0;
 	svio_bus_unregister(&pci_bus);
-	svio_iommufd_set_ioctl(NULL);
-	svio_iommufd_set_path(NULL);
+	mock_uninstall();
 }
 
 /*

@@ -11,6 +11,20 @@
 #include "eal_private.h"
 #include "hw_helpers.h"
 
+struct svio_device hw_mkdev(uint32_t sid, bool ats, bool pri)
+{
+	struct svio_device d;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.name, sizeof(d.name), "dma%x", sid);
+	d.dma.sid = sid;
+	d.dma.ats = ats;
+	d.dma.pri = pri;
+	d.dma.pasid = true;
+	d.dma.iommu_index = 0;
+	return d;
+}
+
 static void *allocs[4096];
 static unsigned int nallocs;
 

@@ -30,6 +30,9 @@ struct hw {
 	uint32_t seq;
 };
 
+/** A DMA-capable device with PASID at @p sid, behind IOMMU 0, named "dma<sid>". */
+struct svio_device hw_mkdev(uint32_t sid, bool ats, bool pri);
+
 /** Zeroed, 4 KiB aligned, freed by hw_free_all(). */
 void *hw_zalloc(size_t size);
 void hw_free_all(void);

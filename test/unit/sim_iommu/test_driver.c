@@ -28,19 +28,6 @@
 static struct svio_device *iodev;
 static struct simdrv *drv;
 
-static struct svio_device mkdev(uint32_t sid, bool ats, bool pri)
-{
-	struct svio_device d;
-
-	memset(&d, 0, sizeof(d));
-	snprintf(d.name, sizeof(d.name), "dma%x", sid);
-	d.dma.sid = sid;
-	d.dma.ats = ats;
-	d.dma.pri = pri;
-	d.dma.pasid = true;
-	return d;
-}
-
 static void open_probed(const char *args)
 {
 	char arg[256];
@@ -112,7 +99,7 @@ static void test_probe_caps(void **state)
 
 static void test_attach_detach(void **state)
 {
-	struct svio_device a = mkdev(0x100, false, false);
+	struct svio_device a = hw_mkdev(0x100, false, false);
 	struct svio_iommu *io;
 	uint64_t *root;
 	uint8_t *page, out[4];
@@ -155,7 +142,7 @@ static void test_attach_detach(void **state)
 
 static void test_invalidate_and_wait(void **state)
 {
-	struct svio_device a = mkdev(0x100, true, false), n = mkdev(0x200, false, false);
+	struct svio_device a = hw_mkdev(0x100, true, false), n = hw_mkdev(0x200, false, false);
 	struct svio_iommu *io;
 	struct svio_inv inv[2];
 	uint64_t *root;
@@ -286,7 +273,7 @@ static void test_queue_error_recovery(void **state)
 
 static void test_page_request_through_core(void **state)
 {
-	struct svio_device p = mkdev(0x110, true, true);
+	struct svio_device p = hw_mkdev(0x110, true, true);
 	struct svio_iommu_config cfg;
 	struct svio_iommu_stats st;
 	struct svio_domain *dom;

@@ -24,20 +24,6 @@
 
 static struct hw h;
 
-static struct svio_device mkdev(uint32_t sid, bool ats, bool pri)
-{
-	struct svio_device d;
-
-	memset(&d, 0, sizeof(d));
-	snprintf(d.name, sizeof(d.name), "dma%x", sid);
-	d.dma.sid = sid;
-	d.dma.ats = ats;
-	d.dma.pri = pri;
-	d.dma.pasid = true;
-	d.dma.iommu_index = 0;
-	return d;
-}
-
 static int rd(struct svio_device *d, uint32_t pasid, uint64_t va, void *buf, size_t len)
 {
 	return sim_iommu_dma(d, pasid, va, buf, len, false);
@@ -62,7 +48,7 @@ static int teardown(void **state)
 
 static void test_walk_sizes_and_permissions(void **state)
 {
-	struct svio_device a = mkdev(SID_A, false, false);
+	struct svio_device a = hw_mkdev(SID_A, false, false);
 	uint64_t *root = NULL, *root6 = NULL;
 	uint8_t *b4, *b4n, *b2m, *b1g, tmp[64], out[8192];
 	uint64_t pa2m, pa1g, va2m = 0x80000000ull, va1g = 256 * GIB1;
@@ -140,7 +126,7 @@ static void test_walk_sizes_and_permissions(void **state)
 
 static void test_tlb_hit_miss_evict(void **state)
 {
-	struct svio_device a = mkdev(SID_A, false, false), b = mkdev(SID_B, true, false);
+	struct svio_device a = hw_mkdev(SID_A, false, false), b = hw_mkdev(SID_B, true, false);
 	uint64_t *root;
 	uint8_t out[8];
 	unsigned int i;
@@ -220,8 +206,8 @@ static void inv(uint64_t qw0, uint64_t qw1)
 
 static void test_invalidation_kinds(void **state)
 {
-	struct svio_device a = mkdev(SID_A, false, false), c = mkdev(SID_C, false, false);
-	struct svio_device b = mkdev(SID_B, true, false);
+	struct svio_device a = hw_mkdev(SID_A, false, false), c = hw_mkdev(SID_C, false, false);
+	struct svio_device b = hw_mkdev(SID_B, true, false);
 	uint64_t *root;
 	unsigned int i;
 
@@ -444,8 +430,8 @@ static void prq_handler(struct svio_device *dev, unsigned int vector, void *arg)
 
 static void test_page_requests(void **state)
 {
-	struct svio_device p = mkdev(SID_P, true, true), a = mkdev(SID_A, false, false);
-	struct svio_device q = mkdev(SID_C, true, true);
+	struct svio_device p = hw_mkdev(SID_P, true, true), a = hw_mkdev(SID_A, false, false);
+	struct svio_device q = hw_mkdev(SID_C, true, true);
 	uint8_t out[8], in[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
 	(void)state;
@@ -508,7 +494,7 @@ static void test_page_requests(void **state)
 
 static void test_costs_counted(void **state)
 {
-	struct svio_device b = mkdev(SID_B, true, false);
+	struct svio_device b = hw_mkdev(SID_B, true, false);
 	uint64_t *root;
 	uint8_t out[4];
 
@@ -534,7 +520,7 @@ static void test_costs_counted(void **state)
 
 static void test_stale_use_checker(void **state)
 {
-	struct svio_device a = mkdev(SID_A, false, false), b = mkdev(SID_B, true, false);
+	struct svio_device a = hw_mkdev(SID_A, false, false), b = hw_mkdev(SID_B, true, false);
 	uint64_t *root;
 	uint8_t *page, out[4];
 
@@ -632,7 +618,7 @@ static void test_stale_use_checker(void **state)
 /* lose_inv=N: a defective IOMMU drops every Nth invalidation; the checker must notice. */
 static void test_lose_inv_fault_injection(void **state)
 {
-	struct svio_device a = mkdev(SID_A, false, false);
+	struct svio_device a = hw_mkdev(SID_A, false, false);
 	uint64_t *root;
 	uint8_t *page, out[4];
 
@@ -666,7 +652,7 @@ static void test_lose_inv_fault_injection(void **state)
 
 static void test_translate_and_instances(void **state)
 {
-	struct svio_device a = mkdev(SID_A, false, false), a1 = mkdev(SID_A, false, false);
+	struct svio_device a = hw_mkdev(SID_A, false, false), a1 = hw_mkdev(SID_A, false, false);
 	struct svio_device *io1;
 	uint64_t *root;
 	uint8_t *page;

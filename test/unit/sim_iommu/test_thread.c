@@ -39,19 +39,6 @@ static struct svio_device dev_ats, dev_plain, dev_pri;
 static pthread_rwlock_t page_lock[NPAGES];
 static int bad_rc;
 
-static struct svio_device mkdev(uint32_t sid, bool ats, bool pri)
-{
-	struct svio_device d;
-
-	memset(&d, 0, sizeof(d));
-	snprintf(d.name, sizeof(d.name), "dma%x", sid);
-	d.dma.sid = sid;
-	d.dma.ats = ats;
-	d.dma.pri = pri;
-	d.dma.pasid = true;
-	return d;
-}
-
 static void *dma_thread(void *arg)
 {
 	struct svio_device *d = arg;
@@ -156,9 +143,9 @@ static void test_thread_mode_stress(void **state)
 	}
 	pri_root = pt_new();
 	pt_map(pri_root, VA0 + 100 * KIB4, (uintptr_t)pages[0], KIB4, PTE_RWU);
-	dev_ats = mkdev(0x100, true, false);
-	dev_plain = mkdev(0x200, false, false);
-	dev_pri = mkdev(0x110, true, true);
+	dev_ats = hw_mkdev(0x100, true, false);
+	dev_plain = hw_mkdev(0x200, false, false);
+	dev_pri = hw_mkdev(0x110, true, true);
 	assert_int_equal(io->ops->attach(io, &dev_ats, PASID, 1, (uintptr_t)root), 0);
 	assert_int_equal(io->ops->attach(io, &dev_plain, PASID, 1, (uintptr_t)root), 0);
 	assert_int_equal(io->ops->attach(io, &dev_pri, 9, 2, (uintptr_t)pri_root), 0);
