@@ -2,8 +2,10 @@
 /* svio_eal_init(): options, DPDK, devices, the process domain. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -22,6 +24,15 @@ static struct eal_argv eal_args; /* DPDK may keep pointers into it: lives until 
 static bool svio_up;
 /* rte_eal_init() runs once per process; a failed svio start keeps DPDK up for the retry. */
 static bool dpdk_up;
+
+/*
+ * DPDK's own virtual devices named to svio_eal_init() ("--vdev net_svio0,..."):
+ * created once svio is up, so that drivers built on svio find it running
+ * (EAL would probe them inside rte_eal_init(), before svio starts), and
+ * removed before svio goes down. "NAME[,args]" each; the first n_added exist.
+ */
+static char **dpdk_vdevs;
+static unsigned int n_dpdk_vdevs, n_dpdk_vdevs_added;
 
 const struct svio_eal_config *svio_eal_config(void)
 {
@@ -95,6 +106,80 @@ static void teardown(void)
 	svio_eal_config_free(&config);
 }
 
+/* Take the "--vdev X" pairs out of DPDK's vector (both are in parse order yet). */
+static int hold_dpdk_vdevs(struct eal_argv *eal)
+{
+	unsigned int n = 0;
+	int i, j;
+
+	for (i = 0; i + 1 < eal->argc; i++)
+		n += strcmp(eal->owned[i], "--vdev") == 0;
+	if (n == 0)
+		return 0;
+	dpdk_vdevs = calloc(n, sizeof(*dpdk_vdevs));
+	if (dpdk_vdevs == NULL)
+		return -ENOMEM;
+	for (i = 0, j = 0; i < eal->argc; i++) {
+		if (i + 1 < eal->argc && strcmp(eal->owned[i], "--vdev") == 0) {
+			free(eal->owned[i]);
+			dpdk_vdevs[n_dpdk_vdevs++] = eal->owned[++i];
+			continue;
+		}
+		eal->owned[j] = eal->owned[i];
+		eal->argv[j++] = eal->owned[i];
+	}
+	eal->argc = j;
+	eal->argv[j] = NULL;
+	return 0;
+}
+
+static void remove_dpdk_vdevs(void)
+{
+	unsigned int i;
+
+	while (n_dpdk_vdevs_added > 0) {
+		char *name = dpdk_vdevs[--n_dpdk_vdevs_added], *comma = strchr(name, ',');
+
+		if (comma != NULL)
+			*comma = '\0';
+		/* The application may have detached it itself: nothing to say then. */
+		(void)rte_eal_hotplug_remove("vdev", name);
+	}
+	for (i = 0; i < n_dpdk_vdevs; i++)
+		free(dpdk_vdevs[i]);
+	free(dpdk_vdevs);
+	dpdk_vdevs = NULL;
+	n_dpdk_vdevs = 0;
+}
+
+static int add_dpdk_vdevs(void)
+{
+	for (; n_dpdk_vdevs_added < n_dpdk_vdevs; n_dpdk_vdevs_added++) {
+		const char *dev = dpdk_vdevs[n_dpdk_vdevs_added], *comma = strchr(dev, ',');
+		char *name = strndup(dev, comma != NULL ? (size_t)(comma - dev) : strlen(dev));
+		int rc;
+
+		if (name == NULL)
+			return -ENOMEM;
+		rc = rte_eal_hotplug_add("vdev", name, comma != NULL ? comma + 1 : "");
+		free(name);
+		if (rc == -EFAULT) {
+			/* DPDK's word for a name no bus or driver takes. */
+			SVIO_EAL_LOG(ERR,
+				     "--vdev %s: no DPDK driver loaded takes this name (load "
+				     "it with -d PATH.so, or link it with --no-as-needed)",
+				     dev);
+			return -ENODEV;
+		} else if (rc < 0) {
+			/* The driver logged why just before. */
+			SVIO_EAL_LOG(ERR, "--vdev %s: DPDK could not create this device: %s", dev,
+				     rte_strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
 /* Backend and devices from the parsed options: checked before DPDK starts, if it is to start. */
 static int add_configured_devices(void)
 {
@@ -154,6 +239,9 @@ int svio_eal_init(int argc, char **argv)
 		return rc;
 	if (config.help)
 		svio_eal_usage(stdout);
+	rc = hold_dpdk_vdevs(&eal);
+	if (rc < 0)
+		goto out_teardown;
 
 	/* Devices are checked before DPDK starts: a typo costs no EAL start-up. */
 	rc = add_configured_devices();
@@ -181,14 +269,20 @@ int svio_eal_init(int argc, char **argv)
 	rc = start_domain();
 	if (rc < 0)
 		goto out_teardown;
+	svio_up = true; /* the drivers of DPDK's devices look for it */
+	rc = add_dpdk_vdevs();
+	if (rc < 0) {
+		svio_up = false;
+		goto out_teardown;
+	}
 
-	svio_up = true;
 	eal_argv_free(&eal);
 	if (consumed > 0 && consumed < argc)
 		argv[consumed] = argv[0];
 	return consumed;
 
 out_teardown:
+	remove_dpdk_vdevs();
 	teardown();
 	svio_eal_config_free(&config);
 	eal_argv_free(&eal);
@@ -272,6 +366,7 @@ int svio_eal_cleanup(void)
 {
 	if (!svio_up)
 		return -EALREADY;
+	remove_dpdk_vdevs(); /* their drivers may use svio: before it goes */
 	teardown();
 	svio_up = false;
 	if (dpdk_up) {

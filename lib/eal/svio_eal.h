@@ -10,7 +10,10 @@
  *   -a, --allow DBDF[,key=val...]   a real PCI device bound to vfio-pci
  *   -b, --block DBDF                a PCI device svio must not touch
  *   --vdev NAME[,key=val...]        a built-in device (sim_nvme0, sim_vnet0, ...);
- *                                   names no svio bus knows go to DPDK's own --vdev
+ *                                   names no svio bus knows are DPDK's own virtual
+ *                                   devices: created once svio is up (so net_svio
+ *                                   ports find it), removed by svio_eal_cleanup();
+ *                                   one DPDK cannot create fails svio_eal_init()
  *   --iommu auto|sim|iommufd        IOMMU backend for real devices (auto: iommufd
  *                                   when -a names one, else the built-in model;
  *                                   built-in devices are always behind the model)

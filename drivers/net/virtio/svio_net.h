@@ -132,7 +132,14 @@ int svio_net_stop(uint16_t port);
 /* Statistics. */
 struct svio_net_stats {
 	uint64_t ipackets, opackets, ibytes, obytes;
-	uint64_t imissed;   /**< frames the device dropped for want of buffers */
+	/**
+	 * Frames the device dropped for want of receive buffers, as the device
+	 * counts them (virtio 1.3 VIRTIO_NET_F_DEVICE_STATS, rx_drop_overruns of
+	 * each receive queue, read over the control queue; kept across stop and
+	 * start). 0 from a device without that feature (QEMU's today): the driver
+	 * cannot count frames it never got.
+	 */
+	uint64_t imissed;
 	uint64_t ierrors;   /**< malformed receive completions */
 	uint64_t oerrors;   /**< frames refused at transmit (too many segments, no address) */
 	uint64_t rx_nombuf; /**< refill allocations that failed */

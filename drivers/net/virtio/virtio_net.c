@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,7 +29,8 @@ RTE_LOG_REGISTER_SUFFIX(virtio_net_logtype, virtio_net, INFO);
 	 VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) |            \
 	 VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) |     \
 	 VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | \
-	 VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VIRTIO_NET_F_MTU))
+	 VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VIRTIO_NET_F_MTU) |                \
+	 VIRTIO_BIT(VIRTIO_NET_F_DEVICE_STATS))
 /* Without these the driver cannot work: virtio 1.x, and DMA through the IOMMU. */
 #define REQUIRED_FEATURES (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM))
 
@@ -54,6 +56,17 @@ struct virtio_port {
 	bool mac_set; /* mac came from svio_net_macaddr_set(): start sends it again */
 	bool promisc, allmulti;
 	bool unreset; /* the last reset timed out: the device may still use rings and buffers */
+	/*
+	 * imissed from the device's own counters (VIRTIO_NET_F_DEVICE_STATS): a
+	 * reset clears them, so stop adds them to missed_acc; a stats reset moves
+	 * missed_off. Stats getters run on any thread and then use the control
+	 * queue: ctrl_lock guards the queue and these fields. stats_rx_basic is
+	 * set once the port runs and cleared before it stops, so a getter that
+	 * sees it set may send commands.
+	 */
+	pthread_mutex_t ctrl_lock;
+	bool stats_rx_basic; /* the device answers RX_BASIC requests (queried at start) */
+	uint64_t missed_acc, missed_off;
 };
 
 static struct virtio_port ports[SVIO_NET_MAX_PORTS];
@@ -291,9 +304,9 @@ static int negotiate(struct virtio_port *p)
 	p->features = offered & WANTED_FEATURES;
 	/* Control-queue features are meaningless without the control queue. */
 	if (!has(p, VIRTIO_NET_F_CTRL_VQ))
-		p->features &=
-			~(VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX) |
-			  VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | VIRTIO_BIT(VIRTIO_NET_F_MQ));
+		p->features &= ~(
+			VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) |
+			VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VIRTIO_NET_F_DEVICE_STATS));
 	hw->ops->set_features(hw, p->features);
 	hw->ops->set_status(hw, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
 					VIRTIO_STATUS_FEATURES_OK);
@@ -382,14 +395,20 @@ static void ctrl_free(struct virtio_port *p)
 	p->ctrl = NULL;
 }
 
+/* Where a command's result goes in the control page: data before, status byte last. */
+#define CTRL_RESULT_OFF 2048
+#define CTRL_RESULT_MAX (4096 - 1 - CTRL_RESULT_OFF)
+
 /*
- * One control command: header, data, status byte. Synchronous: the driver
- * waits for the device (inline models answer on the doorbell).
+ * One control command: header, data, status byte, then room for @p rlen
+ * bytes of result (copied to @p result when the device says OK).
+ * Synchronous: the driver waits for the device (inline models answer on the
+ * doorbell).
  * @return 0, -ENOTSUP (no control queue), -EIO (device said no, or an earlier
  * command timed out and the device still has it), -ETIMEDOUT.
  */
-static int ctrl_cmd(struct virtio_port *p, uint8_t class, uint8_t cmd, const void *data,
-		    uint16_t len)
+static int ctrl_cmd_locked(struct virtio_port *p, uint8_t class, uint8_t cmd, const void *data,
+			   uint16_t len, void *result, uint16_t rlen)
 {
 	struct virtio_ctrlq *c = p->ctrl;
 	struct virtio_ring *r;
@@ -399,7 +418,7 @@ static int ctrl_cmd(struct virtio_port *p, uint8_t class, uint8_t cmd, const voi
 
 	if (c == NULL || !p->started)
 		return c == NULL ? -ENOTSUP : -EAGAIN;
-	if (len > 4096 - 64)
+	if (len > 4096 - 64 || rlen > CTRL_RESULT_MAX || (rlen > 0 && 2 + len > CTRL_RESULT_OFF))
 		return -EINVAL;
 	r = &c->r;
 	if (c->pending) {
@@ -430,6 +449,12 @@ static int ctrl_cmd(struct virtio_port *p, uint8_t class, uint8_t cmd, const voi
 	if (len == 0) {
 		r->desc[0].next = 2;
 	}
+	if (rlen > 0) {
+		r->desc[2].flags |= VIRTQ_DESC_F_NEXT;
+		r->desc[2].next = 3;
+		r->desc[3] = (struct virtq_desc){ c->buf_iova + CTRL_RESULT_OFF, rlen,
+						  VIRTQ_DESC_F_WRITE, 0 };
+	}
 	r->avail->ring[head] = 0;
 	r->avail_idx++;
 	__atomic_store_n(&r->avail->idx, r->avail_idx, __ATOMIC_RELEASE);
@@ -451,6 +476,62 @@ static int ctrl_cmd(struct virtio_port *p, uint8_t class, uint8_t cmd, const voi
 		VIRTIO_LOG(ERR, "%s: device refused control command %u/%u", p->dev->name, class,
 			   cmd);
 		return -EIO;
+	}
+	if (rlen > 0)
+		memcpy(result, c->buf + CTRL_RESULT_OFF, rlen);
+	return 0;
+}
+
+static int ctrl_cmd_result(struct virtio_port *p, uint8_t class, uint8_t cmd, const void *data,
+			   uint16_t len, void *result, uint16_t rlen)
+{
+	int rc;
+
+	pthread_mutex_lock(&p->ctrl_lock);
+	rc = ctrl_cmd_locked(p, class, cmd, data, len, result, rlen);
+	pthread_mutex_unlock(&p->ctrl_lock);
+	return rc;
+}
+
+static int ctrl_cmd(struct virtio_port *p, uint8_t class, uint8_t cmd, const void *data,
+		    uint16_t len)
+{
+	return ctrl_cmd_result(p, class, cmd, data, len, NULL, 0);
+}
+
+/*
+ * Frames the device dropped for want of receive buffers since its last reset
+ * (rx_drop_overruns of every receive queue), in @p missed; 0 when the device
+ * has no such counters or the port is stopped (the reset cleared them).
+ * Called with ctrl_lock held.
+ */
+static int device_missed(struct virtio_port *p, uint64_t *missed)
+{
+	struct virtio_net_stats_request rq[SVIO_NET_MAX_QUEUES] = { 0 };
+	struct virtio_net_stats_rx_basic rb[SVIO_NET_MAX_QUEUES];
+	uint16_t i;
+	int rc;
+
+	*missed = 0;
+	if (!p->stats_rx_basic || p->nb_rxq == 0)
+		return 0;
+	for (i = 0; i < p->nb_rxq; i++) {
+		rq[i].vq_index = (uint16_t)(2 * i);
+		rq[i].types = VIRTIO_NET_STATS_TYPE_RX_BASIC;
+	}
+	rc = ctrl_cmd_locked(p, VIRTIO_NET_CTRL_STATS, VIRTIO_NET_CTRL_STATS_GET, rq,
+			     (uint16_t)(p->nb_rxq * sizeof(rq[0])), rb,
+			     (uint16_t)(p->nb_rxq * sizeof(rb[0])));
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < p->nb_rxq; i++) {
+		if (rb[i].hdr.type != VIRTIO_NET_STATS_REPLY_RX_BASIC ||
+		    rb[i].hdr.size != sizeof(rb[i]) || rb[i].hdr.vq_index != 2 * i) {
+			VIRTIO_LOG(ERR, "%s: device statistics reply %u is malformed", p->dev->name,
+				   i);
+			return -EIO;
+		}
+		*missed += rb[i].rx_drop_overruns;
 	}
 	return 0;
 }
@@ -478,6 +559,7 @@ static int virtio_net_probe(struct svio_driver *drv, struct svio_device *dev)
 		return -ENODEV;
 	}
 	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->ctrl_lock, NULL);
 	p->id = i;
 	p->dev = dev;
 	p->dom = dom;
@@ -932,6 +1014,17 @@ int svio_net_start(uint16_t port)
 		if (rc < 0)
 			goto out_stopped;
 	}
+	if (has(p, VIRTIO_NET_F_DEVICE_STATS)) {
+		uint64_t types = 0;
+
+		rc = ctrl_cmd_result(p, VIRTIO_NET_CTRL_STATS, VIRTIO_NET_CTRL_STATS_QUERY, NULL, 0,
+				     &types, sizeof(types));
+		if (rc < 0)
+			goto out_stopped;
+		pthread_mutex_lock(&p->ctrl_lock);
+		p->stats_rx_basic = (types & VIRTIO_NET_STATS_TYPE_RX_BASIC) != 0;
+		pthread_mutex_unlock(&p->ctrl_lock);
+	}
 	for (i = 0; i < p->nb_rxq; i++) {
 		if (virtio_rx_refill(p->rxq[i]) == 0) {
 			VIRTIO_LOG(ERR, "%s: rx queue %u: pool %s is empty", p->dev->name, i,
@@ -953,6 +1046,9 @@ int svio_net_start(uint16_t port)
 	return 0;
 
 out_stopped:
+	pthread_mutex_lock(&p->ctrl_lock);
+	p->stats_rx_basic = false;
+	pthread_mutex_unlock(&p->ctrl_lock);
 	p->started = false;
 out_reset:
 	(void)hw->ops->reset(hw);
@@ -1002,6 +1098,7 @@ static void txq_drain(struct virtio_port *p, struct virtio_txq *q)
 int svio_net_stop(uint16_t port)
 {
 	struct virtio_port *p = port_get(port);
+	uint64_t missed;
 	uint16_t i;
 
 	if (p == NULL)
@@ -1013,6 +1110,17 @@ int svio_net_stop(uint16_t port)
 	for (i = 0; i < p->nb_txq; i++)
 		if (p->txq[i] != NULL)
 			txq_drain(p, p->txq[i]);
+	/* The reset clears the device's counters: keep what they say. */
+	pthread_mutex_lock(&p->ctrl_lock);
+	if (device_missed(p, &missed) == 0)
+		p->missed_acc += missed;
+	else
+		VIRTIO_LOG(WARNING,
+			   "%s: device statistics unread before the reset: imissed "
+			   "loses what the device counted since start",
+			   p->dev->name);
+	p->stats_rx_basic = false;
+	pthread_mutex_unlock(&p->ctrl_lock);
 	p->started = false;
 	if (p->hw.ops->reset(&p->hw) < 0) {
 		/* It may still read and write them: nothing goes back to the pools or is unmapped.
@@ -1120,11 +1228,21 @@ int svio_net_promiscuous_get(uint16_t port)
 int svio_net_stats_get(uint16_t port, struct svio_net_stats *st)
 {
 	struct virtio_port *p = port_get(port);
+	uint64_t missed;
 	uint16_t i;
+	int rc;
 
 	if (p == NULL)
 		return -ENODEV;
+	pthread_mutex_lock(&p->ctrl_lock);
+	rc = device_missed(p, &missed);
+	if (rc == 0)
+		missed += p->missed_acc - p->missed_off;
+	pthread_mutex_unlock(&p->ctrl_lock);
+	if (rc < 0)
+		return rc;
 	memset(st, 0, sizeof(*st));
+	st->imissed = missed;
 	for (i = 0; i < p->nb_rxq; i++) {
 		struct virtio_rxq *q = p->rxq[i];
 
@@ -1155,10 +1273,19 @@ int svio_net_stats_get(uint16_t port, struct svio_net_stats *st)
 int svio_net_stats_reset(uint16_t port)
 {
 	struct virtio_port *p = port_get(port);
+	uint64_t missed;
 	uint16_t i;
+	int rc;
 
 	if (p == NULL)
 		return -ENODEV;
+	pthread_mutex_lock(&p->ctrl_lock);
+	rc = device_missed(p, &missed);
+	if (rc == 0)
+		p->missed_off = p->missed_acc + missed;
+	pthread_mutex_unlock(&p->ctrl_lock);
+	if (rc < 0)
+		return rc;
 	for (i = 0; i < SVIO_NET_MAX_QUEUES; i++) {
 		struct virtio_rxq *rq = p->rxq[i];
 		struct virtio_txq *tq = p->txq[i];

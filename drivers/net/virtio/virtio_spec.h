@@ -30,6 +30,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio structures are
 #define VIRTIO_NET_F_CTRL_RX	   18
 #define VIRTIO_NET_F_CTRL_MAC_ADDR 23
 #define VIRTIO_NET_F_MQ		   22
+#define VIRTIO_NET_F_DEVICE_STATS  50 /* virtio 1.3: counters through the control queue */
 #define VIRTIO_F_RING_INDIRECT	   28
 #define VIRTIO_F_RING_EVENT_IDX	   29
 #define VIRTIO_F_VERSION_1	   32
@@ -200,6 +201,44 @@ struct virtio_net_ctrl_hdr {
 #define VIRTIO_NET_CTRL_MAC_ADDR_SET	1 /* data: 6-byte MAC */
 #define VIRTIO_NET_CTRL_MQ		4
 #define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0 /* data: u16 pairs */
+
+/*
+ * Device statistics (VIRTIO_NET_F_DEVICE_STATS). QUERY returns the supported
+ * types (u64 bitmap); GET takes one request per queue and returns, after the
+ * status byte, one reply per requested type, each headed by its own size.
+ */
+#define VIRTIO_NET_CTRL_STATS	    8
+#define VIRTIO_NET_CTRL_STATS_QUERY 0 /* reply: le64 supported types */
+#define VIRTIO_NET_CTRL_STATS_GET   1 /* data: virtio_net_stats_request[] */
+
+#define VIRTIO_NET_STATS_TYPE_RX_BASIC	(1ull << 0)
+#define VIRTIO_NET_STATS_REPLY_RX_BASIC 0
+
+struct virtio_net_stats_request {
+	uint16_t vq_index;
+	uint16_t reserved[3];
+	uint64_t types; /* VIRTIO_NET_STATS_TYPE_* */
+};
+
+struct virtio_net_stats_reply_hdr {
+	uint8_t type; /* VIRTIO_NET_STATS_REPLY_* */
+	uint8_t reserved;
+	uint16_t vq_index;
+	uint16_t reserved1;
+	uint16_t size; /* of the reply, this header included */
+};
+
+struct virtio_net_stats_rx_basic {
+	struct virtio_net_stats_reply_hdr hdr;
+	uint64_t rx_notifications;
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t rx_interrupts;
+	uint64_t rx_drops;	   /* every frame the queue dropped */
+	uint64_t rx_drop_overruns; /* of those: no receive buffer */
+};
+_Static_assert(sizeof(struct virtio_net_stats_request) == 16, "stats request layout");
+_Static_assert(sizeof(struct virtio_net_stats_rx_basic) == 56, "rx basic reply layout");
 
 /*
  * The built-in device (sim_vnetN): one BAR (0) holding the structures below,

@@ -18,7 +18,8 @@
  *   link=up|down    cable plugged in at power-on (default up)
  *   rx_full=wait|drop   a frame finding no receive buffer waits in the sender's
  *                   ring (lossless, default) or is dropped (rx_no_buffer)
- *   mq=, ctrl=, mrg_rxbuf=, platform=on|off   withhold a feature (default all on)
+ *   mq=, ctrl=, mrg_rxbuf=, platform=, stats=on|off   withhold a feature (default
+ *                   all on; stats: virtio 1.3 device statistics, per receive queue)
  */
 #ifndef SIM_VNET_H
 #define SIM_VNET_H

@@ -16,8 +16,8 @@
 RTE_LOG_REGISTER_SUFFIX(sim_vnet_logtype, sim_vnet, INFO);
 
 static const char *const vnet_devargs[] = {
-	"wire", "mode", "queues", "qsize",     "rx_queue_size", "tx_queue_size", "mac",
-	"link", "mq",	"ctrl",	  "mrg_rxbuf", "platform",	"rx_full",	 NULL,
+	"wire", "mode", "queues",    "qsize",	 "rx_queue_size", "tx_queue_size", "mac", "link",
+	"mq",	"ctrl", "mrg_rxbuf", "platform", "rx_full",	  "stats",	   NULL,
 };
 
 /* Every sim_vnet device, so that cables find both ends (control path only). */
@@ -139,7 +139,8 @@ static int parse_devargs(struct vnet_model *m)
 		      VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
 		      VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) |
 		      VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) |
-		      VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VIRTIO_NET_F_MTU);
+		      VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VIRTIO_NET_F_MTU) |
+		      VIRTIO_BIT(VIRTIO_NET_F_DEVICE_STATS);
 	if (pairs == 1)
 		m->features &= ~VIRTIO_BIT(VIRTIO_NET_F_MQ);
 	rc = parse_feature(m, "mq", VIRTIO_NET_F_MQ);
@@ -149,13 +150,15 @@ static int parse_devargs(struct vnet_model *m)
 		rc = parse_feature(m, "mrg_rxbuf", VIRTIO_NET_F_MRG_RXBUF);
 	if (rc == 0)
 		rc = parse_feature(m, "platform", VIRTIO_F_ACCESS_PLATFORM);
+	if (rc == 0)
+		rc = parse_feature(m, "stats", VIRTIO_NET_F_DEVICE_STATS);
 	if (rc < 0)
 		return rc;
 	/* Control-queue features only make sense with a control queue. */
 	if (!(m->features & VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ)))
-		m->features &=
-			~(VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX) |
-			  VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | VIRTIO_BIT(VIRTIO_NET_F_MQ));
+		m->features &= ~(
+			VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) |
+			VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VIRTIO_NET_F_DEVICE_STATS));
 
 	if (mac != NULL) {
 		struct rte_ether_addr ea;

@@ -98,7 +98,17 @@ struct vnet_vq {
 	pthread_spinlock_t lock; /* pthread: ThreadSanitizer sees it */
 	uint8_t *bounce;	 /* tx: the frame being moved (VNET_MAX_FRAME + header) */
 	struct vnet_tcache tc;	 /* under the queue's lock */
+	/*
+	 * rx: device statistics (VIRTIO_NET_F_DEVICE_STATS); a reset clears them.
+	 * Written under the lock (VNET_VQ_STAT_ADD), read without it: the control
+	 * queue's handler holds its own queue's lock, which comes after ours.
+	 */
+	uint64_t st_packets, st_bytes, st_drops, st_overruns;
+	uint64_t st_notifications; /* atomic add: the doorbell does not take the lock */
 };
+
+/* One writer at a time (the queue's lock), readers at any time. */
+#define VNET_VQ_STAT_ADD(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
 
 struct vnet_model {
 	struct svio_device *dev;

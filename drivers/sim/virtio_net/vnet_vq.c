@@ -95,6 +95,11 @@ void vnet_vq_reset(struct vnet_vq *vq)
 	vq->broken = false;
 	vq->stalled = false;
 	vnet_tc_reset(vq);
+	__atomic_store_n(&vq->st_packets, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->st_bytes, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->st_drops, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->st_overruns, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->st_notifications, 0, __ATOMIC_RELAXED);
 }
 
 void vnet_vq_break(struct vnet_model *m, struct vnet_vq *vq, const char *why)

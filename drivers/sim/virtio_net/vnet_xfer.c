@@ -23,6 +23,8 @@
 #include "vnet_priv.h"
 
 #define VNET_CTRL_MAX 512 /* largest control command (a full MAC table is 200 bytes) */
+/* Largest result: statistics of every receive queue. */
+#define VNET_CTRL_RESULT_MAX (VNET_MAX_PAIRS * sizeof(struct virtio_net_stats_rx_basic))
 
 static bool vq_ready(const struct vnet_vq *vq)
 {
@@ -194,13 +196,18 @@ int vnet_rx_inject(struct vnet_model *m, uint8_t *pkt, uint32_t total)
 		vnet_vq_publish_used(m, rxq);
 		VNET_STAT_ADD(m, rx_frames, 1);
 		VNET_STAT_ADD(m, rx_bytes, total - VNET_HDR_LEN);
+		VNET_VQ_STAT_ADD(rxq->st_packets, 1);
+		VNET_VQ_STAT_ADD(rxq->st_bytes, total - VNET_HDR_LEN);
 		if (learned)
 			VNET_STAT_ADD(m, rx_steered, 1);
 	} else if (rc == -ENOBUFS && m->rx_full_drop) {
 		VNET_STAT_ADD(m, rx_no_buffer, 1);
+		VNET_VQ_STAT_ADD(rxq->st_drops, 1);
+		VNET_VQ_STAT_ADD(rxq->st_overruns, 1);
 		rc = 0;
 	} else if (rc == -EMSGSIZE) {
 		VNET_STAT_ADD(m, oversize, 1);
+		VNET_VQ_STAT_ADD(rxq->st_drops, 1);
 		rc = 0;
 	} else if (rc == -EIO) {
 		VNET_STAT_ADD(m, wire_drops, 1); /* the ring broke (counted in ring_errors) */
@@ -272,6 +279,8 @@ unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq_idx)
 			rc = deliver(dst, rxq, txq->bounce, len, &seen);
 			if (rc == -ENOBUFS && dst->rx_full_drop) {
 				VNET_STAT_ADD(dst, rx_no_buffer, 1);
+				VNET_VQ_STAT_ADD(rxq->st_drops, 1);
+				VNET_VQ_STAT_ADD(rxq->st_overruns, 1);
 			} else if (rc == -ENOBUFS) {
 				if (rx_wait_for_buffers(dst, rxq, seen))
 					continue; /* a refill raced with us: try again */
@@ -282,6 +291,7 @@ unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq_idx)
 				rx_bytes += len - VNET_HDR_LEN;
 			} else if (rc == -EMSGSIZE) {
 				VNET_STAT_ADD(dst, oversize, 1);
+				VNET_VQ_STAT_ADD(rxq->st_drops, 1);
 			} else if (rc == -EIO) {
 				VNET_STAT_ADD(src, wire_drops, 1);
 			} else {
@@ -303,6 +313,8 @@ unsigned int vnet_tx_drain(struct vnet_model *src, uint16_t txq_idx)
 		vnet_vq_publish_used(dst, rxq);
 		VNET_STAT_ADD(dst, rx_frames, delivered);
 		VNET_STAT_ADD(dst, rx_bytes, rx_bytes);
+		VNET_VQ_STAT_ADD(rxq->st_packets, delivered);
+		VNET_VQ_STAT_ADD(rxq->st_bytes, rx_bytes);
 	}
 	if (moved > 0) {
 		vnet_vq_publish_used(src, txq);
@@ -356,6 +368,8 @@ void vnet_kick(struct vnet_model *m, uint16_t q)
 	VNET_STAT_ADD(m, kicks, 1);
 	if (q >= m->nvqs)
 		return; /* a doorbell for no queue is ignored, as hardware would */
+	if (!(q & 1) && q != vnet_ctrl_vq(m))
+		__atomic_fetch_add(&m->vqs[q].st_notifications, 1, __ATOMIC_RELAXED);
 	if (q == vnet_ctrl_vq(m)) {
 		vnet_ctrl_process(m);
 		return;
@@ -389,7 +403,44 @@ static int mac_table(const uint8_t *p, uint32_t len, uint32_t *used, uint8_t (*t
 	return 0;
 }
 
-static uint8_t ctrl_exec(struct vnet_model *m, const uint8_t *cmd, uint32_t len)
+/*
+ * Device statistics for the requests in @p data: one RX_BASIC reply per
+ * receive queue asked for; a request for anything else is refused whole.
+ * @return the reply's length in @p out, or -1.
+ */
+static int stats_get(struct vnet_model *m, const uint8_t *data, uint32_t dlen, uint8_t *out,
+		     uint32_t cap)
+{
+	struct virtio_net_stats_request rq;
+	uint32_t off, used = 0;
+
+	if (dlen == 0 || dlen % sizeof(rq) != 0)
+		return -1;
+	for (off = 0; off < dlen; off += sizeof(rq)) {
+		struct virtio_net_stats_rx_basic r = { 0 };
+		struct vnet_vq *vq;
+
+		memcpy(&rq, data + off, sizeof(rq));
+		if (rq.types != VIRTIO_NET_STATS_TYPE_RX_BASIC || rq.vq_index & 1 ||
+		    rq.vq_index >= 2 * m->max_pairs || cap - used < sizeof(r))
+			return -1;
+		vq = &m->vqs[rq.vq_index];
+		r.hdr.type = VIRTIO_NET_STATS_REPLY_RX_BASIC;
+		r.hdr.vq_index = rq.vq_index;
+		r.hdr.size = sizeof(r);
+		r.rx_packets = __atomic_load_n(&vq->st_packets, __ATOMIC_RELAXED);
+		r.rx_bytes = __atomic_load_n(&vq->st_bytes, __ATOMIC_RELAXED);
+		r.rx_drops = __atomic_load_n(&vq->st_drops, __ATOMIC_RELAXED);
+		r.rx_drop_overruns = __atomic_load_n(&vq->st_overruns, __ATOMIC_RELAXED);
+		r.rx_notifications = __atomic_load_n(&vq->st_notifications, __ATOMIC_RELAXED);
+		memcpy(out + used, &r, sizeof(r)); /* rx_interrupts: none, the model raises none */
+		used += sizeof(r);
+	}
+	return (int)used;
+}
+
+static uint8_t ctrl_exec(struct vnet_model *m, const uint8_t *cmd, uint32_t len, uint8_t *out,
+			 uint32_t cap, uint32_t *out_len)
 {
 	const struct virtio_net_ctrl_hdr *h = (const void *)cmd;
 	const uint8_t *data = cmd + sizeof(*h);
@@ -427,6 +478,21 @@ static uint8_t ctrl_exec(struct vnet_model *m, const uint8_t *cmd, uint32_t len)
 			pthread_spin_unlock(&m->filter_lock);
 			ok = VIRTIO_NET_OK;
 		}
+	} else if (h->class == VIRTIO_NET_CTRL_STATS && vnet_has(m, VIRTIO_NET_F_DEVICE_STATS) &&
+		   h->cmd == VIRTIO_NET_CTRL_STATS_QUERY && dlen == 0 && cap >= 8) {
+		uint64_t types = VIRTIO_NET_STATS_TYPE_RX_BASIC;
+
+		memcpy(out, &types, 8);
+		*out_len = 8;
+		ok = VIRTIO_NET_OK;
+	} else if (h->class == VIRTIO_NET_CTRL_STATS && vnet_has(m, VIRTIO_NET_F_DEVICE_STATS) &&
+		   h->cmd == VIRTIO_NET_CTRL_STATS_GET) {
+		int n = stats_get(m, data, dlen, out, cap);
+
+		if (n >= 0) {
+			*out_len = (uint32_t)n;
+			ok = VIRTIO_NET_OK;
+		}
 	} else if (h->class == VIRTIO_NET_CTRL_MQ && h->cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET &&
 		   vnet_has(m, VIRTIO_NET_F_MQ) && dlen == 2) {
 		memcpy(&pairs, data, 2);
@@ -444,7 +510,7 @@ static uint8_t ctrl_exec(struct vnet_model *m, const uint8_t *cmd, uint32_t len)
 void vnet_ctrl_process(struct vnet_model *m)
 {
 	struct vnet_vq *vq = &m->vqs[vnet_ctrl_vq(m)];
-	uint8_t cmd[VNET_CTRL_MAX];
+	uint8_t cmd[VNET_CTRL_MAX], result[VNET_CTRL_RESULT_MAX];
 	uint16_t avail;
 
 	if (!vq_ready(vq))
@@ -453,8 +519,8 @@ void vnet_ctrl_process(struct vnet_model *m)
 	vnet_tc_reset(vq);
 	avail = vnet_vq_avail_idx(m, vq);
 	while (vq->last_avail != avail && !vq->broken) {
-		uint64_t ack_addr = 0;
-		uint32_t len = 0, n = 0;
+		uint64_t ack_addr = 0, res_addr = 0;
+		uint32_t len = 0, n = 0, res_cap = 0, res_len = 0;
 		struct virtq_desc d;
 		int head = vnet_vq_peek(m, vq, vq->last_avail);
 		uint16_t i;
@@ -469,8 +535,17 @@ void vnet_ctrl_process(struct vnet_model *m)
 				goto out_unlock;
 			}
 			if (d.flags & VIRTQ_DESC_F_WRITE) {
-				if (ack_addr == 0 && d.len >= 1)
+				/* The status byte, then room for a command's result. */
+				if (ack_addr == 0 && d.len >= 1) {
 					ack_addr = d.addr;
+					if (d.len > 1) {
+						res_addr = d.addr + 1;
+						res_cap = d.len - 1;
+					}
+				} else if (ack_addr != 0 && res_addr == 0) {
+					res_addr = d.addr;
+					res_cap = d.len;
+				}
 			} else if (ack_addr != 0 || d.len > sizeof(cmd) - len) {
 				bad = true; /* data after the status byte, or too long */
 			} else if (vnet_dma_copy(m, vq, d.addr, cmd + len, d.len, false) < 0) {
@@ -486,11 +561,19 @@ void vnet_ctrl_process(struct vnet_model *m)
 			}
 		}
 		if (!bad && len >= sizeof(struct virtio_net_ctrl_hdr))
-			ack = ctrl_exec(m, cmd, len);
+			ack = ctrl_exec(m, cmd, len, result, RTE_MIN(res_cap, sizeof(result)),
+					&res_len);
 		VNET_STAT_ADD(m, ctrl_commands, 1);
+		if (ack == VIRTIO_NET_OK && res_len > 0 &&
+		    vnet_dma_copy(m, vq, res_addr, result, res_len, true) < 0) {
+			VNET_STAT_ADD(m, dma_errors, 1);
+			ack = VIRTIO_NET_ERR;
+			res_len = 0;
+		}
 		if (ack_addr != 0 && vnet_dma_copy(m, vq, ack_addr, &ack, 1, true) < 0)
 			VNET_STAT_ADD(m, dma_errors, 1);
-		if (vnet_vq_push_used(m, vq, vq->used_idx, (uint32_t)head, ack_addr ? 1 : 0) < 0)
+		if (vnet_vq_push_used(m, vq, vq->used_idx, (uint32_t)head,
+				      ack_addr ? 1 + res_len : 0) < 0)
 			break;
 		vq->used_idx++;
 		vq->last_avail++;

@@ -5,6 +5,8 @@
  *
  *   test_net_svio PLUGIN plugin   svio comes up from the first port's svio= devargs
  *   test_net_svio PLUGIN linked   the program starts svio (svio_eal_init), ports use it
+ *   test_net_svio PLUGIN cmdline  as linked, the ports named to svio_eal_init as
+ *                                 --vdev net_svioN,dev=... (created once svio is up)
  *
  * Numbered frames with a checksummed payload of varying length go out of
  * one port of a cabled pair and must each arrive exactly once and intact on
@@ -32,14 +34,25 @@
 
 #include "svio_eal.h"
 
-#define ARGC(a)	   ((int)(sizeof(a) / sizeof((a)[0])) - 1)
 #define SVIO_PAIR  "svio=--vdev sim_vnet0,wire=pair:sim_vnet1 --vdev sim_vnet1 --iommu-flush lazy"
 #define NB_FRAMES  20000
 #define ETHER_TYPE 0x88b5 /* IEEE local experimental */
 #define MAGIC	   0x5e10f00du
 
 static const char *plugin;
-static bool linked; /* the program started svio itself */
+static bool linked;  /* the program started svio itself */
+static bool cmdline; /* ... with the ports on its command line */
+static char *eal[] = { NULL,	      "--no-huge",
+		       "-m",	      "256",
+		       "--no-shconf", "--no-telemetry",
+		       "--no-pci",    "--log-level=*:error",
+		       "-d",	      NULL,
+		       "--vdev",      "sim_vnet0,wire=pair:sim_vnet1",
+		       "--vdev",      "sim_vnet1",
+		       NULL,	      NULL,
+		       NULL,	      NULL,
+		       NULL };
+#define EAL_SVIO_ARGC 14 /* eal[] up to the svio devices; cmdline adds its ports there */
 static struct rte_mempool *pool;
 
 struct payload_hdr {
@@ -375,6 +388,65 @@ static void test_close(void **state)
 	(void)p1;
 }
 
+static void create_pool(void)
+{
+	pool = rte_pktmbuf_pool_create("net_svio_test", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	assert_non_null(pool);
+}
+
+/* svio_eal_init with "--vdev net_svio0,dev=@p dev0 --vdev net_svio1,dev=sim_vnet1". */
+static int init_with_ports(const char *dev0)
+{
+	static char port0[64];
+
+	snprintf(port0, sizeof(port0), "net_svio0,dev=%s", dev0);
+	eal[EAL_SVIO_ARGC] = "--vdev";
+	eal[EAL_SVIO_ARGC + 1] = port0;
+	eal[EAL_SVIO_ARGC + 2] = "--vdev";
+	eal[EAL_SVIO_ARGC + 3] = "net_svio1,dev=sim_vnet1";
+	return svio_eal_init(EAL_SVIO_ARGC + 4, eal);
+}
+
+/* A port svio cannot back fails svio_eal_init, naming it, and leaves nothing up. */
+static void test_cmdline_bad_port(void **state)
+{
+	bool found_port, found_eal;
+
+	(void)state;
+	log_begin();
+	assert_true(init_with_ports("sim_vnet9") < 0);
+	(void)log_lines("dev=sim_vnet9: svio has no network port of that name", &found_port);
+	(void)log_lines("--vdev net_svio0,dev=sim_vnet9: DPDK could not create this device",
+			&found_eal);
+	log_end();
+	assert_true(found_port);
+	assert_true(found_eal);
+	assert_null(svio_eal_config());
+	assert_int_equal(rte_eth_dev_count_avail(), 0);
+}
+
+/* Probed by svio_eal_init once svio is up: DPDK's own probe would have found it down. */
+static void test_cmdline_ports(void **state)
+{
+	(void)state;
+	assert_true(init_with_ports("sim_vnet0") >= 0);
+	assert_non_null(svio_eal_config());
+	assert_int_equal(rte_eth_dev_count_avail(), 2);
+	create_pool();
+	port_up(port_of("net_svio0"));
+	port_up(port_of("net_svio1"));
+}
+
+/* svio_eal_cleanup removes the ports it created before svio goes down. */
+static void test_cmdline_cleanup(void **state)
+{
+	(void)state;
+	assert_int_equal(rte_eth_dev_count_avail(), 2);
+	assert_int_equal(svio_eal_cleanup(), 0);
+	assert_null(svio_eal_config());
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -382,24 +454,28 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_integrity),   cmocka_unit_test(test_control),
 		cmocka_unit_test(test_close),
 	};
-	char *eal[] = { argv[0],       "--no-huge",
-			"-m",	       "256",
-			"--no-shconf", "--no-telemetry",
-			"--no-pci",    "--log-level=*:error",
-			"-d",	       NULL,
-			"--vdev",      "sim_vnet0,wire=pair:sim_vnet1",
-			"--vdev",      "sim_vnet1",
-			NULL };
+	const struct CMUnitTest cmdline_tests[] = {
+		cmocka_unit_test(test_cmdline_bad_port), cmocka_unit_test(test_cmdline_ports),
+		cmocka_unit_test(test_integrity),	 cmocka_unit_test(test_control),
+		cmocka_unit_test(test_cmdline_cleanup),
+	};
 	int rc, eal_argc;
 
-	if (argc != 3 || (strcmp(argv[2], "plugin") != 0 && strcmp(argv[2], "linked") != 0)) {
-		fprintf(stderr, "usage: %s PATH/librte_net_svio.so plugin|linked\n", argv[0]);
+	if (argc != 3 || (strcmp(argv[2], "plugin") != 0 && strcmp(argv[2], "linked") != 0 &&
+			  strcmp(argv[2], "cmdline") != 0)) {
+		fprintf(stderr, "usage: %s PATH/librte_net_svio.so plugin|linked|cmdline\n",
+			argv[0]);
 		return 2;
 	}
 	plugin = argv[1];
-	linked = strcmp(argv[2], "linked") == 0;
+	cmdline = strcmp(argv[2], "cmdline") == 0;
+	linked = cmdline || strcmp(argv[2], "linked") == 0;
+	eal[0] = argv[0];
 	eal[9] = (char *)(uintptr_t)plugin;
-	eal_argc = linked ? ARGC(eal) : 10; /* plugin: no svio devices on the command line */
+	if (cmdline)
+		return cmocka_run_group_tests_name("net_svio, ports named to svio_eal_init",
+						   cmdline_tests, NULL, NULL);
+	eal_argc = linked ? EAL_SVIO_ARGC : 10; /* plugin: no svio devices on the command line */
 	rc = linked ? svio_eal_init(eal_argc, eal) : rte_eal_init(eal_argc, eal);
 	if (rc < 0) {
 		fprintf(stderr, "%s failed\n", linked ? "svio_eal_init" : "rte_eal_init");

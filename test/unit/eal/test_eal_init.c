@@ -175,6 +175,9 @@ static void test_failures_then_success(void **state)
 	const char *const pci_with_sim[] = { "--iommu", "sim", "-a", "0000:01:00.0", NULL };
 	const char *const good[] = { "--vdev", "sim_scratch0", "--vdev", "sim_scratch1,iommu=1",
 				     "--",     "--app-flag",   NULL };
+	/* DPDK's own devices are created once svio is up: a failure there undoes svio too. */
+	const char *const bad_dpdk_vdev[] = { "--vdev", "sim_scratch0", "--vdev", "net_nosuch0",
+					      NULL };
 	struct svio_test_eal_argv args;
 	int ret;
 
@@ -186,6 +189,11 @@ static void test_failures_then_success(void **state)
 	assert_int_equal(svio_test_eal_init(bad_devarg), -EINVAL);
 	assert_nothing_left();
 	assert_int_equal(svio_test_eal_init(pci_with_sim), -EINVAL);
+	assert_nothing_left();
+	log_begin();
+	assert_int_equal(svio_test_eal_init(bad_dpdk_vdev), -ENODEV);
+	assert_true(log_has("--vdev net_nosuch0: no DPDK driver loaded takes this name"));
+	log_end();
 	assert_nothing_left();
 
 	assert_int_equal(svio_test_eal_argv(&args, 64, good), 0);

@@ -5,6 +5,9 @@
  * thread moving frames (mode=thread), once inline (the sender's doorbell
  * moves frames into the receiver's ring, the receiver's refill doorbell pulls
  * what waited). Every frame must arrive intact and in order per queue.
+ * Another thread reads statistics too, which asks the device for its
+ * counters over the control queue, while the main thread sends control
+ * commands (all-multicast on and off) on the same port.
  * Runs under ThreadSanitizer too (suite 'concurrency').
  */
 #include <errno.h>
@@ -98,8 +101,29 @@ static void *rx_main(void *arg)
 	return NULL;
 }
 
+struct stats_reader {
+	uint16_t port;
+	int stop;   /* atomic */
+	int failed; /* set before stop is seen */
+};
+
+static void *stats_main(void *arg)
+{
+	struct stats_reader *r = arg;
+	struct svio_net_stats st;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		if (svio_net_stats_get(r->port, &st) < 0)
+			r->failed = 1;
+		sched_yield();
+	}
+	return NULL;
+}
+
 static void run_pair(const char *a, const char *b)
 {
+	struct stats_reader reader = { 0 };
+	pthread_t tst;
 	struct side tx = { 0 }, rx = { 0 };
 	pthread_t ttx, trx;
 	struct svio_net_stats st;
@@ -121,17 +145,24 @@ static void run_pair(const char *a, const char *b)
 	assert_int_equal(test_port_setup(tx.port, NQ, 256, tx.pool), 0);
 	assert_int_equal(test_port_setup(rx.port, NQ, 256, rx.pool), 0);
 
+	reader.port = rx.port;
 	assert_int_equal(pthread_create(&trx, NULL, rx_main, &rx), 0);
 	assert_int_equal(pthread_create(&ttx, NULL, tx_main, &tx), 0);
-	/* Statistics may be read while the queues run. */
+	assert_int_equal(pthread_create(&tst, NULL, stats_main, &reader), 0);
+	/* Statistics may be read while the queues run, and beside the control path. */
 	while (__atomic_load_n(&rx.failed, __ATOMIC_RELAXED) == 0 && polls++ < 100000) {
 		assert_int_equal(svio_net_stats_get(rx.port, &st), 0);
 		if (st.ipackets == (uint64_t)NQ * FRAMES)
 			break;
+		if (polls % 16 == 0)
+			assert_int_equal(svio_net_allmulticast_set(rx.port, polls % 32 == 0), 0);
 		sched_yield();
 	}
 	pthread_join(ttx, NULL);
 	pthread_join(trx, NULL);
+	__atomic_store_n(&reader.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(tst, NULL);
+	assert_int_equal(reader.failed, 0);
 	assert_int_equal(rx.failed, 0);
 	assert_int_equal(rx.done, (uint64_t)NQ * FRAMES);
 	assert_int_equal(svio_net_stats_get(rx.port, &st), 0);
