@@ -17,7 +17,7 @@
 
 RTE_LOG_REGISTER_SUFFIX(sim_iommu_drv_logtype, iommu.sim, INFO);
 
-void *simdrv_zalloc(size_t size)
+void *sim_iommu_drv_zalloc(size_t size)
 {
 	size_t sz = RTE_ALIGN_CEIL(size, SIM_IOMMU_PAGE_SIZE);
 	void *p = aligned_alloc(SIM_IOMMU_PAGE_SIZE, sz);
@@ -37,7 +37,7 @@ static uint64_t ptr_pa(const void *p)
 	return (uint64_t)(uintptr_t)p;
 }
 
-int simdrv_poll_reg(struct simdrv *d, uint64_t off, uint32_t mask, uint32_t want)
+int sim_iommu_drv_poll_reg(struct sim_iommu_drv *d, uint64_t off, uint32_t mask, uint32_t want)
 {
 	unsigned int i;
 	uint32_t v = 0;
@@ -55,7 +55,7 @@ int simdrv_poll_reg(struct simdrv *d, uint64_t off, uint32_t mask, uint32_t want
 }
 
 /* GCMD takes the whole desired state (VT-d style); keep a shadow of it. */
-void simdrv_set_gcmd(struct simdrv *d, uint32_t bits, bool on)
+void sim_iommu_drv_set_gcmd(struct sim_iommu_drv *d, uint32_t bits, bool on)
 {
 	if (on)
 		d->gcmd |= bits;
@@ -64,7 +64,7 @@ void simdrv_set_gcmd(struct simdrv *d, uint32_t bits, bool on)
 	svio_reg_write32(d->dev, 0, SIM_IOMMU_REG_GCMD, d->gcmd);
 }
 
-static struct sim_iommu_context_entry *ctx_entry(struct simdrv *d, uint32_t sid)
+static struct sim_iommu_context_entry *ctx_entry(struct sim_iommu_drv *d, uint32_t sid)
 {
 	uint64_t re = __atomic_load_n(&d->root[(sid >> 8) & 0xff].lo, __ATOMIC_ACQUIRE);
 	struct sim_iommu_context_entry *ct;
@@ -75,7 +75,7 @@ static struct sim_iommu_context_entry *ctx_entry(struct simdrv *d, uint32_t sid)
 	return &ct[sid & 0xff];
 }
 
-int simdrv_ctx_info(struct simdrv *d, uint32_t sid, uint32_t *rid_pasid, bool *dte)
+int sim_iommu_drv_ctx_info(struct sim_iommu_drv *d, uint32_t sid, uint32_t *rid_pasid, bool *dte)
 {
 	struct sim_iommu_context_entry *ce = ctx_entry(d, sid);
 	uint64_t lo;
@@ -100,7 +100,7 @@ static struct sim_iommu_pasid_entry *pasid_entry(uint64_t ce_lo, uint32_t pasid,
 	if (!(*pde & SIM_IOMMU_PDE_P)) {
 		if (!create)
 			return NULL;
-		pt = simdrv_zalloc(SIM_IOMMU_PASID_TABLE_ENTRIES * sizeof(*pt));
+		pt = sim_iommu_drv_zalloc(SIM_IOMMU_PASID_TABLE_ENTRIES * sizeof(*pt));
 		if (pt == NULL)
 			return NULL;
 		__atomic_store_n(pde, ptr_pa(pt) | SIM_IOMMU_PDE_P, __ATOMIC_RELEASE);
@@ -110,7 +110,7 @@ static struct sim_iommu_pasid_entry *pasid_entry(uint64_t ce_lo, uint32_t pasid,
 }
 
 /* The context entry of @p dev, made present (with an empty directory) if needed. */
-static int ctx_get(struct simdrv *d, struct svio_device *dev, uint32_t pasid,
+static int ctx_get(struct sim_iommu_drv *d, struct svio_device *dev, uint32_t pasid,
 		   struct sim_iommu_context_entry **out)
 {
 	uint32_t sid = dev->dma.sid;
@@ -120,7 +120,7 @@ static int ctx_get(struct simdrv *d, struct svio_device *dev, uint32_t pasid,
 	void *dir;
 
 	if (!(re->lo & SIM_IOMMU_RE_P)) {
-		void *ct = simdrv_zalloc(256 * sizeof(struct sim_iommu_context_entry));
+		void *ct = sim_iommu_drv_zalloc(256 * sizeof(struct sim_iommu_context_entry));
 
 		if (ct == NULL)
 			return -ENOMEM;
@@ -128,7 +128,7 @@ static int ctx_get(struct simdrv *d, struct svio_device *dev, uint32_t pasid,
 	}
 	ce = ctx_entry(d, sid);
 	if (!(ce->lo & SIM_IOMMU_CE_P)) {
-		dir = simdrv_zalloc((size_t)8 << (d->pdts + 7));
+		dir = sim_iommu_drv_zalloc((size_t)8 << (d->pdts + 7));
 		if (dir == NULL)
 			return -ENOMEM;
 		lo = ptr_pa(dir) | ((uint64_t)d->pdts << SIM_IOMMU_CE_PDTS_SHIFT) | SIM_IOMMU_CE_P;
@@ -144,10 +144,10 @@ static int ctx_get(struct simdrv *d, struct svio_device *dev, uint32_t pasid,
 	return 0;
 }
 
-static int simdrv_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid,
-			 uint16_t did, uint64_t pgtable)
+static int sim_iommu_drv_attach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid,
+				uint16_t did, uint64_t pgtable)
 {
-	struct simdrv *d = simdrv_of(iommu);
+	struct sim_iommu_drv *d = sim_iommu_drv_of(iommu);
 	struct sim_iommu_context_entry *ce;
 	struct sim_iommu_pasid_entry *pe, *cur;
 	int rc;
@@ -195,9 +195,9 @@ out_unlock:
 	return rc;
 }
 
-static int simdrv_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid)
+static int sim_iommu_drv_detach(struct svio_iommu *iommu, struct svio_device *dev, uint32_t pasid)
 {
-	struct simdrv *d = simdrv_of(iommu);
+	struct sim_iommu_drv *d = sim_iommu_drv_of(iommu);
 	struct sim_iommu_context_entry *ce;
 	struct sim_iommu_pasid_entry *pe = NULL;
 	int rc = -ENOENT;
@@ -223,34 +223,34 @@ static uint64_t read_ctr(struct svio_iommu *iommu, enum sim_iommu_ctr c)
 {
 	uint64_t v = 0;
 
-	if (svio_reg_read64(simdrv_of(iommu)->dev, 0, SIM_IOMMU_REG_CTR(c), &v) < 0)
+	if (svio_reg_read64(sim_iommu_drv_of(iommu)->dev, 0, SIM_IOMMU_REG_CTR(c), &v) < 0)
 		return 0;
 	return v;
 }
 
-static uint64_t simdrv_stale_uses(struct svio_iommu *iommu)
+static uint64_t sim_iommu_drv_stale_uses(struct svio_iommu *iommu)
 {
 	return read_ctr(iommu, SIM_IOMMU_CTR_STALE_USES);
 }
 
-static uint64_t simdrv_modeled_ns(struct svio_iommu *iommu)
+static uint64_t sim_iommu_drv_modeled_ns(struct svio_iommu *iommu)
 {
 	return read_ctr(iommu, SIM_IOMMU_CTR_COST_NS);
 }
 
-static const struct svio_iommu_ops simdrv_ops = {
+static const struct svio_iommu_ops sim_iommu_drv_ops = {
 	.name = "sim",
-	.attach = simdrv_attach,
-	.detach = simdrv_detach,
-	.inv_post = simdrv_inv_post,
-	.wait_post = simdrv_wait_post,
-	.wait_poll = simdrv_wait_poll,
-	.page_resp = simdrv_page_resp,
-	.stale_uses = simdrv_stale_uses,
-	.modeled_ns = simdrv_modeled_ns,
+	.attach = sim_iommu_drv_attach,
+	.detach = sim_iommu_drv_detach,
+	.inv_post = sim_iommu_drv_inv_post,
+	.wait_post = sim_iommu_drv_wait_post,
+	.wait_poll = sim_iommu_drv_wait_poll,
+	.page_resp = sim_iommu_drv_page_resp,
+	.stale_uses = sim_iommu_drv_stale_uses,
+	.modeled_ns = sim_iommu_drv_modeled_ns,
 };
 
-static void free_tables(struct simdrv *d)
+static void free_tables(struct sim_iommu_drv *d)
 {
 	unsigned int bus, devfn, i;
 
@@ -292,7 +292,7 @@ static int name_index(const char *name)
 	return atoi(name + n);
 }
 
-static int read_caps(struct simdrv *d)
+static int read_caps(struct sim_iommu_drv *d)
 {
 	struct svio_device *dev = d->dev;
 	unsigned int pasid_bits;
@@ -324,9 +324,9 @@ static int read_caps(struct simdrv *d)
 	return 0;
 }
 
-static int simdrv_probe(struct svio_driver *drv, struct svio_device *dev)
+static int sim_iommu_drv_probe(struct svio_driver *drv, struct svio_device *dev)
 {
-	struct simdrv *d;
+	struct sim_iommu_drv *d;
 	int idx, rc;
 
 	RTE_SET_USED(drv);
@@ -340,7 +340,7 @@ static int simdrv_probe(struct svio_driver *drv, struct svio_device *dev)
 	if (d == NULL)
 		return -ENOMEM;
 	d->dev = dev;
-	d->iommu.ops = &simdrv_ops;
+	d->iommu.ops = &sim_iommu_drv_ops;
 	d->iommu.priv = d;
 	d->iommu.index = (unsigned int)idx;
 	pthread_mutex_init(&d->tbl_lock, NULL);
@@ -350,24 +350,25 @@ static int simdrv_probe(struct svio_driver *drv, struct svio_device *dev)
 	if (rc < 0)
 		goto out_free;
 
-	d->root = simdrv_zalloc(256 * sizeof(struct sim_iommu_root_entry));
+	d->root = sim_iommu_drv_zalloc(256 * sizeof(struct sim_iommu_root_entry));
 	if (d->root == NULL) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
 	svio_reg_write64(dev, 0, SIM_IOMMU_REG_RTADDR, ptr_pa(d->root));
 	svio_reg_write32(dev, 0, SIM_IOMMU_REG_GCMD, d->gcmd | SIM_IOMMU_GCMD_SRTP);
-	rc = simdrv_poll_reg(d, SIM_IOMMU_REG_GSTS, SIM_IOMMU_GSTS_RTPS, SIM_IOMMU_GSTS_RTPS);
+	rc = sim_iommu_drv_poll_reg(d, SIM_IOMMU_REG_GSTS, SIM_IOMMU_GSTS_RTPS,
+				    SIM_IOMMU_GSTS_RTPS);
 	if (rc < 0)
 		goto out_tables;
-	rc = simdrv_qi_init(d);
+	rc = sim_iommu_drv_qi_init(d);
 	if (rc < 0)
 		goto out_tables;
-	rc = simdrv_prq_init(d);
+	rc = sim_iommu_drv_prq_init(d);
 	if (rc < 0)
 		goto out_qi;
-	simdrv_set_gcmd(d, SIM_IOMMU_GCMD_TE, true);
-	rc = simdrv_poll_reg(d, SIM_IOMMU_REG_GSTS, SIM_IOMMU_GSTS_TES, SIM_IOMMU_GSTS_TES);
+	sim_iommu_drv_set_gcmd(d, SIM_IOMMU_GCMD_TE, true);
+	rc = sim_iommu_drv_poll_reg(d, SIM_IOMMU_REG_GSTS, SIM_IOMMU_GSTS_TES, SIM_IOMMU_GSTS_TES);
 	if (rc < 0)
 		goto out_te;
 	rc = svio_iommu_register(&d->iommu);
@@ -382,10 +383,10 @@ static int simdrv_probe(struct svio_driver *drv, struct svio_device *dev)
 	return 0;
 
 out_te:
-	simdrv_set_gcmd(d, SIM_IOMMU_GCMD_TE, false);
-	simdrv_prq_fini(d);
+	sim_iommu_drv_set_gcmd(d, SIM_IOMMU_GCMD_TE, false);
+	sim_iommu_drv_prq_fini(d);
 out_qi:
-	simdrv_qi_fini(d);
+	sim_iommu_drv_qi_fini(d);
 out_tables:
 	free_tables(d);
 out_free:
@@ -396,9 +397,9 @@ out_free:
 	return rc;
 }
 
-static int simdrv_remove(struct svio_device *dev)
+static int sim_iommu_drv_remove(struct svio_device *dev)
 {
-	struct simdrv *d = dev->driver_priv;
+	struct sim_iommu_drv *d = dev->driver_priv;
 	int rc;
 
 	if (d == NULL)
@@ -406,9 +407,9 @@ static int simdrv_remove(struct svio_device *dev)
 	rc = svio_iommu_unregister(&d->iommu);
 	if (rc < 0)
 		return rc;
-	simdrv_set_gcmd(d, SIM_IOMMU_GCMD_TE, false);
-	simdrv_prq_fini(d);
-	simdrv_qi_fini(d);
+	sim_iommu_drv_set_gcmd(d, SIM_IOMMU_GCMD_TE, false);
+	sim_iommu_drv_prq_fini(d);
+	sim_iommu_drv_qi_fini(d);
 	free_tables(d);
 	pthread_mutex_destroy(&d->prq_lock);
 	pthread_spin_destroy(&d->iq_lock);
@@ -423,6 +424,6 @@ struct svio_driver sim_iommu_driver = {
 	.kind = SVIO_DEV_KIND_IOMMU,
 	.name_prefix = "sim_iommu",
 	.devargs = NULL,
-	.probe = simdrv_probe,
-	.remove = simdrv_remove,
+	.probe = sim_iommu_drv_probe,
+	.remove = sim_iommu_drv_remove,
 };

@@ -32,7 +32,7 @@ extern int sim_iommu_drv_logtype;
 #define SIMDRV_PQ_QS	  0	    /* 128 page requests */
 #define SIMDRV_POLL_LIMIT 10000000u /* register polls before a command is declared stuck */
 
-struct simdrv {
+struct sim_iommu_drv {
 	struct svio_iommu iommu; /* first: what the core holds */
 	struct svio_device *dev;
 	uint64_t cap;
@@ -58,30 +58,30 @@ struct simdrv {
 	unsigned int pq_entries;
 };
 
-static inline struct simdrv *simdrv_of(struct svio_iommu *iommu)
+static inline struct sim_iommu_drv *sim_iommu_drv_of(struct svio_iommu *iommu)
 {
-	return (struct simdrv *)iommu->priv;
+	return (struct sim_iommu_drv *)iommu->priv;
 }
 
 /* iommu_sim.c */
-int simdrv_poll_reg(struct simdrv *d, uint64_t off, uint32_t mask, uint32_t want);
-void simdrv_set_gcmd(struct simdrv *d, uint32_t bits, bool on);
+int sim_iommu_drv_poll_reg(struct sim_iommu_drv *d, uint64_t off, uint32_t mask, uint32_t want);
+void sim_iommu_drv_set_gcmd(struct sim_iommu_drv *d, uint32_t bits, bool on);
 /* RID_PASID of @p sid, or -ENOENT; device-TLB allowed in *dte. */
-int simdrv_ctx_info(struct simdrv *d, uint32_t sid, uint32_t *rid_pasid, bool *dte);
+int sim_iommu_drv_ctx_info(struct sim_iommu_drv *d, uint32_t sid, uint32_t *rid_pasid, bool *dte);
 
 /* iommu_sim_qi.c */
-int simdrv_qi_init(struct simdrv *d);
-void simdrv_qi_fini(struct simdrv *d);
-int simdrv_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n);
-int simdrv_wait_post(struct svio_iommu *iommu, uint64_t *cookie);
-int simdrv_wait_poll(struct svio_iommu *iommu, uint64_t cookie);
-int simdrv_page_resp(struct svio_iommu *iommu, const struct svio_page_req *req, int code);
+int sim_iommu_drv_qi_init(struct sim_iommu_drv *d);
+void sim_iommu_drv_qi_fini(struct sim_iommu_drv *d);
+int sim_iommu_drv_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n);
+int sim_iommu_drv_wait_post(struct svio_iommu *iommu, uint64_t *cookie);
+int sim_iommu_drv_wait_poll(struct svio_iommu *iommu, uint64_t cookie);
+int sim_iommu_drv_page_resp(struct svio_iommu *iommu, const struct svio_page_req *req, int code);
 
 /* iommu_sim_prq.c */
-int simdrv_prq_init(struct simdrv *d);
-void simdrv_prq_fini(struct simdrv *d);
+int sim_iommu_drv_prq_init(struct sim_iommu_drv *d);
+void sim_iommu_drv_prq_fini(struct sim_iommu_drv *d);
 
 /* Zeroed memory the IOMMU may read: 4 KiB aligned. NULL when out of memory. */
-void *simdrv_zalloc(size_t size);
+void *sim_iommu_drv_zalloc(size_t size);
 
 #endif /* IOMMU_SIM_PRIV_H */

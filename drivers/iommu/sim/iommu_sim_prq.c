@@ -15,7 +15,7 @@ static uint64_t ptr_pa(const void *p)
 	return (uint64_t)(uintptr_t)p;
 }
 
-static void decode(struct simdrv *d, const struct sim_iommu_page_req_desc *desc,
+static void decode(struct sim_iommu_drv *d, const struct sim_iommu_page_req_desc *desc,
 		   struct svio_page_req *req)
 {
 	uint64_t qw0 = desc->qw[0], qw1 = desc->qw[1];
@@ -28,7 +28,7 @@ static void decode(struct simdrv *d, const struct sim_iommu_page_req_desc *desc,
 			(uint32_t)((qw0 & SIM_IOMMU_DESC_PASID_MASK) >> SIM_IOMMU_DESC_PASID_SHIFT);
 	} else {
 		/* An untagged request faulted in the RID_PASID address space. */
-		(void)simdrv_ctx_info(d, req->sid, &rid_pasid, &dte);
+		(void)sim_iommu_drv_ctx_info(d, req->sid, &rid_pasid, &dte);
 		req->pasid = rid_pasid;
 	}
 	req->addr = qw1 & SIM_IOMMU_DESC_ADDR_MASK;
@@ -38,7 +38,7 @@ static void decode(struct simdrv *d, const struct sim_iommu_page_req_desc *desc,
 	req->group = (uint16_t)((qw1 & SIM_IOMMU_PREQ_PRGI_MASK) >> SIM_IOMMU_PREQ_PRGI_SHIFT);
 }
 
-static uint64_t reg64(struct simdrv *d, uint64_t off)
+static uint64_t reg64(struct sim_iommu_drv *d, uint64_t off)
 {
 	uint64_t v = 0;
 
@@ -48,7 +48,7 @@ static uint64_t reg64(struct simdrv *d, uint64_t off)
 
 static void prq_handler(struct svio_device *dev, unsigned int vector, void *arg)
 {
-	struct simdrv *d = arg;
+	struct sim_iommu_drv *d = arg;
 	uint64_t bytes = (uint64_t)d->pq_entries * SIM_IOMMU_PQ_DESC_SIZE;
 	uint64_t head, tail;
 
@@ -78,14 +78,14 @@ static void prq_handler(struct svio_device *dev, unsigned int vector, void *arg)
 	pthread_mutex_unlock(&d->prq_lock);
 }
 
-int simdrv_prq_init(struct simdrv *d)
+int sim_iommu_drv_prq_init(struct sim_iommu_drv *d)
 {
 	int rc;
 
 	if (!d->iommu.caps.pri)
 		return 0;
 	d->pq_entries = SIM_IOMMU_PQ_ENTRIES(SIMDRV_PQ_QS);
-	d->pq = simdrv_zalloc((size_t)d->pq_entries * SIM_IOMMU_PQ_DESC_SIZE);
+	d->pq = sim_iommu_drv_zalloc((size_t)d->pq_entries * SIM_IOMMU_PQ_DESC_SIZE);
 	if (d->pq == NULL)
 		return -ENOMEM;
 	svio_reg_write64(d->dev, 0, SIM_IOMMU_REG_PQA, ptr_pa(d->pq) | SIMDRV_PQ_QS);
@@ -106,7 +106,7 @@ out_queue:
 	return rc;
 }
 
-void simdrv_prq_fini(struct simdrv *d)
+void sim_iommu_drv_prq_fini(struct sim_iommu_drv *d)
 {
 	if (d->pq == NULL)
 		return;

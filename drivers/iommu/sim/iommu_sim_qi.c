@@ -20,14 +20,14 @@ static uint64_t ptr_pa(const void *p)
 	return (uint64_t)(uintptr_t)p;
 }
 
-int simdrv_qi_init(struct simdrv *d)
+int sim_iommu_drv_qi_init(struct sim_iommu_drv *d)
 {
 	int rc;
 
 	d->iq_entries = SIM_IOMMU_IQ_ENTRIES(SIMDRV_IQ_QS);
-	d->iq = simdrv_zalloc((size_t)d->iq_entries * SIM_IOMMU_IQ_DESC_SIZE);
+	d->iq = sim_iommu_drv_zalloc((size_t)d->iq_entries * SIM_IOMMU_IQ_DESC_SIZE);
 	/* The status word gets a cache line of its own: pollers spin on it. */
-	d->wait_status = simdrv_zalloc(RTE_CACHE_LINE_SIZE);
+	d->wait_status = sim_iommu_drv_zalloc(RTE_CACHE_LINE_SIZE);
 	if (d->iq == NULL || d->wait_status == NULL) {
 		rc = -ENOMEM;
 		goto out_free;
@@ -35,14 +35,15 @@ int simdrv_qi_init(struct simdrv *d)
 	d->iq_tail = 0;
 	svio_reg_write64(d->dev, 0, SIM_IOMMU_REG_IQA, ptr_pa(d->iq) | SIMDRV_IQ_QS);
 	svio_reg_write64(d->dev, 0, SIM_IOMMU_REG_IQT, 0);
-	simdrv_set_gcmd(d, SIM_IOMMU_GCMD_QIE, true);
-	rc = simdrv_poll_reg(d, SIM_IOMMU_REG_GSTS, SIM_IOMMU_GSTS_QIES, SIM_IOMMU_GSTS_QIES);
+	sim_iommu_drv_set_gcmd(d, SIM_IOMMU_GCMD_QIE, true);
+	rc = sim_iommu_drv_poll_reg(d, SIM_IOMMU_REG_GSTS, SIM_IOMMU_GSTS_QIES,
+				    SIM_IOMMU_GSTS_QIES);
 	if (rc < 0)
 		goto out_disable;
 	return 0;
 
 out_disable:
-	simdrv_set_gcmd(d, SIM_IOMMU_GCMD_QIE, false);
+	sim_iommu_drv_set_gcmd(d, SIM_IOMMU_GCMD_QIE, false);
 out_free:
 	free(d->wait_status);
 	free(d->iq);
@@ -51,17 +52,17 @@ out_free:
 	return rc;
 }
 
-void simdrv_qi_fini(struct simdrv *d)
+void sim_iommu_drv_qi_fini(struct sim_iommu_drv *d)
 {
-	simdrv_set_gcmd(d, SIM_IOMMU_GCMD_QIE, false);
-	(void)simdrv_poll_reg(d, SIM_IOMMU_REG_GSTS, SIM_IOMMU_GSTS_QIES, 0);
+	sim_iommu_drv_set_gcmd(d, SIM_IOMMU_GCMD_QIE, false);
+	(void)sim_iommu_drv_poll_reg(d, SIM_IOMMU_REG_GSTS, SIM_IOMMU_GSTS_QIES, 0);
 	free(d->wait_status);
 	free(d->iq);
 	d->wait_status = NULL;
 	d->iq = NULL;
 }
 
-static unsigned int iq_head(struct simdrv *d)
+static unsigned int iq_head(struct sim_iommu_drv *d)
 {
 	uint64_t h = 0;
 
@@ -69,13 +70,13 @@ static unsigned int iq_head(struct simdrv *d)
 	return (unsigned int)(h / SIM_IOMMU_IQ_DESC_SIZE);
 }
 
-static void iq_submit(struct simdrv *d)
+static void iq_submit(struct sim_iommu_drv *d)
 {
 	svio_reg_write64(d->dev, 0, SIM_IOMMU_REG_IQT,
 			 (uint64_t)d->iq_tail * SIM_IOMMU_IQ_DESC_SIZE);
 }
 
-static bool iq_error(struct simdrv *d)
+static bool iq_error(struct sim_iommu_drv *d)
 {
 	uint32_t fsts = 0;
 
@@ -88,7 +89,7 @@ static bool iq_error(struct simdrv *d)
  * complete, clear the error and restart the queue empty (disabling it
  * resets IQH). iq_lock held. Returns true when there was an error to recover.
  */
-static bool iq_recover_locked(struct simdrv *d)
+static bool iq_recover_locked(struct sim_iommu_drv *d)
 {
 	uint64_t ercd = 0, head = 0;
 	uint32_t done;
@@ -109,12 +110,13 @@ static bool iq_recover_locked(struct simdrv *d)
 		   d->dev->name, SIM_IOMMU_IQERCD_CODE(ercd), SIM_IOMMU_IQERCD_INDEX(ercd), head,
 		   d->fail_lo + 1, d->wait_seq);
 	svio_reg_write32(d->dev, 0, SIM_IOMMU_REG_FSTS, SIM_IOMMU_FSTS_IQE);
-	simdrv_set_gcmd(d, SIM_IOMMU_GCMD_QIE, false);
-	(void)simdrv_poll_reg(d, SIM_IOMMU_REG_GSTS, SIM_IOMMU_GSTS_QIES, 0);
+	sim_iommu_drv_set_gcmd(d, SIM_IOMMU_GCMD_QIE, false);
+	(void)sim_iommu_drv_poll_reg(d, SIM_IOMMU_REG_GSTS, SIM_IOMMU_GSTS_QIES, 0);
 	d->iq_tail = 0;
 	svio_reg_write64(d->dev, 0, SIM_IOMMU_REG_IQT, 0);
-	simdrv_set_gcmd(d, SIM_IOMMU_GCMD_QIE, true);
-	(void)simdrv_poll_reg(d, SIM_IOMMU_REG_GSTS, SIM_IOMMU_GSTS_QIES, SIM_IOMMU_GSTS_QIES);
+	sim_iommu_drv_set_gcmd(d, SIM_IOMMU_GCMD_QIE, true);
+	(void)sim_iommu_drv_poll_reg(d, SIM_IOMMU_REG_GSTS, SIM_IOMMU_GSTS_QIES,
+				     SIM_IOMMU_GSTS_QIES);
 	return true;
 }
 
@@ -123,7 +125,7 @@ static bool iq_recover_locked(struct simdrv *d)
  * wait for the head to move. -EIO when the queue stopped on an error
  * meanwhile (*recovered is set: report it after unlocking). iq_lock held.
  */
-static int iq_push(struct simdrv *d, const struct sim_iommu_inv_desc *desc, bool *recovered)
+static int iq_push(struct sim_iommu_drv *d, const struct sim_iommu_inv_desc *desc, bool *recovered)
 {
 	unsigned int next = (d->iq_tail + 1) % d->iq_entries;
 
@@ -142,7 +144,7 @@ static int iq_push(struct simdrv *d, const struct sim_iommu_inv_desc *desc, bool
 	return 0;
 }
 
-static void report_error(struct simdrv *d, bool recovered)
+static void report_error(struct sim_iommu_drv *d, bool recovered)
 {
 	if (recovered)
 		svio_iommu_queue_error(&d->iommu);
@@ -160,8 +162,8 @@ static uint64_t devtlb_addr(const struct svio_inv *inv)
 }
 
 /* Descriptors for one request: 0..2 of them in @p out. -EINVAL names the problem. */
-static int build(struct simdrv *d, const struct svio_inv *inv, struct sim_iommu_inv_desc *out,
-		 unsigned int *n)
+static int build(struct sim_iommu_drv *d, const struct svio_inv *inv,
+		 struct sim_iommu_inv_desc *out, unsigned int *n)
 {
 	uint64_t pasid = (uint64_t)inv->pasid << SIM_IOMMU_DESC_PASID_SHIFT;
 	uint64_t size = SIM_IOMMU_PAGE_SIZE << (inv->order < 52 ? inv->order : 0);
@@ -194,8 +196,8 @@ static int build(struct simdrv *d, const struct svio_inv *inv, struct sim_iommu_
 		*n = 1;
 		return 0;
 	case SVIO_INV_DEVTLB:
-		if (inv->sid > 0xffff || simdrv_ctx_info(d, inv->sid, &rid_pasid, &dte) < 0 ||
-		    !dte) {
+		if (inv->sid > 0xffff ||
+		    sim_iommu_drv_ctx_info(d, inv->sid, &rid_pasid, &dte) < 0 || !dte) {
 			SIMDRV_LOG(ERR,
 				   "%s: device-TLB invalidation for sid %#x: no ATS device "
 				   "attached there",
@@ -221,9 +223,9 @@ static int build(struct simdrv *d, const struct svio_inv *inv, struct sim_iommu_
 	}
 }
 
-int simdrv_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n)
+int sim_iommu_drv_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsigned int n)
 {
-	struct simdrv *d = simdrv_of(iommu);
+	struct sim_iommu_drv *d = sim_iommu_drv_of(iommu);
 	struct sim_iommu_inv_desc desc[2];
 	bool recovered = false;
 	unsigned int i, j, k;
@@ -248,9 +250,9 @@ int simdrv_inv_post(struct svio_iommu *iommu, const struct svio_inv *inv, unsign
 	return rc;
 }
 
-int simdrv_wait_post(struct svio_iommu *iommu, uint64_t *cookie)
+int sim_iommu_drv_wait_post(struct svio_iommu *iommu, uint64_t *cookie)
 {
-	struct simdrv *d = simdrv_of(iommu);
+	struct sim_iommu_drv *d = sim_iommu_drv_of(iommu);
 	struct sim_iommu_inv_desc desc;
 	bool recovered = false;
 	uint64_t seq;
@@ -274,7 +276,7 @@ int simdrv_wait_post(struct svio_iommu *iommu, uint64_t *cookie)
 	return 0;
 }
 
-static int wait_state(struct simdrv *d, uint64_t cookie)
+static int wait_state(struct sim_iommu_drv *d, uint64_t cookie)
 {
 	uint64_t hi = __atomic_load_n(&d->fail_hi, __ATOMIC_ACQUIRE);
 	uint32_t done;
@@ -288,9 +290,9 @@ static int wait_state(struct simdrv *d, uint64_t cookie)
 	return -EAGAIN;
 }
 
-int simdrv_wait_poll(struct svio_iommu *iommu, uint64_t cookie)
+int sim_iommu_drv_wait_poll(struct svio_iommu *iommu, uint64_t cookie)
 {
-	struct simdrv *d = simdrv_of(iommu);
+	struct sim_iommu_drv *d = sim_iommu_drv_of(iommu);
 	bool recovered;
 	int rc;
 
@@ -304,9 +306,9 @@ int simdrv_wait_poll(struct svio_iommu *iommu, uint64_t cookie)
 	return wait_state(d, cookie);
 }
 
-int simdrv_page_resp(struct svio_iommu *iommu, const struct svio_page_req *req, int code)
+int sim_iommu_drv_page_resp(struct svio_iommu *iommu, const struct svio_page_req *req, int code)
 {
-	struct simdrv *d = simdrv_of(iommu);
+	struct sim_iommu_drv *d = sim_iommu_drv_of(iommu);
 	struct sim_iommu_inv_desc desc;
 	bool recovered = false;
 	int rc;

@@ -26,7 +26,7 @@
 #define VA0    0x10000000ull
 
 static struct svio_device *iodev;
-static struct simdrv *drv;
+static struct sim_iommu_drv *drv;
 
 static void open_probed(const char *args)
 {

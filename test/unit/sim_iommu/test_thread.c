@@ -119,7 +119,7 @@ static void test_thread_mode_stress(void **state)
 {
 	pthread_t dma[2], pri, fl[2];
 	struct flusher f[2] = { { 0, 0 }, { NPAGES / 2, 0 } };
-	struct simdrv *drv;
+	struct sim_iommu_drv *drv;
 	uint64_t *pri_root;
 	unsigned int i;
 
