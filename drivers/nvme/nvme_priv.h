@@ -131,6 +131,7 @@ struct svio_nvme_qpair {
 	uint64_t sq_db, cq_db;
 	uint64_t next_check; /* tsc of the next timeout / CSTS check */
 	bool sva;
+	bool sva_check; /* SVA where the device reaches only mapped memory (iommufd) */
 
 	/* Cold. */
 	TAILQ_ENTRY(svio_nvme_qpair) next;

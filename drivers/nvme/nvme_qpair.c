@@ -637,6 +637,37 @@ static int __rte_noinline rw_map(struct svio_nvme_qpair *qp, uint8_t opc, uint32
 	return rc;
 }
 
+/*
+ * Pointer API with SVA where the device cannot fault pages in (iommufd): a
+ * buffer the domain does not map would not be translated, and QEMU's
+ * emulated controllers then complete the command without moving the data.
+ * Refuse it instead, before anything reaches the device.
+ */
+static int __rte_noinline rw_checked(struct svio_nvme_qpair *qp, uint8_t opc, uint32_t nsid,
+				     const void *buf, uint64_t lba, uint32_t nlb, svio_nvme_cb cb,
+				     void *arg)
+{
+	uint64_t va = (uint64_t)(uintptr_t)buf, len;
+	struct nvme_sqe sqe;
+	int rc;
+
+	rc = rw_prep(qp, opc, nsid, va, lba, nlb, &sqe, &len);
+	if (rc < 0)
+		return rc;
+	/* A write command has the device read memory; a read has it write. */
+	rc = svio_dma_check(qp->ctrlr->dom, va, len,
+			    opc == NVME_CMD_WRITE ? SVIO_DMA_READ : SVIO_DMA_WRITE);
+	if (rc < 0) {
+		NVME_LOG(ERR,
+			 "%s: buffer %p (%" PRIu64
+			 " bytes) is not mapped for the device: under SVA "
+			 "on this IOMMU use DPDK memory, svio_dma_map() it, or run with --sva=off",
+			 opc == NVME_CMD_WRITE ? "write" : "read", buf, len);
+		return -EFAULT;
+	}
+	return submit(qp, &sqe, va, len, cb, arg);
+}
+
 int svio_nvme_read_iova(struct svio_nvme_qpair *qp, uint32_t nsid, uint64_t iova, uint64_t lba,
 			uint32_t nlb, svio_nvme_cb cb, void *arg)
 {
@@ -656,6 +687,8 @@ int svio_nvme_read(struct svio_nvme_qpair *qp, uint32_t nsid, void *buf, uint64_
 		return -EINVAL;
 	if (unlikely(!qp->sva))
 		return rw_map(qp, NVME_CMD_READ, nsid, buf, lba, nlb, cb, arg);
+	if (unlikely(qp->sva_check))
+		return rw_checked(qp, NVME_CMD_READ, nsid, buf, lba, nlb, cb, arg);
 	return rw(qp, NVME_CMD_READ, nsid, (uint64_t)(uintptr_t)buf, lba, nlb, cb, arg);
 }
 
@@ -666,6 +699,8 @@ int svio_nvme_write(struct svio_nvme_qpair *qp, uint32_t nsid, const void *buf, 
 		return -EINVAL;
 	if (unlikely(!qp->sva))
 		return rw_map(qp, NVME_CMD_WRITE, nsid, buf, lba, nlb, cb, arg);
+	if (unlikely(qp->sva_check))
+		return rw_checked(qp, NVME_CMD_WRITE, nsid, buf, lba, nlb, cb, arg);
 	return rw(qp, NVME_CMD_WRITE, nsid, (uint64_t)(uintptr_t)buf, lba, nlb, cb, arg);
 }
 
@@ -780,6 +815,7 @@ int svio_nvme_qpair_alloc(struct svio_nvme_ctrlr *c, uint32_t depth, struct svio
 	qp->depth = depth;
 	qp->qsize = depth + 1;
 	qp->sva = svio_domain_sva(c->dom);
+	qp->sva_check = svio_domain_sva_mapped_only(c->dom);
 	qp->reqs = calloc(depth, sizeof(*qp->reqs));
 	qp->free_ids = calloc(depth, sizeof(*qp->free_ids));
 	qp->ending = calloc((depth + 63) / 64, sizeof(*qp->ending));

@@ -94,6 +94,30 @@ bool domain_needs_premap(struct svio_domain *dom)
 	return need;
 }
 
+bool svio_domain_sva_mapped_only(struct svio_domain *dom)
+{
+	return dom != NULL && dom->cfg.sva && domain_needs_premap(dom);
+}
+
+int svio_dma_check(struct svio_domain *dom, uint64_t iova, size_t len, int prot)
+{
+	uint64_t end = iova + len, p = iova, flags, leaf;
+
+	if (dom == NULL || len == 0 || end < iova)
+		return -EINVAL;
+	/* Leaf by leaf: a DPDK hugepage is one lookup however long the buffer. */
+	while (p < end) {
+		if (pgtable_lookup(&dom->pgt, p, NULL, &flags, &leaf) < 0)
+			return -EFAULT;
+		if ((prot & SVIO_DMA_WRITE) && !(flags & SVIO_PTE_RW))
+			return -EFAULT;
+		p = (p & ~(leaf - 1)) + leaf;
+		if (p == 0)
+			break; /* the last leaf of the address space */
+	}
+	return 0;
+}
+
 int domain_s1_check(struct svio_domain *dom, uint64_t pa, uint64_t len)
 {
 	const struct inv_array *arr;

@@ -193,6 +193,25 @@ int svio_domain_map_dpdk_memory(struct svio_domain *dom);
 /** Stop following DPDK memory (the mappings go with the devices' detach). */
 void svio_domain_unmap_dpdk_memory(struct svio_domain *dom);
 
+/**
+ * Under SVA, whether devices of @p dom reach only what the domain mapped:
+ * true on IOMMU instances that cannot fault pages in (iommufd), where a
+ * process address outside DPDK memory and svio_dma_map() is not translated
+ * (QEMU's emulated devices then move nothing and still report success).
+ * False without SVA (every pointer is mapped per command) and on the
+ * built-in IOMMU (page requests map any process address or fail the DMA).
+ */
+bool svio_domain_sva_mapped_only(struct svio_domain *dom);
+
+/**
+ * Check that the domain maps every page of [iova, iova + len) with @p prot
+ * (SVIO_DMA_READ/WRITE, the device's access). Reads the domain's own record
+ * of its maps, which table-owning instances mirror.
+ * @return 0, -EINVAL (dom NULL, len 0 or wrapping), -EFAULT (a page is not
+ *         mapped, or lacks the access).
+ */
+int svio_dma_check(struct svio_domain *dom, uint64_t iova, size_t len, int prot);
+
 /** Complete every queued invalidation now (and run their releases). */
 int svio_iommu_sync(struct svio_domain *dom);
 
