@@ -248,6 +248,9 @@ int svio_nvme_qpair_poll(struct svio_nvme_qpair *qp, uint32_t max);
  *         svio_dma_map() error (-EINVAL: not a mappable address; -EFAULT:
  *         memory the process does not map with the access the transfer
  *         needs, on the built-in IOMMU; -ENOMEM): nothing stays mapped then.
+ *         With SVA on an IOMMU that cannot fault pages in (iommufd), -EFAULT
+ *         for a pointer the domain does not map (not DPDK memory, not
+ *         svio_dma_map()ed), logged at ERR level naming the buffer.
  */
 int svio_nvme_read(struct svio_nvme_qpair *qp, uint32_t nsid, void *buf, uint64_t lba, uint32_t nlb,
 		   svio_nvme_cb cb, void *arg);
