@@ -25,7 +25,7 @@ rounds). The JSON records every command line exactly as run.
 With valgrind, each side also runs under callgrind twice, at two lengths, and
 the difference of the instruction counts over the difference of the I/Os is
 the instructions per I/O (start-up and teardown cancel out), split by object
-(fio, libsvio, libc, the engine): load-independent, unlike IOPS.
+(fio, libsvio, libc, the engine) and by function: load-independent, unlike IOPS.
 
 Prints one JSON object. Exit status 0 when every run completed, 1 otherwise;
 a missed goal is reported in the JSON ("goal_met"), it is not an error.
@@ -145,28 +145,36 @@ def callgrind_run(cmd, tmp, tag):
         return None
     ann = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", out],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
-    by_obj = {}
+    by_obj, by_fn = {}, {}
     for line in ann.splitlines():
         m = LINE.match(line)
         if m:
             obj = os.path.basename(m.group(3))
-            by_obj[obj] = by_obj.get(obj, 0) + int(m.group(1).replace(",", ""))
+            n = int(m.group(1).replace(",", ""))
+            by_obj[obj] = by_obj.get(obj, 0) + n
+            fn = f"{obj}:{m.group(2).rsplit(':', 1)[-1]}"
+            by_fn[fn] = by_fn.get(fn, 0) + n
     total = None
     with open(out) as f:
         for line in f:
             if line.startswith(("summary:", "totals:")):
                 total = int(line.split()[1])
-    return {"ios": doc["jobs"][0]["read"]["total_ios"], "instr": total, "by_obj": by_obj}
+    return {"ios": doc["jobs"][0]["read"]["total_ios"], "instr": total, "by_obj": by_obj,
+            "by_fn": by_fn}
 
 
 def per_io(short, long):
     dios = long["ios"] - short["ios"]
     if dios <= 0:
         return None
-    objs = {o: round((long["by_obj"].get(o, 0) - short["by_obj"].get(o, 0)) / dios)
-            for o in set(short["by_obj"]) | set(long["by_obj"])}
+    def split(key, least):
+        d = {k: round((long[key].get(k, 0) - short[key].get(k, 0)) / dios)
+             for k in set(short[key]) | set(long[key])}
+        return {k: v for k, v in sorted(d.items(), key=lambda kv: -kv[1]) if v >= least}
+
+    # Functions of 20 instructions an I/O or more: where the difference between the sides is.
     return {"instr_per_io": round((long["instr"] - short["instr"]) / dios),
-            "by_object": {o: v for o, v in sorted(objs.items(), key=lambda kv: -kv[1]) if v > 5},
+            "by_object": split("by_obj", 6), "by_function": split("by_fn", 20),
             "ios": [short["ios"], long["ios"]]}
 
 
