@@ -438,7 +438,8 @@ static int ctrl_cmd_locked(struct virtio_port *p, uint8_t class, uint8_t cmd, co
 	}
 	c->buf[0] = class;
 	c->buf[1] = cmd;
-	memcpy(c->buf + 2, data, len);
+	if (len > 0) /* commands without data may pass NULL */
+		memcpy(c->buf + 2, data, len);
 	status = c->buf + 4096 - 1;
 	*status = 0xff;
 	head = (uint16_t)(r->avail_idx & r->mask);
