@@ -264,8 +264,9 @@ int tp_fwd_start(bool tx_first)
 		for (i = 0; i < n_streams; i++)
 			txonly_burst(&streams[i]);
 	}
-	fwd_start = rte_get_timer_cycles();
 	fwd_start_wall = tp_elapsed();
+	/* Release: the watchdog thread reads the streams once it sees a start. */
+	__atomic_store_n(&fwd_start, rte_get_timer_cycles(), __ATOMIC_RELEASE);
 	deadline = tp_cfg.run_time > 0 && !tp_cfg.interactive
 			   ? fwd_start + (uint64_t)(tp_cfg.run_time * (double)rte_get_timer_hz())
 			   : 0;
@@ -321,10 +322,10 @@ int tp_fwd_stop(void)
 
 void tp_report_stuck(FILE *f)
 {
-	uint64_t loops[RTE_MAX_LCORE];
+	uint64_t loops[RTE_MAX_LCORE], start = __atomic_load_n(&fwd_start, __ATOMIC_ACQUIRE);
 	unsigned int i;
 
-	if (fwd_start == 0) {
+	if (start == 0) {
 		fprintf(f, "svio-testpmd: forwarding had not started\n");
 		return;
 	}
@@ -356,7 +357,7 @@ void tp_report_stuck(FILE *f)
 		"svio-testpmd: since forwarding started: %.1f s of wall clock, %.1f s by the "
 		"timer (%" PRIu64 " Hz); --run-time %.1f s; signal %s\n",
 		tp_elapsed() - fwd_start_wall,
-		(double)(rte_get_timer_cycles() - fwd_start) / (double)rte_get_timer_hz(),
+		(double)(rte_get_timer_cycles() - start) / (double)rte_get_timer_hz(),
 		rte_get_timer_hz(), tp_cfg.run_time,
 		__atomic_load_n(&tp_signalled, __ATOMIC_RELAXED) ? "received" : "none");
 }
@@ -447,6 +448,7 @@ int main(int argc, char **argv)
 	} else {
 		if (tp_cfg.auto_start)
 			tp_fwd_start(tp_cfg.tx_first);
+		tp_stage_set("at the prompt");
 		tp_prompt();
 	}
 	rc = EXIT_SUCCESS;
