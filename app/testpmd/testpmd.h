@@ -63,6 +63,7 @@ struct tp_lcore {
 	unsigned int n_streams;
 	struct tp_stream *streams[TP_MAX_STREAMS];
 	uint64_t loops; /* passes over the streams: a stuck call stops it (written by the lcore) */
+	uint64_t runs;	/* forwarding loops finished: released by the lcore, acquired by stop */
 };
 
 struct tp_engine {
