@@ -7,6 +7,7 @@
  *       --vdev sim_vnet1 -l 0-1 -- --forward-mode=io --tx-first --run-time=5
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 
 struct tp_config tp_cfg;
 volatile bool tp_stop;
+/* A signal, whenever it came: setup does not forget one that arrived before forwarding. */
+static volatile bool tp_signalled;
 
 static struct tp_stream streams[TP_MAX_STREAMS];
 static unsigned int n_streams;
@@ -34,15 +37,22 @@ static uint16_t nb_ports;
 /* Forwarding state, main lcore only (the prompt runs there too). */
 static bool fwd_running;
 static uint64_t fwd_start;			     /* timer cycles */
+static double fwd_start_wall;			     /* tp_elapsed() */
 static struct tp_port_totals fwd_base[TP_MAX_PORTS]; /* counters at start: stop shows the run */
 
 static void on_signal(int sig)
 {
 	(void)sig;
+	__atomic_store_n(&tp_signalled, true, __ATOMIC_RELAXED);
 	__atomic_store_n(&tp_stop, true, __ATOMIC_RELAXED);
 }
 
-/* Without SA_RESTART: the prompt's blocking read returns, and the prompt leaves. */
+/*
+ * Without SA_RESTART: the prompt's blocking read returns, and the prompt leaves.
+ * Installed first thing: a shell starts a background job with SIGINT ignored,
+ * so one sent while EAL and the ports are set up would be lost, and the run
+ * would go on to its --run-time.
+ */
 static void catch_signals(void)
 {
 	struct sigaction sa;
@@ -92,6 +102,7 @@ static int fwd_loop(void *arg)
 	unsigned int iter = 0, i;
 
 	while (!__atomic_load_n(&tp_stop, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&lc->loops, lc->loops + 1, __ATOMIC_RELAXED);
 		for (i = 0; i < lc->n_streams; i++) {
 			struct tp_stream *s = lc->streams[i];
 			struct rte_mbuf *pkts[TP_MAX_BURST];
@@ -113,6 +124,7 @@ static int fwd_loop(void *arg)
 		if (main_lcore && (++iter & 1023) == 0 && should_stop())
 			break;
 	}
+	__atomic_store_n(&lc->runs, lc->runs + 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -241,7 +253,8 @@ int tp_fwd_start(bool tx_first)
 
 	if (fwd_running)
 		return -EALREADY;
-	__atomic_store_n(&tp_stop, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&tp_stop, __atomic_load_n(&tp_signalled, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
 	tp_stats_snapshot(nb_ports, streams, n_streams, fwd_base);
 	if (!tp_cfg.json) {
 		printf("%s packet forwarding - ports=%u - cores=%u - streams=%u\n", engine->name,
@@ -252,7 +265,9 @@ int tp_fwd_start(bool tx_first)
 		for (i = 0; i < n_streams; i++)
 			txonly_burst(&streams[i]);
 	}
-	fwd_start = rte_get_timer_cycles();
+	fwd_start_wall = tp_elapsed();
+	/* Release: the watchdog thread reads the streams once it sees a start. */
+	__atomic_store_n(&fwd_start, rte_get_timer_cycles(), __ATOMIC_RELEASE);
 	deadline = tp_cfg.run_time > 0 && !tp_cfg.interactive
 			   ? fwd_start + (uint64_t)(tp_cfg.run_time * (double)rte_get_timer_hz())
 			   : 0;
@@ -273,8 +288,17 @@ int tp_fwd_stop(void)
 
 	if (!fwd_running)
 		return -EALREADY;
+	tp_stage_set("stopping forwarding (waiting for the forwarding lcores)");
 	__atomic_store_n(&tp_stop, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
+	/*
+	 * EAL's wait is the real barrier; this acquire of what each lcore released
+	 * on leaving says the same in code a thread sanitizer sees (EAL is not built
+	 * with one), so the stop's frees are not reported against the loops' reads.
+	 */
+	for (unsigned int i = 0; i < n_fwd_lcores; i++)
+		(void)__atomic_load_n(&fwd_lcores[i].runs, __ATOMIC_ACQUIRE);
+	tp_stage_set("reading port statistics");
 	fwd_running = false;
 	secs = (double)(rte_get_timer_cycles() - fwd_start) / (double)rte_get_timer_hz();
 
@@ -291,6 +315,7 @@ int tp_fwd_stop(void)
 	}
 	if (tp_cfg.json) {
 		tp_stats_json(stdout, nb_ports, tot, secs, engine->name);
+		fflush(stdout); /* out before the ports stop, which may be what hangs */
 		return 0;
 	}
 	printf("Telling cores to stop...\nWaiting for lcores to finish...\n");
@@ -303,12 +328,55 @@ int tp_fwd_stop(void)
 	return 0;
 }
 
+void tp_report_stuck(FILE *f)
+{
+	uint64_t loops[RTE_MAX_LCORE], start = __atomic_load_n(&fwd_start, __ATOMIC_ACQUIRE);
+	unsigned int i;
+
+	if (start == 0) {
+		fprintf(f, "svio-testpmd: forwarding had not started\n");
+		return;
+	}
+	for (i = 0; i < n_streams; i++) {
+		const struct tp_stream *s = &streams[i];
+
+		fprintf(f,
+			"svio-testpmd: stream %u (port %u rxq %u -> port %u txq %u): "
+			"rx_packets %" PRIu64 " tx_packets %" PRIu64 " fwd_dropped %" PRIu64 "\n",
+			i, s->rx_port, s->rx_queue, s->tx_port, s->tx_queue,
+			__atomic_load_n(&s->rx_packets, __ATOMIC_RELAXED),
+			__atomic_load_n(&s->tx_packets, __ATOMIC_RELAXED),
+			__atomic_load_n(&s->fwd_dropped, __ATOMIC_RELAXED));
+	}
+	/* A loop that still turns missed its stop; one that does not is inside a call. */
+	for (i = 0; i < n_fwd_lcores; i++)
+		loops[i] = __atomic_load_n(&fwd_lcores[i].loops, __ATOMIC_RELAXED);
+	rte_delay_us_sleep(100000);
+	for (i = 0; i < n_fwd_lcores; i++) {
+		uint64_t now = __atomic_load_n(&fwd_lcores[i].loops, __ATOMIC_RELAXED);
+
+		fprintf(f, "svio-testpmd: lcore %u: %" PRIu64 " passes, %s\n",
+			fwd_lcores[i].lcore_id, now,
+			now != loops[i] ? "still turning in 0.1 s (its stop did not come)"
+					: "none in 0.1 s (stuck in a call, or stopped)");
+	}
+	/* The deadline is kept in timer cycles: a wrong frequency shows here. */
+	fprintf(f,
+		"svio-testpmd: since forwarding started: %.1f s of wall clock, %.1f s by the "
+		"timer (%" PRIu64 " Hz); --run-time %.1f s; signal %s\n",
+		tp_elapsed() - fwd_start_wall,
+		(double)(rte_get_timer_cycles() - start) / (double)rte_get_timer_hz(),
+		rte_get_timer_hz(), tp_cfg.run_time,
+		__atomic_load_n(&tp_signalled, __ATOMIC_RELAXED) ? "received" : "none");
+}
+
 /* Without -i: forward until --run-time or a signal, then report. */
 static void run_batch(void)
 {
 	uint64_t hz = rte_get_timer_hz(), last_print;
 
 	tp_fwd_start(tp_cfg.tx_first);
+	tp_stage_set("forwarding (the --run-time deadline or a signal ends it)");
 	last_print = rte_get_timer_cycles();
 	if (fwd_lcores[0].lcore_id == rte_get_main_lcore()) {
 		fwd_loop(&fwd_lcores[0]);
@@ -332,6 +400,9 @@ int main(int argc, char **argv)
 	uint16_t p;
 	int ret, rc = EXIT_FAILURE;
 
+	tp_watchdog_init();
+	catch_signals();
+	tp_stage_set("initialising EAL");
 	ret = svio_eal_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "svio_eal_init failed: %s\n", strerror(-ret));
@@ -344,6 +415,11 @@ int main(int argc, char **argv)
 		rc = ret > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 		goto out_cleanup;
 	}
+	if (tp_cfg.time_limit == 0 && tp_cfg.run_time > 0 && !tp_cfg.interactive)
+		tp_cfg.time_limit = tp_cfg.run_time + TP_STOP_GRACE_S;
+	if (tp_watchdog_start(tp_cfg.time_limit) < 0)
+		goto out_cleanup;
+	tp_stage_set("setting up the ports");
 	engine = tp_engine_find(tp_cfg.mode);
 	nb_ports = svio_net_count();
 	if (nb_ports == 0) {
@@ -374,20 +450,22 @@ int main(int argc, char **argv)
 	if (setup_ports(nb_ports, mp) < 0)
 		goto out_ports;
 	build_streams(nb_ports, mp);
-	catch_signals();
 
 	if (!tp_cfg.interactive) {
 		run_batch();
 	} else {
 		if (tp_cfg.auto_start)
 			tp_fwd_start(tp_cfg.tx_first);
+		tp_stage_set("at the prompt");
 		tp_prompt();
 	}
 	rc = EXIT_SUCCESS;
 out_ports:
+	tp_stage_set("stopping the ports (transmit drains, device resets)");
 	for (p = 0; p < nb_ports; p++)
 		svio_net_stop(p);
 out_cleanup:
+	tp_stage_set("releasing EAL and the devices");
 	svio_eal_cleanup();
 	/* Pools live in EAL memory: released with it. */
 	(void)mp;

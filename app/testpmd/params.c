@@ -28,13 +28,16 @@ static void usage(const char *prog)
 	       "  --total-num-mbufs=N mbufs in the pool\n"
 	       "  --stats-period=SEC  print port statistics every SEC seconds\n"
 	       "  --run-time=SEC      stop after SEC seconds (default: until SIGINT)\n"
+	       "  --time-limit=SEC    wall-clock bound on the whole run: past it, say what\n"
+	       "                      the run was doing and its counters, exit %d\n"
+	       "                      (default: --run-time + %d s; none without --run-time)\n"
 	       "  -i, --interactive   a prompt: start [tx_first], stop, show port stats all, quit\n"
 	       "  --auto-start        start forwarding at once (always, without -i)\n"
 	       "  --tx-first          send one burst per stream before forwarding\n"
 	       "  --output-format=text|json   statistics on stop\n"
 	       "  --ip-addr=A.B.C.D   icmpecho: answer ARP and ping for this address only\n"
 	       "                      (default: answer every request, whatever its target)\n",
-	       prog, TP_DEF_DESC, TP_MAX_BURST);
+	       prog, TP_DEF_DESC, TP_MAX_BURST, TP_EXIT_TIME_LIMIT, TP_STOP_GRACE_S);
 }
 
 static int parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *v)
@@ -121,6 +124,7 @@ int tp_parse_args(int argc, char **argv, struct tp_config *cfg)
 		O_MBUFS,
 		O_PERIOD,
 		O_RUNTIME,
+		O_TIMELIMIT,
 		O_AUTO,
 		O_TXFIRST,
 		O_FORMAT,
@@ -139,6 +143,7 @@ int tp_parse_args(int argc, char **argv, struct tp_config *cfg)
 		{ "total-num-mbufs", required_argument, NULL, O_MBUFS },
 		{ "stats-period", required_argument, NULL, O_PERIOD },
 		{ "run-time", required_argument, NULL, O_RUNTIME },
+		{ "time-limit", required_argument, NULL, O_TIMELIMIT },
 		{ "auto-start", no_argument, NULL, O_AUTO },
 		{ "tx-first", no_argument, NULL, O_TXFIRST },
 		{ "output-format", required_argument, NULL, O_FORMAT },
@@ -218,6 +223,14 @@ int tp_parse_args(int argc, char **argv, struct tp_config *cfg)
 			break;
 		case O_RUNTIME:
 			rc = parse_seconds("run-time", optarg, &cfg->run_time);
+			break;
+		case O_TIMELIMIT:
+			rc = parse_seconds("time-limit", optarg, &cfg->time_limit);
+			if (rc == 0 && cfg->time_limit == 0) {
+				fprintf(stderr, "--time-limit=%s: expected more than 0 seconds\n",
+					optarg);
+				rc = -EINVAL;
+			}
 			break;
 		case O_AUTO:
 			cfg->auto_start = true;

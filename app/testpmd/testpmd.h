@@ -21,6 +21,9 @@
 #define TP_MAX_BURST   512
 #define TP_MAX_SEGS    8
 #define TP_DEF_DESC    1024 /* descriptors per queue unless asked: clamped to the queue */
+/* Default --time-limit past --run-time: setup, the stop's drains and resets under TCG. */
+#define TP_STOP_GRACE_S	   60
+#define TP_EXIT_TIME_LIMIT 124 /* as timeout(1) */
 
 enum tp_mode {
 	TP_IO,
@@ -42,6 +45,7 @@ struct tp_config {
 	unsigned int total_mbufs; /* 0: computed */
 	double stats_period;	  /* seconds, 0: off */
 	double run_time;	  /* seconds, 0: until SIGINT */
+	double time_limit;	  /* seconds of wall clock from start, 0: none */
 	bool auto_start, tx_first, json, interactive;
 	uint32_t ip_addr; /* icmpecho: the ports' IPv4 address (network order); 0: answer all */
 };
@@ -58,6 +62,8 @@ struct tp_lcore {
 	unsigned int lcore_id;
 	unsigned int n_streams;
 	struct tp_stream *streams[TP_MAX_STREAMS];
+	uint64_t loops; /* passes over the streams: a stuck call stops it (written by the lcore) */
+	uint64_t runs;	/* forwarding loops finished: released by the lcore, acquired by stop */
 };
 
 struct tp_engine {
@@ -90,6 +96,22 @@ int tp_fwd_start(bool tx_first);
 int tp_fwd_stop(void);
 /** testpmd's "show port stats all". */
 void tp_show_port_stats(void);
+
+/** Counters and progress, for the watchdog (any thread; takes no lock). */
+void tp_report_stuck(FILE *f);
+
+/* watchdog.c */
+/** Note the start of the run: --time-limit counts from here. Call first in main. */
+void tp_watchdog_init(void);
+/** Seconds of wall clock since tp_watchdog_init. */
+double tp_elapsed(void);
+/** What the run does now (a string literal), named when the limit passes. */
+void tp_stage_set(const char *what);
+/**
+ * Exit with TP_EXIT_TIME_LIMIT, the stage and tp_report_stuck on stderr,
+ * @p secs after tp_watchdog_init; 0: no limit. @return 0 or a negative errno.
+ */
+int tp_watchdog_start(double secs);
 
 /* prompt.c */
 /** The interactive prompt on stdin until quit, end of input or a signal. */

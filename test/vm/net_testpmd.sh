@@ -69,7 +69,10 @@ trap 'rm -f "$out" "$out_big" "$guest"' EXIT
 # for its port to start (bounded), then one sender for $secs seconds. The
 # receiver stops (SIGINT: it prints its report on the way out) 2 s after the
 # sender is done, time for frames still held in QEMU; its own run time only
-# bounds a run that hangs.
+# bounds a run that hangs. Every process has a wall-clock --time-limit (the
+# sender's default: its run time + 60 s): one that is stuck names what it was
+# doing, prints its counters and exits 124, within the guest's 600 s even
+# when every phase hangs.
 cat >"$guest" <<'GUEST'
 set -f # the log-level globs are for DPDK
 testpmd=$1 secs=$2 boot=$3
@@ -80,7 +83,7 @@ d=$SVIO_VM_RUN
 # pair PHASE RX-OPTIONS TX-OPTIONS
 pair() {
 	$testpmd $eal -l 1 -a "$SVIO_VM_NET1" -- $pmd $2 --forward-mode=rxonly \
-		--run-time=$((secs + 300)) >"$d/$1.rx" 2>&1 &
+		--run-time=$((secs + 100)) --time-limit=$((secs + 130)) >"$d/$1.rx" 2>&1 &
 	rx=$!
 	i=0
 	while ! grep -q "port 0 started" "$d/$1.rx" && [ $i -lt 120 ] && kill -0 $rx; do

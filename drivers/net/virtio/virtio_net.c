@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The virtio-net driver: probe, ports, queue setup, start/stop and the
- * control path (control queue, statistics, link). The data path is in
+ * The virtio-net driver: probe, ports, queue setup, start/stop, link and
+ * receive modes. Rings are in virtio_ring.c, the control queue in
+ * virtio_ctrl.c, statistics in virtio_stats.c, the data path in
  * virtio_rxtx.c, the transport in virtio_pci.c.
  */
 #include <errno.h>
@@ -16,12 +17,9 @@
 
 #include "svio_dev.h"
 #include "svio_iommu.h"
-#include "virtio_net_priv.h"
+#include "virtio_port.h"
 
 RTE_LOG_REGISTER_SUFFIX(virtio_net_logtype, virtio_net, INFO);
-
-#define CTRL_TIMEOUT_MS 1000
-#define RING_ALIGN	4096
 
 /* What the driver asks for; the device may offer less. */
 #define WANTED_FEATURES                                                              \
@@ -34,41 +32,6 @@ RTE_LOG_REGISTER_SUFFIX(virtio_net_logtype, virtio_net, INFO);
 /* Without these the driver cannot work: virtio 1.x, and DMA through the IOMMU. */
 #define REQUIRED_FEATURES (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_ACCESS_PLATFORM))
 
-struct virtio_port {
-	bool used;
-	bool configured, started;
-	uint16_t id;
-	struct svio_device *dev;
-	struct virtio_hw hw;
-	struct svio_domain *dom;
-	bool identity; /* device addresses are process addresses (SVA) */
-	bool premap;   /* map memory up front (no SVA, or no page requests) */
-	uint64_t features;
-	uint16_t max_pairs, dev_pairs, mtu;
-	uint16_t max_desc; /* the smallest queue limit: a size every data queue takes */
-	/* Each queue's own limit (the device's queue_size after reset): they may differ. */
-	uint16_t rx_max_desc[SVIO_NET_MAX_QUEUES], tx_max_desc[SVIO_NET_MAX_QUEUES];
-	uint16_t nb_rxq, nb_txq;
-	struct virtio_rxq *rxq[SVIO_NET_MAX_QUEUES];
-	struct virtio_txq *txq[SVIO_NET_MAX_QUEUES];
-	struct virtio_ctrlq *ctrl;
-	struct rte_ether_addr mac;
-	bool mac_set; /* mac came from svio_net_macaddr_set(): start sends it again */
-	bool promisc, allmulti;
-	bool unreset; /* the last reset timed out: the device may still use rings and buffers */
-	/*
-	 * imissed from the device's own counters (VIRTIO_NET_F_DEVICE_STATS): a
-	 * reset clears them, so stop adds them to missed_acc; a stats reset moves
-	 * missed_off. Stats getters run on any thread and then use the control
-	 * queue: ctrl_lock guards the queue and these fields. stats_rx_basic is
-	 * set once the port runs and cleared before it stops, so a getter that
-	 * sees it set may send commands.
-	 */
-	pthread_mutex_t ctrl_lock;
-	bool stats_rx_basic; /* the device answers RX_BASIC requests (queried at start) */
-	uint64_t missed_acc, missed_off;
-};
-
 static struct virtio_port ports[SVIO_NET_MAX_PORTS];
 
 struct svio_net_fp svio_net_fp[SVIO_NET_MAX_PORTS] = {
@@ -76,16 +39,11 @@ struct svio_net_fp svio_net_fp[SVIO_NET_MAX_PORTS] = {
 					   .tx_burst = virtio_burst_stopped },
 };
 
-static struct virtio_port *port_get(uint16_t id)
+struct virtio_port *virtio_port_get(uint16_t id)
 {
 	if (id >= SVIO_NET_MAX_PORTS || !ports[id].used)
 		return NULL;
 	return &ports[id];
-}
-
-static bool has(const struct virtio_port *p, unsigned int bit)
-{
-	return (p->features & VIRTIO_BIT(bit)) != 0;
 }
 
 uint16_t svio_net_count(void)
@@ -112,14 +70,14 @@ int svio_net_port_by_name(const char *name, uint16_t *port)
 
 const char *svio_net_port_name(uint16_t port)
 {
-	struct virtio_port *p = port_get(port);
+	struct virtio_port *p = virtio_port_get(port);
 
 	return p != NULL ? p->dev->name : NULL;
 }
 
 int svio_net_info_get(uint16_t port, struct svio_net_info *info)
 {
-	struct virtio_port *p = port_get(port);
+	struct virtio_port *p = virtio_port_get(port);
 
 	if (p == NULL)
 		return -ENODEV;
@@ -137,7 +95,7 @@ int svio_net_info_get(uint16_t port, struct svio_net_info *info)
 
 static int queue_info(uint16_t port, uint16_t q, bool tx, struct svio_net_queue_info *qi)
 {
-	struct virtio_port *p = port_get(port);
+	struct virtio_port *p = virtio_port_get(port);
 	const struct virtio_ring *r = NULL;
 
 	if (p == NULL)
@@ -162,118 +120,6 @@ int svio_net_rx_queue_info_get(uint16_t port, uint16_t q, struct svio_net_queue_
 int svio_net_tx_queue_info_get(uint16_t port, uint16_t q, struct svio_net_queue_info *qi)
 {
 	return queue_info(port, q, true, qi);
-}
-
-/*
- * Rings: descriptors, avail, used, then @p extra bytes; one page-aligned, mapped allocation.
- * The used ring starts 4 bytes past a 64-byte boundary, so that its 8-byte elements (after
- * flags and idx) are 8-byte aligned and none straddles a page. QEMU 7.2 behind a vIOMMU
- * writes the part of an element past a page boundary to a wrong address (its cached DMA
- * slow path goes on at the ring offset, not the device address): with the used ring on a
- * 64-byte boundary every 512th element of a 1024-entry ring lost its len, and its frame.
- */
-static int ring_alloc(struct virtio_port *p, struct virtio_ring *r, uint16_t qidx, uint16_t size,
-		      size_t extra, int socket, size_t *extra_off)
-{
-	size_t avail_off = virtq_desc_bytes(size);
-	size_t used_off = RTE_ALIGN_CEIL(avail_off + virtq_avail_bytes(size), 64) + 4;
-	size_t x_off = RTE_ALIGN_CEIL(used_off + virtq_used_bytes(size), 64);
-	size_t len = RTE_ALIGN_CEIL(x_off + extra, RING_ALIGN);
-	struct virtio_xlate x = { .identity = p->identity };
-	uint16_t i;
-	int rc;
-
-	memset(r, 0, sizeof(*r));
-	r->mem = rte_zmalloc_socket("svio_vring", len, RING_ALIGN, socket);
-	if (r->mem == NULL)
-		return -ENOMEM;
-	r->mem_len = len;
-	if (p->premap) {
-		rc = virtio_dma_register(p->dom, r->mem, len, p->identity, &r->dma_handle);
-		if (rc < 0) {
-			rte_free(r->mem);
-			r->mem = NULL;
-			return rc;
-		}
-	}
-	if (virtio_iova(&x, r->mem, len) == UINT64_MAX) {
-		virtio_dma_unregister(p->dom, r->dma_handle);
-		rte_free(r->mem);
-		r->mem = NULL;
-		return -EFAULT;
-	}
-	r->desc = r->mem;
-	r->avail = (struct virtq_avail *)((uint8_t *)r->mem + avail_off);
-	r->used = (struct virtq_used *)((uint8_t *)r->mem + used_off);
-	r->size = size;
-	r->mask = (uint16_t)(size - 1);
-	r->qidx = qidx;
-	r->hw = &p->hw;
-	/* Interrupts are not used: tell the device not to send them. */
-	r->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
-	for (i = 0; i < size; i++)
-		r->desc[i].next = (uint16_t)(i + 1);
-	if (extra_off != NULL)
-		*extra_off = x_off;
-	return 0;
-}
-
-static void ring_free(struct virtio_port *p, struct virtio_ring *r)
-{
-	if (r->mem == NULL)
-		return;
-	virtio_dma_unregister(p->dom, r->dma_handle);
-	rte_free(r->mem);
-	memset(r, 0, sizeof(*r));
-}
-
-/* Hand a ring to the device (start). */
-static int ring_program(struct virtio_port *p, struct virtio_ring *r)
-{
-	struct virtio_xlate x = { .identity = p->identity };
-	struct virtio_queue_addr a = {
-		.size = r->size,
-		.desc = virtio_iova(&x, r->desc, virtq_desc_bytes(r->size)),
-		.avail = virtio_iova(&x, r->avail, virtq_avail_bytes(r->size)),
-		.used = virtio_iova(&x, r->used, virtq_used_bytes(r->size)),
-	};
-
-	return p->hw.ops->queue_setup(&p->hw, r->qidx, &a, &r->notify_off);
-}
-
-/* Rings restart from zero after a device reset. */
-static void ring_rewind(struct virtio_ring *r)
-{
-	uint16_t i;
-
-	r->avail_idx = 0;
-	r->used_cons = 0;
-	r->avail->idx = 0;
-	r->used->idx = 0;
-	r->used->flags = 0;
-	for (i = 0; i < r->size; i++)
-		r->desc[i].next = (uint16_t)(i + 1);
-}
-
-/*
- * Ring size for @p nb_desc on a queue the device lets hold @p max: 0 picks
- * VIRTIO_DEF_DESC clamped to the queue (DPDK's virtio clamps to the queue
- * size too); an explicit count must fit. Logs the queue's limit when not.
- */
-static int ring_size(const struct virtio_port *p, const char *dir, uint16_t qid, uint16_t max,
-		     uint16_t nb_desc, uint16_t *size)
-{
-	if (nb_desc == 0)
-		nb_desc = RTE_MIN(VIRTIO_DEF_DESC, max);
-	if (nb_desc < VIRTIO_MIN_DESC || nb_desc > max || (nb_desc & (nb_desc - 1))) {
-		VIRTIO_LOG(ERR,
-			   "%s: %s queue %u: %u descriptors: the device's queue takes at most %u "
-			   "(a power of two, %u..%u)",
-			   p->dev->name, dir, qid, nb_desc, max, VIRTIO_MIN_DESC, max);
-		return -EINVAL;
-	}
-	*size = nb_desc;
-	return 0;
 }
 
 /* Negotiate features: everything we want that the device offers. */
@@ -303,7 +149,7 @@ static int negotiate(struct virtio_port *p)
 	}
 	p->features = offered & WANTED_FEATURES;
 	/* Control-queue features are meaningless without the control queue. */
-	if (!has(p, VIRTIO_NET_F_CTRL_VQ))
+	if (!virtio_has(p, VIRTIO_NET_F_CTRL_VQ))
 		p->features &= ~(
 			VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) |
 			VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VIRTIO_NET_F_DEVICE_STATS));
@@ -324,13 +170,13 @@ static int read_config(struct virtio_port *p)
 	uint16_t pairs = 1, mtu = RTE_ETHER_MTU, q;
 	int rc = 0;
 
-	if (has(p, VIRTIO_NET_F_MAC))
+	if (virtio_has(p, VIRTIO_NET_F_MAC))
 		rc = hw->ops->read_dev_cfg(hw, VIRTIO_NET_CFG_MAC, p->mac.addr_bytes, 6);
 	else
 		rte_eth_random_addr(p->mac.addr_bytes);
-	if (rc == 0 && has(p, VIRTIO_NET_F_MQ))
+	if (rc == 0 && virtio_has(p, VIRTIO_NET_F_MQ))
 		rc = hw->ops->read_dev_cfg(hw, VIRTIO_NET_CFG_MAX_PAIRS, &pairs, 2);
-	if (rc == 0 && has(p, VIRTIO_NET_F_MTU))
+	if (rc == 0 && virtio_has(p, VIRTIO_NET_F_MTU))
 		rc = hw->ops->read_dev_cfg(hw, VIRTIO_NET_CFG_MTU, &mtu, 2);
 	if (rc < 0)
 		return rc;
@@ -356,182 +202,6 @@ static int read_config(struct virtio_port *p)
 		else
 			p->rx_max_desc[q / 2] = max;
 		p->max_desc = RTE_MIN(p->max_desc, max);
-	}
-	return 0;
-}
-
-static int ctrl_setup(struct virtio_port *p)
-{
-	/* The control queue follows the data queues: 2N with MQ, else 2. */
-	uint16_t qidx = (uint16_t)(has(p, VIRTIO_NET_F_MQ) ? 2 * p->dev_pairs : 2), size;
-	struct virtio_xlate x = { .identity = p->identity };
-	struct virtio_ctrlq *c;
-	size_t off;
-	int rc;
-
-	size = RTE_MIN(p->hw.ops->queue_max(&p->hw, qidx), (uint16_t)64);
-	if (size < 4)
-		return -EIO;
-	c = rte_zmalloc_socket("svio_vnet_ctrl", sizeof(*c), 0, p->dev->numa_node);
-	if (c == NULL)
-		return -ENOMEM;
-	rc = ring_alloc(p, &c->r, qidx, size, 4096, p->dev->numa_node, &off);
-	if (rc < 0) {
-		rte_free(c);
-		return rc;
-	}
-	c->buf = (uint8_t *)c->r.mem + off;
-	c->buf_iova = virtio_iova(&x, c->buf, 4096);
-	p->ctrl = c;
-	return 0;
-}
-
-static void ctrl_free(struct virtio_port *p)
-{
-	if (p->ctrl == NULL)
-		return;
-	ring_free(p, &p->ctrl->r);
-	rte_free(p->ctrl);
-	p->ctrl = NULL;
-}
-
-/* Where a command's result goes in the control page: data before, status byte last. */
-#define CTRL_RESULT_OFF 2048
-#define CTRL_RESULT_MAX (4096 - 1 - CTRL_RESULT_OFF)
-
-/*
- * One control command: header, data, status byte, then room for @p rlen
- * bytes of result (copied to @p result when the device says OK).
- * Synchronous: the driver waits for the device (inline models answer on the
- * doorbell).
- * @return 0, -ENOTSUP (no control queue), -EIO (device said no, or an earlier
- * command timed out and the device still has it), -ETIMEDOUT.
- */
-static int ctrl_cmd_locked(struct virtio_port *p, uint8_t class, uint8_t cmd, const void *data,
-			   uint16_t len, void *result, uint16_t rlen)
-{
-	struct virtio_ctrlq *c = p->ctrl;
-	struct virtio_ring *r;
-	uint8_t *status;
-	uint64_t deadline;
-	uint16_t head;
-
-	if (c == NULL || !p->started)
-		return c == NULL ? -ENOTSUP : -EAGAIN;
-	if (len > 4096 - 64 || rlen > CTRL_RESULT_MAX || (rlen > 0 && 2 + len > CTRL_RESULT_OFF))
-		return -EINVAL;
-	r = &c->r;
-	if (c->pending) {
-		/* The buffer and descriptors are the device's until it answers. */
-		if (__atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE) == r->used_cons) {
-			VIRTIO_LOG(ERR,
-				   "%s: control command %u/%u refused: command %u/%u timed out and "
-				   "the device still has it; stop and start the port to reset it",
-				   p->dev->name, class, cmd, c->pend_class, c->pend_cmd);
-			return -EIO;
-		}
-		/* Its late completion: consume it, so this command waits for its own. */
-		r->used_cons++;
-		c->pending = false;
-		VIRTIO_LOG(WARNING, "%s: control command %u/%u completed late (status %u)",
-			   p->dev->name, c->pend_class, c->pend_cmd, c->buf[4096 - 1]);
-	}
-	c->buf[0] = class;
-	c->buf[1] = cmd;
-	memcpy(c->buf + 2, data, len);
-	status = c->buf + 4096 - 1;
-	*status = 0xff;
-	head = (uint16_t)(r->avail_idx & r->mask);
-	/* Fixed 3-descriptor chain starting at slot 0: one command at a time. */
-	r->desc[0] = (struct virtq_desc){ c->buf_iova, 2, VIRTQ_DESC_F_NEXT, 1 };
-	r->desc[1] = (struct virtq_desc){ c->buf_iova + 2, len, VIRTQ_DESC_F_NEXT, 2 };
-	r->desc[2] = (struct virtq_desc){ c->buf_iova + 4096 - 1, 1, VIRTQ_DESC_F_WRITE, 0 };
-	if (len == 0) {
-		r->desc[0].next = 2;
-	}
-	if (rlen > 0) {
-		r->desc[2].flags |= VIRTQ_DESC_F_NEXT;
-		r->desc[2].next = 3;
-		r->desc[3] = (struct virtq_desc){ c->buf_iova + CTRL_RESULT_OFF, rlen,
-						  VIRTQ_DESC_F_WRITE, 0 };
-	}
-	r->avail->ring[head] = 0;
-	r->avail_idx++;
-	__atomic_store_n(&r->avail->idx, r->avail_idx, __ATOMIC_RELEASE);
-	virtio_notify(&p->hw, r->notify_off, r->qidx);
-	deadline = rte_get_timer_cycles() + rte_get_timer_hz() * CTRL_TIMEOUT_MS / 1000;
-	while (__atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE) == r->used_cons) {
-		if (rte_get_timer_cycles() > deadline) {
-			VIRTIO_LOG(ERR, "%s: control command %u/%u timed out", p->dev->name, class,
-				   cmd);
-			c->pending = true;
-			c->pend_class = class;
-			c->pend_cmd = cmd;
-			return -ETIMEDOUT;
-		}
-		rte_pause();
-	}
-	r->used_cons++;
-	if (*status != VIRTIO_NET_OK) {
-		VIRTIO_LOG(ERR, "%s: device refused control command %u/%u", p->dev->name, class,
-			   cmd);
-		return -EIO;
-	}
-	if (rlen > 0)
-		memcpy(result, c->buf + CTRL_RESULT_OFF, rlen);
-	return 0;
-}
-
-static int ctrl_cmd_result(struct virtio_port *p, uint8_t class, uint8_t cmd, const void *data,
-			   uint16_t len, void *result, uint16_t rlen)
-{
-	int rc;
-
-	pthread_mutex_lock(&p->ctrl_lock);
-	rc = ctrl_cmd_locked(p, class, cmd, data, len, result, rlen);
-	pthread_mutex_unlock(&p->ctrl_lock);
-	return rc;
-}
-
-static int ctrl_cmd(struct virtio_port *p, uint8_t class, uint8_t cmd, const void *data,
-		    uint16_t len)
-{
-	return ctrl_cmd_result(p, class, cmd, data, len, NULL, 0);
-}
-
-/*
- * Frames the device dropped for want of receive buffers since its last reset
- * (rx_drop_overruns of every receive queue), in @p missed; 0 when the device
- * has no such counters or the port is stopped (the reset cleared them).
- * Called with ctrl_lock held.
- */
-static int device_missed(struct virtio_port *p, uint64_t *missed)
-{
-	struct virtio_net_stats_request rq[SVIO_NET_MAX_QUEUES] = { 0 };
-	struct virtio_net_stats_rx_basic rb[SVIO_NET_MAX_QUEUES];
-	uint16_t i;
-	int rc;
-
-	*missed = 0;
-	if (!p->stats_rx_basic || p->nb_rxq == 0)
-		return 0;
-	for (i = 0; i < p->nb_rxq; i++) {
-		rq[i].vq_index = (uint16_t)(2 * i);
-		rq[i].types = VIRTIO_NET_STATS_TYPE_RX_BASIC;
-	}
-	rc = ctrl_cmd_locked(p, VIRTIO_NET_CTRL_STATS, VIRTIO_NET_CTRL_STATS_GET, rq,
-			     (uint16_t)(p->nb_rxq * sizeof(rq[0])), rb,
-			     (uint16_t)(p->nb_rxq * sizeof(rb[0])));
-	if (rc < 0)
-		return rc;
-	for (i = 0; i < p->nb_rxq; i++) {
-		if (rb[i].hdr.type != VIRTIO_NET_STATS_REPLY_RX_BASIC ||
-		    rb[i].hdr.size != sizeof(rb[i]) || rb[i].hdr.vq_index != 2 * i) {
-			VIRTIO_LOG(ERR, "%s: device statistics reply %u is malformed", p->dev->name,
-				   i);
-			return -EIO;
-		}
-		*missed += rb[i].rx_drop_overruns;
 	}
 	return 0;
 }
@@ -579,8 +249,8 @@ static int virtio_net_probe(struct svio_driver *drv, struct svio_device *dev)
 			   strerror(-rc));
 		goto out_reset;
 	}
-	if (has(p, VIRTIO_NET_F_CTRL_VQ)) {
-		rc = ctrl_setup(p);
+	if (virtio_has(p, VIRTIO_NET_F_CTRL_VQ)) {
+		rc = virtio_ctrl_setup(p);
 		if (rc < 0)
 			goto out_detach;
 	}
@@ -650,7 +320,7 @@ static int virtio_net_remove(struct svio_device *dev)
 		rxq_free(p, p->rxq[i]);
 		txq_free(p, p->txq[i]);
 	}
-	ctrl_free(p);
+	virtio_ctrl_free(p);
 	if (!detached)
 		svio_domain_detach(p->dom, dev);
 	memset(p, 0, sizeof(*p));
@@ -660,7 +330,7 @@ static int virtio_net_remove(struct svio_device *dev)
 
 int svio_net_configure(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq)
 {
-	struct virtio_port *p = port_get(port);
+	struct virtio_port *p = virtio_port_get(port);
 
 	if (p == NULL)
 		return -ENODEV;
@@ -679,7 +349,7 @@ int svio_net_configure(uint16_t port, uint16_t nb_rxq, uint16_t nb_txq)
 			   p->dev->name, nb_rxq, nb_txq);
 		return -EINVAL;
 	}
-	if (RTE_MAX(nb_rxq, nb_txq) > 1 && !has(p, VIRTIO_NET_F_MQ)) {
+	if (RTE_MAX(nb_rxq, nb_txq) > 1 && !virtio_has(p, VIRTIO_NET_F_MQ)) {
 		VIRTIO_LOG(ERR, "%s: several queues need the MQ feature", p->dev->name);
 		return -EINVAL;
 	}
@@ -718,7 +388,7 @@ static void rxq_free(struct virtio_port *p, struct virtio_rxq *q)
 	for (i = 0; i < q->n_pool_handles; i++)
 		virtio_dma_unregister(p->dom, q->pool_handles[i]);
 	rte_free(q->pool_handles);
-	ring_free(p, &q->r);
+	virtio_ring_free(p, &q->r);
 	rte_free(q->sw);
 	rte_free(q->free_ids);
 	p->rxq[q->qid] = NULL;
@@ -750,7 +420,7 @@ static void pool_chunk_map(struct rte_mempool *mp, void *opaque, struct rte_memp
 int svio_net_rx_queue_setup(uint16_t port, uint16_t qid, uint16_t nb_desc, int socket,
 			    struct rte_mempool *mp)
 {
-	struct virtio_port *p = port_get(port);
+	struct virtio_port *p = virtio_port_get(port);
 	struct virtio_rxq *q;
 	uint16_t size;
 	int rc;
@@ -766,7 +436,7 @@ int svio_net_rx_queue_setup(uint16_t port, uint16_t qid, uint16_t nb_desc, int s
 					      : "no mempool");
 		return -EINVAL;
 	}
-	rc = ring_size(p, "rx", qid, p->rx_max_desc[qid], nb_desc, &size);
+	rc = virtio_ring_size(p, "rx", qid, p->rx_max_desc[qid], nb_desc, &size);
 	if (rc < 0)
 		return rc;
 	if (rte_pktmbuf_data_room_size(mp) < RTE_PKTMBUF_HEADROOM + 64) {
@@ -796,7 +466,7 @@ int svio_net_rx_queue_setup(uint16_t port, uint16_t qid, uint16_t nb_desc, int s
 		rc = -ENOMEM;
 		goto out_free;
 	}
-	rc = ring_alloc(p, &q->r, (uint16_t)(2 * qid), size, 0, socket, NULL);
+	rc = virtio_ring_alloc(p, &q->r, (uint16_t)(2 * qid), size, 0, socket, NULL);
 	if (rc < 0)
 		goto out_free;
 	if (p->premap) {
@@ -836,7 +506,7 @@ static void txq_free(struct virtio_port *p, struct virtio_txq *q)
 	if (q == NULL)
 		return;
 	txq_drop_mbufs(q);
-	ring_free(p, &q->r);
+	virtio_ring_free(p, &q->r);
 	rte_free(q->sw);
 	p->txq[q->qid] = NULL;
 	rte_free(q);
@@ -844,7 +514,7 @@ static void txq_free(struct virtio_port *p, struct virtio_txq *q)
 
 int svio_net_tx_queue_setup(uint16_t port, uint16_t qid, uint16_t nb_desc, int socket)
 {
-	struct virtio_port *p = port_get(port);
+	struct virtio_port *p = virtio_port_get(port);
 	struct virtio_txq *q;
 	uint16_t size;
 	size_t off;
@@ -860,7 +530,7 @@ int svio_net_tx_queue_setup(uint16_t port, uint16_t qid, uint16_t nb_desc, int s
 					  : "queue id past the configured count");
 		return -EINVAL;
 	}
-	rc = ring_size(p, "tx", qid, p->tx_max_desc[qid], nb_desc, &size);
+	rc = virtio_ring_size(p, "tx", qid, p->tx_max_desc[qid], nb_desc, &size);
 	if (rc < 0)
 		return rc;
 	rc = port_quiesce(p);
@@ -880,8 +550,8 @@ int svio_net_tx_queue_setup(uint16_t port, uint16_t qid, uint16_t nb_desc, int s
 		rc = -ENOMEM;
 		goto out_free;
 	}
-	rc = ring_alloc(p, &q->r, (uint16_t)(2 * qid + 1), size,
-			(size_t)size * sizeof(struct virtio_net_hdr), socket, &off);
+	rc = virtio_ring_alloc(p, &q->r, (uint16_t)(2 * qid + 1), size,
+			       (size_t)size * sizeof(struct virtio_net_hdr), socket, &off);
 	if (rc < 0)
 		goto out_free;
 	q->hdrs = (struct virtio_net_hdr *)((uint8_t *)q->r.mem + off);
@@ -899,7 +569,7 @@ out_free:
 /* Free one queue of a stopped port (ethdev's queue release): start wants it set up again. */
 static int queue_release(uint16_t port, uint16_t qid, bool rx)
 {
-	struct virtio_port *p = port_get(port);
+	struct virtio_port *p = virtio_port_get(port);
 	int rc;
 
 	if (p == NULL)
@@ -930,7 +600,7 @@ int svio_net_tx_queue_release(uint16_t port, uint16_t qid)
 
 int svio_net_start(uint16_t port)
 {
-	struct virtio_port *p = port_get(port);
+	struct virtio_port *p = virtio_port_get(port);
 	struct virtio_hw *hw;
 	uint16_t i, pairs;
 	int rc;
@@ -961,20 +631,20 @@ int svio_net_start(uint16_t port)
 	for (i = 0; i < p->nb_rxq && rc == 0; i++) {
 		struct virtio_rxq *q = p->rxq[i];
 
-		ring_rewind(&q->r);
+		virtio_ring_rewind(&q->r);
 		rxq_drop_mbufs(q);
-		q->mrg = has(p, VIRTIO_NET_F_MRG_RXBUF);
-		rc = ring_program(p, &q->r);
+		q->mrg = virtio_has(p, VIRTIO_NET_F_MRG_RXBUF);
+		rc = virtio_ring_program(p, &q->r);
 	}
 	for (i = 0; i < p->nb_txq && rc == 0; i++) {
-		ring_rewind(&p->txq[i]->r);
+		virtio_ring_rewind(&p->txq[i]->r);
 		txq_drop_mbufs(p->txq[i]);
-		rc = ring_program(p, &p->txq[i]->r);
+		rc = virtio_ring_program(p, &p->txq[i]->r);
 	}
 	if (rc == 0 && p->ctrl != NULL) {
-		ring_rewind(&p->ctrl->r);
+		virtio_ring_rewind(&p->ctrl->r);
 		p->ctrl->pending = false; /* the reset in negotiate() took the ring back */
-		rc = ring_program(p, &p->ctrl->r);
+		rc = virtio_ring_program(p, &p->ctrl->r);
 	}
 	if (rc < 0)
 		goto out_reset;
@@ -988,37 +658,38 @@ int svio_net_start(uint16_t port)
 	}
 	p->started = true;
 	pairs = RTE_MAX(p->nb_rxq, p->nb_txq);
-	if (has(p, VIRTIO_NET_F_MQ)) {
-		rc = ctrl_cmd(p, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2);
+	if (virtio_has(p, VIRTIO_NET_F_MQ)) {
+		rc = virtio_ctrl_cmd(p, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs,
+				     2);
 		if (rc < 0)
 			goto out_stopped;
 	}
-	if (has(p, VIRTIO_NET_F_CTRL_RX) && !p->promisc) {
+	if (virtio_has(p, VIRTIO_NET_F_CTRL_RX) && !p->promisc) {
 		uint8_t off = 0;
 
-		rc = ctrl_cmd(p, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &off, 1);
+		rc = virtio_ctrl_cmd(p, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &off, 1);
 		if (rc < 0)
 			goto out_stopped;
 	}
 	/* The reset forgot the address and filters the application chose. */
-	if (has(p, VIRTIO_NET_F_CTRL_RX) && p->allmulti) {
+	if (virtio_has(p, VIRTIO_NET_F_CTRL_RX) && p->allmulti) {
 		uint8_t on = 1;
 
-		rc = ctrl_cmd(p, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, &on, 1);
+		rc = virtio_ctrl_cmd(p, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, &on, 1);
 		if (rc < 0)
 			goto out_stopped;
 	}
-	if (has(p, VIRTIO_NET_F_CTRL_MAC_ADDR) && p->mac_set) {
-		rc = ctrl_cmd(p, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET,
-			      p->mac.addr_bytes, 6);
+	if (virtio_has(p, VIRTIO_NET_F_CTRL_MAC_ADDR) && p->mac_set) {
+		rc = virtio_ctrl_cmd(p, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET,
+				     p->mac.addr_bytes, 6);
 		if (rc < 0)
 			goto out_stopped;
 	}
-	if (has(p, VIRTIO_NET_F_DEVICE_STATS)) {
+	if (virtio_has(p, VIRTIO_NET_F_DEVICE_STATS)) {
 		uint64_t types = 0;
 
-		rc = ctrl_cmd_result(p, VIRTIO_NET_CTRL_STATS, VIRTIO_NET_CTRL_STATS_QUERY, NULL, 0,
-				     &types, sizeof(types));
+		rc = virtio_ctrl_cmd_result(p, VIRTIO_NET_CTRL_STATS, VIRTIO_NET_CTRL_STATS_QUERY,
+					    NULL, 0, &types, sizeof(types));
 		if (rc < 0)
 			goto out_stopped;
 		pthread_mutex_lock(&p->ctrl_lock);
@@ -1097,7 +768,7 @@ static void txq_drain(struct virtio_port *p, struct virtio_txq *q)
 
 int svio_net_stop(uint16_t port)
 {
-	struct virtio_port *p = port_get(port);
+	struct virtio_port *p = virtio_port_get(port);
 	uint64_t missed;
 	uint16_t i;
 
@@ -1112,7 +783,7 @@ int svio_net_stop(uint16_t port)
 			txq_drain(p, p->txq[i]);
 	/* The reset clears the device's counters: keep what they say. */
 	pthread_mutex_lock(&p->ctrl_lock);
-	if (device_missed(p, &missed) == 0)
+	if (virtio_device_missed(p, &missed) == 0)
 		p->missed_acc += missed;
 	else
 		VIRTIO_LOG(WARNING,
@@ -1142,13 +813,13 @@ int svio_net_stop(uint16_t port)
 
 int svio_net_link_get(uint16_t port, struct svio_net_link *link)
 {
-	struct virtio_port *p = port_get(port);
+	struct virtio_port *p = virtio_port_get(port);
 	uint16_t status = VIRTIO_NET_S_LINK_UP;
 	int rc;
 
 	if (p == NULL)
 		return -ENODEV;
-	if (has(p, VIRTIO_NET_F_STATUS)) {
+	if (virtio_has(p, VIRTIO_NET_F_STATUS)) {
 		rc = p->hw.ops->read_dev_cfg(&p->hw, VIRTIO_NET_CFG_STATUS, &status, 2);
 		if (rc < 0)
 			return rc;
@@ -1161,7 +832,7 @@ int svio_net_link_get(uint16_t port, struct svio_net_link *link)
 
 int svio_net_macaddr_get(uint16_t port, struct rte_ether_addr *mac)
 {
-	struct virtio_port *p = port_get(port);
+	struct virtio_port *p = virtio_port_get(port);
 
 	if (p == NULL)
 		return -ENODEV;
@@ -1171,16 +842,17 @@ int svio_net_macaddr_get(uint16_t port, struct rte_ether_addr *mac)
 
 int svio_net_macaddr_set(uint16_t port, const struct rte_ether_addr *mac)
 {
-	struct virtio_port *p = port_get(port);
+	struct virtio_port *p = virtio_port_get(port);
 	int rc;
 
 	if (p == NULL)
 		return -ENODEV;
 	if (!rte_is_valid_assigned_ether_addr(mac))
 		return -EINVAL;
-	if (!has(p, VIRTIO_NET_F_CTRL_MAC_ADDR))
+	if (!virtio_has(p, VIRTIO_NET_F_CTRL_MAC_ADDR))
 		return -ENOTSUP;
-	rc = ctrl_cmd(p, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac->addr_bytes, 6);
+	rc = virtio_ctrl_cmd(p, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac->addr_bytes,
+			     6);
 	if (rc == 0) {
 		p->mac = *mac;
 		p->mac_set = true;
@@ -1190,15 +862,15 @@ int svio_net_macaddr_set(uint16_t port, const struct rte_ether_addr *mac)
 
 static int rx_mode(uint16_t port, uint8_t cmd, bool on)
 {
-	struct virtio_port *p = port_get(port);
+	struct virtio_port *p = virtio_port_get(port);
 	uint8_t v = on;
 	int rc;
 
 	if (p == NULL)
 		return -ENODEV;
-	if (!has(p, VIRTIO_NET_F_CTRL_RX))
+	if (!virtio_has(p, VIRTIO_NET_F_CTRL_RX))
 		return -ENOTSUP;
-	rc = ctrl_cmd(p, VIRTIO_NET_CTRL_RX, cmd, &v, 1);
+	rc = virtio_ctrl_cmd(p, VIRTIO_NET_CTRL_RX, cmd, &v, 1);
 	if (rc == 0 && cmd == VIRTIO_NET_CTRL_RX_PROMISC)
 		p->promisc = on;
 	else if (rc == 0)
@@ -1218,160 +890,9 @@ int svio_net_allmulticast_set(uint16_t port, bool on)
 
 int svio_net_promiscuous_get(uint16_t port)
 {
-	struct virtio_port *p = port_get(port);
+	struct virtio_port *p = virtio_port_get(port);
 
 	return p == NULL ? -ENODEV : p->promisc;
-}
-
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-
-int svio_net_stats_get(uint16_t port, struct svio_net_stats *st)
-{
-	struct virtio_port *p = port_get(port);
-	uint64_t missed;
-	uint16_t i;
-	int rc;
-
-	if (p == NULL)
-		return -ENODEV;
-	pthread_mutex_lock(&p->ctrl_lock);
-	rc = device_missed(p, &missed);
-	if (rc == 0)
-		missed += p->missed_acc - p->missed_off;
-	pthread_mutex_unlock(&p->ctrl_lock);
-	if (rc < 0)
-		return rc;
-	memset(st, 0, sizeof(*st));
-	st->imissed = missed;
-	for (i = 0; i < p->nb_rxq; i++) {
-		struct virtio_rxq *q = p->rxq[i];
-
-		if (q == NULL)
-			continue;
-		st->q_ipackets[i] = LOAD(q->packets);
-		st->q_ibytes[i] = LOAD(q->bytes);
-		st->ipackets += st->q_ipackets[i];
-		st->ibytes += st->q_ibytes[i];
-		st->ierrors += LOAD(q->errors);
-		st->rx_nombuf += LOAD(q->nombuf);
-	}
-	for (i = 0; i < p->nb_txq; i++) {
-		struct virtio_txq *q = p->txq[i];
-
-		if (q == NULL)
-			continue;
-		st->q_opackets[i] = LOAD(q->packets);
-		st->q_obytes[i] = LOAD(q->bytes);
-		st->opackets += st->q_opackets[i];
-		st->obytes += st->q_obytes[i];
-		st->oerrors += LOAD(q->errors);
-	}
-	return 0;
-}
-
-/* Counters belong to the queue threads: reset only while they are quiet. */
-int svio_net_stats_reset(uint16_t port)
-{
-	struct virtio_port *p = port_get(port);
-	uint64_t missed;
-	uint16_t i;
-	int rc;
-
-	if (p == NULL)
-		return -ENODEV;
-	pthread_mutex_lock(&p->ctrl_lock);
-	rc = device_missed(p, &missed);
-	if (rc == 0)
-		p->missed_off = p->missed_acc + missed;
-	pthread_mutex_unlock(&p->ctrl_lock);
-	if (rc < 0)
-		return rc;
-	for (i = 0; i < SVIO_NET_MAX_QUEUES; i++) {
-		struct virtio_rxq *rq = p->rxq[i];
-		struct virtio_txq *tq = p->txq[i];
-
-		if (rq != NULL) {
-			__atomic_store_n(&rq->packets, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&rq->bytes, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&rq->errors, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&rq->nombuf, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&rq->chains, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&rq->refills, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&rq->kicks, 0, __ATOMIC_RELAXED);
-		}
-		if (tq != NULL) {
-			__atomic_store_n(&tq->packets, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&tq->bytes, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&tq->errors, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&tq->full, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&tq->kicks, 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&tq->hdr_descs, 0, __ATOMIC_RELAXED);
-		}
-	}
-	return 0;
-}
-
-/* Extended stats: per queue, in this order. */
-static const char *const rxq_xstat_names[] = {
-	"packets", "bytes", "errors", "mbuf_alloc_failed", "chains", "refills", "kicks",
-};
-static const char *const txq_xstat_names[] = {
-	"packets", "bytes", "errors", "ring_full", "kicks", "header_descs",
-};
-
-int svio_net_xstats_get_names(uint16_t port, struct svio_net_xstat_name *names, unsigned int n)
-{
-	struct virtio_port *p = port_get(port);
-	unsigned int count, k = 0, i, j;
-
-	if (p == NULL)
-		return -ENODEV;
-	count = p->nb_rxq * RTE_DIM(rxq_xstat_names) + p->nb_txq * RTE_DIM(txq_xstat_names);
-	if (names == NULL || n < count)
-		return (int)count;
-	for (i = 0; i < p->nb_rxq; i++) {
-		for (j = 0; j < RTE_DIM(rxq_xstat_names); j++)
-			snprintf(names[k++].name, sizeof(names[0].name), "rx_q%u_%s", i,
-				 rxq_xstat_names[j]);
-	}
-	for (i = 0; i < p->nb_txq; i++) {
-		for (j = 0; j < RTE_DIM(txq_xstat_names); j++)
-			snprintf(names[k++].name, sizeof(names[0].name), "tx_q%u_%s", i,
-				 txq_xstat_names[j]);
-	}
-	return (int)count;
-}
-
-int svio_net_xstats_get(uint16_t port, struct svio_net_xstat *xs, unsigned int n)
-{
-	struct virtio_port *p = port_get(port);
-	unsigned int count, k = 0, i;
-
-	if (p == NULL)
-		return -ENODEV;
-	count = p->nb_rxq * RTE_DIM(rxq_xstat_names) + p->nb_txq * RTE_DIM(txq_xstat_names);
-	if (xs == NULL || n < count)
-		return (int)count;
-	for (i = 0; i < p->nb_rxq; i++) {
-		struct virtio_rxq *q = p->rxq[i];
-		uint64_t v[] = { q ? LOAD(q->packets) : 0, q ? LOAD(q->bytes) : 0,
-				 q ? LOAD(q->errors) : 0,  q ? LOAD(q->nombuf) : 0,
-				 q ? LOAD(q->chains) : 0,  q ? LOAD(q->refills) : 0,
-				 q ? LOAD(q->kicks) : 0 };
-
-		for (unsigned int j = 0; j < RTE_DIM(v); j++, k++)
-			xs[k] = (struct svio_net_xstat){ k, v[j] };
-	}
-	for (i = 0; i < p->nb_txq; i++) {
-		struct virtio_txq *q = p->txq[i];
-		uint64_t v[] = { q ? LOAD(q->packets) : 0, q ? LOAD(q->bytes) : 0,
-				 q ? LOAD(q->errors) : 0,  q ? LOAD(q->full) : 0,
-				 q ? LOAD(q->kicks) : 0,   q ? LOAD(q->hdr_descs) : 0 };
-
-		for (unsigned int j = 0; j < RTE_DIM(v); j++, k++)
-			xs[k] = (struct svio_net_xstat){ k, v[j] };
-	}
-	return (int)count;
 }
 
 static const char *const virtio_net_devargs[] = { NULL };

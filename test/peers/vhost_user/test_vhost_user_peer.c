@@ -171,6 +171,21 @@ static void start_backend(void)
 	}
 }
 
+/*
+ * The socket file exists from the backend's bind(); connect() is refused until
+ * its listen() a moment later, so a refusal is retried until WAIT_MS pass.
+ */
+static int open_backend(struct vhost_user_dev **dev)
+{
+	int64_t deadline = now_ms() + WAIT_MS;
+	int rc;
+
+	while ((rc = vhost_user_dev_open(sock_path, dev)) == -ECONNREFUSED && now_ms() < deadline &&
+	       backend_alive())
+		usleep(10000);
+	return rc;
+}
+
 static void stop_backend(void)
 {
 	int status;
@@ -357,7 +372,7 @@ static void negotiate_and_run(void **state)
 
 	(void)state;
 	start_backend();
-	assert_int_equal(vhost_user_dev_open(sock_path, &dev), 0);
+	assert_int_equal(open_backend(&dev), 0);
 	assert_int_equal(vhost_user_set_owner(dev), 0);
 	assert_int_equal(vhost_user_get_features(dev, &features), 0);
 	assert_true((features & want) == want);

@@ -4,14 +4,19 @@
  * reads its JSON report: frames forwarded, none lost, bad options refused.
  */
 #include <inttypes.h>
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -37,6 +42,71 @@ static int run(const char *args, char *out, size_t len)
 	out[n] = '\0';
 	st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/*
+ * Run svio-testpmd with SIGINT ignored, as a shell starts a background job;
+ * when @p signal_after shows in its output, send it SIGINT. Give it
+ * @p bound_s seconds in all: past them it is killed and -1 returned, else
+ * its exit status. Output in @p out, the seconds it ran in @p secs.
+ */
+static int run_bounded(const char *args, const char *signal_after, double bound_s, char *out,
+		       size_t len, double *secs)
+{
+	char cmd[1024];
+	double start = now_s();
+	bool signalled = signal_after == NULL;
+	size_t n = 0;
+	int fds[2], st = -1;
+	pid_t pid;
+
+	snprintf(cmd, sizeof(cmd), "exec %s %s 2>&1", TESTPMD_PATH, args);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGINT, SIG_IGN);
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	for (;;) {
+		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+		double left = bound_s - (now_s() - start);
+		ssize_t r;
+
+		if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) == 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		r = read(fds[0], out + n, len - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		out[n] = '\0';
+		if (!signalled && strstr(out, signal_after) != NULL) {
+			kill(pid, SIGINT);
+			signalled = true;
+		}
+		if (n + 1 == len)
+			break;
+	}
+	out[n] = '\0';
+	close(fds[0]);
+	waitpid(pid, &st, 0);
+	*secs = now_s() - start;
+	return WIFEXITED(st) && *secs < bound_s ? WEXITSTATUS(st) : -1;
 }
 
 static uint64_t field(const char *from, const char *key)
@@ -177,6 +247,59 @@ static void test_queue_sizes(void **state)
 	assert_non_null(strstr(out, "\"rx_desc\": [512], \"tx_desc\": [128]}"));
 }
 
+/*
+ * A SIGINT that comes while EAL and the ports are set up ends the run as one
+ * during forwarding does: it is not lost (a background job starts with it
+ * ignored) and the run does not go on to its --run-time.
+ */
+static void test_signal_during_setup(void **state)
+{
+	static char out[65536];
+	double secs;
+
+	(void)state;
+	/* Printed from inside EAL init, before any port exists. */
+	assert_int_equal(
+		run_bounded("--no-huge -m 256 --no-shconf --no-telemetry "
+			    "--log-level='*:info' -l 0-1 --vdev sim_vnet0,wire=pair:sim_vnet1 "
+			    "--vdev sim_vnet1 -- --forward-mode=rxonly --run-time=60 "
+			    "--output-format=json",
+			    "EAL: Detected CPU lcores", 20, out, sizeof(out), &secs),
+		0);
+	assert_non_null(strstr(out, "\"forward_mode\": \"rxonly\""));
+	assert_true(secs < 20);
+}
+
+/*
+ * A receiver whose peer sends nothing, with a wall-clock limit short of its
+ * --run-time: at the limit it says what it was doing and what it counted,
+ * and exits TP_EXIT_TIME_LIMIT (124) instead of running on.
+ */
+static void test_time_limit(void **state)
+{
+	static char out[65536];
+	double secs;
+
+	(void)state;
+	assert_int_equal(run_bounded(EAL "--vdev sim_vnet0,wire=pair:sim_vnet1 --vdev sim_vnet1 -- "
+					 "--forward-mode=rxonly --run-time=60 --time-limit=1 "
+					 "--output-format=json",
+				     NULL, 20, out, sizeof(out), &secs),
+			 124);
+	assert_true(secs >= 1);
+	assert_non_null(strstr(out, "svio-testpmd: time limit of 1.0 s passed"));
+	/* Forwarding, or still setting up on a slow machine: the stage is named either way. */
+	assert_true(strstr(out, " while forwarding (") != NULL ||
+		    strstr(out, " while setting up the ports") != NULL);
+	if (strstr(out, " while forwarding (") != NULL) {
+		assert_non_null(strstr(out, "stream 0 (port 0 rxq 0 -> port 1 txq 0): "
+					    "rx_packets 0 tx_packets 0 fwd_dropped 0"));
+		assert_non_null(strstr(out, "still turning in 0.1 s (its stop did not come)"));
+	}
+	/* It exited without a report: the JSON object is not there. */
+	assert_null(strstr(out, "\"forward_mode\""));
+}
+
 static void test_bad_options(void **state)
 {
 	static char out[65536];
@@ -190,6 +313,9 @@ static void test_bad_options(void **state)
 	assert_non_null(strstr(out, "--burst=0"));
 	assert_int_not_equal(run(EAL "-- --run-time=0.1", out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "no network ports"));
+	assert_int_not_equal(
+		run(EAL "--vdev sim_vnet0,wire=loop -- --time-limit=0", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "--time-limit=0: expected more than 0 seconds"));
 }
 
 int main(void)
@@ -200,6 +326,8 @@ int main(void)
 		cmocka_unit_test(test_txonly_rxonly_peer),
 		cmocka_unit_test(test_text_layout),
 		cmocka_unit_test(test_queue_sizes),
+		cmocka_unit_test(test_signal_during_setup),
+		cmocka_unit_test(test_time_limit),
 		cmocka_unit_test(test_bad_options),
 	};
 
