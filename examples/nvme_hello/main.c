@@ -3,7 +3,9 @@
  * nvme-hello: the shortest svio NVMe program. Write one block from an
  * ordinary malloc'd buffer (with SVA the device reads process memory
  * directly; with --sva=off the driver maps it for the command), read it
- * back into another, compare.
+ * back into another, compare.  Under SVA on an IOMMU that cannot fault pages
+ * in (iommufd without PRI) a malloc'd buffer is refused with -EFAULT: use
+ * rte_malloc() memory there, or --sva=off.
  *
  *   nvme-hello --no-huge -m 64 --vdev sim_nvme0,size=64M
  */
