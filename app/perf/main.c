@@ -219,7 +219,8 @@ static int setup_targets(const struct perf_opts *o)
 			}
 			if (rc < 0) {
 				fprintf(stderr,
-					"svio-perf: --ns=%u: %s has no active namespace %u (it has",
+					"svio-perf: --ns=%u: %s offers no namespace %u "
+					"(active and not hidden by a ns= devarg:",
 					o->ns[k], name, o->ns[k]);
 				for (uint32_t id = svio_nvme_ns_next(c, 0); id != 0;
 				     id = svio_nvme_ns_next(c, id))
