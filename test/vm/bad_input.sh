@@ -15,11 +15,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 perf=$(realpath "$1")
 export SVIO_VM_CACHE=${SVIO_VM_CACHE:-$here/cache}
 
-[ "${SVIO_VM_SKIP:-0}" = 1 ] && { echo "SKIP: SVIO_VM_SKIP=1"; exit 77; }
-rc=0
-"$here/prepare.sh" >/dev/null || rc=$?
-[ $rc -eq 77 ] && { echo "SKIP: guest prerequisites missing (see check.sh)"; exit 77; }
-[ $rc -eq 0 ] || { echo "bad_input: prepare.sh failed ($rc)"; exit 1; }
+source "$here/guest_prepare.sh"
+vm_prepare bad_input
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -55,11 +55,8 @@ testpmd=$(realpath "$1")
 secs=${NET_TESTPMD_SECONDS:-4}
 export SVIO_VM_CACHE=${SVIO_VM_CACHE:-$here/cache}
 
-[ "${SVIO_VM_SKIP:-0}" = 1 ] && { echo "SKIP: SVIO_VM_SKIP=1"; exit 77; }
-rc=0
-"$here/prepare.sh" >/dev/null || rc=$?
-[ $rc -eq 77 ] && { echo "SKIP: guest prerequisites missing (see check.sh)"; exit 77; }
-[ $rc -eq 0 ] || { echo "net_testpmd: prepare.sh failed ($rc)"; exit 1; }
+source "$here/guest_prepare.sh"
+vm_prepare net_testpmd
 
 out=$(mktemp)
 out_big=$(mktemp)

@@ -24,12 +24,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 perf=$(realpath "$1")
 export SVIO_VM_CACHE=${SVIO_VM_CACHE:-$here/cache}
 
-[ "${SVIO_VM_SKIP:-0}" = 1 ] && { echo "SKIP: SVIO_VM_SKIP=1"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 missing (reads the JSON)"; exit 77; }
-rc=0
-"$here/prepare.sh" >/dev/null || rc=$?
-[ $rc -eq 77 ] && { echo "SKIP: guest prerequisites missing (see check.sh)"; exit 77; }
-[ $rc -eq 0 ] || { echo "nvme_perf: prepare.sh failed ($rc)"; exit 1; }
+source "$here/guest_prepare.sh"
+vm_prepare nvme_perf
 
 # One run's figures from svio-perf's JSON and run.sh's descriptor line, as
 # "name=value" words; exits non-zero when either is missing or errors were seen.

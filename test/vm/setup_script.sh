@@ -12,11 +12,8 @@ perf=$(realpath "$1")
 setup=$(realpath "$here/../../devtools/svio-setup.sh")
 export SVIO_VM_CACHE=${SVIO_VM_CACHE:-$here/cache}
 
-[ "${SVIO_VM_SKIP:-0}" = 1 ] && { echo "SKIP: SVIO_VM_SKIP=1"; exit 77; }
-rc=0
-"$here/prepare.sh" >/dev/null || rc=$?
-[ $rc -eq 77 ] && { echo "SKIP: guest prerequisites missing (see check.sh)"; exit 77; }
-[ $rc -eq 0 ] || { echo "setup_script: prepare.sh failed ($rc)"; exit 1; }
+source "$here/guest_prepare.sh"
+vm_prepare setup_script
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
